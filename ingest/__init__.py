@@ -1,0 +1,1 @@
+"""Webhook ingestion: authenticate, normalize to ``Alert``, append to the alert stream."""

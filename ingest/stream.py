@@ -1,0 +1,120 @@
+"""Streams of typed models: append, read as a consumer group, acknowledge, trim.
+
+Every stage hands work to the next one through a stream of pydantic models. The consumer side
+is at-least-once: an entry stays pending until ``ack``; a consumer that dies leaves its
+entries pending, and ``read`` claims those of consumers idle longer than ``claim_idle``.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from ingest.keys import ALERT_STREAM
+from ingest.models import Alert
+
+M = TypeVar("M", bound=BaseModel)
+
+_FIELD = "m"
+
+
+@dataclass(frozen=True)
+class Entry(Generic[M]):
+    id: str
+    model: M | None
+    """``None`` when the entry does not parse: the consumer should ack and count it."""
+    error: str | None = None
+
+
+class TypedStream(Generic[M]):
+    def __init__(self, redis: Redis, key: str, model: type[M]) -> None:
+        self.redis = redis
+        self.key = key
+        self.model = model
+
+    async def append(self, items: Sequence[M]) -> list[str]:
+        """Append all items in one MULTI/EXEC: a webhook's alerts land together or not at all."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for item in items:
+                pipe.xadd(self.key, {_FIELD: item.model_dump_json()})
+            ids = await pipe.execute()
+        return [_text(i) for i in ids]
+
+    async def ensure_group(self, group: str) -> None:
+        try:
+            await self.redis.xgroup_create(self.key, group, id="0", mkstream=True)
+        except ResponseError as error:
+            if "BUSYGROUP" not in str(error):
+                raise
+
+    async def read(
+        self,
+        group: str,
+        consumer: str,
+        *,
+        count: int = 100,
+        block: timedelta | None = timedelta(seconds=1),
+        claim_idle: timedelta = timedelta(seconds=60),
+    ) -> list[Entry[M]]:
+        """Entries for this consumer: its own still-pending ones first (after a restart under
+        the same name), then those abandoned by dead consumers, then new ones (blocking)."""
+        own = await self.redis.xreadgroup(group, consumer, {self.key: "0"}, count=count)
+        entries = self._parse(own)
+        if entries:
+            return entries
+        claimed = await self.redis.xautoclaim(
+            self.key, group, consumer, int(claim_idle.total_seconds() * 1000), count=count
+        )
+        entries = self._parse([[self.key, claimed[1]]])
+        if entries:
+            return entries
+        block_ms = None if block is None else int(block.total_seconds() * 1000)
+        fresh = await self.redis.xreadgroup(
+            group, consumer, {self.key: ">"}, count=count, block=block_ms
+        )
+        return self._parse(fresh)
+
+    async def ack(self, group: str, ids: Sequence[str]) -> None:
+        if ids:
+            await self.redis.xack(self.key, group, *ids)
+
+    async def trim_consumed(self, group: str) -> int:
+        """Drop entries the group has read and acknowledged; never one still pending."""
+        groups = await self.redis.xinfo_groups(self.key)
+        info = next((g for g in groups if _text(g["name"]) == group), None)
+        if info is None:
+            return 0
+        safe = _text(info["last-delivered-id"])
+        if info["pending"]:
+            summary = await self.redis.xpending(self.key, group)
+            safe = _text(summary["min"])
+        return int(await self.redis.xtrim(self.key, minid=safe, approximate=False))
+
+    def _parse(self, response: object) -> list[Entry[M]]:
+        entries: list[Entry[M]] = []
+        for _key, items in response or []:  # type: ignore[attr-defined]
+            for entry_id, fields in items:
+                if fields is None:  # deleted while pending
+                    entries.append(Entry(_text(entry_id), None, "entry was deleted"))
+                    continue
+                raw = fields.get(_FIELD.encode()) or fields.get(_FIELD)
+                try:
+                    model = self.model.model_validate_json(raw or b"")
+                except ValidationError as error:
+                    entries.append(Entry(_text(entry_id), None, str(error)))
+                else:
+                    entries.append(Entry(_text(entry_id), model))
+        return entries
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def alert_stream(redis: Redis) -> TypedStream[Alert]:
+    """The stream from ingest to the router."""
+    return TypedStream(redis, ALERT_STREAM, Alert)

@@ -1,0 +1,1 @@
+"""Paging: contact channels, escalation jobs and signed acknowledgement links."""

@@ -1,0 +1,71 @@
+"""The ``people``, ``escalation_policies`` and ``smtp`` sections of the configuration."""
+
+from datetime import timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from schedules.durations import Duration
+
+
+class Person(BaseModel):
+    """A person and every way to reach them; a page goes out by each method given."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
+    webhook: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    console: bool = False
+    """Print the page and its link in the service's output (for demos and laptops)."""
+
+
+class Target(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["schedule", "person"]
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.name}"
+
+
+def parse_target(text: str) -> Target:
+    kind, sep, name = text.partition(":")
+    if not sep or not name or kind not in ("schedule", "person"):
+        raise ValueError(f"invalid target {text!r}: write schedule:<name> or person:<name>")
+    return Target(kind=kind, name=name)  # type: ignore[arg-type]
+
+
+class Level(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    targets: list[Target] = Field(min_length=1)
+    ack_timeout: Duration
+
+    @field_validator("targets", mode="before")
+    @classmethod
+    def _parse_targets(cls, value: object) -> object:
+        if isinstance(value, list):
+            return [parse_target(v) if isinstance(v, str) else v for v in value]
+        return value
+
+
+class EscalationPolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    repeat: int = Field(default=0, ge=0, le=20)
+    """How many more times to run the whole policy after its last level."""
+    levels: list[Level] = Field(min_length=1)
+
+
+class SmtpConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    host: str
+    port: int = Field(default=25, ge=1, le=65535)
+    sender: str = Field(alias="from")
+    username: str | None = None
+    password: str | None = None
+    starttls: bool = False
+    timeout: Duration = timedelta(seconds=10)

@@ -1,0 +1,1 @@
+"""Routing, dedup and grouping of alerts into incidents, and the incident store."""

@@ -1,0 +1,47 @@
+"""The ``routes`` and ``severity`` sections of the configuration."""
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Severity(StrEnum):
+    """SEV1 is the most severe; the names sort from most to least severe."""
+
+    SEV1 = "SEV1"
+    SEV2 = "SEV2"
+    SEV3 = "SEV3"
+    SEV4 = "SEV4"
+
+
+class Route(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str | None = None
+    """Shown on incidents; defaults to ``route-<position>`` (1-based)."""
+    match: dict[str, str] = Field(default_factory=dict)
+    """Exact label values that must all be present; ``{}`` matches every alert."""
+    policy: str
+    """Name of an escalation policy."""
+    group_by: list[str] | None = None
+    """Alerts with the same values of these labels form one incident. Unset: every distinct
+    alert (dedup key) is its own incident."""
+
+
+class SeverityRule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    match: dict[str, str] = Field(default_factory=dict)
+    level: Severity
+
+
+class RoutingConfig(BaseModel):
+    """What the router needs from the configuration, in the order rules are tried."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    routes: list[Route]
+    severity: list[SeverityRule] = Field(default_factory=list)
+
+    def route_name(self, index: int) -> str:
+        return self.routes[index].name or f"route-{index + 1}"

@@ -1,0 +1,22 @@
+"""Redis keys owned by the router. Other stages use ``router.store`` and ``router.events``."""
+
+PREFIX = "tocsin:router:"
+
+INCIDENT_SEQ = PREFIX + "incident-seq"
+"""Counter behind incident ids."""
+INCIDENT_INDEX = PREFIX + "incidents"
+"""Sorted set of incident ids scored by creation time (ms)."""
+EVENT_STREAM = PREFIX + "events"
+"""``IncidentEvent`` entries for the notifier."""
+CONSUMER_GROUP = "router"
+"""The router's consumer group on ingest's alert stream."""
+
+
+def incident(incident_id: str) -> str:
+    """The incident document (JSON)."""
+    return f"{PREFIX}incident:{incident_id}"
+
+
+def open_group(group_key: str) -> str:
+    """Id of the open (not resolved) incident of a route's group, while there is one."""
+    return f"{PREFIX}open:{group_key}"

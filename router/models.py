@@ -1,0 +1,99 @@
+"""The incident as stored and as the API shows it, and the events the router emits."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from ingest.models import AlertStatus
+from router.config import Severity
+
+
+class IncidentStatus(StrEnum):
+    TRIGGERED = "triggered"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class TimelineKind(StrEnum):
+    CREATED = "created"
+    ALERT_ADDED = "alert_added"
+    ALERT_RESOLVED = "alert_resolved"
+    PAGED = "paged"
+    PAGE_FAILED = "page_failed"
+    ESCALATED = "escalated"
+    POLICY_EXHAUSTED = "policy_exhausted"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+    RESOLVED_NOTICE = "resolved_notice"
+
+
+class TimelineEvent(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    at: AwareDatetime
+    kind: TimelineKind
+    person: str | None = None
+    channel: str | None = None
+    level: int | None = None
+    """1-based escalation level, for paging events."""
+    round: int | None = None
+    """0 for the first pass through the policy, 1 for the first repeat, ..."""
+    detail: str | None = None
+
+
+class AlertRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    dedup_key: str
+    status: AlertStatus
+    summary: str
+    labels: dict[str, str]
+    annotations: dict[str, str] = Field(default_factory=dict)
+    generator_url: str | None = None
+    severity: Severity
+    count: int = 1
+    first_seen: AwareDatetime
+    last_seen: AwareDatetime
+    resolved_at: AwareDatetime | None = None
+
+
+class Incident(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    title: str
+    status: IncidentStatus = IncidentStatus.TRIGGERED
+    severity: Severity
+    route: str
+    policy: str
+    group_key: str
+    group_labels: dict[str, str] = Field(default_factory=dict)
+    created_at: AwareDatetime
+    acknowledged_at: AwareDatetime | None = None
+    acknowledged_by: str | None = None
+    resolved_at: AwareDatetime | None = None
+    alerts: dict[str, AlertRecord] = Field(default_factory=dict)
+    timeline: list[TimelineEvent] = Field(default_factory=list)
+
+    def record(self, at: datetime, kind: TimelineKind, **fields: Any) -> None:
+        self.timeline.append(TimelineEvent(at=at, kind=kind, **fields))
+
+
+class IncidentEventKind(StrEnum):
+    OPENED = "opened"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class IncidentEvent(BaseModel):
+    """What happened to an incident, for the notifier: written in the same transaction as the
+    change itself, so no change goes unannounced."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    incident_id: str
+    kind: IncidentEventKind
+    at: AwareDatetime
+    """When the change happened (for opened: when the alert that opened it was received)."""

@@ -1,0 +1,1 @@
+"""People, rotation schedules and the pure on-call resolver."""

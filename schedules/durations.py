@@ -1,0 +1,42 @@
+"""Durations as operators write them in YAML: ``30s``, ``5m``, ``2h``, ``1d``, ``1w``."""
+
+import re
+from datetime import timedelta
+from typing import Annotated
+
+from pydantic import BeforeValidator, PlainSerializer
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_PATTERN = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse ``<positive integer><unit>``; raise ``ValueError`` naming the accepted forms."""
+    match = _PATTERN.match(text)
+    if match is None or int(match.group(1)) == 0:
+        raise ValueError(
+            f"invalid duration {text!r}: use a positive whole number and one of s, m, h, d, w "
+            "(for example 30s, 5m, 2h, 1d, 1w)"
+        )
+    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+
+
+def format_duration(value: timedelta) -> str:
+    """The shortest exact spelling, so a parsed duration prints as the operator wrote it."""
+    seconds = int(value.total_seconds())
+    for unit, size in sorted(_UNITS.items(), key=lambda item: -item[1]):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    raise AssertionError("unreachable: 1s divides every whole number of seconds")
+
+
+def _coerce(value: object) -> object:
+    return parse_duration(value) if isinstance(value, str) else value
+
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(_coerce),
+    PlainSerializer(format_duration, return_type=str),
+]
+"""A pydantic field type that reads ``5m`` and writes it back the same way."""
