@@ -35,4 +35,3 @@ class Alert(BaseModel):
     @property
     def is_firing(self) -> bool:
         return self.status is AlertStatus.FIRING
-

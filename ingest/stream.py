@@ -12,6 +12,7 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import ResponseError
 
 from ingest.keys import ALERT_STREAM
@@ -40,9 +41,13 @@ class TypedStream(Generic[M]):
         """Append all items in one MULTI/EXEC: a webhook's alerts land together or not at all."""
         async with self.redis.pipeline(transaction=True) as pipe:
             for item in items:
-                pipe.xadd(self.key, {_FIELD: item.model_dump_json()})
+                self.stage(pipe, item)
             ids = await pipe.execute()
         return [_text(i) for i in ids]
+
+    def stage(self, pipe: Pipeline, item: M) -> None:
+        """Queue the append on a caller's transaction, so it commits with the caller's change."""
+        pipe.xadd(self.key, {_FIELD: item.model_dump_json()})
 
     async def ensure_group(self, group: str) -> None:
         try:

@@ -1,8 +1,9 @@
 """The ``routes`` and ``severity`` sections of the configuration."""
 
 from enum import StrEnum
+from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class Severity(StrEnum):
@@ -45,3 +46,18 @@ class RoutingConfig(BaseModel):
 
     def route_name(self, index: int) -> str:
         return self.routes[index].name or f"route-{index + 1}"
+
+    @model_validator(mode="after")
+    def _route_names_are_unique(self) -> Self:
+        """The route name is part of every grouping key: two routes sharing one would fold
+        each other's alerts into one incident, paged by the first one's policy."""
+        first: dict[str, int] = {}
+        for index in range(len(self.routes)):
+            name = self.route_name(index)
+            if name in first:
+                raise ValueError(
+                    f"routes.{index}.name: {name!r} is already the name of route "
+                    f"{first[name] + 1}; route names must be unique"
+                )
+            first[name] = index
+        return self

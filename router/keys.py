@@ -5,7 +5,8 @@ PREFIX = "tocsin:router:"
 INCIDENT_SEQ = PREFIX + "incident-seq"
 """Counter behind incident ids."""
 INCIDENT_INDEX = PREFIX + "incidents"
-"""Sorted set of incident ids scored by creation time (ms)."""
+"""Sorted set of incident ids scored by creation time (ms). Members are the ids zero-padded
+to 20 digits, so equal scores order by id; read them only through ``router.store``."""
 EVENT_STREAM = PREFIX + "events"
 """``IncidentEvent`` entries for the notifier."""
 CONSUMER_GROUP = "router"
@@ -20,3 +21,8 @@ def incident(incident_id: str) -> str:
 def open_group(group_key: str) -> str:
     """Id of the open (not resolved) incident of a route's group, while there is one."""
     return f"{PREFIX}open:{group_key}"
+
+
+def applied(delivery_id: str) -> str:
+    """Marks a stream entry whose effect is stored, so a redelivery changes nothing."""
+    return f"{PREFIX}applied:{delivery_id}"

@@ -1,0 +1,41 @@
+"""The incident lifecycle: one status enum and an explicit table of transitions.
+
+Every (status, event) pair is in the table. A pair mapping to the same status is an
+idempotent no-op (acknowledging twice); a pair missing a target raises.
+"""
+
+from enum import StrEnum
+
+from router.models import IncidentStatus
+
+
+class IncidentAction(StrEnum):
+    ACKNOWLEDGE = "acknowledge"
+    RESOLVE = "resolve"
+
+
+class IllegalTransition(ValueError):
+    def __init__(self, status: IncidentStatus, action: IncidentAction) -> None:
+        super().__init__(f"cannot {action} an incident that is {status}")
+        self.status = status
+        self.action = action
+
+
+_T, _A, _R = IncidentStatus.TRIGGERED, IncidentStatus.ACKNOWLEDGED, IncidentStatus.RESOLVED
+
+TRANSITIONS: dict[tuple[IncidentStatus, IncidentAction], IncidentStatus | None] = {
+    (_T, IncidentAction.ACKNOWLEDGE): _A,
+    (_T, IncidentAction.RESOLVE): _R,
+    (_A, IncidentAction.ACKNOWLEDGE): _A,
+    (_A, IncidentAction.RESOLVE): _R,
+    # Nobody can stop paging for an incident that is already over.
+    (_R, IncidentAction.ACKNOWLEDGE): None,
+    (_R, IncidentAction.RESOLVE): _R,
+}
+
+
+def next_status(status: IncidentStatus, action: IncidentAction) -> IncidentStatus:
+    target = TRANSITIONS[(status, action)]
+    if target is None:
+        raise IllegalTransition(status, action)
+    return target
