@@ -34,7 +34,7 @@ def parse_target(text: str) -> Target:
     kind, sep, name = text.partition(":")
     if not sep or not name or kind not in ("schedule", "person"):
         raise ValueError(f"invalid target {text!r}: write schedule:<name> or person:<name>")
-    return Target(kind=kind, name=name)  # type: ignore[arg-type]
+    return Target(kind=kind, name=name)
 
 
 class Level(BaseModel):

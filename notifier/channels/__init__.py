@@ -1,0 +1,128 @@
+"""Contact channels: one small class per way of reaching a person, all behind ``Channel``.
+
+A channel delivers one ``Notification`` to one person and reports whether it worked and, if
+not, whether trying again could help. Retries and fallbacks are the paging job's decision.
+"""
+
+from dataclasses import dataclass
+from typing import Literal, Protocol, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ingest.models import AlertStatus
+from notifier.config import Person
+from router.config import Severity
+from router.models import AlertRecord, Incident, IncidentStatus
+
+__all__ = ["AlertSummary", "Channel", "DeliveryResult", "Notification", "ordered_alerts"]
+
+MAX_ALERTS = 10
+"""Alerts listed in one notification; a group of hundreds would bury the ack link."""
+
+
+class AlertSummary(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    summary: str
+    labels: dict[str, str] = Field(default_factory=dict)
+    status: AlertStatus = AlertStatus.FIRING
+    count: int = Field(default=1, ge=1)
+
+
+class Notification(BaseModel):
+    """What a channel needs to tell one person about one incident; also the webhook body."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["page", "resolved"]
+    incident_id: str
+    title: str
+    severity: Severity
+    status: IncidentStatus
+    level: int | None = Field(default=None, ge=1)
+    """1-based escalation level; required for pages."""
+    person: str
+    """The person's id (their key in the ``people`` section)."""
+    person_name: str
+    ack_url: str | None = None
+    incident_url: str | None = None
+    alerts: tuple[AlertSummary, ...] = ()
+    """Firing alerts first, at most ``MAX_ALERTS``."""
+    alerts_omitted: int = Field(default=0, ge=0)
+    """How many more alerts the incident has than are listed."""
+
+    @model_validator(mode="after")
+    def _page_has_level(self) -> Self:
+        if self.kind == "page" and self.level is None:
+            raise ValueError("a page needs its escalation level")
+        return self
+
+    @classmethod
+    def from_incident(
+        cls,
+        kind: Literal["page", "resolved"],
+        incident: Incident,
+        person_id: str,
+        person: Person,
+        *,
+        level: int | None = None,
+        ack_url: str | None = None,
+        incident_url: str | None = None,
+    ) -> Self:
+        records = ordered_alerts(incident)
+        return cls(
+            kind=kind,
+            incident_id=incident.id,
+            title=incident.title,
+            severity=incident.severity,
+            status=incident.status,
+            level=level,
+            person=person_id,
+            person_name=person.name,
+            ack_url=ack_url,
+            incident_url=incident_url,
+            alerts=tuple(
+                AlertSummary(summary=r.summary, labels=r.labels, status=r.status, count=r.count)
+                for r in records[:MAX_ALERTS]
+            ),
+            alerts_omitted=max(0, len(records) - MAX_ALERTS),
+        )
+
+
+def ordered_alerts(incident: Incident) -> list[AlertRecord]:
+    """Firing before resolved, most recently seen first: the order people read them in."""
+    return sorted(
+        incident.alerts.values(),
+        key=lambda r: (r.status is not AlertStatus.FIRING, -r.last_seen.timestamp()),
+    )
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    ok: bool
+    retryable: bool
+    """Meaningful when not ok: a transient failure (timeout, refused connection, 5xx, SMTP 4xx)
+    that the same call might get past later."""
+    detail: str
+
+    @classmethod
+    def delivered(cls, detail: str) -> Self:
+        return cls(ok=True, retryable=False, detail=detail)
+
+    @classmethod
+    def failed(cls, detail: str, *, retryable: bool) -> Self:
+        return cls(ok=False, retryable=retryable, detail=detail)
+
+
+class Channel(Protocol):
+    name: str
+
+    def reaches(self, person: Person) -> bool:
+        """Whether the person has this contact method configured."""
+        ...
+
+    async def send(self, person: Person, note: Notification) -> DeliveryResult:
+        """Deliver; never raises for delivery problems (only for bugs)."""
+        ...
+
+    async def aclose(self) -> None: ...

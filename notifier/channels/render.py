@@ -1,0 +1,51 @@
+"""Plain-text wording of a notification, shared by the channels so a page reads the same in a
+mail, a terminal and a chat message."""
+
+from datetime import UTC, datetime
+
+from ingest.models import AlertStatus
+from notifier.channels import AlertSummary, Notification
+
+
+def headline(note: Notification) -> str:
+    """``[SEV1] Tocsin #12: <title>``, or ``[RESOLVED] Tocsin #12: <title>``."""
+    tag = "RESOLVED" if note.kind == "resolved" else note.severity.value
+    return f"[{tag}] Tocsin #{note.incident_id}: {note.title}"
+
+
+def text_body(note: Notification) -> str:
+    lines = [headline(note), ""]
+    if note.kind == "page":
+        lines.append(f"{note.person_name}, you are paged (escalation level {note.level}).")
+        if note.ack_url:
+            lines += ["", f"Acknowledge: {note.ack_url}"]
+    else:
+        lines.append(f"Incident #{note.incident_id} is resolved; no action needed.")
+    lines += ["", f"Severity: {note.severity.value}", f"Status: {note.status.value}"]
+    if note.alerts:
+        lines += ["", "Alerts:"]
+        lines += [f"  - {alert_line(alert)}" for alert in note.alerts]
+        if note.alerts_omitted:
+            lines.append(f"  ... and {note.alerts_omitted} more")
+    if note.incident_url:
+        lines += ["", f"Incident: {note.incident_url}"]
+    return "\n".join(lines) + "\n"
+
+
+def alert_line(alert: AlertSummary) -> str:
+    parts = [alert.summary]
+    if alert.status is not AlertStatus.FIRING:
+        parts.append(f"({alert.status.value})")
+    if alert.count > 1:
+        parts.append(f"x{alert.count}")
+    if alert.labels:
+        parts.append(f"[{format_labels(alert.labels)}]")
+    return " ".join(parts)
+
+
+def format_labels(labels: dict[str, str]) -> str:
+    return ", ".join(f"{key}={value}" for key, value in sorted(labels.items()))
+
+
+def format_time(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -1,0 +1,68 @@
+import io
+
+from notifier.channels import AlertSummary, Notification
+from notifier.channels.console import ConsoleChannel
+from notifier.config import Person
+from router.config import Severity
+from router.models import IncidentStatus
+
+ALICE = Person(name="Alice Smith", console=True)
+PAGE = Notification(
+    kind="page",
+    incident_id="12",
+    title="Disk full on db-1",
+    severity=Severity.SEV1,
+    status=IncidentStatus.TRIGGERED,
+    level=2,
+    person="alice",
+    person_name="Alice Smith",
+    ack_url="http://tocsin.test/ack/v1.abc.def",
+    alerts=(AlertSummary(summary="Disk 98% full", labels={"host": "db-1"}, count=3),),
+    alerts_omitted=4,
+)
+
+
+async def test_prints_a_readable_block_with_the_link() -> None:
+    out = io.StringIO()
+    channel = ConsoleChannel(out)
+
+    result = await channel.send(ALICE, PAGE)
+
+    assert result.ok
+    text = out.getvalue()
+    assert "[SEV1] Tocsin #12: Disk full on db-1" in text
+    assert "To: Alice Smith (alice)" in text
+    assert "escalation level 2" in text
+    assert "Acknowledge: http://tocsin.test/ack/v1.abc.def" in text
+    assert "Disk 98% full x3 [host=db-1]" in text
+    assert "... and 4 more" in text
+    assert text.endswith("=" * 72 + "\n")
+
+
+async def test_resolved_notice() -> None:
+    out = io.StringIO()
+    note = PAGE.model_copy(
+        update={"kind": "resolved", "status": IncidentStatus.RESOLVED, "ack_url": None}
+    )
+
+    assert (await ConsoleChannel(out).send(ALICE, note)).ok
+
+    text = out.getvalue()
+    assert "[RESOLVED] Tocsin #12: Disk full on db-1" in text
+    assert "no action needed" in text
+    assert "Acknowledge" not in text
+
+
+async def test_reaches_only_people_with_console_on() -> None:
+    channel = ConsoleChannel(io.StringIO())
+    assert channel.reaches(ALICE)
+    assert not channel.reaches(Person(name="Bob"))
+    result = await channel.send(Person(name="Bob"), PAGE)
+    assert (result.ok, result.retryable) == (False, False)
+
+
+async def test_closed_stream_is_a_permanent_failure() -> None:
+    out = io.StringIO()
+    out.close()
+    result = await ConsoleChannel(out).send(ALICE, PAGE)
+    assert (result.ok, result.retryable) == (False, False)

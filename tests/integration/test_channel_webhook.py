@@ -1,0 +1,151 @@
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from notifier.channels import Notification
+from notifier.channels.webhook import WebhookChannel
+from notifier.config import Person
+from router.config import Severity
+from router.models import IncidentStatus
+
+PAGE = Notification(
+    kind="page",
+    incident_id="7",
+    title="API latency high",
+    severity=Severity.SEV2,
+    status=IncidentStatus.TRIGGERED,
+    level=1,
+    person="bob",
+    person_name="Bob",
+    ack_url="http://tocsin.test/ack/v1.abc.def",
+)
+
+
+class Sink:
+    """A webhook receiver answering with the status named in the path: ``/reply/500``."""
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []
+        self.never = asyncio.Event()
+
+    async def reply(self, request: web.Request) -> web.Response:
+        self.received.append(await request.json())
+        status = int(request.match_info["status"])
+        if status == 302:
+            raise web.HTTPFound("/reply/200")
+        return web.Response(status=status, text="sink")
+
+    async def hang(self, request: web.Request) -> web.Response:
+        await self.never.wait()
+        raise AssertionError("unreachable")
+
+
+@pytest.fixture
+def sink() -> Sink:
+    return Sink()
+
+
+@pytest.fixture
+async def server(sink: Sink) -> AsyncIterator[TestServer]:
+    app = web.Application()
+    app.router.add_post("/reply/{status}", sink.reply)
+    app.router.add_post("/hang", sink.hang)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield server
+    finally:
+        sink.never.set()
+        await server.close()
+
+
+@pytest.fixture
+async def channel() -> AsyncIterator[WebhookChannel]:
+    channel = WebhookChannel(timeout=timedelta(seconds=5))
+    try:
+        yield channel
+    finally:
+        await channel.aclose()
+
+
+def person_at(url: object) -> Person:
+    return Person(name="Bob", webhook=str(url))
+
+
+async def test_posts_the_notification_as_json(
+    server: TestServer, sink: Sink, channel: WebhookChannel
+) -> None:
+    result = await channel.send(person_at(server.make_url("/reply/200")), PAGE)
+
+    assert result.ok, result.detail
+    assert result.detail == "HTTP 200 OK"
+    [body] = sink.received
+    assert {k: body[k] for k in ("incident_id", "title", "severity", "level", "person")} == {
+        "incident_id": "7",
+        "title": "API latency high",
+        "severity": "SEV2",
+        "level": 1,
+        "person": "bob",
+    }
+    assert body["ack_url"] == "http://tocsin.test/ack/v1.abc.def"
+    assert (body["status"], body["kind"]) == ("triggered", "page")
+    assert body["text"] == "[SEV2] Tocsin #7: API latency high\nhttp://tocsin.test/ack/v1.abc.def"
+
+
+@pytest.mark.parametrize(
+    ("status", "retryable"),
+    [(500, True), (503, True), (429, True), (408, True), (400, False), (404, False)],
+)
+async def test_http_errors(
+    server: TestServer, channel: WebhookChannel, status: int, retryable: bool
+) -> None:
+    result = await channel.send(person_at(server.make_url(f"/reply/{status}")), PAGE)
+    assert (result.ok, result.retryable) == (False, retryable)
+    assert result.detail.startswith(f"HTTP {status}")
+
+
+async def test_redirect_is_not_followed(
+    server: TestServer, sink: Sink, channel: WebhookChannel
+) -> None:
+    result = await channel.send(person_at(server.make_url("/reply/302")), PAGE)
+    assert (result.ok, result.retryable) == (False, False)
+    assert len(sink.received) == 1
+
+
+async def test_closed_port_is_retryable(channel: WebhookChannel) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = await channel.send(person_at(f"http://127.0.0.1:{port}/hook"), PAGE)
+    assert (result.ok, result.retryable) == (False, True)
+
+
+async def test_timeout_is_retryable(server: TestServer) -> None:
+    channel = WebhookChannel(timeout=timedelta(milliseconds=50))
+    try:
+        result = await channel.send(person_at(server.make_url("/hang")), PAGE)
+    finally:
+        await channel.aclose()
+    assert (result.ok, result.retryable) == (False, True)
+
+
+async def test_sends_again_after_aclose(
+    server: TestServer, sink: Sink, channel: WebhookChannel
+) -> None:
+    bob = person_at(server.make_url("/reply/200"))
+    assert (await channel.send(bob, PAGE)).ok
+    await channel.aclose()
+    assert (await channel.send(bob, PAGE)).ok
+    assert len(sink.received) == 2
+
+
+def test_reaches_only_people_with_a_webhook() -> None:
+    channel = WebhookChannel()
+    assert channel.reaches(Person(name="Bob", webhook="https://hooks.example.com/x"))
+    assert not channel.reaches(Person(name="Bob"))
