@@ -1,0 +1,31 @@
+"""Who a level's targets are at an instant: people named directly and whoever is on call."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from notifier.config import EscalationPolicy, Level, Person
+from schedules.models import Schedule
+from schedules.oncall import who_is_on_call
+
+
+@dataclass(frozen=True)
+class Directory:
+    """The parts of the configuration paging reads: loaded once, replaced whole on reload."""
+
+    people: Mapping[str, Person]
+    schedules: Mapping[str, Schedule] = field(default_factory=dict)
+    policies: Mapping[str, EscalationPolicy] = field(default_factory=dict)
+
+    def resolve(self, level: Level, at: datetime) -> list[str]:
+        """Person ids in target order, each once (the same person on call for two targets
+        gets one page)."""
+        found: list[str] = []
+        for target in level.targets:
+            if target.kind == "person":
+                person = target.name
+            else:
+                person = who_is_on_call(self.schedules[target.name], at)
+            if person not in found:
+                found.append(person)
+        return found

@@ -1,0 +1,23 @@
+"""Redis keys owned by the notifier."""
+
+PREFIX = "tocsin:notifier:"
+
+ARQ_QUEUE = PREFIX + "queue"
+"""arq's queue of deferred escalation and retry jobs (arq keeps its job bodies under its own
+fixed ``arq:`` prefix)."""
+EVENTS_GROUP = "notifier"
+"""The notifier's consumer group on the router's incident event stream."""
+
+
+def deliveries(incident_id: str) -> str:
+    """Hash of what was delivered for an incident, so a job run twice sends nothing twice."""
+    return f"{PREFIX}deliveries:{incident_id}"
+
+
+def escalate_job_id(incident_id: str, round_: int, level: int) -> str:
+    """One escalation timer per (incident, round, level), however often it is scheduled."""
+    return f"tocsin:escalate:{incident_id}:{round_}:{level}"
+
+
+def retry_job_id(incident_id: str, round_: int, level: int, attempt: int) -> str:
+    return f"tocsin:page-retry:{incident_id}:{round_}:{level}:{attempt}"

@@ -1,0 +1,231 @@
+"""Paging an incident's escalation level, escalating, and telling people it is over.
+
+Every operation re-reads the incident and does nothing once it moved on, and remembers each
+delivery, so a job that runs late, twice, or after a crash sends nothing twice.
+"""
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal, Protocol
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from ingest.clock import Clock
+from notifier import keys
+from notifier.channels import Channel, DeliveryResult, Notification
+from notifier.deliveries import Deliveries
+from notifier.directory import Directory
+from notifier.escalation import FIRST, Step, next_step
+from notifier.signing import AckClaims, ack_url, sign_ack
+from router.models import Incident, IncidentStatus, TimelineEvent, TimelineKind
+from router.store import IncidentStore
+
+log = logging.getLogger(__name__)
+
+MAX_PAGE_RETRIES = 3
+PAGE_RETRY_DELAY = timedelta(seconds=30)
+
+
+class Scheduler(Protocol):
+    """Runs a notifier job later (arq in production); ids make scheduling idempotent."""
+
+    async def schedule(
+        self,
+        job: str,
+        step: Step,
+        incident_id: str,
+        *,
+        job_id: str,
+        delay: timedelta,
+        attempt: int = 0,
+    ) -> None: ...
+
+
+@dataclass(frozen=True)
+class Links:
+    public_url: str
+    secret: bytes
+    ttl: timedelta = timedelta(days=1)
+
+
+class Pager:
+    def __init__(
+        self,
+        store: IncidentStore,
+        directory: Directory,
+        channels: Sequence[Channel],
+        links: Links,
+        scheduler: Scheduler,
+        clock: Clock,
+        registry: CollectorRegistry,
+    ) -> None:
+        self.store = store
+        self.deliveries = Deliveries(store.redis)
+        self.directory = directory
+        self.channels = channels
+        self.links = links
+        self.scheduler = scheduler
+        self.clock = clock
+        self._sent = Counter(
+            "tocsin_notifications",
+            "Notifications attempted, by channel, kind and result.",
+            ["channel", "kind", "result"],
+            registry=registry,
+        )
+        self._first_page = Histogram(
+            "tocsin_alert_to_first_page_seconds",
+            "From receiving the alert that opened an incident to its first delivered page.",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=registry,
+        )
+
+    async def open(self, incident_id: str) -> None:
+        await self.page(incident_id, FIRST)
+
+    async def page(self, incident_id: str, step: Step, attempt: int = 0) -> None:
+        """Page everyone at ``step``, then start its acknowledgement timer."""
+        incident = await self.store.get(incident_id)
+        if incident is None or incident.status is not IncidentStatus.TRIGGERED:
+            return
+        policy = self.directory.policies[incident.policy]
+        level = policy.levels[step.level]
+        now = self.clock()
+        people = self.directory.resolve(level, now)
+        results = await self._deliver(incident, people, "page", step)
+        events = [
+            _timeline(
+                TimelineKind.PAGED if r.ok else TimelineKind.PAGE_FAILED,
+                now,
+                person,
+                channel,
+                step,
+                r.detail,
+            )
+            for person, channel, r in results
+        ]
+        if events:
+            await self.store.add_timeline(incident_id, events)
+        if step == FIRST and attempt == 0 and any(r.ok for *_, r in results):
+            self._first_page.observe((self.clock() - incident.created_at).total_seconds())
+        if any(not r.ok and r.retryable for *_, r in results) and attempt < MAX_PAGE_RETRIES:
+            await self.scheduler.schedule(
+                "retry_page",
+                step,
+                incident_id,
+                job_id=keys.retry_job_id(incident_id, step.round, step.level, attempt + 1),
+                delay=PAGE_RETRY_DELAY,
+                attempt=attempt + 1,
+            )
+        await self.scheduler.schedule(
+            "escalate",
+            step,
+            incident_id,
+            job_id=keys.escalate_job_id(incident_id, step.round, step.level),
+            delay=level.ack_timeout,
+        )
+
+    async def escalate(self, incident_id: str, expired: Step) -> None:
+        """``expired``'s acknowledgement timer ran out: page the next step, if any."""
+        incident = await self.store.get(incident_id)
+        if incident is None or incident.status is not IncidentStatus.TRIGGERED:
+            return
+        policy = self.directory.policies[incident.policy]
+        step = next_step(policy, expired)
+        now = self.clock()
+        marker = f"escalated:{expired.round}:{expired.level}"
+        # The first run records the escalation; a second run only repairs missing pages.
+        if await self.deliveries.claim(incident_id, marker):
+            kind = TimelineKind.ESCALATED if step else TimelineKind.POLICY_EXHAUSTED
+            detail = f"no acknowledgement within {policy.levels[expired.level].ack_timeout}"
+            event = TimelineEvent(
+                at=now,
+                kind=kind,
+                detail=detail,
+                level=step.level + 1 if step else None,
+                round=step.round if step else None,
+            )
+            await self.store.add_timeline(incident_id, [event])
+        if step is not None:
+            await self.page(incident_id, step)
+
+    async def resolved(self, incident_id: str) -> None:
+        """Tell everyone who was paged for the incident that it is resolved."""
+        incident = await self.store.get(incident_id)
+        if incident is None:
+            return
+        paged = sorted(
+            {e.person for e in incident.timeline if e.kind is TimelineKind.PAGED and e.person}
+        )
+        results = await self._deliver(incident, paged, "resolved", None)
+        now = self.clock()
+        events = [
+            _timeline(TimelineKind.RESOLVED_NOTICE, now, person, channel, None, r.detail)
+            for person, channel, r in results
+            if r.ok
+        ]
+        if events:
+            await self.store.add_timeline(incident_id, events)
+
+    async def _deliver(
+        self,
+        incident: Incident,
+        people: Sequence[str],
+        kind: Literal["page", "resolved"],
+        step: Step | None,
+    ) -> list[tuple[str, str, DeliveryResult]]:
+        """Send to every contact method of every person at once, skipping what was sent."""
+        tag = f"{kind}:{step.round}:{step.level}" if step else kind
+        done = await self.deliveries.done(incident.id)
+        sends = []
+        for person_id in people:
+            person = self.directory.people[person_id]
+            note = Notification.from_incident(
+                kind,
+                incident,
+                person_id,
+                person,
+                level=step.level + 1 if step else None,
+                ack_url=self._ack_url(incident.id, person_id) if kind == "page" else None,
+            )
+            for channel in self.channels:
+                field = f"{tag}:{person_id}:{channel.name}"
+                if channel.reaches(person) and field not in done:
+                    sends.append((person_id, channel, field, channel.send(person, note)))
+        outcomes = await asyncio.gather(*(send for *_, send in sends))
+        results = []
+        for (person_id, channel, field, _), result in zip(sends, outcomes, strict=True):
+            self._sent.labels(channel.name, kind, "ok" if result.ok else "failed").inc()
+            if result.ok:
+                await self.deliveries.mark(incident.id, field)
+            else:
+                log.warning(
+                    "%s to %s by %s failed: %s", kind, person_id, channel.name, result.detail
+                )
+            results.append((person_id, channel.name, result))
+        return results
+
+    def _ack_url(self, incident_id: str, person: str) -> str:
+        claims = AckClaims(incident_id, person, self.clock() + self.links.ttl)
+        return ack_url(self.links.public_url, sign_ack(self.links.secret, claims))
+
+
+def _timeline(
+    kind: TimelineKind,
+    at: datetime,
+    person: str,
+    channel: str,
+    step: Step | None,
+    detail: str,
+) -> TimelineEvent:
+    return TimelineEvent(
+        at=at,
+        kind=kind,
+        person=person,
+        channel=channel,
+        detail=detail,
+        level=step.level + 1 if step else None,
+        round=step.round if step else None,
+    )
