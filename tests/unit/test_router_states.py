@@ -1,0 +1,76 @@
+"""The incident lifecycle table: every (status, action) pair, by hand."""
+
+from itertools import product
+
+import pytest
+
+from router.models import IncidentStatus
+from router.states import TRANSITIONS, IllegalTransition, IncidentAction, next_status
+
+T, A, R = IncidentStatus.TRIGGERED, IncidentStatus.ACKNOWLEDGED, IncidentStatus.RESOLVED
+ACK, RESOLVE = IncidentAction.ACKNOWLEDGE, IncidentAction.RESOLVE
+
+EXPECTED: dict[tuple[IncidentStatus, IncidentAction], IncidentStatus | None] = {
+    (T, ACK): A,
+    (T, RESOLVE): R,
+    (A, ACK): A,
+    (A, RESOLVE): R,
+    (R, ACK): None,
+    (R, RESOLVE): R,
+}
+"""Written out independently of the table under test; ``None`` means illegal."""
+
+ALL_PAIRS = list(product(IncidentStatus, IncidentAction))
+
+
+def test_the_table_covers_every_status_and_action() -> None:
+    assert set(TRANSITIONS) == set(ALL_PAIRS)
+    assert len(TRANSITIONS) == len(IncidentStatus) * len(IncidentAction)
+
+
+def test_the_expectations_cover_every_status_and_action() -> None:
+    # If someone adds a status or an action, this file must be updated too.
+    assert set(EXPECTED) == set(ALL_PAIRS)
+
+
+@pytest.mark.parametrize(("status", "action"), ALL_PAIRS)
+def test_every_pair(status: IncidentStatus, action: IncidentAction) -> None:
+    expected = EXPECTED[(status, action)]
+    assert TRANSITIONS[(status, action)] == expected
+    if expected is None:
+        with pytest.raises(IllegalTransition):
+            next_status(status, action)
+    else:
+        assert next_status(status, action) is expected
+
+
+@pytest.mark.parametrize(
+    ("status", "action"),
+    [pair for pair in ALL_PAIRS if EXPECTED[pair] == pair[0]],
+)
+def test_repeating_a_transition_is_a_no_op(status: IncidentStatus, action: IncidentAction) -> None:
+    assert next_status(status, action) is status
+    # ...and applying it again from the result still stays put.
+    assert next_status(next_status(status, action), action) is status
+
+
+def test_the_idempotent_pairs_are_exactly_ack_twice_and_resolve_twice() -> None:
+    assert {pair for pair in ALL_PAIRS if EXPECTED[pair] == pair[0]} == {(A, ACK), (R, RESOLVE)}
+
+
+def test_acknowledging_a_resolved_incident_is_illegal() -> None:
+    with pytest.raises(IllegalTransition) as raised:
+        next_status(R, ACK)
+    assert raised.value.status is R
+    assert raised.value.action is ACK
+    assert isinstance(raised.value, ValueError)
+    assert str(raised.value) == "cannot acknowledge an incident that is resolved"
+
+
+@pytest.mark.parametrize("start", list(IncidentStatus))
+def test_resolve_is_reachable_from_every_status_and_final(start: IncidentStatus) -> None:
+    resolved = next_status(start, RESOLVE)
+    assert resolved is R
+    for action in IncidentAction:
+        target = TRANSITIONS[(resolved, action)]
+        assert target in (None, R), f"{action} leaves resolved"
