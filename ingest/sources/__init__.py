@@ -1,0 +1,14 @@
+"""One module per monitoring tool's webhook format, and the registry of them by name."""
+
+from collections.abc import Mapping
+
+from ingest.sources.alertmanager import AlertmanagerSource
+from ingest.sources.base import FieldError, PayloadError, Source
+from ingest.sources.generic import GenericSource
+
+SOURCES: Mapping[str, Source] = {
+    source.name: source for source in (AlertmanagerSource(), GenericSource())
+}
+"""Keyed by ``Source.name``, which is ``Integration.type``."""
+
+__all__ = ["SOURCES", "FieldError", "PayloadError", "Source"]

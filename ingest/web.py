@@ -1,0 +1,161 @@
+"""The webhook endpoint: ``POST /v1/webhooks/{source}/{token}``.
+
+Authenticate the token, read a bounded body, normalize it with the integration's source, and
+append the alerts to the stream. The status tells the sender what to do:
+
+- 202 ``{"accepted": n}``: the alerts are on the stream (the append is the commit point).
+- 4xx: the request itself is wrong; resending it will not help.
+- 503: nothing was accepted; resend later. Alertmanager retries 5xx and not 4xx.
+
+Every answer is a JSON object; errors have an ``"error"`` message.
+"""
+
+import hmac
+import logging
+from collections.abc import Mapping, Sequence
+from enum import StrEnum
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter
+from redis.exceptions import RedisError
+
+from ingest.body import BodyTooLarge, MalformedJson, decode_json, read_limited
+from ingest.clock import Clock
+from ingest.config import Integration, check_integrations
+from ingest.models import Alert
+from ingest.sources import SOURCES, FieldError, PayloadError
+from ingest.stream import TypedStream
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/v1/webhooks/{source}/{token}"
+MAX_BODY_BYTES = 1024 * 1024
+MAX_REPORTED_ERRORS = 100
+"""An invalid 1 MiB list can hold thousands of bad fields; the sender needs the first few."""
+
+
+class RejectReason(StrEnum):
+    """The ``reason`` label of ``tocsin_webhooks_rejected_total``."""
+
+    UNKNOWN_WEBHOOK = "unknown_webhook"
+    BODY_TOO_LARGE = "body_too_large"
+    MALFORMED_JSON = "malformed_json"
+    INVALID_PAYLOAD = "invalid_payload"
+    STREAM_UNAVAILABLE = "stream_unavailable"
+    INTERNAL_ERROR = "internal_error"
+
+
+_UNKNOWN_WEBHOOK = {"error": "unknown webhook"}
+"""One answer for a wrong token, a wrong source and a malformed URL: a caller learns nothing
+about which tokens or sources exist."""
+
+
+class Webhooks:
+    """The webhook handlers and what they depend on. Registers its metrics on ``registry``,
+    so build one per registry."""
+
+    def __init__(
+        self,
+        *,
+        integrations: Sequence[Integration],
+        stream: TypedStream[Alert],
+        registry: CollectorRegistry,
+        clock: Clock,
+        max_body_bytes: int = MAX_BODY_BYTES,
+    ) -> None:
+        check_integrations(integrations)
+        self._tokens = [(integration, _secret(integration.token)) for integration in integrations]
+        self._stream = stream
+        self._clock = clock
+        self._max_body_bytes = max_body_bytes
+        self._received = Counter(
+            "tocsin_alerts_received_total",
+            "Alerts accepted onto the alert stream.",
+            ["integration", "source"],
+            registry=registry,
+        )
+        self._rejected = Counter(
+            "tocsin_webhooks_rejected_total",
+            "Webhook requests refused, by reason.",
+            ["reason"],
+            registry=registry,
+        )
+        # Export zeros from the start, so rate() and alerts on these series work at once.
+        for integration in integrations:
+            self._received.labels(integration.name, integration.type)
+        for reason in RejectReason:
+            self._rejected.labels(reason)
+
+    async def receive(self, request: web.Request) -> web.Response:
+        try:
+            return await self._receive(request)
+        except Exception:
+            log.exception("webhook failed unexpectedly")
+            error = "internal error; nothing was accepted, retry later"
+            return self._refuse(500, RejectReason.INTERNAL_ERROR, {"error": error})
+
+    async def unknown(self, request: web.Request) -> web.Response:
+        """Anything else under the webhook prefix: answered like a wrong token, in JSON."""
+        return self._refuse(404, RejectReason.UNKNOWN_WEBHOOK, _UNKNOWN_WEBHOOK)
+
+    async def _receive(self, request: web.Request) -> web.Response:
+        integration = self._authenticate(request.match_info["source"], request.match_info["token"])
+        if integration is None:
+            return self._refuse(404, RejectReason.UNKNOWN_WEBHOOK, _UNKNOWN_WEBHOOK)
+        try:
+            body = decode_json(await read_limited(request, self._max_body_bytes))
+            alerts = SOURCES[integration.type].parse(body, integration, self._clock())
+        except BodyTooLarge as error:
+            too_large = {"error": str(error), "limit_bytes": error.limit}
+            return self._refuse(413, RejectReason.BODY_TOO_LARGE, too_large)
+        except MalformedJson as error:
+            position = {} if error.line is None else {"line": error.line, "column": error.column}
+            return self._refuse(400, RejectReason.MALFORMED_JSON, {"error": str(error), **position})
+        except PayloadError as error:
+            return self._refuse(422, RejectReason.INVALID_PAYLOAD, _invalid_payload(error.errors))
+        if alerts:
+            try:
+                await self._stream.append(alerts)
+            except (RedisError, OSError) as error:
+                log.warning("alert stream unavailable, refused %d alert(s): %s", len(alerts), error)
+                error_message = "the alert stream is unavailable; nothing was accepted, retry later"
+                return self._refuse(503, RejectReason.STREAM_UNAVAILABLE, {"error": error_message})
+            self._received.labels(integration.name, integration.type).inc(len(alerts))
+        return web.json_response({"accepted": len(alerts)}, status=202)
+
+    def _authenticate(self, source: str, token: str) -> Integration | None:
+        # Compare against every token, whatever the source, so the time taken does not tell
+        # which tokens or sources exist.
+        presented = _secret(token)
+        found = None
+        for integration, expected in self._tokens:
+            if hmac.compare_digest(expected, presented) and integration.type == source:
+                found = integration
+        return found
+
+    def _refuse(
+        self, status: int, reason: RejectReason, body: Mapping[str, object]
+    ) -> web.Response:
+        self._rejected.labels(reason).inc()
+        return web.json_response(body, status=status)
+
+
+def _secret(token: str) -> bytes:
+    # compare_digest takes str only when ASCII; a URL may decode to any str, even surrogates.
+    return token.encode("utf-8", "surrogatepass")
+
+
+def _invalid_payload(errors: list[FieldError]) -> dict[str, object]:
+    shown = errors[:MAX_REPORTED_ERRORS]
+    body: dict[str, object] = {
+        "error": "invalid payload",
+        "errors": [{"field": e.field, "message": e.message} for e in shown],
+    }
+    if len(errors) > len(shown):
+        body["errors_not_shown"] = len(errors) - len(shown)
+    return body
+
+
+def add_routes(app: web.Application, webhooks: Webhooks) -> None:
+    app.router.add_post(WEBHOOK_PATH, webhooks.receive)
+    app.router.add_route("*", "/v1/webhooks/{tail:.*}", webhooks.unknown)
