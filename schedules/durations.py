@@ -31,7 +31,12 @@ def format_duration(value: timedelta) -> str:
 
 
 def _coerce(value: object) -> object:
-    return parse_duration(value) if isinstance(value, str) else value
+    if isinstance(value, str):
+        return parse_duration(value)
+    if isinstance(value, timedelta):
+        return value
+    # A bare number would be read as seconds; nobody writing "ack_timeout: 5" means that.
+    raise ValueError(f"invalid duration {value!r}: write a number with a unit, like 5m or 1h")
 
 
 Duration = Annotated[

@@ -1,0 +1,59 @@
+"""Load a directory of schedule files, one ``<name>.yaml`` per schedule."""
+
+from pathlib import Path
+
+from schedules.models import Schedule
+from schedules.yamlfile import ConfigFileError, Problem, line_of, load_yaml_model
+
+_SUFFIXES = {".yaml", ".yml"}
+
+
+def load_schedules(directory: Path) -> dict[str, Schedule]:
+    """Every schedule in ``directory`` by name; ``ConfigFileError`` lists all problems in all files.
+
+    A schedule's ``name`` must equal its file's stem, so the file for a name is easy to find.
+    An empty directory holds no schedules, which is not an error.
+    """
+    try:
+        files = sorted(path for path in directory.iterdir() if path.suffix in _SUFFIXES)
+    except OSError as exc:
+        problem = Problem(directory, None, f"cannot read schedule directory: {exc.strerror}")
+        raise ConfigFileError([problem]) from exc
+
+    schedules: dict[str, Schedule] = {}
+    defined_in: dict[str, Path] = {}
+    problems: list[Problem] = []
+    for path in files:
+        try:
+            schedule = load_yaml_model(path, Schedule)
+        except ConfigFileError as exc:
+            problems += exc.problems
+            continue
+        mismatch = _name_mismatch(path, schedule, defined_in)
+        if mismatch is not None:
+            problems.append(Problem(path, line_of(path, ("name",)), mismatch))
+            continue
+        schedules[schedule.name] = schedule
+        defined_in[schedule.name] = path
+    if problems:
+        raise ConfigFileError(problems)
+    return schedules
+
+
+def schedule_file(directory: Path, name: str) -> Path:
+    """The file that defines schedule ``name`` (its name is its file's stem)."""
+    for suffix in sorted(_SUFFIXES):
+        if (directory / f"{name}{suffix}").exists():
+            return directory / f"{name}{suffix}"
+    return directory / f"{name}.yaml"
+
+
+def _name_mismatch(path: Path, schedule: Schedule, defined_in: dict[str, Path]) -> str | None:
+    if schedule.name != path.stem:
+        return (
+            f"name: {schedule.name!r} does not match the file name; "
+            f"write name: {path.stem} or rename the file to {schedule.name}{path.suffix}"
+        )
+    if schedule.name in defined_in:  # only a.yaml next to a.yml gets here
+        return f"name: schedule {schedule.name!r} is also defined in {defined_in[schedule.name]}"
+    return None

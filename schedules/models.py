@@ -1,0 +1,125 @@
+"""A schedule file as operators write it: a rotation in a named time zone, plus overrides.
+
+Times in these files are local wall-clock times without an offset, read in the schedule's
+``timezone``; ``schedules.oncall`` turns them into instants.
+"""
+
+from datetime import datetime, timedelta
+from difflib import get_close_matches
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationInfo,
+    field_validator,
+)
+
+from schedules.durations import Duration
+
+_LOCAL_FORMAT = "%Y-%m-%d %H:%M"
+
+
+def _parse_local(value: object) -> datetime:
+    # Only the written form (or a naive datetime from code): pydantic's own parsing would
+    # also take Unix timestamps and offsets, which have no place in a wall-clock time.
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value
+    if isinstance(value, str):
+        try:
+            return datetime.strptime(value.strip(), _LOCAL_FORMAT)
+        except ValueError:
+            pass
+    raise ValueError(
+        f"invalid local time {value!r}: write 'YYYY-MM-DD HH:MM' in the schedule's time zone, "
+        "for example '2026-01-05 09:00'"
+    )
+
+
+def _format_local(value: datetime) -> str:
+    return value.strftime(_LOCAL_FORMAT)
+
+
+LocalDateTime = Annotated[
+    datetime,
+    BeforeValidator(_parse_local),
+    PlainSerializer(_format_local, return_type=str),
+]
+"""A naive wall-clock time written ``YYYY-MM-DD HH:MM``, meaningful only with a time zone."""
+
+Name = Annotated[str, Field(min_length=1)]
+
+
+class Rotation(BaseModel):
+    """Members take turns of length ``every``; the first turn starts at ``handoff``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    every: Duration
+    handoff: LocalDateTime
+    members: list[Name] = Field(min_length=1)
+
+    @field_validator("every", mode="before")
+    @classmethod
+    def _written_with_unit(cls, every: object) -> object:
+        # Duration would read a bare number as seconds, and let 0 through to divide by.
+        if isinstance(every, str) or (isinstance(every, timedelta) and every > timedelta(0)):
+            return every
+        raise ValueError(
+            f"invalid duration {every!r}: write a whole number and a unit, such as 8h, 1d or 1w"
+        )
+
+
+class Override(BaseModel):
+    """``person`` is on call from ``start`` (written ``from``) until ``end`` (written ``to``)."""
+
+    # By name too, so code can write Override(start=..., end=...).
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, validate_by_name=True, validate_by_alias=True
+    )
+
+    person: Name
+    start: LocalDateTime = Field(alias="from")
+    end: LocalDateTime = Field(alias="to")
+
+    @field_validator("end")
+    @classmethod
+    def _end_after_start(cls, end: datetime, info: ValidationInfo) -> datetime:
+        start = info.data.get("start")  # absent when `from` itself was invalid
+        if start is not None and end <= start:
+            raise ValueError(
+                f"'to' ({_format_local(end)}) must be after 'from' ({_format_local(start)})"
+            )
+        return end
+
+
+class Schedule(BaseModel):
+    """One schedule file. ``name`` is how escalation policies refer to it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Name
+    timezone: str
+    rotation: Rotation
+    overrides: list[Override] = []
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, timezone: str) -> str:
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            # Only on failure: listing the zone database reads many files.
+            guess = get_close_matches(timezone, available_timezones(), n=1)
+            hint = f"did you mean {guess[0]!r}?" if guess else "use an IANA name such as UTC"
+            raise ValueError(f"unknown time zone {timezone!r}: {hint}") from None
+        return timezone
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The schedule's zone; ``ZoneInfo`` caches instances, so this is cheap."""
+        return ZoneInfo(self.timezone)

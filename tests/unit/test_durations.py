@@ -1,0 +1,70 @@
+from datetime import timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import BaseModel, ValidationError
+
+from schedules.durations import Duration, format_duration, parse_duration
+
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+class Timer(BaseModel):
+    every: Duration
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("30s", timedelta(seconds=30)),
+        ("5m", timedelta(minutes=5)),
+        ("2h", timedelta(hours=2)),
+        ("1d", timedelta(days=1)),
+        ("1w", timedelta(weeks=1)),
+        (" 90 m ", timedelta(minutes=90)),
+    ],
+)
+def test_parse_accepts_a_whole_number_and_a_unit(text: str, expected: timedelta) -> None:
+    assert parse_duration(text) == expected
+
+
+@pytest.mark.parametrize("text", ["5x", "0m", "", "m", "1.5h", "-1h", "1h30m", "5M", "PT5M"])
+def test_parse_rejects_other_spellings_and_names_the_accepted_ones(text: str) -> None:
+    with pytest.raises(ValueError, match=r"invalid duration .*one of s, m, h, d, w"):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (timedelta(seconds=45), "45s"),
+        (timedelta(minutes=90), "90m"),
+        (timedelta(hours=24), "1d"),
+        (timedelta(days=14), "2w"),
+        (timedelta(days=8), "8d"),
+    ],
+)
+def test_format_uses_the_largest_exact_unit(value: timedelta, expected: str) -> None:
+    assert format_duration(value) == expected
+
+
+@given(amount=st.integers(min_value=1, max_value=10_000), unit=st.sampled_from(sorted(UNITS)))
+def test_format_then_parse_gives_back_the_same_duration(amount: int, unit: str) -> None:
+    parsed = parse_duration(f"{amount}{unit}")
+    assert parsed == timedelta(seconds=amount * UNITS[unit])
+    assert parse_duration(format_duration(parsed)) == parsed
+
+
+def test_pydantic_field_reads_and_writes_the_operator_spelling() -> None:
+    timer = Timer.model_validate({"every": "5m"})
+    assert timer.every == timedelta(minutes=5)
+    assert timer.model_dump() == {"every": "5m"}
+
+
+def test_pydantic_field_error_names_the_bad_value() -> None:
+    with pytest.raises(ValidationError) as caught:
+        Timer.model_validate({"every": "5x"})
+    [error] = caught.value.errors()
+    assert error["loc"] == ("every",)
+    assert "invalid duration '5x'" in error["msg"]
