@@ -1,0 +1,146 @@
+"""The paging story as a user lives it, on the real stack in one process: Valkey, the web
+server, router and worker, a real SMTP server and a real webhook sink."""
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import aiohttp
+import pytest
+from arq.jobs import Job, JobStatus
+from redis.asyncio import Redis
+
+from notifier import keys as notifier_keys
+from router.store import IncidentStore
+from tests.e2e.conftest import (
+    Mailbox,
+    Sink,
+    alertmanager_payload,
+    eventually,
+    free_port,
+    write_config,
+)
+from tocsin.config import load_config
+from tocsin.runtime import Runtime
+from tocsin.service import Role, Running, running
+from tocsin.settings import Settings
+
+WEBHOOK = "/v1/webhooks/alertmanager/s3cret"
+
+
+@pytest.fixture
+async def service(
+    tmp_path: Path, redis: Redis, valkey_url: str, mailbox: Mailbox, sink: Sink
+) -> AsyncIterator[Running]:
+    port = free_port()
+    config = write_config(tmp_path, smtp_port=mailbox.port, sink_url=sink.url, ack_timeout="1s")
+    settings = Settings(
+        config_path=config,
+        port=port,
+        redis_url=valkey_url,
+        escalation_poll=timedelta(milliseconds=50),
+    )
+    runtime = Runtime(settings, load_config(config), redis, b"k" * 32, valkey_url)
+    async with running(runtime, list(Role)) as svc:
+        yield svc
+
+
+async def post(url: str, body: object) -> aiohttp.ClientResponse:
+    async with aiohttp.ClientSession() as http, http.post(url, json=body) as response:
+        await response.read()
+        return response
+
+
+async def escalation_done(redis: Redis, incident_id: str, level: int) -> bool:
+    job = Job(notifier_keys.escalate_job_id(incident_id, 0, level), redis)
+    return await job.status() is JobStatus.complete
+
+
+async def test_page_escalate_acknowledge_resolve(
+    service: Running, redis: Redis, mailbox: Mailbox, sink: Sink
+) -> None:
+    response = await post(service.url + WEBHOOK, alertmanager_payload("firing"))
+    assert response.status == 202
+
+    # Level 1: whoever is on call (Alice), by webhook and by email, with a link.
+    await eventually(lambda: len(sink.at("/alice", "page")) == 1, what="Alice's page")
+    page = sink.at("/alice", "page")[0]
+    assert page["level"] == 1
+    assert page["severity"] == "SEV1"
+    assert page["ack_url"].startswith(service.url + "/ack/")
+    await eventually(lambda: len(mailbox.to("alice@example.com")) == 1, what="Alice's mail")
+    assert page["ack_url"] in mailbox.to("alice@example.com")[0].as_string()
+    incident_id = page["incident_id"]
+
+    # Nobody acknowledges: level 2 (Bob) is paged once the level's timeout runs out.
+    await eventually(lambda: len(sink.at("/bob", "page")) == 1, what="escalation to Bob")
+    bob_page = sink.at("/bob", "page")[0]
+    assert bob_page["level"] == 2
+
+    # Bob acknowledges through the link; a link scanner's GET before that changed nothing.
+    async with aiohttp.ClientSession() as http:
+        async with http.get(bob_page["ack_url"]) as shown:
+            assert shown.status == 200
+        store = IncidentStore(redis)
+        incident = await store.get(incident_id)
+        assert incident is not None
+        assert incident.status == "triggered"
+        async with http.post(bob_page["ack_url"]) as acked:
+            assert acked.status == 200
+    incident = await store.get(incident_id)
+    assert incident is not None
+    assert (incident.status, incident.acknowledged_by) == ("acknowledged", "bob")
+
+    # Bob's timer still fires, finds the incident acknowledged and pages nobody.
+    await eventually(lambda: escalation_done(redis, incident_id, 1), what="level 2 timer")
+    assert len(sink.at("/alice", "page")) == 1
+    assert len(sink.at("/bob", "page")) == 1
+
+    # The alert resolves: the incident resolves and everyone paged hears so.
+    assert (await post(service.url + WEBHOOK, alertmanager_payload("resolved"))).status == 202
+    await eventually(
+        lambda: len(sink.at("/alice", "resolved")) == 1 and len(sink.at("/bob", "resolved")) == 1,
+        what="resolved notices",
+    )
+    await eventually(lambda: len(mailbox.messages) == 4, what="resolved mails")
+    incident = await store.get(incident_id)
+    assert incident is not None
+    assert incident.status == "resolved"
+
+    api = f"{service.url}/api/v1/incidents/{incident_id}"
+    async with aiohttp.ClientSession() as http, http.get(api) as got:
+        body = await got.json()
+    kinds = [event["kind"] for event in body["timeline"]]
+    for expected in (
+        "created",
+        "paged",
+        "escalated",
+        "acknowledged",
+        "resolved",
+        "resolved_notice",
+    ):
+        assert expected in kinds
+    assert body["alerts"][0]["count"] == 1
+
+
+async def test_the_same_alert_a_hundred_times_pages_each_person_once(
+    service: Running, redis: Redis, sink: Sink, mailbox: Mailbox
+) -> None:
+    async with aiohttp.ClientSession() as http:
+        for _ in range(100):
+            async with http.post(
+                service.url + WEBHOOK, json=alertmanager_payload("firing")
+            ) as response:
+                assert response.status == 202
+    store = IncidentStore(redis)
+
+    async def all_counted() -> bool:
+        incidents = await store.list()
+        return len(incidents) == 1 and next(iter(incidents[0].alerts.values())).count == 100
+
+    await eventually(all_counted, what="100 repeats counted on one incident")
+    await eventually(lambda: len(sink.at("/alice", "page")) == 1, what="Alice's page")
+    await eventually(lambda: len(mailbox.to("alice@example.com")) == 1, what="Alice's mail")
+    assert len(await store.list()) == 1
+    assert len(sink.at("/alice", "page")) == 1
+    assert len(mailbox.to("alice@example.com")) == 1

@@ -1,0 +1,80 @@
+"""Crash ``tocsin up`` (and its embedded Valkey) between a page and its escalation: after a
+restart on the same data dir, the escalation still goes out, on time."""
+
+import time
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.e2e.conftest import (
+    Mailbox,
+    Sink,
+    alertmanager_payload,
+    eventually,
+    free_port,
+    write_config,
+)
+from tests.e2e.processes import kill_group, start_tocsin
+
+ACK_TIMEOUT = 4.0
+
+
+@pytest.fixture
+def up_command(tmp_path: Path, mailbox: Mailbox, sink: Sink) -> list[str]:
+    config = write_config(
+        tmp_path, smtp_port=mailbox.port, sink_url=sink.url, ack_timeout=f"{int(ACK_TIMEOUT)}s"
+    )
+    return [
+        "up",
+        "--config",
+        str(config),
+        "--port",
+        str(free_port()),
+        "--data-dir",
+        str(tmp_path / "data"),
+    ]
+
+
+async def healthy(url: str) -> bool:
+    try:
+        async with aiohttp.ClientSession() as http, http.get(url + "/healthz") as response:
+            return response.status == 200
+    except aiohttp.ClientError:
+        return False
+
+
+async def test_escalation_survives_a_crash(
+    tmp_path: Path, up_command: list[str], sink: Sink
+) -> None:
+    url = f"http://127.0.0.1:{up_command[4]}"
+    first = start_tocsin(up_command, cwd=tmp_path)
+    try:
+        await eventually(lambda: healthy(url), what="tocsin up to start")
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(
+                url + "/v1/webhooks/alertmanager/s3cret", json=alertmanager_payload("firing")
+            ) as response,
+        ):
+            assert response.status == 202
+        await eventually(lambda: len(sink.at("/alice", "page")) == 1, what="level 1 page")
+        paged_at = time.monotonic()
+    finally:
+        kill_group(first)  # SIGKILL: the service and its embedded Valkey die mid-flight
+
+    second = start_tocsin(up_command, cwd=tmp_path)
+    try:
+        await eventually(lambda: healthy(url), what="tocsin up to restart")
+        await eventually(
+            lambda: len(sink.at("/bob", "page")) == 1,
+            within=3 * ACK_TIMEOUT,
+            what="level 2 page after the restart",
+        )
+        waited = time.monotonic() - paged_at
+        # Not before the level's timeout, and not long after it (the timer's poll period
+        # and the restart's own time are the slack).
+        assert ACK_TIMEOUT - 0.5 <= waited <= ACK_TIMEOUT + 3
+        assert len(sink.at("/alice", "page")) == 1
+    finally:
+        kill_group(second)

@@ -1,0 +1,1 @@
+"""The Tocsin application: CLI, settings, configuration loading and wiring of the stages."""

@@ -1,0 +1,75 @@
+"""The one aiohttp application factory, used by ``tocsin web``/``up`` and by the tests."""
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from redis.exceptions import RedisError
+
+from ingest.stream import alert_stream
+from ingest.web import Webhooks
+from ingest.web import add_routes as add_webhook_routes
+from notifier.ack_web import AckPages
+from notifier.ack_web import add_routes as add_ack_routes
+from router.store import IncidentStore
+from tocsin.api import IncidentsApi
+from tocsin.api import add_routes as add_api_routes
+from tocsin.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def make_app(runtime: Runtime) -> web.Application:
+    app = web.Application(middlewares=[_no_tracebacks])
+    config = runtime.loaded.config
+    store = IncidentStore(runtime.redis)
+    webhooks = Webhooks(
+        integrations=config.integrations,
+        stream=alert_stream(runtime.redis),
+        registry=runtime.registry,
+        clock=runtime.clock,
+    )
+    add_webhook_routes(app, webhooks)
+    add_ack_routes(app, AckPages(store, runtime.secret, runtime.clock, config.people))
+    add_api_routes(app, IncidentsApi(store))
+
+    async def metrics(_: web.Request) -> web.Response:
+        return web.Response(
+            body=generate_latest(runtime.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
+        )
+
+    async def healthz(_: web.Request) -> web.Response:
+        try:
+            await runtime.redis.ping()
+        except (RedisError, OSError) as error:
+            return web.json_response({"status": "unavailable", "redis": str(error)}, status=503)
+        return web.json_response({"status": "ok"})
+
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/healthz", healthz)
+    return app
+
+
+@web.middleware
+async def _no_tracebacks(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Whatever goes wrong, a client gets a short JSON error, never a stack trace."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except (RedisError, OSError):
+        log.exception("storage unavailable for %s %s", request.method, request.path)
+        return _json_error(503, "storage unavailable, try again")
+    except Exception:
+        log.exception("unexpected error for %s %s", request.method, request.path)
+        return _json_error(500, "internal error")
+
+
+def _json_error(status: int, message: str) -> web.Response:
+    return web.Response(
+        status=status, text=json.dumps({"error": message}), content_type="application/json"
+    )

@@ -1,0 +1,137 @@
+"""``tocsin up|web|router|worker|check|oncall``."""
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from redis.asyncio import Redis
+
+from schedules.oncall import who_is_on_call
+from schedules.yamlfile import ConfigFileError
+from tocsin.config import LoadedConfig, load_config
+from tocsin.embedded import start_embedded
+from tocsin.runtime import Runtime, system_clock
+from tocsin.service import Role, running
+from tocsin.settings import Settings, SettingsError
+
+ROLES = {
+    "up": (Role.WEB, Role.ROUTER, Role.WORKER),
+    "web": (Role.WEB,),
+    "router": (Role.ROUTER,),
+    "worker": (Role.WORKER,),
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = Settings.from_env(
+        config_path=args.config,
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+        data_dir=getattr(args, "data_dir", None),
+    )
+    try:
+        loaded = load_config(settings.config_path)
+    except ConfigFileError as error:
+        print(error, file=sys.stderr)
+        return 2
+    if args.command == "check":
+        print(f"{settings.config_path}: ok ({_summary(loaded)})")
+        return 0
+    if args.command == "oncall":
+        return _oncall(loaded, args.schedule, args.at)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        return asyncio.run(_serve(settings, loaded, ROLES[args.command]))
+    except SettingsError as error:
+        print(f"tocsin: {error}", file=sys.stderr)
+        return 2
+
+
+async def _serve(settings: Settings, loaded: LoadedConfig, roles: Sequence[Role]) -> int:
+    whole = roles == ROLES["up"]
+    secret = b"" if roles == ROLES["router"] else settings.secret(may_create=whole)
+    embedded = None
+    redis_url = settings.redis_url
+    if redis_url is None:
+        if not whole:
+            raise SettingsError("TOCSIN_REDIS_URL is not set: separate roles share one Redis")
+        embedded = start_embedded(settings.data_dir)
+        redis_url = str(embedded.connection_url)
+    redis = Redis.from_url(redis_url)
+    runtime = Runtime(settings, loaded, redis, secret, redis_url, clock=system_clock)
+    if embedded is not None:
+        # One process owns its stream entries across restarts: pending work resumes at once.
+        runtime.consumer = "up"
+    try:
+        async with running(runtime, roles) as service:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, service.stop.set)
+            await service.wait()
+    finally:
+        await redis.aclose()
+        if embedded is not None:
+            embedded.stop()
+    return 0
+
+
+def _oncall(loaded: LoadedConfig, name: str | None, at: datetime | None) -> int:
+    instant = at or system_clock()
+    if instant.tzinfo is None:
+        print("tocsin: --at needs a time zone offset, e.g. 2026-12-24T10:00+01:00", file=sys.stderr)
+        return 2
+    names = [name] if name else sorted(loaded.schedules)
+    for schedule_name in names:
+        schedule = loaded.schedules.get(schedule_name)
+        if schedule is None:
+            known = ", ".join(sorted(loaded.schedules)) or "none"
+            print(f"tocsin: no schedule {schedule_name!r} (known: {known})", file=sys.stderr)
+            return 2
+        person = who_is_on_call(schedule, instant)
+        display = loaded.config.people[person].name if person in loaded.config.people else person
+        print(f"{schedule_name}: {display} ({person})")
+    return 0
+
+
+def _summary(loaded: LoadedConfig) -> str:
+    config = loaded.config
+    return (
+        f"{len(config.integrations)} integrations, {len(config.people)} people, "
+        f"{len(loaded.schedules)} schedules, {len(config.escalation_policies)} policies, "
+        f"{len(config.routes)} routes"
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tocsin", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, help="configuration file (TOCSIN_CONFIG)")
+    served = argparse.ArgumentParser(add_help=False)
+    served.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    served.add_argument("--port", type=int, help="port to listen on (default 8080)")
+    helps = {
+        "up": "everything in one process, with an embedded Valkey unless TOCSIN_REDIS_URL is set",
+        "web": "webhooks, acknowledge pages, API and metrics",
+        "router": "turn alerts into incidents",
+        "worker": "send pages and run escalations",
+    }
+    for name, text in helps.items():
+        sub = commands.add_parser(name, parents=[common, served], help=text)
+        if name == "up":
+            sub.add_argument(
+                "--data-dir", type=Path, help="embedded Valkey data (default ./.tocsin)"
+            )
+    commands.add_parser("check", parents=[common], help="validate the configuration")
+    oncall = commands.add_parser("oncall", parents=[common], help="who is on call")
+    oncall.add_argument("schedule", nargs="?", help="one schedule (default: all)")
+    oncall.add_argument("--at", type=datetime.fromisoformat, help="ISO instant with offset")
+    return parser

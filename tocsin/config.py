@@ -1,0 +1,111 @@
+"""The root configuration file: each section validated by its stage's model, then the
+references between sections checked, every problem reported as ``file:line: message``."""
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ingest.config import Integration, check_integrations
+from notifier.config import EscalationPolicy, Person, SmtpConfig
+from notifier.directory import Directory
+from router.config import Route, RoutingConfig, SeverityRule
+from schedules.durations import Duration
+from schedules.loader import load_schedules, schedule_file
+from schedules.models import Schedule
+from schedules.yamlfile import ConfigFileError, Problem, format_loc, line_of, load_yaml_model
+
+
+class TocsinConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    integrations: list[Integration] = Field(default_factory=list)
+    people: dict[str, Person] = Field(default_factory=dict)
+    schedules_dir: Path | None = None
+    """Relative to the configuration file; one YAML file per schedule."""
+    escalation_policies: dict[str, EscalationPolicy] = Field(default_factory=dict)
+    routes: list[Route] = Field(min_length=1)
+    severity: list[SeverityRule] = Field(default_factory=list)
+    smtp: SmtpConfig | None = None
+    ack_link_ttl: Duration = timedelta(days=1)
+    """How long the acknowledge link in a page stays valid."""
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    path: Path
+    config: TocsinConfig
+    schedules: dict[str, Schedule] = field(default_factory=dict)
+
+    @property
+    def routing(self) -> RoutingConfig:
+        return RoutingConfig(routes=self.config.routes, severity=self.config.severity)
+
+    @property
+    def directory(self) -> Directory:
+        return Directory(
+            people=self.config.people,
+            schedules=self.schedules,
+            policies=self.config.escalation_policies,
+        )
+
+
+def load_config(path: Path) -> LoadedConfig:
+    """Raises ``ConfigFileError`` listing every problem in the file and its schedules."""
+    config = load_yaml_model(path, TocsinConfig)
+    schedules: dict[str, Schedule] = {}
+    problems: list[Problem] = []
+    if config.schedules_dir is not None:
+        try:
+            schedules = load_schedules(path.parent / config.schedules_dir)
+        except ConfigFileError as error:
+            problems.extend(error.problems)
+    problems.extend(_check_references(path, config, schedules))
+    if problems:
+        raise ConfigFileError(problems)
+    return LoadedConfig(path, config, schedules)
+
+
+def _check_references(
+    path: Path, config: TocsinConfig, schedules: dict[str, Schedule]
+) -> list[Problem]:
+    problems: list[Problem] = []
+
+    def problem(loc: tuple[str | int, ...], message: str) -> None:
+        problems.append(Problem(path, line_of(path, loc), message))
+
+    try:
+        check_integrations(config.integrations)
+    except ValueError as error:
+        problem(("integrations",), str(error))
+    try:
+        RoutingConfig(routes=config.routes, severity=config.severity)
+    except ValidationError as error:
+        problem(
+            ("routes",), "; ".join(e["msg"].removeprefix("Value error, ") for e in error.errors())
+        )
+    for i, route in enumerate(config.routes):
+        if route.policy not in config.escalation_policies:
+            problem(("routes", i, "policy"), f"unknown escalation policy {route.policy!r}")
+    for name, policy in config.escalation_policies.items():
+        for j, level in enumerate(policy.levels):
+            for k, target in enumerate(level.targets):
+                known = schedules if target.kind == "schedule" else config.people
+                if target.name not in known:
+                    loc = ("escalation_policies", name, "levels", j, "targets", k)
+                    problem(loc, f"unknown {target.kind} {target.name!r}")
+    for person_id, person in config.people.items():
+        if person.email and config.smtp is None:
+            problem(("people", person_id, "email"), "an email address needs an smtp section")
+    for schedule in schedules.values():
+        file = schedule_file(path.parent / (config.schedules_dir or "."), schedule.name)
+        named: list[tuple[tuple[str | int, ...], str]] = [
+            *((("rotation", "members", i), m) for i, m in enumerate(schedule.rotation.members)),
+            *((("overrides", i, "person"), o.person) for i, o in enumerate(schedule.overrides)),
+        ]
+        for where, name in named:
+            if name not in config.people:
+                message = f"{format_loc(where)}: unknown person {name!r} (not in people)"
+                problems.append(Problem(file, line_of(file, where), message))
+    return problems

@@ -1,0 +1,61 @@
+"""Process settings from the command line and the environment (the configuration file
+holds what the service does; these say where it runs)."""
+
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+
+class SettingsError(Exception):
+    """A setting is missing or wrong; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    config_path: Path = Path("tocsin.yaml")
+    host: str = "127.0.0.1"
+    port: int = 8080
+    redis_url: str | None = None
+    """Unset: ``tocsin up`` starts an embedded Valkey under ``data_dir``."""
+    data_dir: Path = Path(".tocsin")
+    secret_key: str | None = None
+    public_url: str | None = None
+    escalation_poll: timedelta = timedelta(milliseconds=200)
+    """How often the worker looks for due escalation timers (their precision)."""
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> "Settings":
+        """Environment first, then explicit overrides (command-line flags) that are not None."""
+        env = os.environ
+        values: dict[str, object] = {
+            "config_path": Path(env.get("TOCSIN_CONFIG", "tocsin.yaml")),
+            "redis_url": env.get("TOCSIN_REDIS_URL") or None,
+            "secret_key": env.get("TOCSIN_SECRET_KEY") or None,
+            "public_url": env.get("TOCSIN_PUBLIC_URL") or None,
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    def secret(self, *, may_create: bool) -> bytes:
+        """The link-signing key. ``tocsin up`` keeps a generated one in the data dir; the
+        separate roles must share one, so they require ``TOCSIN_SECRET_KEY``."""
+        if self.secret_key:
+            return self.secret_key.encode()
+        if not may_create:
+            raise SettingsError(
+                "TOCSIN_SECRET_KEY is not set: every web and worker process must sign and "
+                "check acknowledge links with the same key"
+            )
+        path = self.data_dir / "secret.key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as file:
+                file.write(secrets.token_hex(32))
+        return path.read_text().strip().encode()
