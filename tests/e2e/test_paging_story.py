@@ -107,10 +107,17 @@ async def test_page_escalate_acknowledge_resolve(
     assert incident is not None
     assert incident.status == "resolved"
 
-    api = f"{service.url}/api/v1/incidents/{incident_id}"
-    async with aiohttp.ClientSession() as http, http.get(api) as got:
-        body = await got.json()
-    kinds = [event["kind"] for event in body["timeline"]]
+    async def timeline() -> list[str]:
+        api = f"{service.url}/api/v1/incidents/{incident_id}"
+        async with aiohttp.ClientSession() as http, http.get(api) as got:
+            body = await got.json()
+        return [event["kind"] for event in body["timeline"]]
+
+    async def notices_recorded() -> bool:
+        return (await timeline()).count("resolved_notice") == 4
+
+    await eventually(notices_recorded, what="resolved notices in the timeline")
+    kinds = await timeline()
     for expected in (
         "created",
         "paged",
@@ -120,7 +127,9 @@ async def test_page_escalate_acknowledge_resolve(
         "resolved_notice",
     ):
         assert expected in kinds
-    assert body["alerts"][0]["count"] == 1
+    incident = await store.get(incident_id)
+    assert incident is not None
+    assert [a.count for a in incident.alerts.values()] == [1]
 
 
 async def test_the_same_alert_a_hundred_times_pages_each_person_once(

@@ -44,6 +44,12 @@ async def healthy(url: str) -> bool:
         return False
 
 
+async def paged_recorded(url: str) -> bool:
+    async with aiohttp.ClientSession() as http, http.get(url + "/api/v1/incidents/1") as got:
+        body = await got.json()
+    return sum(e["kind"] == "paged" for e in body["timeline"]) == 2  # webhook and email
+
+
 async def test_escalation_survives_a_crash(
     tmp_path: Path, up_command: list[str], sink: Sink
 ) -> None:
@@ -60,6 +66,9 @@ async def test_escalation_survives_a_crash(
             assert response.status == 202
         await eventually(lambda: len(sink.at("/alice", "page")) == 1, what="level 1 page")
         paged_at = time.monotonic()
+        # Crash once the page is on record: a crash between sending and recording would
+        # rightly send it again after the restart (delivery is at least once).
+        await eventually(lambda: paged_recorded(url), what="the page on the timeline")
     finally:
         kill_group(first)  # SIGKILL: the service and its embedded Valkey die mid-flight
 
