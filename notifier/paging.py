@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from ingest.clock import Clock
 from notifier import keys
 from notifier.channels import Channel, DeliveryResult, Notification
+from notifier.config import Person
 from notifier.deliveries import Deliveries
 from notifier.directory import Directory
 from notifier.escalation import FIRST, Step, next_step
@@ -193,7 +194,7 @@ class Pager:
             for channel in self.channels:
                 field = f"{tag}:{person_id}:{channel.name}"
                 if channel.reaches(person) and field not in done:
-                    sends.append((person_id, channel, field, channel.send(person, note)))
+                    sends.append((person_id, channel, field, _send(channel, person, note)))
         outcomes = await asyncio.gather(*(send for *_, send in sends))
         results = []
         for (person_id, channel, field, _), result in zip(sends, outcomes, strict=True):
@@ -210,6 +211,16 @@ class Pager:
     def _ack_url(self, incident_id: str, person: str) -> str:
         claims = AckClaims(incident_id, person, self.clock() + self.links.ttl)
         return ack_url(self.links.public_url, sign_ack(self.links.secret, claims))
+
+
+async def _send(channel: Channel, person: Person, note: Notification) -> DeliveryResult:
+    """A channel that raises has a bug; count it as a failed send so the deliveries that did
+    go out are still remembered (not repeated) and the escalation timer still starts."""
+    try:
+        return await channel.send(person, note)
+    except Exception as exc:
+        log.exception("%s channel raised instead of reporting a failure", channel.name)
+        return DeliveryResult.failed(f"{channel.name} channel error: {exc!r}", retryable=False)
 
 
 def _timeline(

@@ -1,0 +1,370 @@
+"""The notifier's worker against a real Valkey: arq timers, the incident event consumer, and a
+burst-mode arq worker running due jobs."""
+
+import asyncio
+import socket
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from arq import Worker
+from arq.connections import ArqRedis, RedisSettings, create_pool
+from arq.jobs import Job, JobStatus
+from prometheus_client import CollectorRegistry
+from redis.asyncio import Redis
+
+from ingest.models import AlertStatus
+from notifier import keys
+from notifier.directory import Directory
+from notifier.escalation import FIRST, Step
+from notifier.paging import PAGE_RETRY_DELAY, Links, Pager
+from notifier.worker import (
+    MAX_EVENT_DELIVERIES,
+    ArqScheduler,
+    EventConsumer,
+    EventsPending,
+    arq_worker,
+)
+from router.models import IncidentStatus, TimelineKind
+from router.store import IncidentStore
+from tests.conftest import ManualClock
+from tests.integration.test_paging import (
+    DIRECTORY,
+    LEVEL_1_TIMEOUT,
+    LEVEL_2_TIMEOUT,
+    LINK_TTL,
+    PUBLIC_URL,
+    ROUTING,
+    SECRET,
+    RecordingChannel,
+    alert,
+)
+
+
+@pytest.fixture
+async def pool(redis: Redis, valkey_url: str) -> AsyncIterator[ArqRedis]:
+    arq = await create_pool(RedisSettings.from_dsn(valkey_url), default_queue_name="unused")
+    try:
+        yield arq
+    finally:
+        await arq.aclose()
+
+
+@dataclass
+class Notifier:
+    store: IncidentStore
+    pager: Pager
+    scheduler: ArqScheduler
+    mail: RecordingChannel
+    hook: RecordingChannel
+    clock: ManualClock
+
+    def pages(self) -> list[tuple[str, str, int | None]]:
+        return sorted(
+            (n.person, n.kind, n.level) for c in (self.mail, self.hook) for n in c.delivered
+        )
+
+    async def open(self, service: str = "payments") -> str:
+        change = await self.store.apply_alert(alert(self.clock(), service), ROUTING)
+        assert change.incident is not None
+        return change.incident.id
+
+
+def make_pager(store: IncidentStore, pool: ArqRedis, clock: ManualClock) -> Notifier:
+    mail = RecordingChannel("mail", lambda p: p.email is not None)
+    hook = RecordingChannel("hook", lambda p: p.webhook is not None)
+    scheduler = ArqScheduler(pool)
+    pager = Pager(
+        store,
+        DIRECTORY,
+        [mail, hook],
+        Links(PUBLIC_URL, SECRET, LINK_TTL),
+        scheduler,
+        clock,
+        CollectorRegistry(),
+    )
+    return Notifier(store, pager, scheduler, mail, hook, clock)
+
+
+@pytest.fixture
+def notifier(redis: Redis, pool: ArqRedis, clock: ManualClock) -> Notifier:
+    return make_pager(IncidentStore(redis), pool, clock)
+
+
+def burst(pool: ArqRedis, pager: Pager, *, jobs: int, **kwargs: Any) -> Worker:
+    """A worker that runs ``jobs`` due jobs and returns: later timers the jobs schedule stay
+    queued instead of keeping a burst worker polling."""
+    worker = arq_worker(pool, pager, poll_delay=timedelta(0), **kwargs)
+    worker.burst = True
+    worker.max_burst_jobs = jobs
+    return worker
+
+
+async def run(worker: Worker) -> None:
+    """Until the burst is over; a worker still polling after 10 s is a failure, not a hang."""
+    async with asyncio.timeout(10):
+        await worker.main()
+
+
+async def queued(pool: ArqRedis) -> dict[str, float]:
+    return {m.decode(): s for m, s in await pool.zrange(keys.ARQ_QUEUE, 0, -1, withscores=True)}
+
+
+def job(pool: ArqRedis, job_id: str) -> Job:
+    return Job(job_id, pool, _queue_name=keys.ARQ_QUEUE)
+
+
+async def test_the_same_job_id_scheduled_twice_is_one_job(pool: ArqRedis) -> None:
+    scheduler = ArqScheduler(pool)
+    job_id = keys.escalate_job_id("7", 0, 1)
+    before = int(time.time() * 1000)  # arq truncates to whole milliseconds
+
+    for _ in range(2):
+        await scheduler.schedule(
+            "escalate", Step(0, 1), "7", job_id=job_id, delay=timedelta(minutes=5)
+        )
+    after = time.time() * 1000
+
+    jobs = await queued(pool)
+    assert list(jobs) == [job_id]
+    assert before + 300_000 <= jobs[job_id] <= after + 300_000
+    info = await job(pool, job_id).info()
+    assert info is not None
+    assert (info.function, info.args) == ("escalate", ("7", 0, 1, 0))
+    assert await job(pool, job_id).status() is JobStatus.deferred
+    # Nothing went to arq's default queue.
+    assert await pool.zcard("arq:queue") == 0
+
+    # Another step is another timer; a retry carries its attempt.
+    await scheduler.schedule("escalate", Step(1, 0), "7", job_id="other", delay=timedelta(0))
+    await scheduler.schedule(
+        "retry_page", FIRST, "7", job_id="retry", delay=PAGE_RETRY_DELAY, attempt=2
+    )
+    assert sorted(await queued(pool)) == sorted([job_id, "other", "retry"])
+    retry = await job(pool, "retry").info()
+    assert retry is not None
+    assert (retry.function, retry.args) == ("retry_page", ("7", 0, 0, 2))
+
+
+async def test_the_event_consumer_pages_on_opened_and_notifies_on_resolved(
+    notifier: Notifier, redis: Redis, pool: ArqRedis
+) -> None:
+    consumer = EventConsumer(notifier.store, notifier.pager, "w1", block=timedelta(seconds=1))
+    await notifier.store.events.ensure_group(keys.EVENTS_GROUP)
+    incident_id = await notifier.open()
+
+    assert await consumer.step() == 1
+
+    assert notifier.pages() == [("alice", "page", 1), ("alice", "page", 1)]
+    assert (await redis.xpending(notifier.store.events.key, keys.EVENTS_GROUP))["pending"] == 0
+    # The first level's timer is waiting in arq.
+    timer = keys.escalate_job_id(incident_id, 0, 0)
+    assert list(await queued(pool)) == [timer]
+
+    # Acknowledging sends nothing; resolving tells alice.
+    await notifier.store.acknowledge(incident_id, "alice", notifier.clock())
+    notifier.clock.advance(timedelta(minutes=1))
+    await notifier.store.apply_alert(
+        alert(notifier.clock(), "payments", AlertStatus.RESOLVED), ROUTING
+    )
+    await redis.xadd(notifier.store.events.key, {"m": "not an event"})
+
+    assert await consumer.step() == 3
+
+    assert notifier.pages() == [
+        ("alice", "page", 1),
+        ("alice", "page", 1),
+        ("alice", "resolved", None),
+        ("alice", "resolved", None),
+    ]
+    assert (await redis.xpending(notifier.store.events.key, keys.EVENTS_GROUP))["pending"] == 0
+    incident = await notifier.store.get(incident_id)
+    assert incident is not None
+    assert incident.status is IncidentStatus.RESOLVED
+    assert [e.kind for e in incident.timeline].count(TimelineKind.RESOLVED_NOTICE) == 2
+
+
+def without_payments() -> Directory:
+    """The configuration after a reload that removed the payments policy."""
+    policies = {k: v for k, v in DIRECTORY.policies.items() if k != "payments"}
+    return replace(DIRECTORY, policies=policies)
+
+
+async def pending(notifier: Notifier, redis: Redis) -> dict[str, int]:
+    """Pending event ids of the notifier's group, with how often each was read."""
+    rows = await redis.xpending_range(notifier.store.events.key, keys.EVENTS_GROUP, "-", "+", 100)
+    return {r["message_id"].decode(): r["times_delivered"] for r in rows}
+
+
+async def test_an_event_that_fails_is_read_again_and_the_batch_goes_on(
+    notifier: Notifier, redis: Redis
+) -> None:
+    consumer = EventConsumer(notifier.store, notifier.pager, "w1")
+    await notifier.store.events.ensure_group(keys.EVENTS_GROUP)
+    notifier.pager.directory = without_payments()
+    payments = await notifier.open("payments")
+    await notifier.open("db")
+
+    with pytest.raises(EventsPending):
+        await consumer.step()
+
+    # The database incident behind it was paged; the payments one waits.
+    assert notifier.pages() == [("dave", "page", 1)]
+    assert list((await pending(notifier, redis)).values()) == [1]
+
+    notifier.pager.directory = DIRECTORY  # the policy is back
+    assert await consumer.step() == 1
+
+    assert notifier.pages() == [("alice", "page", 1), ("alice", "page", 1), ("dave", "page", 1)]
+    assert await pending(notifier, redis) == {}
+    incident = await notifier.store.get(payments)
+    assert incident is not None
+    assert [e.kind for e in incident.timeline].count(TimelineKind.PAGED) == 2
+
+
+async def test_an_event_that_always_fails_is_dropped_and_stops_holding_back_others(
+    notifier: Notifier, redis: Redis
+) -> None:
+    consumer = EventConsumer(notifier.store, notifier.pager, "w1")
+    await notifier.store.events.ensure_group(keys.EVENTS_GROUP)
+    notifier.pager.directory = without_payments()
+    await notifier.open("payments")
+    with pytest.raises(EventsPending):
+        await consumer.step()
+    await notifier.open("db")
+
+    # Pending events are read before new ones: the database incident waits...
+    for _ in range(MAX_EVENT_DELIVERIES - 2):
+        with pytest.raises(EventsPending):
+            await consumer.step()
+    assert notifier.pages() == []
+    assert list((await pending(notifier, redis)).values()) == [MAX_EVENT_DELIVERIES - 1]
+
+    # ...until the failing event has had its last read and is dropped.
+    assert await consumer.step() == 1
+    assert await pending(notifier, redis) == {}
+    assert await consumer.step() == 1
+
+    assert notifier.pages() == [("dave", "page", 1)]
+    assert await pending(notifier, redis) == {}
+
+
+async def test_a_due_escalation_runs_in_the_worker(notifier: Notifier, pool: ArqRedis) -> None:
+    incident_id = await notifier.open()
+    timer = keys.escalate_job_id(incident_id, 0, 0)
+    await notifier.scheduler.schedule(
+        "escalate", FIRST, incident_id, job_id=timer, delay=timedelta(0)
+    )
+    worker = burst(pool, notifier.pager, jobs=1)
+
+    await run(worker)
+
+    assert (worker.jobs_complete, worker.jobs_failed, worker.jobs_retried) == (1, 0, 0)
+    assert notifier.pages() == [("bob", "page", 2), ("carol", "page", 2)]
+    result = await job(pool, timer).result_info()
+    assert result is not None
+    assert result.success
+    incident = await notifier.store.get(incident_id)
+    assert incident is not None
+    assert [e.level for e in incident.timeline if e.kind is TimelineKind.ESCALATED] == [2]
+    # Level 2's timer is next, due after its own timeout.
+    level_2 = keys.escalate_job_id(incident_id, 0, 1)
+    jobs = await queued(pool)
+    assert list(jobs) == [level_2]
+    due_in = jobs[level_2] / 1000 - time.time()
+    assert LEVEL_2_TIMEOUT.total_seconds() - 60 < due_in <= LEVEL_2_TIMEOUT.total_seconds()
+
+    # A late page retry asks for level 1's timer again: it ran, so it does not come back.
+    await notifier.scheduler.schedule(
+        "escalate", FIRST, incident_id, job_id=timer, delay=LEVEL_1_TIMEOUT
+    )
+    assert list(await queued(pool)) == [level_2]
+
+
+async def test_a_due_timer_scheduled_with_no_delay_runs(notifier: Notifier, pool: ArqRedis) -> None:
+    incident_id = await notifier.open("db")
+    await notifier.scheduler.schedule(
+        "escalate",
+        FIRST,
+        incident_id,
+        job_id=keys.escalate_job_id(incident_id, 0, 0),
+        delay=timedelta(0),
+    )
+    # The database policy has one level: the timer exhausts it and schedules nothing, so a
+    # plain burst worker stops once the queue is empty.
+    worker = arq_worker(pool, notifier.pager, poll_delay=timedelta(0))
+    worker.burst = True
+
+    await run(worker)
+
+    assert worker.jobs_complete == 1
+    assert await queued(pool) == {}
+    incident = await notifier.store.get(incident_id)
+    assert incident is not None
+    exhausted = [e for e in incident.timeline if e.kind is TimelineKind.POLICY_EXHAUSTED]
+    assert len(exhausted) == 1
+    assert notifier.pages() == []
+
+
+async def test_a_retry_job_carries_its_attempt(notifier: Notifier, pool: ArqRedis) -> None:
+    notifier.hook.fail("alice", retryable=True)
+    incident_id = await notifier.open()
+    await notifier.scheduler.schedule(
+        "retry_page",
+        FIRST,
+        incident_id,
+        job_id=keys.retry_job_id(incident_id, 0, 0, 2),
+        delay=timedelta(0),
+        attempt=2,
+    )
+
+    await run(burst(pool, notifier.pager, jobs=1))
+
+    assert notifier.pages() == [("alice", "page", 1)]
+    assert sorted(await queued(pool)) == sorted(
+        [keys.retry_job_id(incident_id, 0, 0, 3), keys.escalate_job_id(incident_id, 0, 0)]
+    )
+
+
+@pytest.fixture
+def dead_port() -> Iterator[int]:
+    """A port where connections are refused: bound, never listening."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield int(sock.getsockname()[1])
+
+
+async def test_a_timer_that_hits_an_error_is_retried_not_dropped(
+    notifier: Notifier, pool: ArqRedis, redis: Redis, dead_port: int, clock: ManualClock
+) -> None:
+    incident_id = await notifier.open()
+    timer = keys.escalate_job_id(incident_id, 0, 0)
+    await notifier.scheduler.schedule(
+        "escalate", FIRST, incident_id, job_id=timer, delay=timedelta(0)
+    )
+    unreachable = Redis(host="127.0.0.1", port=dead_port)
+    cut_off = make_pager(IncidentStore(unreachable), pool, clock)
+    try:
+        # The worker loses its connection to the incidents while the timer runs.
+        failing = burst(pool, cut_off.pager, jobs=1, retry_delay=timedelta(0))
+        await run(failing)
+    finally:
+        await unreachable.aclose()
+
+    assert (failing.jobs_failed, failing.jobs_retried) == (0, 1)
+    assert list(await queued(pool)) == [timer]
+    assert await job(pool, timer).status() is JobStatus.queued
+
+    # Back in touch, the retry escalates.
+    recovered = burst(pool, notifier.pager, jobs=1)
+    await run(recovered)
+
+    assert recovered.jobs_complete == 1
+    assert ("bob", "page", 2) in notifier.pages()
+    result = await job(pool, timer).result_info()
+    assert result is not None
+    assert result.success
+    assert result.job_try == 2

@@ -1,0 +1,96 @@
+"""Who a level pages at an instant: people named directly, whoever is on call, each once."""
+
+from datetime import UTC, datetime, timedelta
+
+from notifier.config import Level, Person, Target
+from notifier.directory import Directory
+from schedules.models import Override, Rotation, Schedule
+
+# Daily turns at 09:00 UTC from Monday 2 March 2026: alice, bob, carol, alice, ...;
+# dave covers the night of 10 March.
+PRIMARY = Schedule(
+    name="primary",
+    timezone="UTC",
+    rotation=Rotation(
+        every=timedelta(days=1),
+        handoff=datetime(2026, 3, 2, 9, 0),
+        members=["alice", "bob", "carol"],
+    ),
+    overrides=[
+        Override(person="dave", start=datetime(2026, 3, 10, 0, 0), end=datetime(2026, 3, 10, 6, 0))
+    ],
+)
+# Weekly turns at 09:00 Berlin time: erin, then alice.
+SECONDARY = Schedule(
+    name="secondary",
+    timezone="Europe/Berlin",
+    rotation=Rotation(
+        every=timedelta(weeks=1),
+        handoff=datetime(2026, 3, 2, 9, 0),
+        members=["erin", "alice"],
+    ),
+)
+PEOPLE = {n: Person(name=n.title()) for n in ("alice", "bob", "carol", "dave", "erin", "zoe")}
+DIRECTORY = Directory(people=PEOPLE, schedules={"primary": PRIMARY, "secondary": SECONDARY})
+
+
+def person(name: str) -> Target:
+    return Target(kind="person", name=name)
+
+
+def schedule(name: str) -> Target:
+    return Target(kind="schedule", name=name)
+
+
+def level(*targets: Target) -> Level:
+    return Level(targets=list(targets), ack_timeout=timedelta(minutes=5))
+
+
+def at(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 3, day, hour, minute, tzinfo=UTC)
+
+
+def test_person_targets_in_the_order_written() -> None:
+    assert DIRECTORY.resolve(level(person("zoe"), person("bob")), at(2, 12)) == ["zoe", "bob"]
+
+
+def test_a_schedule_target_is_whoever_is_on_call_at_that_instant() -> None:
+    primary = level(schedule("primary"))
+    assert DIRECTORY.resolve(primary, at(2, 9)) == ["alice"]
+    assert DIRECTORY.resolve(primary, at(3, 8, 59)) == ["alice"]
+    assert DIRECTORY.resolve(primary, at(3, 9)) == ["bob"]
+    assert DIRECTORY.resolve(primary, at(4, 23)) == ["carol"]
+    assert DIRECTORY.resolve(primary, at(5, 9)) == ["alice"]
+
+
+def test_a_schedule_target_honours_overrides() -> None:
+    primary = level(schedule("primary"))
+    assert DIRECTORY.resolve(primary, at(9, 23, 59)) == ["bob"]
+    assert DIRECTORY.resolve(primary, at(10, 0)) == ["dave"]
+    assert DIRECTORY.resolve(primary, at(10, 5, 59)) == ["dave"]
+    assert DIRECTORY.resolve(primary, at(10, 6)) == ["bob"]
+
+
+def test_schedules_in_other_zones_resolve_at_the_same_instant() -> None:
+    # Secondary hands off at 09:00 Berlin, 08:00 UTC in March (before summer time on the
+    # 29th); primary at 09:00 UTC. From 08:00 to 09:00 UTC on the 9th alice is on call for
+    # both, and is paged once.
+    both = level(schedule("secondary"), schedule("primary"))
+    assert DIRECTORY.resolve(both, at(9, 7, 59)) == ["erin", "alice"]
+    assert DIRECTORY.resolve(both, at(9, 8)) == ["alice"]
+    assert DIRECTORY.resolve(both, at(9, 9)) == ["alice", "bob"]
+
+
+def test_the_same_person_from_two_targets_is_paged_once_in_first_place() -> None:
+    targets = level(person("bob"), schedule("primary"), person("zoe"), schedule("secondary"))
+    # 2 March: alice on primary, erin on secondary.
+    assert DIRECTORY.resolve(targets, at(2, 12)) == ["bob", "alice", "zoe", "erin"]
+    # 3 March: bob on primary, already named first.
+    assert DIRECTORY.resolve(targets, at(3, 12)) == ["bob", "zoe", "erin"]
+    twice = level(person("alice"), person("bob"), person("alice"))
+    assert DIRECTORY.resolve(twice, at(2, 12)) == ["alice", "bob"]
+
+
+def test_an_empty_schedule_map_is_not_needed_for_person_targets() -> None:
+    only_people = Directory(people=PEOPLE)
+    assert only_people.resolve(level(person("carol")), at(2, 12)) == ["carol"]
