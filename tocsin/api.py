@@ -8,6 +8,8 @@ from router.models import Incident
 from router.store import IncidentStore
 
 MAX_LIMIT = 500
+MAX_OFFSET = 1_000_000_000
+"""Far past any real history, and small enough for Redis's 64-bit ranges."""
 
 
 class IncidentsApi:
@@ -15,13 +17,12 @@ class IncidentsApi:
         self.store = store
 
     async def list(self, request: web.Request) -> web.Response:
-        try:
-            limit = int(request.query.get("limit", "100"))
-            offset = int(request.query.get("offset", "0"))
-        except ValueError:
+        limit = _whole(request.query.get("limit", "100"))
+        offset = _whole(request.query.get("offset", "0"))
+        if limit is None or offset is None:
             return _error(400, "limit and offset must be whole numbers")
-        if not (1 <= limit <= MAX_LIMIT and offset >= 0):
-            return _error(400, f"limit must be 1..{MAX_LIMIT} and offset at least 0")
+        if not (1 <= limit <= MAX_LIMIT and offset <= MAX_OFFSET):
+            return _error(400, f"limit must be 1..{MAX_LIMIT} and offset 0..{MAX_OFFSET}")
         incidents = await self.store.list(limit=limit, offset=offset)
         return web.json_response({"incidents": [present(i) for i in incidents]})
 
@@ -37,6 +38,16 @@ def present(incident: Incident) -> dict[str, Any]:
     body = incident.model_dump(mode="json")
     body["alerts"] = list(body["alerts"].values())
     return body
+
+
+def _whole(text: str) -> int | None:
+    """ASCII digits only: ``int()`` also takes spaces, signs, underscores, other scripts."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    try:
+        return int(text)
+    except ValueError:  # more digits than Python converts
+        return None
 
 
 def _error(status: int, message: str) -> web.Response:

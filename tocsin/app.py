@@ -20,6 +20,9 @@ from tocsin.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
+API_PREFIX = "/api/"
+"""Answers under it are JSON, errors too: their readers are scripts."""
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -56,11 +59,17 @@ def make_app(runtime: Runtime) -> web.Application:
 
 @web.middleware
 async def _no_tracebacks(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Whatever goes wrong, a client gets a short JSON error, never a stack trace."""
+    """Whatever goes wrong, a client gets a short JSON error, never a stack trace (pages
+    for people keep aiohttp's plain answers to a wrong address or method)."""
     try:
         return await handler(request)
-    except web.HTTPException:
-        raise
+    except web.HTTPException as error:
+        if error.status < 400 or not request.path.startswith(API_PREFIX):
+            raise
+        response = _json_error(error.status, error.reason.lower())
+        if "Allow" in error.headers:  # a 405 says which methods would do
+            response.headers["Allow"] = error.headers["Allow"]
+        return response
     except (RedisError, OSError):
         log.exception("storage unavailable for %s %s", request.method, request.path)
         return _json_error(503, "storage unavailable, try again")

@@ -45,24 +45,44 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "oncall":
         return _oncall(loaded, args.schedule, args.at)
+    roles = ROLES[args.command]
+    try:
+        secret = _check_settings(settings, roles)
+    except SettingsError as error:
+        for line in str(error).splitlines():
+            print(f"tocsin: {line}", file=sys.stderr)
+        return 2
+    # Only now, with everything checked: a refused start changes nothing in the process.
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    try:
-        return asyncio.run(_serve(settings, loaded, ROLES[args.command]))
-    except SettingsError as error:
-        print(f"tocsin: {error}", file=sys.stderr)
-        return 2
+    return asyncio.run(_serve(settings, loaded, roles, secret))
 
 
-async def _serve(settings: Settings, loaded: LoadedConfig, roles: Sequence[Role]) -> int:
+def _check_settings(settings: Settings, roles: Sequence[Role]) -> bytes:
+    """The link-signing key the roles need (empty if none); ``SettingsError`` names every
+    missing setting, one per line, before anything starts."""
     whole = roles == ROLES["up"]
-    secret = b"" if roles == ROLES["router"] else settings.secret(may_create=whole)
+    problems: list[str] = []
+    if settings.redis_url is None and not whole:
+        problems.append("TOCSIN_REDIS_URL is not set: separate roles share one Redis")
+    secret = b""
+    if Role.WEB in roles or Role.WORKER in roles:
+        try:
+            secret = settings.secret(may_create=whole)
+        except SettingsError as error:
+            problems.append(str(error))
+    if problems:
+        raise SettingsError("\n".join(problems))
+    return secret
+
+
+async def _serve(
+    settings: Settings, loaded: LoadedConfig, roles: Sequence[Role], secret: bytes
+) -> int:
     embedded = None
     redis_url = settings.redis_url
-    if redis_url is None:
-        if not whole:
-            raise SettingsError("TOCSIN_REDIS_URL is not set: separate roles share one Redis")
+    if redis_url is None:  # only `up` gets here (_check_settings)
         embedded = start_embedded(settings.data_dir)
         redis_url = str(embedded.connection_url)
     redis = Redis.from_url(redis_url)

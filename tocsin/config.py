@@ -1,6 +1,7 @@
 """The root configuration file: each section validated by its stage's model, then the
 references between sections checked, every problem reported as ``file:line: message``."""
 
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -52,7 +53,8 @@ class LoadedConfig:
 
 
 def load_config(path: Path) -> LoadedConfig:
-    """Raises ``ConfigFileError`` listing every problem in the file and its schedules."""
+    """Raises ``ConfigFileError`` listing every problem in the file and its schedules: the
+    root file's first, then each schedule file's, each file's in line order."""
     config = load_yaml_model(path, TocsinConfig)
     schedules: dict[str, Schedule] = {}
     problems: list[Problem] = []
@@ -63,8 +65,26 @@ def load_config(path: Path) -> LoadedConfig:
             problems.extend(error.problems)
     problems.extend(_check_references(path, config, schedules))
     if problems:
-        raise ConfigFileError(problems)
+        raise ConfigFileError(
+            sorted(problems, key=lambda p: (p.file != path, str(p.file), p.line or 0))
+        )
     return LoadedConfig(path, config, schedules)
+
+
+_LEADING_LOC = re.compile(r"^([A-Za-z_]\w*(?:\[\d+\]|\.\w+)*): (.+)$", re.DOTALL)
+
+
+def _split_loc(message: str) -> tuple[tuple[str | int, ...], str] | None:
+    """``"routes.1.name: ..."`` or ``"integrations[1].token: ..."`` as ``(loc, rest)``: the
+    stages' own checks start their messages with the place they are about."""
+    found = _LEADING_LOC.match(message)
+    if found is None:
+        return None
+    parts = re.findall(r"\[(\d+)\]|\.?(\w+)", found.group(1))
+    loc = tuple(
+        int(index) if index else int(name) if name.isdigit() else name for index, name in parts
+    )
+    return loc, found.group(2)
 
 
 def _check_references(
@@ -73,33 +93,47 @@ def _check_references(
     problems: list[Problem] = []
 
     def problem(loc: tuple[str | int, ...], message: str) -> None:
-        problems.append(Problem(path, line_of(path, loc), message))
+        problems.append(Problem(path, line_of(path, loc), f"{format_loc(loc)}: {message}"))
+
+    def stage_problems(section: str, message: str) -> None:
+        """A stage's check reports "loc: message; loc: message"; each goes on its own line."""
+        for part in re.split(rf"; (?={section}[\[.]\d)", message):
+            split = _split_loc(part)
+            if split is not None and split[0][:1] == (section,):
+                problem(*split)
+            else:
+                problem((section,), part)
 
     try:
         check_integrations(config.integrations)
     except ValueError as error:
-        problem(("integrations",), str(error))
+        stage_problems("integrations", str(error))
     try:
         RoutingConfig(routes=config.routes, severity=config.severity)
     except ValidationError as error:
-        problem(
-            ("routes",), "; ".join(e["msg"].removeprefix("Value error, ") for e in error.errors())
-        )
+        for e in error.errors():
+            stage_problems("routes", e["msg"].removeprefix("Value error, "))
     for i, route in enumerate(config.routes):
         if route.policy not in config.escalation_policies:
             problem(("routes", i, "policy"), f"unknown escalation policy {route.policy!r}")
+    schedules_dir = path.parent / (config.schedules_dir or ".")
     for name, policy in config.escalation_policies.items():
         for j, level in enumerate(policy.levels):
             for k, target in enumerate(level.targets):
-                known = schedules if target.kind == "schedule" else config.people
-                if target.name not in known:
-                    loc = ("escalation_policies", name, "levels", j, "targets", k)
-                    problem(loc, f"unknown {target.kind} {target.name!r}")
+                if target.kind == "schedule":
+                    if target.name in schedules:
+                        continue
+                    if config.schedules_dir is not None and _has_file(schedules_dir, target.name):
+                        continue  # its file failed to load, and says why
+                elif target.name in config.people:
+                    continue
+                loc = ("escalation_policies", name, "levels", j, "targets", k)
+                problem(loc, f"unknown {target.kind} {target.name!r}")
     for person_id, person in config.people.items():
         if person.email and config.smtp is None:
             problem(("people", person_id, "email"), "an email address needs an smtp section")
     for schedule in schedules.values():
-        file = schedule_file(path.parent / (config.schedules_dir or "."), schedule.name)
+        file = schedule_file(schedules_dir, schedule.name)
         named: list[tuple[tuple[str | int, ...], str]] = [
             *((("rotation", "members", i), m) for i, m in enumerate(schedule.rotation.members)),
             *((("overrides", i, "person"), o.person) for i, o in enumerate(schedule.overrides)),
@@ -109,3 +143,7 @@ def _check_references(
                 message = f"{format_loc(where)}: unknown person {name!r} (not in people)"
                 problems.append(Problem(file, line_of(file, where), message))
     return problems
+
+
+def _has_file(directory: Path, name: str) -> bool:
+    return schedule_file(directory, name).exists()

@@ -53,9 +53,15 @@ class Settings:
                 "check acknowledge links with the same key"
             )
         path = self.data_dir / "secret.key"
-        if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as file:
-                file.write(secrets.token_hex(32))
-        return path.read_text().strip().encode()
+        try:
+            if not path.exists():
+                self.data_dir.mkdir(parents=True, exist_ok=True)
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "w") as file:
+                    file.write(secrets.token_hex(32))
+            return path.read_text().strip().encode()
+        except OSError as error:
+            raise SettingsError(
+                f"cannot keep the link-signing key in {path}: {error.strerror}; "
+                "choose another --data-dir or set TOCSIN_SECRET_KEY"
+            ) from error

@@ -1,0 +1,229 @@
+"""``tocsin check|oncall|web|worker|…`` as an operator runs them: exit codes, and messages
+that say what to fix (never a stack trace). In-process, except one real ``python -m tocsin``."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tocsin.cli import main
+
+DEPLOY = Path(__file__).parents[2] / "deploy" / "tocsin.yaml"
+
+BROKEN = """\
+people:
+  alice: {name: Alice}
+escalation_policies:
+  p: {levels: [{targets: [person:alice], ack_timeout: 5m}]}
+routes:
+  - {policy: paymnets}
+"""
+BROKEN_LINE = 6
+
+
+@pytest.fixture(autouse=True)
+def no_tocsin_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only what each test sets: nothing from the shell that runs the tests."""
+    for name in list(os.environ):
+        if name.startswith("TOCSIN_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def broken(tmp_path: Path) -> Path:
+    path = tmp_path / "tocsin.yaml"
+    path.write_text(BROKEN)
+    return path
+
+
+# --- check -------------------------------------------------------------------------------
+
+
+def test_check_accepts_the_deploy_example(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "--config", str(DEPLOY)]) == 0
+
+    out, err = capsys.readouterr()
+    assert out == (f"{DEPLOY}: ok (2 integrations, 2 people, 1 schedules, 1 policies, 2 routes)\n")
+    assert err == ""
+
+
+def test_check_reads_the_config_path_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TOCSIN_CONFIG", str(DEPLOY))
+
+    assert main(["check"]) == 0
+    assert capsys.readouterr().out.startswith(f"{DEPLOY}: ok (")
+
+
+def test_check_reports_a_broken_file_at_its_line(
+    broken: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check", "--config", str(broken)]) == 2
+
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert (
+        err == f"{broken}:{BROKEN_LINE}: routes[0].policy: unknown escalation policy 'paymnets'\n"
+    )
+
+
+def test_check_reports_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "nope.yaml"
+
+    assert main(["check", "--config", str(missing)]) == 2
+    assert capsys.readouterr().err == f"{missing}: cannot read file: No such file or directory\n"
+
+
+def test_a_broken_file_stops_every_command(
+    broken: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TOCSIN_REDIS_URL", "redis://127.0.0.1:1")
+    monkeypatch.setenv("TOCSIN_SECRET_KEY", "k")
+    for command in ("up", "web", "router", "worker", "oncall"):
+        assert main([command, "--config", str(broken)]) == 2, command
+        assert f"{broken}:{BROKEN_LINE}: " in capsys.readouterr().err
+
+
+def test_python_dash_m_tocsin_check_on_a_broken_file(broken: Path, tmp_path: Path) -> None:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("TOCSIN_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "tocsin", "check", "--config", str(broken)],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 2
+    assert f"{broken}:{BROKEN_LINE}: " in done.stderr
+    assert "unknown escalation policy" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stdout == ""
+
+
+# --- oncall ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("at", "who"),
+    [
+        # The rotation hands off Mondays 09:00 Berlin time, Alice first from 2026-01-05.
+        ("2026-03-02T07:59+00:00", "Bob (bob)"),
+        ("2026-03-02T08:00+00:00", "Alice (alice)"),
+        ("2026-03-02T12:00Z", "Alice (alice)"),
+        # Bob's override covers 2026-12-24 00:00 to 2026-12-27 00:00, in Alice's week.
+        ("2026-12-23T23:59+01:00", "Alice (alice)"),
+        ("2026-12-24T00:00+01:00", "Bob (bob)"),
+        ("2026-12-25T12:00+01:00", "Bob (bob)"),
+        ("2026-12-27T00:00+01:00", "Alice (alice)"),
+    ],
+)
+def test_oncall_at_an_instant(at: str, who: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["oncall", "--config", str(DEPLOY), "--at", at]) == 0
+
+    assert capsys.readouterr().out == f"payments-primary: {who}\n"
+
+
+def test_oncall_for_one_named_schedule(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["oncall", "payments-primary", "--config", str(DEPLOY), "--at", "2026-12-25T00:00Z"]
+
+    assert main(argv) == 0
+    assert capsys.readouterr().out == "payments-primary: Bob (bob)\n"
+
+
+def test_oncall_for_an_unknown_schedule_names_the_known_ones(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["oncall", "payments-secondary", "--config", str(DEPLOY), "--at", "2026-12-25T00:00Z"]
+
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == "tocsin: no schedule 'payments-secondary' (known: payments-primary)\n"
+
+
+def test_oncall_needs_an_offset(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["oncall", "--config", str(DEPLOY), "--at", "2026-12-25T12:00"]) == 2
+
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "--at needs a time zone offset" in err
+
+
+def test_oncall_refuses_a_time_that_is_not_iso(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["oncall", "--config", str(DEPLOY), "--at", "christmas"])
+
+    assert exited.value.code == 2
+    assert "argument --at: invalid fromisoformat value: 'christmas'" in capsys.readouterr().err
+
+
+# --- serving roles refuse to start without the settings they need ------------------------
+
+
+def refused(capsys: pytest.CaptureFixture[str]) -> list[str]:
+    """The lines of stderr of a start refused before anything started."""
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "Traceback" not in err
+    return err.splitlines()
+
+
+def test_web_needs_a_redis_url(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("TOCSIN_SECRET_KEY", "k")
+
+    assert main(["web", "--config", str(DEPLOY)]) == 2
+    assert refused(capsys) == [
+        "tocsin: TOCSIN_REDIS_URL is not set: separate roles share one Redis"
+    ]
+
+
+def test_web_names_every_missing_setting_at_once(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["web", "--config", str(DEPLOY)]) == 2
+
+    lines = refused(capsys)
+    assert [line.split(" is not set")[0] for line in lines] == [
+        "tocsin: TOCSIN_REDIS_URL",
+        "tocsin: TOCSIN_SECRET_KEY",
+    ]
+
+
+def test_worker_needs_a_secret_key(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("TOCSIN_REDIS_URL", "redis://127.0.0.1:1")
+
+    assert main(["worker", "--config", str(DEPLOY)]) == 2
+    assert refused(capsys) == [
+        "tocsin: TOCSIN_SECRET_KEY is not set: every web and worker process must sign and "
+        "check acknowledge links with the same key"
+    ]
+
+
+def test_router_needs_a_redis_url_but_no_secret_key(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["router", "--config", str(DEPLOY)]) == 2
+    assert refused(capsys) == [
+        "tocsin: TOCSIN_REDIS_URL is not set: separate roles share one Redis"
+    ]
+
+
+def test_up_says_when_it_cannot_keep_its_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    in_the_way = tmp_path / "a-file"
+    in_the_way.write_text("")
+    data_dir = in_the_way / "data"
+
+    assert main(["up", "--config", str(DEPLOY), "--data-dir", str(data_dir)]) == 2
+    (line,) = refused(capsys)
+    assert line.startswith(f"tocsin: cannot keep the link-signing key in {data_dir}/secret.key: ")
+    assert line.endswith("choose another --data-dir or set TOCSIN_SECRET_KEY")

@@ -1,0 +1,415 @@
+"""Loading the root configuration: the example in deploy/ loads, and every broken file is
+reported as ``file:line: field: message`` at the line the operator has to change.
+
+Each broken file marks the line the problem must point at with a ``#!`` comment."""
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from schedules.yamlfile import ConfigFileError
+from tocsin.config import load_config
+
+DEPLOY = Path(__file__).parents[2] / "deploy" / "tocsin.yaml"
+
+PRIMARY = """\
+name: primary
+timezone: Europe/Berlin
+rotation:
+  every: 1w
+  handoff: "2026-01-05 09:00"
+  members:
+    - alice
+    - bob
+"""
+
+
+def marked_line(text: str) -> int:
+    """The 1-based line carrying the ``#!`` marker."""
+    (line,) = [n for n, row in enumerate(text.splitlines(), 1) if row.rstrip().endswith("#!")]
+    return line
+
+
+def write(directory: Path, text: str, schedules: dict[str, str] | None = None) -> Path:
+    if schedules is not None:
+        (directory / "schedules").mkdir()
+        for name, body in schedules.items():
+            (directory / "schedules" / f"{name}.yaml").write_text(body)
+    path = directory / "tocsin.yaml"
+    path.write_text(text)
+    return path
+
+
+def problem_lines(error: ConfigFileError) -> list[str]:
+    return str(error).splitlines()
+
+
+def assert_reported(error: ConfigFileError, file: Path, line: int, fragment: str) -> None:
+    where = f"{file}:{line}: "
+    lines = problem_lines(error)
+    assert any(row.startswith(where) and fragment in row for row in lines), (
+        f"expected a line starting {where!r} containing {fragment!r}, got:\n{error}"
+    )
+
+
+# --- the example configuration ---------------------------------------------------------
+
+
+def test_the_deploy_example_loads() -> None:
+    loaded = load_config(DEPLOY)
+
+    config = loaded.config
+    assert [i.name for i in config.integrations] == ["prod-am", "custom"]
+    assert set(config.people) == {"alice", "bob"}
+    assert set(loaded.schedules) == {"payments-primary"}
+    assert config.ack_link_ttl == timedelta(days=1)
+    assert config.smtp is None
+
+
+def test_the_deploy_example_routing() -> None:
+    routing = load_config(DEPLOY).routing
+
+    assert [routing.route_name(i) for i in range(len(routing.routes))] == ["route-1", "route-2"]
+    assert routing.routes[0].group_by == ["alertname", "cluster"]
+    assert [rule.level for rule in routing.severity] == ["SEV1", "SEV3", "SEV2"]
+
+
+def test_the_deploy_example_directory() -> None:
+    directory = load_config(DEPLOY).directory
+    first, second = directory.policies["payments"].levels
+
+    # Week 8 after the 2026-01-05 handoff: Alice's turn; Christmas: Bob's override.
+    assert directory.resolve(first, datetime(2026, 3, 2, 12, tzinfo=UTC)) == ["alice"]
+    assert directory.resolve(first, datetime(2026, 12, 25, 12, tzinfo=UTC)) == ["bob"]
+    assert directory.resolve(second, datetime(2026, 3, 2, 12, tzinfo=UTC)) == ["bob"]
+    assert first.ack_timeout == timedelta(minutes=2)
+
+
+def test_email_with_an_smtp_section_loads(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+people:
+  alice: {name: Alice, email: alice@example.com}
+escalation_policies:
+  p: {levels: [{targets: [person:alice], ack_timeout: 5m}]}
+routes:
+  - {policy: p}
+smtp: {host: 127.0.0.1, from: tocsin@example.com}
+""",
+    )
+
+    assert load_config(path).config.people["alice"].email == "alice@example.com"
+
+
+# --- broken root files: one problem each, at the marked line -----------------------------
+
+
+@dataclass(frozen=True)
+class Broken:
+    text: str
+    fragment: str
+    schedules: dict[str, str] | None = field(default=None)
+
+
+BROKEN = {
+    "unknown escalation policy in a route": Broken(
+        """\
+people:
+  alice: {name: Alice}
+escalation_policies:
+  payments: {levels: [{targets: [person:alice], ack_timeout: 5m}]}
+routes:
+  - {match: {service: payments}, policy: payments}
+  - {match: {}, policy: paymnets}  #!
+""",
+        "routes[1].policy: unknown escalation policy 'paymnets'",
+    ),
+    "unknown schedule target": Broken(
+        """\
+people:
+  alice: {name: Alice}
+  bob: {name: Bob}
+schedules_dir: schedules
+escalation_policies:
+  payments:
+    levels:
+      - targets:
+          - schedule:primary
+          - schedule:secondary  #!
+        ack_timeout: 5m
+routes:
+  - {policy: payments}
+""",
+        "escalation_policies.payments.levels[0].targets[1]: unknown schedule 'secondary'",
+        {"primary": PRIMARY},
+    ),
+    "unknown person target": Broken(
+        """\
+people:
+  alice: {name: Alice}
+escalation_policies:
+  payments:
+    levels:
+      - {targets: [person:alice], ack_timeout: 5m}
+      - {targets: [person:carol], ack_timeout: 5m}  #!
+routes:
+  - {policy: payments}
+""",
+        "escalation_policies.payments.levels[1].targets[0]: unknown person 'carol'",
+    ),
+    "email without an smtp section": Broken(
+        """\
+people:
+  alice:
+    name: Alice
+    email: alice@example.com  #!
+escalation_policies:
+  p: {levels: [{targets: [person:alice], ack_timeout: 5m}]}
+routes:
+  - {policy: p}
+""",
+        "people.alice.email: an email address needs an smtp section",
+    ),
+    "duplicate integration token": Broken(
+        """\
+integrations:
+  - {name: prod-am, type: alertmanager, token: s3cret}
+  - {name: custom, type: generic, token: s3cret}  #!
+people:
+  alice: {name: Alice}
+escalation_policies:
+  p: {levels: [{targets: [person:alice], ack_timeout: 5m}]}
+routes:
+  - {policy: p}
+""",
+        "integrations[1].token: the same token as integrations[0]",
+    ),
+    "duplicate route names": Broken(
+        """\
+people:
+  alice: {name: Alice}
+escalation_policies:
+  p: {levels: [{targets: [person:alice], ack_timeout: 5m}]}
+routes:
+  - {name: payments, match: {service: payments}, policy: p}
+  - {name: payments, match: {}, policy: p}  #!
+""",
+        "routes[1].name: 'payments' is already the name of route 1",
+    ),
+    "duration without a unit": Broken(
+        """\
+people:
+  alice: {name: Alice}
+escalation_policies:
+  p:
+    levels:
+      - targets: [person:alice]
+        ack_timeout: 5  #!
+routes:
+  - {policy: p}
+""",
+        "escalation_policies.p.levels[0].ack_timeout: invalid duration 5",
+    ),
+    "unknown top-level key": Broken(
+        """\
+people:
+  alice: {name: Alice}
+escalation_policy:  #!
+  p: {levels: [{targets: [person:alice], ack_timeout: 5m}]}
+routes:
+  - {policy: p}
+""",
+        "escalation_policy: unknown field",
+    ),
+    "YAML syntax error": Broken(
+        """\
+people:
+  alice: name: Alice  #!
+routes:
+  - {policy: p}
+""",
+        "invalid YAML: mapping values are not allowed here",
+    ),
+    "missing routes": Broken(
+        """\
+people:  #!
+  alice: {name: Alice}
+escalation_policies:
+  p: {levels: [{targets: [person:alice], ack_timeout: 5m}]}
+""",
+        "routes: required, but missing",
+    ),
+    "empty routes": Broken(
+        """\
+people:
+  alice: {name: Alice}
+escalation_policies:
+  p: {levels: [{targets: [person:alice], ack_timeout: 5m}]}
+routes: []  #!
+""",
+        "routes: List should have at least 1 item",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BROKEN.values(), ids=BROKEN.keys())
+def test_a_broken_file_names_file_line_and_problem(tmp_path: Path, case: Broken) -> None:
+    path = write(tmp_path, case.text, case.schedules)
+
+    with pytest.raises(ConfigFileError) as raised:
+        load_config(path)
+
+    assert_reported(raised.value, path, marked_line(case.text), case.fragment)
+    assert len(raised.value.problems) == 1, str(raised.value)
+
+
+def test_a_duplicate_token_is_never_shown(tmp_path: Path) -> None:
+    path = write(tmp_path, BROKEN["duplicate integration token"].text)
+
+    with pytest.raises(ConfigFileError) as raised:
+        load_config(path)
+
+    assert "s3cret" not in str(raised.value)
+
+
+def test_every_repeat_of_a_name_or_token_gets_its_own_line(tmp_path: Path) -> None:
+    text = """\
+integrations:
+  - {name: am, type: alertmanager, token: one}
+  - {name: am, type: generic, token: two}
+  - {name: other, type: generic, token: one}
+people:
+  alice: {name: Alice}
+escalation_policies:
+  p: {levels: [{targets: [person:alice], ack_timeout: 5m}]}
+routes:
+  - {policy: p}
+"""
+    path = write(tmp_path, text)
+
+    with pytest.raises(ConfigFileError) as raised:
+        load_config(path)
+
+    assert problem_lines(raised.value) == [
+        f"{path}:3: integrations[1].name: the same name as integrations[0]",
+        f"{path}:4: integrations[2].token: the same token as integrations[0]",
+    ]
+
+
+def test_all_reference_problems_at_once_in_line_order(tmp_path: Path) -> None:
+    text = """\
+people:
+  alice: {name: Alice, email: alice@example.com}
+escalation_policies:
+  p: {levels: [{targets: [person:carol], ack_timeout: 5m}]}
+routes:
+  - {policy: nope}
+"""
+    path = write(tmp_path, text)
+
+    with pytest.raises(ConfigFileError) as raised:
+        load_config(path)
+
+    assert problem_lines(raised.value) == [
+        f"{path}:2: people.alice.email: an email address needs an smtp section",
+        f"{path}:4: escalation_policies.p.levels[0].targets[0]: unknown person 'carol'",
+        f"{path}:6: routes[0].policy: unknown escalation policy 'nope'",
+    ]
+
+
+# --- problems in schedule files point at the schedule file -------------------------------
+
+ROOT_WITH_SCHEDULES = """\
+people:
+  alice: {name: Alice}
+  bob: {name: Bob}
+schedules_dir: schedules
+escalation_policies:
+  p: {levels: [{targets: [schedule:primary], ack_timeout: 5m}]}
+routes:
+  - {policy: p}
+"""
+
+
+def test_a_schedule_member_not_in_people_points_at_the_schedule_file(tmp_path: Path) -> None:
+    schedule = PRIMARY.replace("    - bob\n", "    - bob\n    - mallory  #!\n")
+    path = write(tmp_path, ROOT_WITH_SCHEDULES, {"primary": schedule})
+
+    with pytest.raises(ConfigFileError) as raised:
+        load_config(path)
+
+    schedule_path = tmp_path / "schedules" / "primary.yaml"
+    assert_reported(
+        raised.value,
+        schedule_path,
+        marked_line(schedule),
+        "rotation.members[2]: unknown person 'mallory' (not in people)",
+    )
+    assert len(raised.value.problems) == 1
+    assert raised.value.problems[0].file == schedule_path
+
+
+def test_an_override_person_not_in_people_points_at_the_schedule_file(tmp_path: Path) -> None:
+    schedule = PRIMARY + (
+        'overrides:\n  - {person: mallory, from: "2026-12-24 00:00", to: "2026-12-27 00:00"}  #!\n'
+    )
+    path = write(tmp_path, ROOT_WITH_SCHEDULES, {"primary": schedule})
+
+    with pytest.raises(ConfigFileError) as raised:
+        load_config(path)
+
+    assert_reported(
+        raised.value,
+        tmp_path / "schedules" / "primary.yaml",
+        marked_line(schedule),
+        "overrides[0].person: unknown person 'mallory'",
+    )
+
+
+def test_a_broken_schedule_file_is_not_also_an_unknown_schedule(tmp_path: Path) -> None:
+    # The policy names a schedule whose file exists but does not load: the operator must
+    # fix that file, and only that file is reported.
+    schedule = PRIMARY.replace("every: 1w", "every: 1fortnight  #!")
+    path = write(tmp_path, ROOT_WITH_SCHEDULES, {"primary": schedule})
+
+    with pytest.raises(ConfigFileError) as raised:
+        load_config(path)
+
+    schedule_path = tmp_path / "schedules" / "primary.yaml"
+    assert_reported(raised.value, schedule_path, marked_line(schedule), "rotation.every")
+    assert [p.file for p in raised.value.problems] == [schedule_path]
+
+
+def test_root_problems_come_before_schedule_problems(tmp_path: Path) -> None:
+    root = ROOT_WITH_SCHEDULES.replace("policy: p}", "policy: nope}")
+    schedule = PRIMARY.replace("    - bob\n", "    - mallory\n")
+    path = write(tmp_path, root, {"primary": schedule})
+
+    with pytest.raises(ConfigFileError) as raised:
+        load_config(path)
+
+    assert [p.file for p in raised.value.problems] == [
+        path,
+        tmp_path / "schedules" / "primary.yaml",
+    ]
+
+
+def test_a_missing_schedules_dir_is_reported(tmp_path: Path) -> None:
+    path = write(tmp_path, ROOT_WITH_SCHEDULES)
+
+    with pytest.raises(ConfigFileError) as raised:
+        load_config(path)
+
+    assert f"{tmp_path / 'schedules'}: cannot read schedule directory" in str(raised.value)
+
+
+def test_a_missing_file_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "nope.yaml"
+
+    with pytest.raises(ConfigFileError) as raised:
+        load_config(path)
+
+    assert str(raised.value) == f"{path}: cannot read file: No such file or directory"
