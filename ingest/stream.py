@@ -5,7 +5,10 @@ is at-least-once: an entry stays pending until ``ack``; a consumer that dies lea
 entries pending, and ``read`` claims those of consumers idle longer than ``claim_idle``.
 """
 
-from collections.abc import Sequence
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Generic, TypeVar
@@ -19,6 +22,13 @@ from ingest.keys import ALERT_STREAM
 from ingest.models import Alert
 
 M = TypeVar("M", bound=BaseModel)
+
+log = logging.getLogger(__name__)
+
+PAUSE_AFTER_ERROR = timedelta(seconds=1)
+
+TRIM_EVERY = 1000
+"""Acknowledged entries between two trims of a stream by one consumer."""
 
 _FIELD = "m"
 
@@ -36,6 +46,7 @@ class TypedStream(Generic[M]):
         self.redis = redis
         self.key = key
         self.model = model
+        self._acked_since_trim = 0
 
     async def append(self, items: Sequence[M]) -> list[str]:
         """Append all items in one MULTI/EXEC: a webhook's alerts land together or not at all."""
@@ -84,8 +95,15 @@ class TypedStream(Generic[M]):
         return self._parse(fresh)
 
     async def ack(self, group: str, ids: Sequence[str]) -> None:
-        if ids:
-            await self.redis.xack(self.key, group, *ids)
+        """Acknowledge; now and then also drop what the group is done with, so a stream
+        holds only work in flight."""
+        if not ids:
+            return
+        await self.redis.xack(self.key, group, *ids)
+        self._acked_since_trim += len(ids)
+        if self._acked_since_trim >= TRIM_EVERY:
+            self._acked_since_trim = 0
+            await self.trim_consumed(group)
 
     async def trim_consumed(self, group: str) -> int:
         """Drop entries the group has read and acknowledged; never one still pending."""
@@ -123,3 +141,24 @@ def _text(value: bytes | str) -> str:
 def alert_stream(redis: Redis) -> TypedStream[Alert]:
     """The stream from ingest to the router."""
     return TypedStream(redis, ALERT_STREAM, Alert)
+
+
+async def consume(
+    stop: asyncio.Event,
+    step: Callable[[], Awaitable[object]],
+    *,
+    what: str,
+    logged: type[Exception] | None = None,
+    pause: timedelta = PAUSE_AFTER_ERROR,
+) -> None:
+    """Run a consumer's ``step`` until ``stop``. A failed step leaves its entries pending (read
+    again first next time) and the consumer pauses, so a passing fault (Redis restarting)
+    neither ends the process nor spins. ``logged``: an error the step already reported."""
+    while not stop.is_set():
+        try:
+            await step()
+        except Exception as error:
+            if logged is None or not isinstance(error, logged):
+                log.exception("%s failed; retrying", what)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), pause.total_seconds())

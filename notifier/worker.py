@@ -2,7 +2,6 @@
 wakes at once), escalation timers and retries as deferred arq jobs."""
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable
 from datetime import timedelta
@@ -11,7 +10,7 @@ from typing import Any
 from arq import Retry, Worker
 from arq.connections import ArqRedis
 
-from ingest.stream import Entry
+from ingest.stream import Entry, consume
 from notifier import keys
 from notifier.escalation import Step
 from notifier.paging import Pager
@@ -20,7 +19,6 @@ from router.store import IncidentStore
 
 log = logging.getLogger(__name__)
 
-RETRY_AFTER_ERROR = timedelta(seconds=1)
 JOB_RETRY_DELAY = timedelta(seconds=5)
 """Before a timer job that failed (Redis unreachable, a bug) runs again."""
 MAX_JOB_TRIES = 5
@@ -135,16 +133,8 @@ class EventConsumer:
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.events.ensure_group(keys.EVENTS_GROUP)
-        while not stop.is_set():
-            try:
-                await self.step()
-            except Exception as exc:
-                # Unacknowledged events come back on the next read; pause so a persistent
-                # fault (Redis down) does not spin.
-                if not isinstance(exc, EventsPending):  # those were logged one by one
-                    log.exception("handling incident events failed; retrying")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), RETRY_AFTER_ERROR.total_seconds())
+        # Failing events were logged one by one as they failed.
+        await consume(stop, self.step, what="handling incident events", logged=EventsPending)
 
     async def step(self) -> int:
         """Handle one batch; returns its size. An event whose handling fails stays pending

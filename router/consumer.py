@@ -11,15 +11,12 @@ from datetime import timedelta
 from prometheus_client import CollectorRegistry, Counter
 from redis.asyncio import Redis
 
-from ingest.stream import alert_stream
+from ingest.stream import alert_stream, consume
 from router import keys
 from router.config import RoutingConfig
 from router.store import IncidentStore
 
 log = logging.getLogger(__name__)
-
-TRIM_EVERY = 1000
-"""Acknowledged entries between two trims of the alert stream."""
 
 
 class Router:
@@ -37,7 +34,6 @@ class Router:
         self.routing = routing
         self.consumer = consumer
         self.block = block
-        self._since_trim = 0
         self._outcomes = Counter(
             "tocsin_router_alerts",
             "Alerts the router applied, by what they did.",
@@ -47,8 +43,7 @@ class Router:
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.alerts.ensure_group(keys.CONSUMER_GROUP)
-        while not stop.is_set():
-            await self.step()
+        await consume(stop, self.step, what="routing alerts")
 
     async def step(self) -> int:
         """Apply one batch; returns how many entries it acknowledged."""
@@ -62,10 +57,5 @@ class Router:
                 continue
             change = await self.store.apply_alert(entry.model, self.routing, entry.id)
             self._outcomes.labels(change.outcome.value).inc()
-        ids = [entry.id for entry in entries]
-        await self.alerts.ack(keys.CONSUMER_GROUP, ids)
-        self._since_trim += len(ids)
-        if self._since_trim >= TRIM_EVERY:
-            self._since_trim = 0
-            await self.alerts.trim_consumed(keys.CONSUMER_GROUP)
-        return len(ids)
+        await self.alerts.ack(keys.CONSUMER_GROUP, [entry.id for entry in entries])
+        return len(entries)

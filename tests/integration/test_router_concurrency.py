@@ -11,10 +11,10 @@ from redis.asyncio import Redis
 
 from ingest.keys import ALERT_STREAM
 from ingest.models import Alert, AlertStatus
-from ingest.stream import alert_stream
+from ingest.stream import TRIM_EVERY, alert_stream
 from router import keys
 from router.config import Route, RoutingConfig
-from router.consumer import TRIM_EVERY, Router
+from router.consumer import Router
 from router.incidents import Outcome
 from router.models import IncidentEventKind, IncidentStatus, TimelineEvent, TimelineKind
 from router.store import IncidentStore
