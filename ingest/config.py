@@ -17,20 +17,31 @@ class Integration(BaseModel):
     token: str = Field(min_length=1)
 
 
-def check_integrations(integrations: Sequence[Integration]) -> None:
-    """Raise ``ValueError`` naming every integration that repeats an earlier one's name or token.
+Conflict = tuple[tuple[str | int, ...], str]
+"""Where in the configuration (a pydantic-style location) and what is wrong there."""
+
+
+def integration_conflicts(integrations: Sequence[Integration]) -> list[Conflict]:
+    """Every integration that repeats an earlier one's name or token.
 
     A token must identify exactly one integration, and alerts and metrics are told apart by
-    name. The message never contains a token.
+    name. The messages never contain a token.
     """
-    problems: list[str] = []
+    conflicts: list[Conflict] = []
     for field in ("name", "token"):
         first_index: dict[str, int] = {}
         for index, integration in enumerate(integrations):
             earlier = first_index.setdefault(getattr(integration, field), index)
             if earlier != index:
-                problems.append(
-                    f"integrations[{index}].{field}: the same {field} as integrations[{earlier}]"
-                )
-    if problems:
-        raise ValueError("; ".join(problems))
+                message = f"the same {field} as integrations[{earlier}]"
+                conflicts.append((("integrations", index, field), message))
+    return conflicts
+
+
+def check_integrations(integrations: Sequence[Integration]) -> None:
+    """Raise ``ValueError`` naming every conflict of ``integration_conflicts``."""
+    conflicts = integration_conflicts(integrations)
+    if conflicts:
+        raise ValueError(
+            "; ".join(f"integrations[{loc[1]}].{loc[2]}: {text}" for loc, text in conflicts)
+        )

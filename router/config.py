@@ -1,5 +1,6 @@
 """The ``routes`` and ``severity`` sections of the configuration."""
 
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Self
 
@@ -45,19 +46,30 @@ class RoutingConfig(BaseModel):
     severity: list[SeverityRule] = Field(default_factory=list)
 
     def route_name(self, index: int) -> str:
-        return self.routes[index].name or f"route-{index + 1}"
+        return route_name(self.routes, index)
 
     @model_validator(mode="after")
     def _route_names_are_unique(self) -> Self:
-        """The route name is part of every grouping key: two routes sharing one would fold
-        each other's alerts into one incident, paged by the first one's policy."""
-        first: dict[str, int] = {}
-        for index in range(len(self.routes)):
-            name = self.route_name(index)
-            if name in first:
-                raise ValueError(
-                    f"routes.{index}.name: {name!r} is already the name of route "
-                    f"{first[name] + 1}; route names must be unique"
-                )
-            first[name] = index
+        conflicts = route_name_conflicts(self.routes)
+        if conflicts:
+            raise ValueError("; ".join(f"routes.{loc[1]}.name: {text}" for loc, text in conflicts))
         return self
+
+
+def route_name(routes: Sequence[Route], index: int) -> str:
+    return routes[index].name or f"route-{index + 1}"
+
+
+def route_name_conflicts(routes: Sequence[Route]) -> list[tuple[tuple[str | int, ...], str]]:
+    """Routes whose (given or default) name an earlier route already has. The route name is
+    part of every grouping key: two routes sharing one would fold each other's alerts into
+    one incident, paged by the first one's policy."""
+    first: dict[str, int] = {}
+    conflicts: list[tuple[tuple[str | int, ...], str]] = []
+    for index in range(len(routes)):
+        name = route_name(routes, index)
+        if name in first:
+            message = f"{name!r} is already the name of routes[{first[name]}]"
+            conflicts.append((("routes", index, "name"), message))
+        first.setdefault(name, index)
+    return conflicts

@@ -1,17 +1,16 @@
 """The root configuration file: each section validated by its stage's model, then the
 references between sections checked, every problem reported as ``file:line: message``."""
 
-import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from ingest.config import Integration, check_integrations
+from ingest.config import Integration, integration_conflicts
 from notifier.config import EscalationPolicy, Person, SmtpConfig
 from notifier.directory import Directory
-from router.config import Route, RoutingConfig, SeverityRule
+from router.config import Route, RoutingConfig, SeverityRule, route_name_conflicts
 from schedules.durations import Duration
 from schedules.loader import load_schedules, schedule_file
 from schedules.models import Schedule
@@ -71,22 +70,6 @@ def load_config(path: Path) -> LoadedConfig:
     return LoadedConfig(path, config, schedules)
 
 
-_LEADING_LOC = re.compile(r"^([A-Za-z_]\w*(?:\[\d+\]|\.\w+)*): (.+)$", re.DOTALL)
-
-
-def _split_loc(message: str) -> tuple[tuple[str | int, ...], str] | None:
-    """``"routes.1.name: ..."`` or ``"integrations[1].token: ..."`` as ``(loc, rest)``: the
-    stages' own checks start their messages with the place they are about."""
-    found = _LEADING_LOC.match(message)
-    if found is None:
-        return None
-    parts = re.findall(r"\[(\d+)\]|\.?(\w+)", found.group(1))
-    loc = tuple(
-        int(index) if index else int(name) if name.isdigit() else name for index, name in parts
-    )
-    return loc, found.group(2)
-
-
 def _check_references(
     path: Path, config: TocsinConfig, schedules: dict[str, Schedule]
 ) -> list[Problem]:
@@ -95,24 +78,11 @@ def _check_references(
     def problem(loc: tuple[str | int, ...], message: str) -> None:
         problems.append(Problem(path, line_of(path, loc), f"{format_loc(loc)}: {message}"))
 
-    def stage_problems(section: str, message: str) -> None:
-        """A stage's check reports "loc: message; loc: message"; each goes on its own line."""
-        for part in re.split(rf"; (?={section}[\[.]\d)", message):
-            split = _split_loc(part)
-            if split is not None and split[0][:1] == (section,):
-                problem(*split)
-            else:
-                problem((section,), part)
-
-    try:
-        check_integrations(config.integrations)
-    except ValueError as error:
-        stage_problems("integrations", str(error))
-    try:
-        RoutingConfig(routes=config.routes, severity=config.severity)
-    except ValidationError as error:
-        for e in error.errors():
-            stage_problems("routes", e["msg"].removeprefix("Value error, "))
+    for loc, message in [
+        *integration_conflicts(config.integrations),
+        *route_name_conflicts(config.routes),
+    ]:
+        problem(loc, message)
     for i, route in enumerate(config.routes):
         if route.policy not in config.escalation_policies:
             problem(("routes", i, "policy"), f"unknown escalation policy {route.policy!r}")

@@ -197,7 +197,7 @@ routes:
   - {name: payments, match: {service: payments}, policy: p}
   - {name: payments, match: {}, policy: p}  #!
 """,
-        "routes[1].name: 'payments' is already the name of route 1",
+        "routes[1].name: 'payments' is already the name of routes[0]",
     ),
     "duration without a unit": Broken(
         """\
