@@ -6,6 +6,7 @@ import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from email import message_from_bytes
 from email.message import Message
 from pathlib import Path
@@ -15,6 +16,14 @@ import pytest
 from aiohttp import web
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from redis.asyncio import Redis
+
+from tocsin.config import load_config
+from tocsin.runtime import Runtime
+from tocsin.service import Role, Running, running
+from tocsin.settings import Settings
+
+WEBHOOK = "/v1/webhooks/alertmanager/s3cret"
 
 
 def free_port() -> int:
@@ -164,3 +173,21 @@ def alertmanager_payload(
             }
         ],
     }
+
+
+@pytest.fixture
+async def service(
+    tmp_path: Path, redis: Redis, valkey_url: str, mailbox: Mailbox, sink: Sink
+) -> AsyncIterator[Running]:
+    """The whole service in this process (web, router, worker), with ack timeouts of 1 s."""
+    port = free_port()
+    config = write_config(tmp_path, smtp_port=mailbox.port, sink_url=sink.url, ack_timeout="1s")
+    settings = Settings(
+        config_path=config,
+        port=port,
+        redis_url=valkey_url,
+        escalation_poll=timedelta(milliseconds=50),
+    )
+    runtime = Runtime(settings, load_config(config), redis, b"k" * 32, valkey_url)
+    async with running(runtime, list(Role)) as svc:
+        yield svc

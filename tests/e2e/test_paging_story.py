@@ -1,48 +1,14 @@
 """The paging story as a user lives it, on the real stack in one process: Valkey, the web
 server, router and worker, a real SMTP server and a real webhook sink."""
 
-from collections.abc import AsyncIterator
-from datetime import timedelta
-from pathlib import Path
-
 import aiohttp
-import pytest
 from arq.jobs import Job, JobStatus
 from redis.asyncio import Redis
 
 from notifier import keys as notifier_keys
 from router.store import IncidentStore
-from tests.e2e.conftest import (
-    Mailbox,
-    Sink,
-    alertmanager_payload,
-    eventually,
-    free_port,
-    write_config,
-)
-from tocsin.config import load_config
-from tocsin.runtime import Runtime
-from tocsin.service import Role, Running, running
-from tocsin.settings import Settings
-
-WEBHOOK = "/v1/webhooks/alertmanager/s3cret"
-
-
-@pytest.fixture
-async def service(
-    tmp_path: Path, redis: Redis, valkey_url: str, mailbox: Mailbox, sink: Sink
-) -> AsyncIterator[Running]:
-    port = free_port()
-    config = write_config(tmp_path, smtp_port=mailbox.port, sink_url=sink.url, ack_timeout="1s")
-    settings = Settings(
-        config_path=config,
-        port=port,
-        redis_url=valkey_url,
-        escalation_poll=timedelta(milliseconds=50),
-    )
-    runtime = Runtime(settings, load_config(config), redis, b"k" * 32, valkey_url)
-    async with running(runtime, list(Role)) as svc:
-        yield svc
+from tests.e2e.conftest import WEBHOOK, Mailbox, Sink, alertmanager_payload, eventually
+from tocsin.service import Running
 
 
 async def post(url: str, body: object) -> aiohttp.ClientResponse:
