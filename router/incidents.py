@@ -28,6 +28,8 @@ class Outcome(StrEnum):
     IGNORED = "ignored"
     """A resolved alert nobody knew as firing, or a repeat of a resolution."""
     UNROUTED = "unrouted"
+    STALE = "stale"
+    """A firing of an episode whose resolution was already applied (it arrived late)."""
     DUPLICATE = "duplicate"
     """A stream entry delivered again after its effect was stored."""
 

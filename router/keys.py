@@ -26,3 +26,8 @@ def open_group(group_key: str) -> str:
 def applied(delivery_id: str) -> str:
     """Marks a stream entry whose effect is stored, so a redelivery changes nothing."""
     return f"{PREFIX}applied:{delivery_id}"
+
+
+def ended_episode(dedup_key: str) -> str:
+    """Start time of the alert's last firing episode that was resolved."""
+    return f"{PREFIX}ended:{dedup_key}"

@@ -3,7 +3,7 @@ read (WATCH), retried on conflict, so concurrent routers and ack clicks never lo
 a change; the event announcing a change is written in the same transaction."""
 
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from redis.asyncio import Redis
@@ -21,6 +21,10 @@ from router.models import Incident, IncidentEvent, IncidentEventKind, TimelineEv
 from router.states import IllegalTransition
 
 T = TypeVar("T")
+
+ENDED_EPISODE_TTL = timedelta(days=1)
+"""How long a resolved episode is remembered; a firing that arrives later than this for an
+episode long over is taken as a new problem."""
 
 APPLIED_MARKER_TTL = timedelta(days=2)
 """Longer than any entry stays pending: a consumer dead for days has its entries claimed
@@ -74,26 +78,38 @@ class IncidentStore:
                 await pipe.watch(keys.applied(delivery_id))
                 if await pipe.exists(keys.applied(delivery_id)):
                     return Change(Outcome.DUPLICATE)
+            episode = _episode(alert)
+            if episode is not None and alert.is_firing:
+                await pipe.watch(keys.ended_episode(alert.dedup_key))
+                if await pipe.get(keys.ended_episode(alert.dedup_key)) == episode.encode():
+                    return Change(Outcome.STALE)
             await pipe.watch(keys.open_group(gkey))
             open_id = await pipe.get(keys.open_group(gkey))
             if open_id is None:
                 if not alert.is_firing:
-                    return Change(Outcome.IGNORED)
-                new_id = str(await self.redis.incr(keys.INCIDENT_SEQ))
-                change = open_incident(new_id, alert, placement, gkey, now)
+                    change = Change(Outcome.IGNORED)
+                else:
+                    new_id = str(await self.redis.incr(keys.INCIDENT_SEQ))
+                    change = open_incident(new_id, alert, placement, gkey, now)
             else:
                 current = await self._load_watched(pipe, open_id.decode())
                 change = apply_to_open(current, alert, placement, now)
-            if change.incident is None:
+            ended = None if alert.is_firing else episode
+            if change.incident is None and ended is None:
                 return change
             _begin(pipe)
-            self._save(pipe, change.incident)
-            self._announce(pipe, change.incident.id, change.events, now)
-            if change.outcome is Outcome.OPENED:
-                pipe.set(keys.open_group(gkey), change.incident.id)
-                pipe.zadd(keys.INCIDENT_INDEX, {_index_member(change.incident.id): _ms(now)})
-            elif change.closes_group:
-                pipe.delete(keys.open_group(gkey))
+            if change.incident is not None:
+                self._save(pipe, change.incident)
+                self._announce(pipe, change.incident.id, change.events, now)
+                if change.outcome is Outcome.OPENED:
+                    pipe.set(keys.open_group(gkey), change.incident.id)
+                    pipe.zadd(keys.INCIDENT_INDEX, {_index_member(change.incident.id): _ms(now)})
+                elif change.closes_group:
+                    pipe.delete(keys.open_group(gkey))
+            if ended is not None:
+                # Remembered even when nothing was open: with several routers the resolution
+                # can overtake its own firing, which must then not open an incident.
+                pipe.set(keys.ended_episode(alert.dedup_key), ended, ex=ENDED_EPISODE_TTL)
             if delivery_id is not None:
                 pipe.set(keys.applied(delivery_id), 1, ex=APPLIED_MARKER_TTL)
             return change
@@ -156,6 +172,12 @@ class IncidentStore:
                     return result
                 except WatchError:
                     continue
+
+
+def _episode(alert: Alert) -> str | None:
+    """One firing episode of an alert: its identity and when it started, where the source
+    says (a re-fire after a resolution starts a new episode)."""
+    return None if alert.starts_at is None else alert.starts_at.astimezone(UTC).isoformat()
 
 
 def _begin(pipe: Pipeline) -> None:
