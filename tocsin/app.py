@@ -49,7 +49,9 @@ def make_app(runtime: Runtime) -> web.Application:
         try:
             await runtime.redis.ping()
         except (RedisError, OSError) as error:
-            return web.json_response({"status": "unavailable", "redis": str(error)}, status=503)
+            # The reason goes to the log, not to whoever can reach the health check.
+            log.warning("health check: storage unavailable: %s", error)
+            return web.json_response({"status": "unavailable", "redis": "unreachable"}, status=503)
         return web.json_response({"status": "ok"})
 
     app.router.add_get("/metrics", metrics)
