@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from schedules.oncall import who_is_on_call
 from schedules.yamlfile import ConfigFileError
@@ -56,7 +57,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    return asyncio.run(_serve(settings, loaded, roles, secret))
+    try:
+        return asyncio.run(_serve(settings, loaded, roles, secret))
+    except SettingsError as error:
+        print(f"tocsin: {error}", file=sys.stderr)
+        return 2
 
 
 def _check_settings(settings: Settings, roles: Sequence[Role]) -> bytes:
@@ -86,11 +91,13 @@ async def _serve(
         embedded = start_embedded(settings.data_dir)
         redis_url = str(embedded.connection_url)
     redis = Redis.from_url(redis_url)
-    runtime = Runtime(settings, loaded, redis, secret, redis_url, clock=system_clock)
-    if embedded is not None:
-        # One process owns its stream entries across restarts: pending work resumes at once.
-        runtime.consumer = "up"
     try:
+        await _reachable(redis)
+        runtime = Runtime(settings, loaded, redis, secret, redis_url, clock=system_clock)
+        if embedded is not None:
+            # One process owns its stream entries across restarts: pending work resumes at
+            # once.
+            runtime.consumer = "up"
         async with running(runtime, roles) as service:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
@@ -101,6 +108,17 @@ async def _serve(
         if embedded is not None:
             embedded.stop()
     return 0
+
+
+async def _reachable(redis: Redis) -> None:
+    try:
+        await redis.ping()
+    except (RedisError, OSError) as error:
+        where = redis.connection_pool.connection_kwargs
+        raise SettingsError(
+            f"cannot reach Redis at {where.get('host')}:{where.get('port')} "
+            f"(TOCSIN_REDIS_URL): {error}"
+        ) from error
 
 
 def _oncall(loaded: LoadedConfig, name: str | None, at: datetime | None) -> int:

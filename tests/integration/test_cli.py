@@ -227,3 +227,15 @@ def test_up_says_when_it_cannot_keep_its_key(
     (line,) = refused(capsys)
     assert line.startswith(f"tocsin: cannot keep the link-signing key in {data_dir}/secret.key: ")
     assert line.endswith("choose another --data-dir or set TOCSIN_SECRET_KEY")
+
+
+@pytest.mark.parametrize("role", ["router", "worker", "web"])
+def test_a_role_says_when_redis_cannot_be_reached(
+    role: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TOCSIN_REDIS_URL", "redis://127.0.0.1:1/0")
+    monkeypatch.setenv("TOCSIN_SECRET_KEY", "k")
+
+    assert main([role, "--config", str(DEPLOY)]) == 2
+    (line,) = refused(capsys)
+    assert line.startswith("tocsin: cannot reach Redis at 127.0.0.1:1 (TOCSIN_REDIS_URL): ")
