@@ -20,7 +20,7 @@ from ingest.models import AlertStatus
 from notifier import keys
 from notifier.directory import Directory
 from notifier.escalation import FIRST, Step
-from notifier.paging import PAGE_RETRY_DELAY, Links, Pager
+from notifier.paging import PAGE_RETRY_DELAY, Pager
 from notifier.worker import (
     MAX_EVENT_DELIVERIES,
     ArqScheduler,
@@ -35,12 +35,10 @@ from tests.integration.test_paging import (
     DIRECTORY,
     LEVEL_1_TIMEOUT,
     LEVEL_2_TIMEOUT,
-    LINK_TTL,
-    PUBLIC_URL,
     ROUTING,
-    SECRET,
     RecordingChannel,
     alert,
+    pager_with,
 )
 
 
@@ -74,18 +72,8 @@ class Notifier:
 
 
 def make_pager(store: IncidentStore, pool: ArqRedis, clock: ManualClock) -> Notifier:
-    mail = RecordingChannel("mail", lambda p: p.email is not None)
-    hook = RecordingChannel("hook", lambda p: p.webhook is not None)
     scheduler = ArqScheduler(pool)
-    pager = Pager(
-        store,
-        DIRECTORY,
-        [mail, hook],
-        Links(PUBLIC_URL, SECRET, LINK_TTL),
-        scheduler,
-        clock,
-        CollectorRegistry(),
-    )
+    pager, mail, hook = pager_with(store, scheduler, clock, CollectorRegistry())
     return Notifier(store, pager, scheduler, mail, hook, clock)
 
 

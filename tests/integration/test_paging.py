@@ -15,7 +15,7 @@ from notifier.channels import DeliveryResult, Notification
 from notifier.config import EscalationPolicy, Level, Person, Target
 from notifier.directory import Directory
 from notifier.escalation import FIRST, Step
-from notifier.paging import MAX_PAGE_RETRIES, PAGE_RETRY_DELAY, Links, Pager
+from notifier.paging import MAX_PAGE_RETRIES, PAGE_RETRY_DELAY, Links, Pager, Scheduler
 from notifier.signing import InvalidLink, verify_ack
 from router.config import Route, RoutingConfig
 from router.models import Incident, IncidentStatus, TimelineEvent, TimelineKind
@@ -182,22 +182,23 @@ def alert(at: datetime, service: str, status: AlertStatus = AlertStatus.FIRING) 
     )
 
 
+def pager_with(
+    store: IncidentStore, scheduler: Scheduler, clock: ManualClock, registry: CollectorRegistry
+) -> tuple[Pager, RecordingChannel, RecordingChannel]:
+    """A pager over the test directory with a mail and a webhook channel that record."""
+    mail = RecordingChannel("mail", lambda p: p.email is not None)
+    hook = RecordingChannel("hook", lambda p: p.webhook is not None)
+    links = Links(PUBLIC_URL, SECRET, LINK_TTL)
+    pager = Pager(store, DIRECTORY, [mail, hook], links, scheduler, clock, registry)
+    return pager, mail, hook
+
+
 @pytest.fixture
 def world(redis: Redis, clock: ManualClock) -> World:
     store = IncidentStore(redis)
-    mail = RecordingChannel("mail", lambda p: p.email is not None)
-    hook = RecordingChannel("hook", lambda p: p.webhook is not None)
     scheduler = RecordingScheduler()
     registry = CollectorRegistry()
-    pager = Pager(
-        store,
-        DIRECTORY,
-        [mail, hook],
-        Links(PUBLIC_URL, SECRET, LINK_TTL),
-        scheduler,
-        clock,
-        registry,
-    )
+    pager, mail, hook = pager_with(store, scheduler, clock, registry)
     return World(pager, store, mail, hook, scheduler, registry, clock)
 
 
