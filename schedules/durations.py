@@ -33,10 +33,13 @@ def format_duration(value: timedelta) -> str:
 def _coerce(value: object) -> object:
     if isinstance(value, str):
         return parse_duration(value)
-    if isinstance(value, timedelta):
+    if isinstance(value, timedelta) and value > timedelta(0):
         return value
-    # A bare number would be read as seconds; nobody writing "ack_timeout: 5" means that.
-    raise ValueError(f"invalid duration {value!r}: write a number with a unit, like 5m or 1h")
+    # A bare number would be read as seconds (nobody writing "ack_timeout: 5" means that), and
+    # a zero or negative span would escalate at once or divide a rotation by zero.
+    raise ValueError(
+        f"invalid duration {value!r}: write a whole number and a unit, such as 5m, 8h, 1d or 1w"
+    )
 
 
 Duration = Annotated[

@@ -4,7 +4,7 @@ Times in these files are local wall-clock times without an offset, read in the s
 ``timezone``; ``schedules.oncall`` turns them into instants.
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from difflib import get_close_matches
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -62,16 +62,6 @@ class Rotation(BaseModel):
     every: Duration
     handoff: LocalDateTime
     members: list[Name] = Field(min_length=1)
-
-    @field_validator("every", mode="before")
-    @classmethod
-    def _written_with_unit(cls, every: object) -> object:
-        # Duration would read a bare number as seconds, and let 0 through to divide by.
-        if isinstance(every, str) or (isinstance(every, timedelta) and every > timedelta(0)):
-            return every
-        raise ValueError(
-            f"invalid duration {every!r}: write a whole number and a unit, such as 8h, 1d or 1w"
-        )
 
 
 class Override(BaseModel):

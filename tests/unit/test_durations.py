@@ -68,3 +68,9 @@ def test_pydantic_field_error_names_the_bad_value() -> None:
     [error] = caught.value.errors()
     assert error["loc"] == ("every",)
     assert "invalid duration '5x'" in error["msg"]
+
+
+@pytest.mark.parametrize("span", [timedelta(0), timedelta(seconds=-30)])
+def test_a_span_that_is_not_positive_is_refused(span: timedelta) -> None:
+    with pytest.raises(ValidationError, match="write a whole number and a unit"):
+        Timer(every=span)

@@ -138,7 +138,7 @@ def test_a_duration_without_a_unit_is_refused(tmp_path: Path, every: str) -> Non
     path = write(tmp_path, "payments-primary.yaml", EXAMPLE.replace("1w", every))
     [problem] = problems(tmp_path)
     assert problem.startswith(f"{path}:3: rotation.every: invalid duration {every}: ")
-    assert problem.endswith("write a whole number and a unit, such as 8h, 1d or 1w")
+    assert problem.endswith("write a whole number and a unit, such as 5m, 8h, 1d or 1w")
 
 
 def test_empty_members(tmp_path: Path) -> None:
