@@ -2,6 +2,7 @@
 burst-mode arq worker running due jobs."""
 
 import asyncio
+import math
 import socket
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -108,13 +109,15 @@ def job(pool: ArqRedis, job_id: str) -> Job:
 async def test_the_same_job_id_scheduled_twice_is_one_job(pool: ArqRedis) -> None:
     scheduler = ArqScheduler(pool)
     job_id = keys.escalate_job_id("7", 0, 1)
-    before = int(time.time() * 1000)  # arq truncates to whole milliseconds
+    # arq rounds the enqueue time to the nearest whole millisecond, which may be up to half a
+    # millisecond either side of the clock; floor and ceiling of our readings bound it.
+    before = math.floor(time.time() * 1000)
 
     for _ in range(2):
         await scheduler.schedule(
             "escalate", Step(0, 1), "7", job_id=job_id, delay=timedelta(minutes=5)
         )
-    after = time.time() * 1000
+    after = math.ceil(time.time() * 1000)
 
     jobs = await queued(pool)
     assert list(jobs) == [job_id]
