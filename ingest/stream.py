@@ -5,12 +5,11 @@ is at-least-once: an entry stays pending until ``ack``; a consumer that dies lea
 entries pending, and ``read`` claims those of consumers idle longer than ``claim_idle``.
 """
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -25,8 +24,6 @@ M = TypeVar("M", bound=BaseModel)
 
 log = logging.getLogger(__name__)
 
-PAUSE_AFTER_ERROR = timedelta(seconds=1)
-
 TRIM_EVERY = 1000
 """Acknowledged entries between two trims of a stream by one consumer."""
 
@@ -37,28 +34,81 @@ _FIELD = "m"
 class Entry(Generic[M]):
     id: str
     model: M | None
-    """``None`` when the entry does not parse: the consumer should ack and count it."""
+    """``None`` when the entry does not parse: it goes to the dead letters as it is."""
     error: str | None = None
+    raw: str | None = None
+    """The entry as stored, kept for the dead letters."""
+    deliveries: int = 1
+    """How often the group has handed it out, this time included."""
+
+
+class Durability(StrEnum):
+    """Where appended entries must be before ``append`` returns (``TOCSIN_DURABILITY``)."""
+
+    PRIMARY = "primary"
+    """Written on the primary (on its disk as its ``appendfsync`` says)."""
+    REPLICA = "replica"
+    """Also received by at least one replica (``WAIT``)."""
+    AOF = "aof"
+    """Fsynced to the primary's append-only file (``WAITAOF 1 0``)."""
+    REPLICA_AOF = "replica-aof"
+    """Fsynced on the primary and on at least one replica (``WAITAOF 1 1``)."""
+
+
+DURABILITY_TIMEOUT = timedelta(seconds=2)
+
+
+class NotDurable(Exception):
+    """The entries were written but not yet as durably as asked; the caller should say
+    "not accepted" (the sender's resend is deduplicated downstream)."""
+
+
+_APPEND = """
+local ids = {}
+for i, item in ipairs(ARGV) do
+  ids[i] = redis.call('XADD', KEYS[1], '*', 'm', item)
+end
+return ids
+"""
 
 
 class TypedStream(Generic[M]):
-    def __init__(self, redis: Redis, key: str, model: type[M]) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        key: str,
+        model: type[M],
+        *,
+        durability: Durability = Durability.PRIMARY,
+    ) -> None:
         self.redis = redis
         self.key = key
         self.model = model
+        self.durability = durability
         self._acked_since_trim = 0
 
     async def append(self, items: Sequence[M]) -> list[str]:
-        """Append all items in one MULTI/EXEC: a webhook's alerts land together or not at all."""
-        async with self.redis.pipeline(transaction=True) as pipe:
-            for item in items:
-                self.stage(pipe, item)
-            ids = await pipe.execute()
-        return [_text(i) for i in ids]
+        """Append all items in one script (atomic: a webhook's alerts land together or not at
+        all) and, on the same connection, wait for the durability asked for."""
+        payloads = [item.model_dump_json() for item in items]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            # EVAL, not EVALSHA: the server caches the script either way, and this saves the
+            # pipeline's check that the script is loaded, a round trip per webhook.
+            pipe.eval(_APPEND, 1, self.key, *payloads)
+            wait_ms = _ms(DURABILITY_TIMEOUT)
+            if self.durability is Durability.REPLICA:
+                pipe.execute_command("WAIT", 1, wait_ms)
+            elif self.durability is not Durability.PRIMARY:
+                replicas = 1 if self.durability is Durability.REPLICA_AOF else 0
+                pipe.execute_command("WAITAOF", 1, replicas, wait_ms)
+            ids, *waited = await pipe.execute()
+        if waited and not _durable(self.durability, waited[0]):
+            raise NotDurable(f"not confirmed by {self.durability.value} within {wait_ms} ms")
+        return [as_text(i) for i in ids]
 
     def stage(self, pipe: Pipeline, item: M) -> None:
         """Queue the append on a caller's transaction, so it commits with the caller's change."""
-        pipe.xadd(self.key, {_FIELD: item.model_dump_json()})
+        stage_payload(pipe, self.key, item.model_dump_json())
 
     async def ensure_group(self, group: str) -> None:
         try:
@@ -74,25 +124,41 @@ class TypedStream(Generic[M]):
         *,
         count: int = 100,
         block: timedelta | None = timedelta(seconds=1),
+        retry_after: timedelta = timedelta(seconds=2),
         claim_idle: timedelta = timedelta(seconds=60),
     ) -> list[Entry[M]]:
-        """Entries for this consumer: its own still-pending ones first (after a restart under
-        the same name), then those abandoned by dead consumers, then new ones (blocking)."""
-        own = await self.redis.xreadgroup(group, consumer, {self.key: "0"}, count=count)
-        entries = self._parse(own)
-        if entries:
-            return entries
-        claimed = await self.redis.xautoclaim(
-            self.key, group, consumer, int(claim_idle.total_seconds() * 1000), count=count
+        """Up to ``count`` entries for this consumer: its own that failed (or were left by a
+        crash under the same name) once they waited ``retry_after``; those abandoned by
+        consumers idle longer than ``claim_idle``; then new ones, blocking only when there
+        is nothing else. A failing entry is retried after a pause, beside new entries, so it
+        never holds back the entries behind it."""
+        due = await self.redis.xpending_range(
+            self.key, group, "-", "+", count, consumername=consumer, idle=_ms(retry_after)
         )
-        entries = self._parse([[self.key, claimed[1]]])
-        if entries:
-            return entries
-        block_ms = None if block is None else int(block.total_seconds() * 1000)
-        fresh = await self.redis.xreadgroup(
-            group, consumer, {self.key: ">"}, count=count, block=block_ms
-        )
-        return self._parse(fresh)
+        entries: list[Entry[M]] = []
+        if due:
+            claimed = await self.redis.xclaim(
+                self.key, group, consumer, _ms(retry_after), [d["message_id"] for d in due]
+            )
+            times = {as_text(d["message_id"]): d["times_delivered"] for d in due}
+            entries += self._parse(claimed, times)
+        if len(entries) < count:
+            _, abandoned, _ = await self.redis.xautoclaim(
+                self.key, group, consumer, _ms(claim_idle), count=count - len(entries)
+            )
+            if abandoned:
+                ids = [as_text(entry_id) for entry_id, _ in abandoned]
+                pending = await self.redis.xpending_range(self.key, group, ids[0], ids[-1], count)
+                times = {as_text(p["message_id"]): p["times_delivered"] for p in pending}
+                # Minus this claim: times counts it already, and _parse adds this read.
+                entries += self._parse(abandoned, {k: v - 1 for k, v in times.items()})
+        if len(entries) < count:
+            wait = None if entries or block is None else _ms(block)
+            fresh = await self.redis.xreadgroup(
+                group, consumer, {self.key: ">"}, count=count - len(entries), block=wait
+            )
+            entries += self._parse(fresh[0][1] if fresh else [], {})
+        return entries
 
     async def ack(self, group: str, ids: Sequence[str]) -> None:
         """Acknowledge; now and then also drop what the group is done with, so a stream
@@ -108,57 +174,58 @@ class TypedStream(Generic[M]):
     async def trim_consumed(self, group: str) -> int:
         """Drop entries the group has read and acknowledged; never one still pending."""
         groups = await self.redis.xinfo_groups(self.key)
-        info = next((g for g in groups if _text(g["name"]) == group), None)
+        info = next((g for g in groups if as_text(g["name"]) == group), None)
         if info is None:
             return 0
-        safe = _text(info["last-delivered-id"])
+        safe = as_text(info["last-delivered-id"])
         if info["pending"]:
             summary = await self.redis.xpending(self.key, group)
-            safe = _text(summary["min"])
+            safe = as_text(summary["min"])
         return int(await self.redis.xtrim(self.key, minid=safe, approximate=False))
 
-    def _parse(self, response: object) -> list[Entry[M]]:
+    def _parse(
+        self, items: Sequence[tuple[bytes, dict[bytes, bytes] | None]], times: dict[str, int]
+    ) -> list[Entry[M]]:
+        """``times``: how often each was handed out before this read (absent: never)."""
         entries: list[Entry[M]] = []
-        for _key, items in response or []:  # type: ignore[attr-defined]
-            for entry_id, fields in items:
-                if fields is None:  # deleted while pending
-                    entries.append(Entry(_text(entry_id), None, "entry was deleted"))
-                    continue
-                raw = fields.get(_FIELD.encode()) or fields.get(_FIELD)
-                try:
-                    model = self.model.model_validate_json(raw or b"")
-                except ValidationError as error:
-                    entries.append(Entry(_text(entry_id), None, str(error)))
-                else:
-                    entries.append(Entry(_text(entry_id), model))
+        for raw_id, fields in items:
+            entry_id = as_text(raw_id)
+            deliveries = times.get(entry_id, 0) + 1
+            raw = None if fields is None else fields.get(_FIELD.encode())
+            if raw is None:
+                entries.append(Entry(entry_id, None, "the entry has no payload", None, deliveries))
+                continue
+            text = raw.decode("utf-8", "replace")
+            try:
+                model = self.model.model_validate_json(raw)
+            except ValidationError as error:
+                entries.append(Entry(entry_id, None, str(error), text, deliveries))
+            else:
+                entries.append(Entry(entry_id, model, None, text, deliveries))
         return entries
 
 
-def _text(value: bytes | str) -> str:
+def as_text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def alert_stream(redis: Redis) -> TypedStream[Alert]:
+def stage_payload(pipe: Pipeline, key: str, payload: str) -> None:
+    """Queue the append of an entry already serialized (a replayed dead letter)."""
+    pipe.xadd(key, {_FIELD: payload})
+
+
+def _durable(durability: Durability, answer: object) -> bool:
+    if durability is Durability.REPLICA:
+        return isinstance(answer, int) and answer >= 1
+    assert isinstance(answer, list)
+    local, replicas = (int(count) for count in answer)
+    return local >= 1 and (durability is Durability.AOF or replicas >= 1)
+
+
+def _ms(span: timedelta) -> int:
+    return int(span.total_seconds() * 1000)
+
+
+def alert_stream(redis: Redis, durability: Durability = Durability.PRIMARY) -> TypedStream[Alert]:
     """The stream from ingest to the router."""
-    return TypedStream(redis, ALERT_STREAM, Alert)
-
-
-async def consume(
-    stop: asyncio.Event,
-    step: Callable[[], Awaitable[object]],
-    *,
-    what: str,
-    logged: type[Exception] | None = None,
-    pause: timedelta = PAUSE_AFTER_ERROR,
-) -> None:
-    """Run a consumer's ``step`` until ``stop``. A failed step leaves its entries pending (read
-    again first next time) and the consumer pauses, so a passing fault (Redis restarting)
-    neither ends the process nor spins. ``logged``: an error the step already reported."""
-    while not stop.is_set():
-        try:
-            await step()
-        except Exception as error:
-            if logged is None or not isinstance(error, logged):
-                log.exception("%s failed; retrying", what)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), pause.total_seconds())
+    return TypedStream(redis, ALERT_STREAM, Alert, durability=durability)

@@ -5,6 +5,8 @@ PREFIX = "tocsin:notifier:"
 ARQ_QUEUE = PREFIX + "queue"
 """arq's queue of deferred escalation and retry jobs (arq keeps its job bodies under its own
 fixed ``arq:`` prefix)."""
+DEAD_LETTERS = PREFIX + "dead-letters"
+"""Incident events the notifier could not act on (``ingest.deadletters``)."""
 EVENTS_GROUP = "notifier"
 """The notifier's consumer group on the router's incident event stream."""
 

@@ -5,6 +5,7 @@ delivery, so a job that runs late, twice, or after a crash sends nothing twice.
 """
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,12 +22,16 @@ from notifier.deliveries import Deliveries
 from notifier.directory import Directory
 from notifier.escalation import FIRST, Step, next_step
 from notifier.signing import AckClaims, ack_url, sign_ack
+from router.config import Severity
 from router.models import Incident, IncidentStatus, TimelineEvent, TimelineKind
 from router.store import IncidentStore
 
 log = logging.getLogger(__name__)
 
 MAX_PAGE_RETRIES = 3
+_FAILURES = "failures"
+"""The deliveries record of "could not process" pages, kept apart from any incident's."""
+_MAX_TITLE = 500
 PAGE_RETRY_DELAY = timedelta(seconds=30)
 
 
@@ -169,6 +174,47 @@ class Pager:
         ]
         if events:
             await self.store.add_timeline(incident_id, events)
+
+    async def could_not_process(self, incident_id: str | None, reason: str, tag: str) -> None:
+        """Something about the incident could not be done (an event or a timer kept
+        failing): page the last level of its policy, or of every policy when the incident
+        cannot be read, so a failure inside Tocsin still wakes someone. Once per ``tag``."""
+        incident = None
+        with contextlib.suppress(Exception):
+            incident = None if incident_id is None else await self.store.get(incident_id)
+        policies = (
+            [self.directory.policies[incident.policy]]
+            if incident is not None and incident.policy in self.directory.policies
+            else list(self.directory.policies.values())
+        )
+        now = self.clock()
+        last_levels = [policy.levels[-1] for policy in policies]
+        people = list(
+            dict.fromkeys(p for level in last_levels for p in self.directory.resolve(level, now))
+        )
+        title = f"Tocsin could not process incident {incident_id or '(unknown)'}: {reason}"
+        done = await self.deliveries.done(_FAILURES)
+        for person_id in people:
+            person = self.directory.people[person_id]
+            note = Notification(
+                kind="page",
+                incident_id=incident_id or "?",
+                title=title[:_MAX_TITLE],
+                severity=incident.severity if incident is not None else Severity.SEV1,
+                status=IncidentStatus.TRIGGERED,
+                level=max(len(policy.levels) for policy in policies),
+                person=person_id,
+                person_name=person.name,
+            )
+            for channel in self.channels:
+                field = f"{tag}:{person_id}:{channel.name}"
+                if not channel.reaches(person) or field in done:
+                    continue
+                result = await _send(channel, person, note)
+                self._sent.labels(channel.name, "failure", "ok" if result.ok else "failed").inc()
+                if result.ok:
+                    await self.deliveries.mark(_FAILURES, field)
+        log.error("paged %s: %s", ", ".join(people) or "nobody (no policies)", title)
 
     async def _deliver(
         self,

@@ -5,12 +5,17 @@ import asyncio
 import logging
 from collections.abc import Awaitable
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from arq import Retry, Worker
 from arq.connections import ArqRedis
+from prometheus_client import CollectorRegistry
+from pydantic import BaseModel, ConfigDict
+from redis.asyncio import Redis
 
-from ingest.stream import Entry, consume
+from ingest.consuming import RETRY_AFTER, StreamConsumer
+from ingest.deadletters import DeadLetter, DeadLetters
+from ingest.stream import Entry
 from notifier import keys
 from notifier.escalation import Step
 from notifier.paging import Pager
@@ -20,13 +25,12 @@ from router.store import IncidentStore
 log = logging.getLogger(__name__)
 
 JOB_RETRY_DELAY = timedelta(seconds=5)
-"""Before a timer job that failed (Redis unreachable, a bug) runs again."""
-MAX_JOB_TRIES = 5
-"""Runs of one timer job before arq gives up on it (arq's default, stated)."""
-MAX_EVENT_DELIVERIES = 10
-"""Reads of one incident event whose handling keeps failing (say its incident's policy was
-removed from the configuration) before the consumer drops it: pending entries are read before
-new ones, so until then it holds back every event after it."""
+"""Before a timer job that failed (Redis unreachable, a bug) runs again; doubled each try."""
+MAX_JOB_TRIES = 8
+"""Runs of one timer job before it is given up (dead letter and a page saying so): with the
+doubling delay, about ten minutes of failures."""
+JOBS = "jobs"
+"""The ``group`` of dead letters that are timer jobs, not stream entries."""
 
 
 class ArqScheduler:
@@ -57,34 +61,81 @@ class ArqScheduler:
         )
 
 
+class JobArgs(BaseModel):
+    """A timer job's arguments, as kept in a dead letter to be scheduled again."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    job: Literal["escalate", "retry_page"]
+    incident_id: str
+    round: int
+    level: int
+    attempt: int
+
+
 async def escalate(
     ctx: dict[str, Any], incident_id: str, round_: int, level: int, attempt: int
 ) -> None:
     pager: Pager = ctx["pager"]
-    await _retry_on_error(ctx, pager.escalate(incident_id, Step(round_, level)))
+    args = JobArgs(
+        job="escalate", incident_id=incident_id, round=round_, level=level, attempt=attempt
+    )
+    await _retry_on_error(ctx, args, pager.escalate(incident_id, Step(round_, level)))
 
 
 async def retry_page(
     ctx: dict[str, Any], incident_id: str, round_: int, level: int, attempt: int
 ) -> None:
     pager: Pager = ctx["pager"]
-    await _retry_on_error(ctx, pager.page(incident_id, Step(round_, level), attempt))
+    args = JobArgs(
+        job="retry_page", incident_id=incident_id, round=round_, level=level, attempt=attempt
+    )
+    await _retry_on_error(ctx, args, pager.page(incident_id, Step(round_, level), attempt))
 
 
-async def _retry_on_error(ctx: dict[str, Any], work: Awaitable[None]) -> None:
+async def _retry_on_error(ctx: dict[str, Any], args: JobArgs, work: Awaitable[None]) -> None:
     """arq runs a job again only when it raises ``Retry``; any other error would drop the
     timer for good and the incident would never escalate further. The jobs are idempotent,
-    so running one again is safe."""
+    so running one again is safe. The last try that fails leaves a dead letter and pages the
+    policy's last level, rather than letting the escalation vanish."""
     try:
         await work
     except Exception as exc:
+        tried = int(ctx.get("job_try") or 1)
         log.exception(
-            "notifier job %s failed (try %s of %d)",
-            ctx.get("job_id"),
-            ctx.get("job_try"),
-            MAX_JOB_TRIES,
+            "notifier job %s failed (try %d of %d)", ctx.get("job_id"), tried, MAX_JOB_TRIES
         )
-        raise Retry(defer=ctx["retry_delay"]) from exc
+        if tried < MAX_JOB_TRIES:
+            raise Retry(defer=ctx["retry_delay"] * 2 ** (tried - 1)) from exc
+        pager: Pager = ctx["pager"]
+        reason = f"{type(exc).__name__}: {exc}"
+        letter = DeadLetter(
+            stream=keys.ARQ_QUEUE,
+            group=JOBS,
+            entry_id=str(ctx.get("job_id")),
+            error=reason,
+            deliveries=tried,
+            at=pager.clock(),
+            payload=args.model_dump_json(),
+        )
+        await dead_letters(pager.store.redis).add(letter)
+        await pager.could_not_process(args.incident_id, reason, f"job:{ctx.get('job_id')}")
+
+
+async def replay_job(scheduler: "ArqScheduler", letter: DeadLetter) -> str:
+    """Schedule a dead-lettered timer job again, due now; returns its new job id."""
+    assert letter.payload is not None
+    args = JobArgs.model_validate_json(letter.payload)
+    job_id = f"{letter.entry_id}:replayed:{letter.at.timestamp():.0f}"
+    await scheduler.schedule(
+        args.job,
+        Step(args.round, args.level),
+        args.incident_id,
+        job_id=job_id,
+        delay=timedelta(0),
+        attempt=args.attempt,
+    )
+    return job_id
 
 
 def arq_worker(
@@ -107,70 +158,55 @@ def arq_worker(
     )
 
 
-class EventsPending(Exception):
-    """Some events of a batch failed and stay pending, to be read again."""
-
-    def __init__(self, count: int) -> None:
-        super().__init__(f"{count} incident event(s) failed; they will be read again")
-        self.count = count
-
-
 class EventConsumer:
-    """Acts on the router's incident events; acknowledges each once acted on."""
+    """Acts on the router's incident events; acknowledges each once acted on. An event that
+    cannot be acted on goes to the notifier's dead letters and its incident is paged to the
+    last level of its policy as "could not process", so it is never silently lost."""
 
     def __init__(
         self,
         store: IncidentStore,
         pager: Pager,
         consumer: str,
+        registry: CollectorRegistry,
         *,
         block: timedelta = timedelta(seconds=1),
+        retry_after: timedelta = RETRY_AFTER,
     ) -> None:
-        self.events = store.events
         self.pager = pager
-        self.consumer = consumer
-        self.block = block
+        self.consumer = StreamConsumer(
+            store.events,
+            keys.EVENTS_GROUP,
+            consumer,
+            self._handle,
+            dead_letters(store.redis),
+            pager.clock,
+            registry,
+            stage="notifier",
+            buried=self._buried,
+            block=block,
+            retry_after=retry_after,
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
-        await self.events.ensure_group(keys.EVENTS_GROUP)
-        # Failing events were logged one by one as they failed.
-        await consume(stop, self.step, what="handling incident events", logged=EventsPending)
+        await self.consumer.run(stop)
 
     async def step(self) -> int:
-        """Handle one batch; returns its size. An event whose handling fails stays pending
-        (read again first next time) while the rest of the batch goes on; then the step
-        raises ``EventsPending``. After ``MAX_EVENT_DELIVERIES`` reads a failing event is
-        dropped, so it cannot hold back every event after it."""
-        entries = await self.events.read(keys.EVENTS_GROUP, self.consumer, block=self.block)
-        failed = 0
-        for entry in entries:
-            try:
-                await self._handle(entry)
-            except Exception:
-                reads = await self._reads(entry.id)
-                if reads < MAX_EVENT_DELIVERIES:
-                    log.exception("incident event %s failed (read %d times)", entry.id, reads)
-                    failed += 1
-                    continue
-                log.exception("dropping incident event %s: failed %d times", entry.id, reads)
-            await self.events.ack(keys.EVENTS_GROUP, [entry.id])
-        if failed:
-            raise EventsPending(failed)
-        return len(entries)
+        """Handle one batch; returns how many events it is done with."""
+        return await self.consumer.step()
 
-    async def _handle(self, entry: Entry[IncidentEvent]) -> None:
-        event = entry.model
-        if event is None:
-            log.error("dropping unreadable incident event %s: %s", entry.id, entry.error)
-        elif event.kind is IncidentEventKind.OPENED:
+    async def _handle(self, event: IncidentEvent, entry_id: str) -> None:
+        if event.kind is IncidentEventKind.OPENED:
             await self.pager.open(event.incident_id)
         elif event.kind is IncidentEventKind.RESOLVED:
             await self.pager.resolved(event.incident_id)
         # Acknowledged: nothing to send; pending escalations see it when they run.
 
-    async def _reads(self, entry_id: str) -> int:
-        """How often the group has handed out the entry (re-reads of pending entries count)."""
-        pending = await self.events.redis.xpending_range(
-            self.events.key, keys.EVENTS_GROUP, min=entry_id, max=entry_id, count=1
-        )
-        return int(pending[0]["times_delivered"]) if pending else 0
+    async def _buried(self, entry: Entry[IncidentEvent], reason: str) -> None:
+        incident_id = entry.model.incident_id if entry.model is not None else None
+        await self.pager.could_not_process(incident_id, reason, f"event:{entry.id}")
+
+
+def dead_letters(redis: Redis) -> DeadLetters:
+    """Incident events the notifier could not act on."""
+    return DeadLetters(redis, keys.DEAD_LETTERS)

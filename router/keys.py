@@ -9,6 +9,8 @@ INCIDENT_INDEX = PREFIX + "incidents"
 to 20 digits, so equal scores order by id; read them only through ``router.store``."""
 EVENT_STREAM = PREFIX + "events"
 """``IncidentEvent`` entries for the notifier."""
+DEAD_LETTERS = PREFIX + "dead-letters"
+"""Alert entries the router could not apply (``ingest.deadletters``)."""
 CONSUMER_GROUP = "router"
 """The router's consumer group on ingest's alert stream."""
 

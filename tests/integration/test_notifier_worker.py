@@ -17,18 +17,13 @@ from arq.jobs import Job, JobStatus
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
+from ingest.consuming import MAX_DELIVERIES
 from ingest.models import AlertStatus
 from notifier import keys
 from notifier.directory import Directory
 from notifier.escalation import FIRST, Step
 from notifier.paging import PAGE_RETRY_DELAY, Pager
-from notifier.worker import (
-    MAX_EVENT_DELIVERIES,
-    ArqScheduler,
-    EventConsumer,
-    EventsPending,
-    arq_worker,
-)
+from notifier.worker import ArqScheduler, EventConsumer, arq_worker, dead_letters
 from router.models import IncidentStatus, TimelineKind
 from router.store import IncidentStore
 from tests.conftest import ManualClock
@@ -143,7 +138,7 @@ async def test_the_same_job_id_scheduled_twice_is_one_job(pool: ArqRedis) -> Non
 async def test_the_event_consumer_pages_on_opened_and_notifies_on_resolved(
     notifier: Notifier, redis: Redis, pool: ArqRedis
 ) -> None:
-    consumer = EventConsumer(notifier.store, notifier.pager, "w1", block=timedelta(seconds=1))
+    consumer = event_consumer(notifier)
     await notifier.store.events.ensure_group(keys.EVENTS_GROUP)
     incident_id = await notifier.open()
 
@@ -161,9 +156,8 @@ async def test_the_event_consumer_pages_on_opened_and_notifies_on_resolved(
     await notifier.store.apply_alert(
         alert(notifier.clock(), "payments", AlertStatus.RESOLVED), ROUTING
     )
-    await redis.xadd(notifier.store.events.key, {"m": "not an event"})
 
-    assert await consumer.step() == 3
+    assert await consumer.step() == 2
 
     assert notifier.pages() == [
         ("alice", "page", 1),
@@ -184,6 +178,13 @@ def without_payments() -> Directory:
     return replace(DIRECTORY, policies=policies)
 
 
+def event_consumer(notifier: Notifier) -> EventConsumer:
+    """Failed events are due again at the next step: the test is the clock."""
+    return EventConsumer(
+        notifier.store, notifier.pager, "w1", CollectorRegistry(), retry_after=timedelta(0)
+    )
+
+
 async def pending(notifier: Notifier, redis: Redis) -> dict[str, int]:
     """Pending event ids of the notifier's group, with how often each was read."""
     rows = await redis.xpending_range(notifier.store.events.key, keys.EVENTS_GROUP, "-", "+", 100)
@@ -193,14 +194,13 @@ async def pending(notifier: Notifier, redis: Redis) -> dict[str, int]:
 async def test_an_event_that_fails_is_read_again_and_the_batch_goes_on(
     notifier: Notifier, redis: Redis
 ) -> None:
-    consumer = EventConsumer(notifier.store, notifier.pager, "w1")
+    consumer = event_consumer(notifier)
     await notifier.store.events.ensure_group(keys.EVENTS_GROUP)
     notifier.pager.directory = without_payments()
     payments = await notifier.open("payments")
     await notifier.open("db")
 
-    with pytest.raises(EventsPending):
-        await consumer.step()
+    assert await consumer.step() == 1
 
     # The database incident behind it was paged; the payments one waits.
     assert notifier.pages() == [("dave", "page", 1)]
@@ -216,31 +216,57 @@ async def test_an_event_that_fails_is_read_again_and_the_batch_goes_on(
     assert [e.kind for e in incident.timeline].count(TimelineKind.PAGED) == 2
 
 
-async def test_an_event_that_always_fails_is_dropped_and_stops_holding_back_others(
+async def test_an_event_that_always_fails_is_a_dead_letter_and_a_page_to_the_last_level(
     notifier: Notifier, redis: Redis
 ) -> None:
-    consumer = EventConsumer(notifier.store, notifier.pager, "w1")
+    consumer = event_consumer(notifier)
     await notifier.store.events.ensure_group(keys.EVENTS_GROUP)
     notifier.pager.directory = without_payments()
-    await notifier.open("payments")
-    with pytest.raises(EventsPending):
-        await consumer.step()
+    payments = await notifier.open("payments")
+    assert await consumer.step() == 0
     await notifier.open("db")
 
-    # Pending events are read before new ones: the database incident waits...
-    for _ in range(MAX_EVENT_DELIVERIES - 2):
-        with pytest.raises(EventsPending):
-            await consumer.step()
-    assert notifier.pages() == []
-    assert list((await pending(notifier, redis)).values()) == [MAX_EVENT_DELIVERIES - 1]
-
-    # ...until the failing event has had its last read and is dropped.
+    # The failing event is tried again beside new ones: the database incident is paged at once.
     assert await consumer.step() == 1
-    assert await pending(notifier, redis) == {}
-    assert await consumer.step() == 1
-
     assert notifier.pages() == [("dave", "page", 1)]
+    for _ in range(MAX_DELIVERIES - 3):
+        assert await consumer.step() == 0
+    assert list((await pending(notifier, redis)).values()) == [MAX_DELIVERIES - 1]
+
+    # Its last try fails too: it moves to the dead letters, and since its policy is unknown,
+    # the last level of every policy hears that Tocsin could not process it.
+    assert await consumer.step() == 1
     assert await pending(notifier, redis) == {}
+    [(_, letter)] = await dead_letters(redis).list()
+    assert (letter.deliveries, letter.error) == (MAX_DELIVERIES, "KeyError: 'payments'")
+    assert notifier.pages() == [("dave", "page", 1), ("dave", "page", 1)]
+    failure = notifier.mail.delivered[-1]
+    assert failure.title == f"Tocsin could not process incident {payments}: KeyError: 'payments'"
+    assert failure.ack_url is None
+
+    # Once the policy is back, a replay pages as it should have.
+    notifier.pager.directory = DIRECTORY
+    [(dead_id, _)] = await dead_letters(redis).list()
+    await dead_letters(redis).replay(dead_id)
+    assert await consumer.step() == 1
+    assert ("alice", "page", 1) in notifier.pages()
+    assert await dead_letters(redis).list() == []
+
+
+async def test_an_unreadable_event_is_a_dead_letter_and_pages_every_last_level(
+    notifier: Notifier, redis: Redis
+) -> None:
+    consumer = event_consumer(notifier)
+    await notifier.store.events.ensure_group(keys.EVENTS_GROUP)
+    await redis.xadd(notifier.store.events.key, {"m": "not an event"})
+
+    assert await consumer.step() == 1
+
+    [(_, letter)] = await dead_letters(redis).list()
+    assert letter.error.startswith("unreadable entry: ")
+    assert letter.payload == "not an event"
+    # Last levels: bob and carol for payments, dave for the database.
+    assert sorted(p for p, *_ in notifier.pages()) == ["bob", "carol", "dave"]
 
 
 async def test_a_due_escalation_runs_in_the_worker(notifier: Notifier, pool: ArqRedis) -> None:

@@ -14,10 +14,11 @@ from ingest.models import Alert, AlertStatus
 from ingest.stream import TRIM_EVERY, alert_stream
 from router import keys
 from router.config import Route, RoutingConfig
-from router.consumer import Router
+from router.consumer import Router, dead_letters
 from router.incidents import Outcome
 from router.models import IncidentEventKind, IncidentStatus, TimelineEvent, TimelineKind
 from router.store import IncidentStore
+from tests.conftest import ManualClock
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 FIRING, RESOLVED = AlertStatus.FIRING, AlertStatus.RESOLVED
@@ -25,6 +26,7 @@ BLOCK = timedelta(milliseconds=10)
 
 ROUTING = RoutingConfig(routes=[Route(name="all", policy="default", group_by=["service"])])
 
+NOW = timedelta(0)
 Connect = Callable[[], Awaitable[Redis]]
 
 
@@ -194,7 +196,10 @@ def outcome_count(registry: CollectorRegistry, outcome: str) -> float:
 
 async def make_router(connect: Connect, name: str) -> tuple[Router, CollectorRegistry]:
     registry = CollectorRegistry()
-    router = Router(await connect(), ROUTING, name, registry, block=BLOCK)
+    # Entries left pending are due again at once: the test decides when a router steps.
+    router = Router(
+        await connect(), ROUTING, name, registry, ManualClock(), block=BLOCK, retry_after=NOW
+    )
     await router.alerts.ensure_group(keys.CONSUMER_GROUP)
     return router, registry
 
@@ -246,7 +251,9 @@ async def test_two_routers_share_the_stream(redis: Redis, connect: Connect) -> N
     assert applied == {"opened": 3, "joined": distinct - 3, "repeated": len(alerts) - distinct}
 
 
-async def test_an_unreadable_entry_is_acked_and_counted(redis: Redis, connect: Connect) -> None:
+async def test_an_unreadable_entry_is_a_dead_letter_and_the_rest_flow(
+    redis: Redis, connect: Connect
+) -> None:
     await redis.xadd(ALERT_STREAM, {"m": "this is not an alert"})
     await redis.xadd(ALERT_STREAM, {"m": '{"dedup_key": ""}'})
     await alert_stream(redis).append([alert("disk")])
@@ -254,10 +261,13 @@ async def test_an_unreadable_entry_is_acked_and_counted(redis: Redis, connect: C
 
     assert await drain(router) == [3]
 
-    assert outcome_count(registry, "unreadable") == 2
+    assert registry.get_sample_value("tocsin_dead_letters_total", {"stage": "router"}) == 2
     assert outcome_count(registry, "opened") == 1
     assert await pending(redis) == 0
     assert len(await IncidentStore(redis).list()) == 1
+    letters = [letter for _, letter in await dead_letters(redis).list()]
+    assert [letter.payload for letter in letters] == ["this is not an alert", '{"dedup_key": ""}']
+    assert all(letter.error.startswith("unreadable entry: ") for letter in letters)
 
 
 async def test_a_restarted_router_does_not_apply_its_pending_entries_twice(
@@ -285,7 +295,7 @@ async def test_a_restarted_router_does_not_apply_its_pending_entries_twice(
 async def test_run_creates_the_consumer_group_and_returns_when_stopped(
     redis: Redis, connect: Connect
 ) -> None:
-    router = Router(await connect(), ROUTING, "r1", CollectorRegistry(), block=BLOCK)
+    router = Router(await connect(), ROUTING, "r1", CollectorRegistry(), ManualClock(), block=BLOCK)
     stop = asyncio.Event()
     stop.set()
 

@@ -1,0 +1,228 @@
+"""Consuming a stream entry by entry, so that no entry can stop the others and no store
+outage can stop the consumer.
+
+- Each entry is handled on its own. One that fails stays pending and is retried after a
+  pause while the entries behind it go on; one that fails ``max_deliveries`` times, or with
+  an error that cannot get better (its data is wrong), or that does not even parse, moves to
+  the stage's dead letters with its error.
+- A store outage (connection refused, timeout, failover) is not the entry's fault: the step
+  stops, its entries stay pending, and the loop waits with a growing pause and resumes when
+  the store is back. Nothing exits.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Generic, TypeVar
+from weakref import WeakKeyDictionary
+
+from prometheus_client import CollectorRegistry, Counter
+from pydantic import BaseModel
+from redis.exceptions import ConnectionError as StoreConnectionError
+from redis.exceptions import ReadOnlyError, ResponseError
+from redis.exceptions import TimeoutError as StoreTimeoutError
+
+from ingest.clock import Clock
+from ingest.deadletters import DeadLetters
+from ingest.stream import Entry, TypedStream
+
+M = TypeVar("M", bound=BaseModel)
+
+log = logging.getLogger(__name__)
+
+MAX_DELIVERIES = 5
+RETRY_AFTER = timedelta(seconds=2)
+"""Pause before a failed entry is handed out again."""
+BACKOFF_FIRST = timedelta(milliseconds=250)
+BACKOFF_MAX = timedelta(seconds=5)
+
+_STORE_OUTAGES = (
+    StoreConnectionError,  # refused, reset, BusyLoadingError (a restarted store loading)
+    StoreTimeoutError,
+    ReadOnlyError,  # a primary demoted by a failover, until the client follows the new one
+    OSError,
+    TimeoutError,
+)
+_CANNOT_GET_BETTER = (ValueError, TypeError, ArithmeticError)
+"""The entry's data is wrong (ValidationError, OverflowError, ...): retrying changes nothing."""
+
+
+def store_outage(error: BaseException) -> bool:
+    return isinstance(error, _STORE_OUTAGES)
+
+
+Handler = Callable[[M, str], Awaitable[None]]
+"""Handles one entry's model, given its id; raises to leave it pending."""
+Buried = Callable[[Entry[M], str], Awaitable[None]]
+"""Told after an entry went to the dead letters, with the error (to alert someone)."""
+
+
+class StreamConsumer(Generic[M]):
+    def __init__(
+        self,
+        stream: TypedStream[M],
+        group: str,
+        consumer: str,
+        handle: Handler[M],
+        dead_letters: DeadLetters,
+        clock: Clock,
+        registry: CollectorRegistry,
+        *,
+        stage: str,
+        buried: Buried[M] | None = None,
+        block: timedelta = timedelta(seconds=1),
+        max_deliveries: int = MAX_DELIVERIES,
+        retry_after: timedelta = RETRY_AFTER,
+        claim_idle: timedelta = timedelta(seconds=60),
+    ) -> None:
+        self.stream = stream
+        self.group = group
+        self.consumer = consumer
+        self.handle = handle
+        self.dead_letters = dead_letters
+        self.clock = clock
+        self.stage = stage
+        self.buried = buried
+        self.block = block
+        self.max_deliveries = max_deliveries
+        self.retry_after = retry_after
+        self.claim_idle = claim_idle
+        self._group_ready = False
+        self._dead = _dead_letter_counter(registry)
+        self._dead.labels(stage)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        with contextlib.suppress(*_STORE_OUTAGES):  # else the first step tries again
+            await self._ensure_group()
+        await consume(stop, self.step, what=f"{self.stage}: reading {self.stream.key}")
+
+    async def step(self) -> int:
+        """Handle one batch; returns how many entries are done with (handled or buried)."""
+        await self._ensure_group()
+        try:
+            entries = await self.stream.read(
+                self.group,
+                self.consumer,
+                block=self.block,
+                retry_after=self.retry_after,
+                claim_idle=self.claim_idle,
+            )
+        except ResponseError as error:
+            if "NOGROUP" in str(error):
+                # The store came back without our data (restarted with no persistence, or
+                # flushed): create the group again rather than fail forever.
+                self._group_ready = False
+            raise
+        handled: list[str] = []
+        buried = 0
+        try:
+            for entry in entries:
+                reason = await self._attempt(entry)
+                if reason is None:
+                    handled.append(entry.id)
+                elif reason:
+                    await self._bury(entry, reason)
+                    buried += 1
+        finally:
+            # Even when the store went away mid-batch: what is done must not be redone.
+            with contextlib.suppress(*_STORE_OUTAGES):
+                await self.stream.ack(self.group, handled)
+        return len(handled) + buried
+
+    async def _ensure_group(self) -> None:
+        if not self._group_ready:
+            await self.stream.ensure_group(self.group)
+            self._group_ready = True
+
+    async def _attempt(self, entry: Entry[M]) -> str | None:
+        """``None`` when handled, ``""`` when it should be retried later, else the reason to
+        bury it. Store outages propagate: they are nobody's entry's fault."""
+        if entry.model is None:
+            return f"unreadable entry: {entry.error}"
+        if entry.deliveries > self.max_deliveries:
+            # Handed out this often without an acknowledgement: it failed every time, or it
+            # takes down whoever handles it.
+            return f"handed out {entry.deliveries - 1} times without being handled"
+        try:
+            await self.handle(entry.model, entry.id)
+        except Exception as error:
+            if store_outage(error):
+                raise
+            reason = f"{type(error).__name__}: {error}"
+            if isinstance(error, _CANNOT_GET_BETTER) or entry.deliveries >= self.max_deliveries:
+                log.exception("%s: entry %s failed for good", self.stage, entry.id)
+                return reason
+            log.exception(
+                "%s: entry %s failed (try %d of %d); retrying in %s",
+                self.stage,
+                entry.id,
+                entry.deliveries,
+                self.max_deliveries,
+                self.retry_after,
+            )
+            return ""
+        return None
+
+    async def _bury(self, entry: Entry[M], reason: str) -> None:
+        dead_id = await self.dead_letters.bury(
+            self.stream.key, self.group, entry, reason, self.clock()
+        )
+        self._dead.labels(self.stage).inc()
+        log.error(
+            "%s: entry %s moved to the dead letters as %s (%s); replay with "
+            "`tocsin dead-letters replay %s`",
+            self.stage,
+            entry.id,
+            dead_id,
+            reason,
+            dead_id,
+        )
+        if self.buried is not None:
+            await self.buried(entry, reason)
+
+
+_DEAD_LETTER_COUNTERS: "WeakKeyDictionary[CollectorRegistry, Counter]" = WeakKeyDictionary()
+
+
+def _dead_letter_counter(registry: CollectorRegistry) -> Counter:
+    """One per registry: the router and the notifier of one process share it."""
+    if registry not in _DEAD_LETTER_COUNTERS:
+        _DEAD_LETTER_COUNTERS[registry] = Counter(
+            "tocsin_dead_letters",
+            "Entries moved to the dead letters, by stage.",
+            ["stage"],
+            registry=registry,
+        )
+    return _DEAD_LETTER_COUNTERS[registry]
+
+
+async def consume(
+    stop: asyncio.Event,
+    step: Callable[[], Awaitable[object]],
+    *,
+    what: str,
+    backoff_first: timedelta = BACKOFF_FIRST,
+    backoff_max: timedelta = BACKOFF_MAX,
+) -> None:
+    """Run ``step`` until ``stop``. After a failed step, pause (doubling up to
+    ``backoff_max`` while failures go on), so a store outage of any length neither ends the
+    process nor spins; say once when it starts failing and once when it recovers."""
+    failures = 0
+    while not stop.is_set():
+        try:
+            await step()
+        except Exception as error:
+            if not store_outage(error):
+                log.exception("%s failed; retrying", what)
+            elif not failures:
+                log.warning("%s: storage unavailable (%s); waiting for it", what, error)
+            pause = min(backoff_max, backoff_first * 2**failures)
+            failures = min(failures + 1, 30)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), pause.total_seconds())
+        else:
+            if failures:
+                log.info("%s: working again", what)
+            failures = 0
