@@ -26,7 +26,7 @@ __all__ = ["AckClaims", "ExpiredLink", "InvalidLink", "ack_url", "sign_ack", "ve
 VERSION = "v1"
 _TAG_BYTES = 16
 """A 128-bit tag is unforgeable in practice and keeps links short enough for SMS and chat."""
-_MIN_SECRET_BYTES = 16
+MIN_SECRET_BYTES = 16
 _B64URL = re.compile(r"[A-Za-z0-9_-]+")
 
 
@@ -100,8 +100,8 @@ def ack_url(base_url: str, token: str) -> str:
 
 
 def _tag(secret: bytes, signed: str) -> bytes:
-    if len(secret) < _MIN_SECRET_BYTES:
-        raise ValueError(f"the link secret must be at least {_MIN_SECRET_BYTES} bytes")
+    if len(secret) < MIN_SECRET_BYTES:
+        raise ValueError(f"the link secret must be at least {MIN_SECRET_BYTES} bytes")
     return hmac.new(secret, signed.encode(), hashlib.sha256).digest()[:_TAG_BYTES]
 
 

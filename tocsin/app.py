@@ -5,7 +5,6 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.exceptions import RedisError
 
 from ingest.stream import alert_stream
@@ -16,6 +15,7 @@ from notifier.ack_web import add_routes as add_ack_routes
 from router.store import IncidentStore
 from tocsin.api import IncidentsApi
 from tocsin.api import add_routes as add_api_routes
+from tocsin.health import add_health_routes
 from tocsin.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ def make_app(runtime: Runtime) -> web.Application:
     store = IncidentStore(runtime.redis)
     webhooks = Webhooks(
         integrations=config.integrations,
-        stream=alert_stream(runtime.redis),
+        stream=alert_stream(runtime.redis, runtime.settings.durability),
         registry=runtime.registry,
         clock=runtime.clock,
     )
@@ -40,22 +40,7 @@ def make_app(runtime: Runtime) -> web.Application:
     add_ack_routes(app, AckPages(store, runtime.secret, runtime.clock, config.people))
     add_api_routes(app, IncidentsApi(store))
 
-    async def metrics(_: web.Request) -> web.Response:
-        return web.Response(
-            body=generate_latest(runtime.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
-        )
-
-    async def healthz(_: web.Request) -> web.Response:
-        try:
-            await runtime.redis.ping()
-        except (RedisError, OSError) as error:
-            # The reason goes to the log, not to whoever can reach the health check.
-            log.warning("health check: storage unavailable: %s", error)
-            return web.json_response({"status": "unavailable", "redis": "unreachable"}, status=503)
-        return web.json_response({"status": "ok"})
-
-    app.router.add_get("/metrics", metrics)
-    app.router.add_get("/healthz", healthz)
+    add_health_routes(app, runtime)
     return app
 
 
@@ -72,12 +57,20 @@ async def _no_tracebacks(request: web.Request, handler: Handler) -> web.StreamRe
         if "Allow" in error.headers:  # a 405 says which methods would do
             response.headers["Allow"] = error.headers["Allow"]
         return response
-    except (RedisError, OSError):
-        log.exception("storage unavailable for %s %s", request.method, request.path)
-        return _json_error(503, "storage unavailable, try again")
+    except (RedisError, OSError, TimeoutError) as error:
+        log.warning("storage unavailable for %s %s: %s", request.method, _route(request), error)
+        response = _json_error(503, "storage unavailable, try again")
+        response.headers["Retry-After"] = "5"
+        return response
     except Exception:
-        log.exception("unexpected error for %s %s", request.method, request.path)
+        log.exception("unexpected error for %s %s", request.method, _route(request))
         return _json_error(500, "internal error")
+
+
+def _route(request: web.Request) -> str:
+    """The route's pattern, not the path: a path may hold a credential (``/ack/{token}``)."""
+    resource = request.match_info.route.resource
+    return "(no route)" if resource is None else resource.canonical
 
 
 def _json_error(status: int, message: str) -> web.Response:

@@ -1,4 +1,4 @@
-"""``tocsin up|web|router|worker|check|oncall``."""
+"""``tocsin up|web|router|worker|check|oncall|dead-letters``."""
 
 import argparse
 import asyncio
@@ -15,10 +15,15 @@ from redis.exceptions import RedisError
 from schedules.oncall import who_is_on_call
 from schedules.yamlfile import ConfigFileError
 from tocsin.config import LoadedConfig, load_config
+from tocsin.deadletters import dead_letters_command
 from tocsin.embedded import start_embedded
+from tocsin.logs import configure as configure_logging
 from tocsin.runtime import Runtime, system_clock
 from tocsin.service import Role, running
-from tocsin.settings import Settings, SettingsError
+from tocsin.settings import LOG_FORMATS, Settings, SettingsError
+from tocsin.store import StoreUrlError, connect, describe
+
+log = logging.getLogger("tocsin")
 
 ROLES = {
     "up": (Role.WEB, Role.ROUTER, Role.WORKER),
@@ -26,16 +31,23 @@ ROLES = {
     "router": (Role.ROUTER,),
     "worker": (Role.WORKER,),
 }
+DEFAULT_PORTS = {"up": 8080, "web": 8080, "router": 9101, "worker": 9102}
+"""Router and worker processes serve only /metrics, /healthz and /readyz."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    settings = Settings.from_env(
-        config_path=args.config,
-        host=getattr(args, "host", None),
-        port=getattr(args, "port", None),
-        data_dir=getattr(args, "data_dir", None),
-    )
+    try:
+        settings = Settings.from_env(
+            config_path=args.config,
+            host=getattr(args, "host", None),
+            port=getattr(args, "port", None) or DEFAULT_PORTS.get(args.command),
+            data_dir=getattr(args, "data_dir", None),
+            log_format=getattr(args, "log_format", None),
+        )
+    except SettingsError as error:
+        print(f"tocsin: {error}", file=sys.stderr)
+        return 2
     try:
         loaded = load_config(settings.config_path)
     except ConfigFileError as error:
@@ -46,6 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "oncall":
         return _oncall(loaded, args.schedule, args.at)
+    if args.command == "dead-letters":
+        return dead_letters_command(settings, args.action, args.id)
     roles = ROLES[args.command]
     try:
         secret = _check_settings(settings, roles)
@@ -54,9 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"tocsin: {line}", file=sys.stderr)
         return 2
     # Only now, with everything checked: a refused start changes nothing in the process.
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_format)
     try:
         return asyncio.run(_serve(settings, loaded, roles, secret))
     except SettingsError as error:
@@ -88,12 +100,14 @@ async def _serve(
     embedded = None
     redis_url = settings.redis_url
     if redis_url is None:  # only `up` gets here (_check_settings)
-        embedded = start_embedded(settings.data_dir)
-        redis_url = str(embedded.connection_url)
-    redis = Redis.from_url(redis_url)
+        embedded, redis_url = start_embedded(settings.data_dir)
     try:
-        await _reachable(redis)
-        runtime = Runtime(settings, loaded, redis, secret, redis_url, clock=system_clock)
+        redis = connect(redis_url)
+    except StoreUrlError as error:
+        raise SettingsError(f"TOCSIN_REDIS_URL: {error}") from None
+    try:
+        await _say_if_unreachable(redis, redis_url)
+        runtime = Runtime(settings, loaded, redis, secret, clock=system_clock)
         if embedded is not None:
             # One process owns its stream entries across restarts: pending work resumes at
             # once.
@@ -103,22 +117,27 @@ async def _serve(
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, service.stop.set)
             await service.wait()
+            log.info("stopping: finishing work in flight (at most %s)", settings.shutdown_grace)
     finally:
         await redis.aclose()
         if embedded is not None:
             embedded.stop()
+    log.info("stopped")
     return 0
 
 
-async def _reachable(redis: Redis) -> None:
+async def _say_if_unreachable(redis: Redis, url: str) -> None:
+    """A store that is away at start is waited for, like one that goes away later; but an
+    operator starting a process wants to know at once (a wrong address looks the same)."""
     try:
         await redis.ping()
     except (RedisError, OSError) as error:
-        where = redis.connection_pool.connection_kwargs
-        raise SettingsError(
-            f"cannot reach Redis at {where.get('host')}:{where.get('port')} "
-            f"(TOCSIN_REDIS_URL): {error}"
-        ) from error
+        log.warning(
+            "cannot reach the store at %s (TOCSIN_REDIS_URL): %s; starting anyway, not ready "
+            "until it answers",
+            describe(url),
+            error,
+        )
 
 
 def _oncall(loaded: LoadedConfig, name: str | None, at: datetime | None) -> int:
@@ -155,7 +174,15 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--config", type=Path, help="configuration file (TOCSIN_CONFIG)")
     served = argparse.ArgumentParser(add_help=False)
     served.add_argument("--host", help="address to listen on (default 127.0.0.1)")
-    served.add_argument("--port", type=int, help="port to listen on (default 8080)")
+    served.add_argument(
+        "--port",
+        type=int,
+        help="port to listen on (web and up: 8080; router: 9101, worker: 9102, for /metrics, "
+        "/healthz and /readyz)",
+    )
+    served.add_argument(
+        "--log-format", choices=LOG_FORMATS, help="text or json (TOCSIN_LOG_FORMAT)"
+    )
     helps = {
         "up": "everything in one process, with an embedded Valkey unless TOCSIN_REDIS_URL is set",
         "web": "webhooks, acknowledge pages, API and metrics",
@@ -172,4 +199,12 @@ def _parser() -> argparse.ArgumentParser:
     oncall = commands.add_parser("oncall", parents=[common], help="who is on call")
     oncall.add_argument("schedule", nargs="?", help="one schedule (default: all)")
     oncall.add_argument("--at", type=datetime.fromisoformat, help="ISO instant with offset")
+    dead = commands.add_parser(
+        "dead-letters", parents=[common], help="entries that could not be handled"
+    )
+    dead.add_argument("action", choices=["list", "replay"])
+    dead.add_argument(
+        "--data-dir", type=Path, help="of a running `tocsin up`, when TOCSIN_REDIS_URL is unset"
+    )
+    dead.add_argument("id", nargs="?", help="for replay: the id that list shows")
     return parser

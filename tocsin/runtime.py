@@ -1,13 +1,14 @@
 """What every role of a process shares: settings, the loaded configuration, one Redis
-client, one metrics registry, the clock and the link-signing key."""
+client, one metrics registry, the clock, the link-signing key, and whether it is draining."""
 
+import asyncio
 import os
 import socket
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from arq.connections import ArqRedis
 from prometheus_client import CollectorRegistry
-from redis.asyncio import Redis
 
 from ingest.clock import Clock
 from tocsin.config import LoadedConfig
@@ -27,9 +28,11 @@ def consumer_name() -> str:
 class Runtime:
     settings: Settings
     loaded: LoadedConfig
-    redis: Redis
+    redis: ArqRedis
+    """Every role's one client (arq's timers included)."""
     secret: bytes
-    redis_url: str
     clock: Clock = system_clock
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
     consumer: str = field(default_factory=consumer_name)
+    draining: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set on SIGTERM: take no new work, say not ready, finish what is in flight."""

@@ -1,5 +1,10 @@
 """Running the roles of a process (web, router, worker) in one event loop, started and
-stopped together; ``tocsin up`` runs all three, production runs them as separate processes."""
+stopped together; ``tocsin up`` runs all three, production runs them as separate processes.
+
+No role ends because the store is away: consumers wait and resume, arq's loop is started
+again. Stopping is graceful: readiness goes false, no new work is taken, and what is in
+flight finishes within the grace period.
+"""
 
 import asyncio
 import contextlib
@@ -10,8 +15,9 @@ from enum import StrEnum
 from typing import Any
 
 from aiohttp import web
-from arq.connections import RedisSettings, create_pool
+from arq import Worker
 
+from ingest.consuming import consume
 from notifier.channels import Channel
 from notifier.channels.console import ConsoleChannel
 from notifier.channels.email import EmailChannel
@@ -21,7 +27,9 @@ from notifier.worker import ArqScheduler, EventConsumer, arq_worker
 from router.consumer import Router
 from router.store import IncidentStore
 from tocsin.app import make_app
+from tocsin.health import health_app
 from tocsin.runtime import Runtime
+from tocsin.settings import SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +44,12 @@ class Role(StrEnum):
 class Running:
     url: str
     stop: asyncio.Event
+    """Set to begin a graceful stop."""
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def wait(self) -> None:
         """Until asked to stop or a role fails (then raise, so the process exits non-zero
-        and its supervisor restarts it)."""
+        and its supervisor restarts it: roles do not end on their own, so that is a bug)."""
         stopper = asyncio.create_task(self.stop.wait())
         done, _ = await asyncio.wait([stopper, *self.tasks], return_when=asyncio.FIRST_COMPLETED)
         stopper.cancel()
@@ -55,59 +64,87 @@ async def running(runtime: Runtime, roles: Collection[Role]) -> AsyncIterator[Ru
     settings = runtime.settings
     stop = asyncio.Event()
     state = Running(url=f"http://{settings.host}:{settings.port}", stop=stop)
+    grace = settings.shutdown_grace.total_seconds()
 
     def spawn(name: str, work: Coroutine[Any, Any, None]) -> None:
         state.tasks.append(asyncio.create_task(work, name=name))
 
     async with contextlib.AsyncExitStack() as stack:
+        worker: Worker | None = None
         if Role.WORKER in roles:
             channels = _channels(runtime)
             for channel in channels:
                 stack.push_async_callback(channel.aclose)
-            pool = await create_pool(
-                RedisSettings.from_dsn(runtime.redis_url), default_queue_name="unused"
-            )
-            stack.push_async_callback(pool.aclose)
             pager = Pager(
                 IncidentStore(runtime.redis),
                 runtime.loaded.directory,
                 channels,
                 Links(settings.base_url, runtime.secret, runtime.loaded.config.ack_link_ttl),
-                ArqScheduler(pool),
+                ArqScheduler(runtime.redis),
                 runtime.clock,
                 runtime.registry,
             )
-            consumer = EventConsumer(IncidentStore(runtime.redis), pager, runtime.consumer)
+            consumer = EventConsumer(
+                IncidentStore(runtime.redis), pager, runtime.consumer, runtime.registry
+            )
             spawn("notifier-events", consumer.run(stop))
-            worker = arq_worker(pool, pager, poll_delay=settings.escalation_poll)
-            spawn("notifier-timers", worker.async_run())
-            stack.push_async_callback(_stop_arq, worker)
+            worker = arq_worker(runtime.redis, pager, poll_delay=settings.escalation_poll)
+            spawn("notifier-timers", _run_arq(worker, stop))
         if Role.ROUTER in roles:
             router = Router(
-                runtime.redis, runtime.loaded.routing, runtime.consumer, runtime.registry
+                runtime.redis,
+                runtime.loaded.routing,
+                runtime.consumer,
+                runtime.registry,
+                runtime.clock,
             )
             spawn("router", router.run(stop))
-        if Role.WEB in roles:
-            runner = web.AppRunner(make_app(runtime), access_log=None)
-            await runner.setup()
-            stack.push_async_callback(runner.cleanup)
+        app = make_app(runtime) if Role.WEB in roles else health_app(runtime)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=grace)
+        await runner.setup()
+        stack.push_async_callback(runner.cleanup)
+        try:
             await web.TCPSite(runner, settings.host, settings.port).start()
-            log.info("listening on %s (links use %s)", state.url, settings.base_url)
+        except OSError as error:
+            raise SettingsError(
+                f"cannot listen on {settings.host}:{settings.port}: {error.strerror}; "
+                "choose another --port"
+            ) from None
+        log.info("%s listening on %s", "+".join(roles), state.url)
         try:
             yield state
         finally:
+            # Readiness first, so a load balancer stops sending while the rest finishes.
+            runtime.draining.set()
             stop.set()
-            await asyncio.gather(
-                *(t for t in state.tasks if t.get_name() != "notifier-timers"),
-                return_exceptions=True,
-            )
+            if worker is not None:
+                worker.allow_pick_jobs = False
+            await _finish(state.tasks, worker, grace)
 
 
-async def _stop_arq(worker: Any) -> None:
-    if worker.main_task is not None:
-        worker.main_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await worker.main_task
+async def _run_arq(worker: Worker, stop: asyncio.Event) -> None:
+    """arq's poll loop ends on the first store error; start it again until stopped."""
+
+    async def poll() -> None:
+        await worker.async_run()
+
+    await consume(stop, poll, what="notifier: escalation timers")
+
+
+async def _finish(tasks: list[asyncio.Task[None]], worker: Worker | None, grace: float) -> None:
+    """Let consumers end their batch and running jobs complete, within ``grace`` seconds;
+    then cancel whatever is left (its entries stay pending and are handled again)."""
+    consumers = [t for t in tasks if t.get_name() != "notifier-timers"]
+    jobs = list(worker.tasks.values()) if worker is not None else []
+    pending = [*consumers, *jobs]
+    if pending:
+        _, late = await asyncio.wait(pending, timeout=grace)
+        for task in late:
+            log.warning("stopping %s: still running after the grace period", task.get_name())
+            task.cancel()
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, *jobs, return_exceptions=True)
 
 
 def _channels(runtime: Runtime) -> list[Channel]:

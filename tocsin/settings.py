@@ -7,9 +7,23 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from ingest.stream import Durability
+from notifier.signing import MIN_SECRET_BYTES
+
 
 class SettingsError(Exception):
     """A setting is missing or wrong; the message says which and how to fix it."""
+
+
+LOG_FORMATS = ("text", "json")
+
+
+def _durability(value: str | None) -> Durability:
+    try:
+        return Durability(value or Durability.PRIMARY)
+    except ValueError:
+        choices = ", ".join(member.value for member in Durability)
+        raise SettingsError(f"TOCSIN_DURABILITY={value!r}: use one of {choices}") from None
 
 
 @dataclass(frozen=True)
@@ -24,6 +38,10 @@ class Settings:
     public_url: str | None = None
     escalation_poll: timedelta = timedelta(milliseconds=200)
     """How often the worker looks for due escalation timers (their precision)."""
+    durability: Durability = Durability.PRIMARY
+    log_format: str = "text"
+    shutdown_grace: timedelta = timedelta(seconds=20)
+    """After SIGTERM: how long in-flight work may take before the process exits anyway."""
 
     @classmethod
     def from_env(cls, **overrides: object) -> "Settings":
@@ -34,8 +52,21 @@ class Settings:
             "redis_url": env.get("TOCSIN_REDIS_URL") or None,
             "secret_key": env.get("TOCSIN_SECRET_KEY") or None,
             "public_url": env.get("TOCSIN_PUBLIC_URL") or None,
+            "durability": _durability(env.get("TOCSIN_DURABILITY")),
+            "log_format": env.get("TOCSIN_LOG_FORMAT") or "text",
         }
+        grace = env.get("TOCSIN_SHUTDOWN_GRACE")
+        if grace:
+            if not grace.isdigit() or not 0 < int(grace) <= 3600:
+                raise SettingsError(
+                    f"TOCSIN_SHUTDOWN_GRACE={grace!r}: give whole seconds from 1 to 3600"
+                )
+            values["shutdown_grace"] = timedelta(seconds=int(grace))
         values.update({k: v for k, v in overrides.items() if v is not None})
+        if values["log_format"] not in LOG_FORMATS:
+            raise SettingsError(
+                f"log format {values['log_format']!r}: use one of {', '.join(LOG_FORMATS)}"
+            )
         return cls(**values)  # type: ignore[arg-type]
 
     @property
@@ -46,7 +77,14 @@ class Settings:
         """The link-signing key. ``tocsin up`` keeps a generated one in the data dir; the
         separate roles must share one, so they require ``TOCSIN_SECRET_KEY``."""
         if self.secret_key:
-            return self.secret_key.encode()
+            key = self.secret_key.encode()
+            if len(key) < MIN_SECRET_BYTES:
+                raise SettingsError(
+                    f"TOCSIN_SECRET_KEY is {len(key)} bytes: it must be at least "
+                    f"{MIN_SECRET_BYTES} (generate one with: python3 -c "
+                    "'import secrets; print(secrets.token_hex(32))')"
+                )
+            return key
         if not may_create:
             raise SettingsError(
                 "TOCSIN_SECRET_KEY is not set: every web and worker process must sign and "

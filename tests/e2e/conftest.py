@@ -188,6 +188,6 @@ async def service(
         redis_url=valkey_url,
         escalation_poll=timedelta(milliseconds=50),
     )
-    runtime = Runtime(settings, load_config(config), redis, b"k" * 32, valkey_url)
+    runtime = Runtime(settings, load_config(config), redis, b"k" * 32)
     async with running(runtime, list(Role)) as svc:
         yield svc

@@ -12,7 +12,7 @@ from ingest.models import Alert, AlertStatus
 from ingest.stream import alert_stream
 from router import keys as router_keys
 from router.store import IncidentStore
-from tests.e2e.conftest import eventually, write_config
+from tests.e2e.conftest import eventually, free_port, write_config
 from tests.e2e.processes import kill_group, start_tocsin
 
 GROUPS = 5
@@ -26,7 +26,10 @@ def routers(
     config = write_config(tmp_path, smtp_port=1, sink_url="http://127.0.0.1:1", ack_timeout="5m")
     env = {"TOCSIN_REDIS_URL": valkey_url}
     started = [
-        start_tocsin(["router", "--config", str(config)], cwd=tmp_path, env=env) for _ in range(2)
+        start_tocsin(
+            ["router", "--config", str(config), "--port", str(free_port())], cwd=tmp_path, env=env
+        )
+        for _ in range(2)
     ]
     try:
         yield started

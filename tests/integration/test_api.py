@@ -23,6 +23,7 @@ from tocsin.app import make_app
 from tocsin.config import LoadedConfig, load_config
 from tocsin.runtime import Runtime
 from tocsin.settings import Settings
+from tocsin.store import connect
 
 DEPLOY = Path(__file__).parents[2] / "deploy" / "tocsin.yaml"
 WEBHOOK = "/v1/webhooks/alertmanager/s3cret"
@@ -44,7 +45,7 @@ async def serve(runtime: Runtime) -> AsyncIterator[Client]:
 
 @pytest.fixture
 def runtime(loaded: LoadedConfig, redis: Redis, valkey_url: str, clock: ManualClock) -> Runtime:
-    return Runtime(Settings(), loaded, redis, b"link-signing-key", valkey_url, clock=clock)
+    return Runtime(Settings(), loaded, redis, b"link-signing-key", clock=clock)
 
 
 @pytest.fixture
@@ -54,9 +55,9 @@ async def client(runtime: Runtime) -> AsyncIterator[Client]:
 
 
 @pytest.fixture
-async def router(redis: Redis, loaded: LoadedConfig) -> Router:
+async def router(redis: Redis, loaded: LoadedConfig, clock: ManualClock) -> Router:
     await alert_stream(redis).ensure_group(keys.CONSUMER_GROUP)
-    return Router(redis, loaded.routing, "test-router", CollectorRegistry())
+    return Router(redis, loaded.routing, "test-router", CollectorRegistry(), clock)
 
 
 async def send(
@@ -262,10 +263,9 @@ async def test_metrics_count_received_alerts(client: Client, router: Router) -> 
 @pytest.fixture
 async def unreachable(loaded: LoadedConfig, clock: ManualClock) -> AsyncIterator[Client]:
     """The app over a Redis client whose server is not there (a closed local port)."""
-    url = f"redis://127.0.0.1:{free_port()}"
-    redis = Redis.from_url(url)
+    redis = connect(f"redis://127.0.0.1:{free_port()}")
     try:
-        runtime = Runtime(Settings(), loaded, redis, b"link-signing-key", url, clock=clock)
+        runtime = Runtime(Settings(), loaded, redis, b"link-signing-key", clock=clock)
         async with serve(runtime) as client:
             yield client
     finally:
@@ -282,11 +282,15 @@ async def assert_json_error(response: Any, status: int) -> dict[str, Any]:
     return body
 
 
-async def test_healthz_is_503_without_redis(unreachable: Client) -> None:
-    body = await assert_json_error(await unreachable.get("/healthz"), 503)
+async def test_not_ready_without_redis_but_alive(unreachable: Client) -> None:
+    response = await unreachable.get("/readyz")
+    body = await assert_json_error(response, 503)
 
     # Says what is down, not where it lives.
     assert body == {"status": "unavailable", "redis": "unreachable"}
+    assert response.headers["Retry-After"] == "5"
+    # The process itself is fine: a liveness probe must not restart it for the store's sake.
+    assert (await unreachable.get("/healthz")).status == 200
 
 
 async def test_webhook_is_503_without_redis(unreachable: Client) -> None:

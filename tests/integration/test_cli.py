@@ -166,6 +166,9 @@ def test_oncall_refuses_a_time_that_is_not_iso(capsys: pytest.CaptureFixture[str
 # --- serving roles refuse to start without the settings they need ------------------------
 
 
+KEY = "k" * 32
+
+
 def refused(capsys: pytest.CaptureFixture[str]) -> list[str]:
     """The lines of stderr of a start refused before anything started."""
     out, err = capsys.readouterr()
@@ -178,12 +181,25 @@ def test_web_needs_a_redis_url(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setenv("TOCSIN_SECRET_KEY", "k")
+    monkeypatch.setenv("TOCSIN_SECRET_KEY", KEY)
 
     assert main(["web", "--config", str(DEPLOY)]) == 2
     assert refused(capsys) == [
         "tocsin: TOCSIN_REDIS_URL is not set: separate roles share one Redis"
     ]
+
+
+@pytest.mark.parametrize("role", ["web", "worker", "up"])
+def test_a_short_secret_key_is_refused_before_anything_starts(
+    role: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Accepted, it would sign no link: every page would fail and nobody would be paged.
+    monkeypatch.setenv("TOCSIN_REDIS_URL", "redis://127.0.0.1:1/0")
+    monkeypatch.setenv("TOCSIN_SECRET_KEY", "short")
+
+    assert main([role, "--config", str(DEPLOY)]) == 2
+    (line,) = refused(capsys)
+    assert line.startswith("tocsin: TOCSIN_SECRET_KEY is 5 bytes: it must be at least 16 ")
 
 
 def test_web_names_every_missing_setting_at_once(capsys: pytest.CaptureFixture[str]) -> None:
@@ -229,13 +245,26 @@ def test_up_says_when_it_cannot_keep_its_key(
     assert line.endswith("choose another --data-dir or set TOCSIN_SECRET_KEY")
 
 
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://redis:6379", "unsupported store URL scheme 'http'"),
+        ("redis+sentinel://s1:26379", "name the monitored service after the hosts"),
+        ("redis+sentinel://s1/mymaster", "each Sentinel must be written host:port"),
+    ],
+)
 @pytest.mark.parametrize("role", ["router", "worker", "web"])
-def test_a_role_says_when_redis_cannot_be_reached(
-    role: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def test_a_store_url_that_cannot_work_is_refused(
+    role: str,
+    url: str,
+    message: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setenv("TOCSIN_REDIS_URL", "redis://127.0.0.1:1/0")
-    monkeypatch.setenv("TOCSIN_SECRET_KEY", "k")
+    monkeypatch.setenv("TOCSIN_REDIS_URL", url)
+    monkeypatch.setenv("TOCSIN_SECRET_KEY", KEY)
 
     assert main([role, "--config", str(DEPLOY)]) == 2
     (line,) = refused(capsys)
-    assert line.startswith("tocsin: cannot reach Redis at 127.0.0.1:1 (TOCSIN_REDIS_URL): ")
+    assert line.startswith("tocsin: TOCSIN_REDIS_URL: ")
+    assert message in line

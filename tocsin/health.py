@@ -1,0 +1,50 @@
+"""What every role serves for its operators: ``/healthz`` (the process is alive),
+``/readyz`` (it can do its work now: the store answers and it is not shutting down) and
+``/metrics``. Web processes serve them beside the webhooks; router and worker processes on a
+port of their own."""
+
+import logging
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from redis.exceptions import RedisError
+
+from tocsin.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def add_health_routes(app: web.Application, runtime: Runtime) -> None:
+    async def metrics(_: web.Request) -> web.Response:
+        return web.Response(
+            body=generate_latest(runtime.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
+        )
+
+    async def healthz(_: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def readyz(_: web.Request) -> web.Response:
+        if runtime.draining.is_set():
+            return _unready({"status": "shutting down"})
+        try:
+            await runtime.redis.ping()
+        except (TimeoutError, RedisError, OSError) as error:
+            # The reason goes to the log, not to whoever can reach the probe.
+            log.warning("readiness: storage unavailable: %s", error)
+            return _unready({"status": "unavailable", "redis": "unreachable"})
+        return web.json_response({"status": "ok"})
+
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+
+
+def _unready(body: dict[str, str]) -> web.Response:
+    return web.json_response(body, status=503, headers={"Retry-After": "5"})
+
+
+def health_app(runtime: Runtime) -> web.Application:
+    """The whole HTTP surface of a router or worker process."""
+    app = web.Application()
+    add_health_routes(app, runtime)
+    return app

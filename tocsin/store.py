@@ -1,0 +1,119 @@
+"""Connecting to the store (Redis or Valkey): one client per process, shared by every role,
+arq included, with timeouts on connecting and on every command, so a store that is away or
+hung costs a caller at most ``COMMAND_TIMEOUT`` and never a hang.
+
+URLs: ``redis://[user:password@]host:port/db``, ``rediss://`` (TLS), ``unix:///path?db=N``,
+and Sentinel: ``redis+sentinel://[user:password@]h1:26379,h2:26379/service[/db]`` (or
+``rediss+sentinel://``), with ``?sentinel_password=`` when the Sentinels have their own.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from arq.connections import ArqRedis
+from redis.asyncio import ConnectionPool
+from redis.asyncio.sentinel import Sentinel
+
+COMMAND_TIMEOUT = timedelta(seconds=2)
+"""Longest wait for a connection or a reply; a hung store turns into an error after this."""
+HEALTH_CHECK_INTERVAL = 10
+"""Seconds a pooled connection may sit idle before it is checked with PING on next use."""
+
+_SENTINEL_SCHEMES = {"redis+sentinel": False, "rediss+sentinel": True}
+_PLAIN_SCHEMES = {"redis", "rediss", "unix"}
+
+
+class StoreUrlError(ValueError):
+    """The store URL cannot be used; the message says why, without its password."""
+
+
+@dataclass(frozen=True)
+class _SentinelTarget:
+    sentinels: list[tuple[str, int]]
+    service: str
+    db: int
+    username: str | None
+    password: str | None
+    sentinel_password: str | None
+    tls: bool
+
+
+def connect(url: str, *, timeout: timedelta = COMMAND_TIMEOUT) -> ArqRedis:
+    """A client for ``url``; connects lazily, so a store that is down now is no error."""
+    seconds = timeout.total_seconds()
+    options: dict[str, object] = {
+        "socket_connect_timeout": seconds,
+        "socket_timeout": seconds,
+        "socket_keepalive": True,
+        "health_check_interval": HEALTH_CHECK_INTERVAL,
+    }
+    scheme = urlsplit(url).scheme
+    if scheme in _SENTINEL_SCHEMES:
+        target = _sentinel_target(url)
+        sentinel = Sentinel(  # type: ignore[no-untyped-call]
+            target.sentinels,
+            sentinel_kwargs={
+                "password": target.sentinel_password,
+                "socket_connect_timeout": seconds,
+                "socket_timeout": seconds,
+            },
+            db=target.db,
+            username=target.username,
+            password=target.password,
+            ssl=target.tls,
+            **options,
+        )
+        client = sentinel.master_for(target.service, redis_class=ArqRedis)
+        assert isinstance(client, ArqRedis)
+        return client
+    if scheme not in _PLAIN_SCHEMES:
+        raise StoreUrlError(
+            f"unsupported store URL scheme {scheme!r}: use redis://, rediss://, unix:// or "
+            "redis+sentinel://"
+        )
+    try:
+        pool = ConnectionPool.from_url(url, **options)
+    except ValueError as error:
+        raise StoreUrlError(f"invalid store URL {describe(url)}: {error}") from None
+    # from_pool: the client owns the pool, so closing the client closes its connections.
+    client = ArqRedis.from_pool(pool)
+    assert isinstance(client, ArqRedis)
+    return client
+
+
+def describe(url: str) -> str:
+    """Where ``url`` points, for logs and messages: never its password."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return f"unix:{parts.path}"
+    host = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{host}{parts.path}"
+
+
+def _sentinel_target(url: str) -> _SentinelTarget:
+    parts = urlsplit(url)
+    credentials, _, hosts = parts.netloc.rpartition("@")
+    username, _, password = credentials.partition(":")
+    sentinels = []
+    for item in hosts.split(","):
+        host, _, port = item.rpartition(":")
+        if not host or not port.isdigit():
+            raise StoreUrlError(f"{describe(url)}: each Sentinel must be written host:port")
+        sentinels.append((host.strip("[]"), int(port)))
+    path = [p for p in parts.path.split("/") if p]
+    if not path or len(path) > 2 or (len(path) == 2 and not path[1].isdigit()):
+        raise StoreUrlError(
+            f"{describe(url)}: name the monitored service after the hosts, e.g. "
+            "redis+sentinel://h1:26379,h2:26379/mymaster (optionally /DB after it)"
+        )
+    query = parse_qs(parts.query)
+    return _SentinelTarget(
+        sentinels=sentinels,
+        service=path[0],
+        db=int(path[1]) if len(path) == 2 else 0,
+        username=unquote(username) or None,
+        password=unquote(password) or None,
+        sentinel_password=query.get("sentinel_password", [None])[0],
+        tls=_SENTINEL_SCHEMES[parts.scheme],
+    )
