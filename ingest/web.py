@@ -6,7 +6,8 @@ append the alerts to the stream. The status tells the sender what to do:
 - 202 ``{"accepted": n}``: the alerts are on the stream (the append is the commit point).
 - 4xx: the request itself is wrong; resending it will not help. (408: the body did not
   arrive in time.)
-- 503: nothing was accepted; resend later. Alertmanager retries 5xx and not 4xx.
+- 503 with ``Retry-After``: nothing was accepted; resend later. Alertmanager retries 5xx and
+  not 4xx.
 
 Every answer is a JSON object; errors have an ``"error"`` message.
 """
@@ -41,6 +42,7 @@ WEBHOOK_PATH = "/v1/webhooks/{source}/{token}"
 MAX_BODY_BYTES = 1024 * 1024
 BODY_DEADLINE = timedelta(seconds=10)
 """For the whole body; 1 MiB takes well under a second on any link a monitoring tool uses."""
+RETRY_AFTER_SECONDS = 5
 MAX_REPORTED_ERRORS = 100
 """An invalid 1 MiB list can hold thousands of bad fields; the sender needs the first few."""
 
@@ -142,7 +144,12 @@ class Webhooks:
             except (RedisError, OSError) as error:
                 log.warning("alert stream unavailable, refused %d alert(s): %s", len(alerts), error)
                 error_message = "the alert stream is unavailable; nothing was accepted, retry later"
-                return self._refuse(503, RejectReason.STREAM_UNAVAILABLE, {"error": error_message})
+                return self._refuse(
+                    503,
+                    RejectReason.STREAM_UNAVAILABLE,
+                    {"error": error_message},
+                    headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+                )
             self._received.labels(integration.name, integration.type).inc(len(alerts))
         return web.json_response({"accepted": len(alerts)}, status=202)
 
@@ -157,10 +164,14 @@ class Webhooks:
         return found
 
     def _refuse(
-        self, status: int, reason: RejectReason, body: Mapping[str, object]
+        self,
+        status: int,
+        reason: RejectReason,
+        body: Mapping[str, object],
+        headers: Mapping[str, str] | None = None,
     ) -> web.Response:
         self._rejected.labels(reason).inc()
-        return web.json_response(body, status=status)
+        return web.json_response(body, status=status, headers=headers)
 
 
 def _secret(token: str) -> bytes:

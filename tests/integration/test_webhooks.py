@@ -317,6 +317,7 @@ async def test_a_redis_outage_accepts_nothing_and_asks_for_a_retry(
         async with serve(webhooks) as client:
             response = await client.post(AM_URL, json=payload("alertmanager", "firing"))
             assert response.status == 503
+            assert response.headers["Retry-After"] == "5"
             assert "retry later" in (await response.json())["error"]
     finally:
         await unreachable.aclose()
