@@ -107,7 +107,7 @@ variable sends."""
 Labels = Annotated[dict[models.Name, ShortText], Field(max_length=MAX_LABELS)]
 Annotations = Annotated[dict[models.Name, LongText], Field(max_length=MAX_LABELS)]
 Timestamp = models.UtcTime
-"""RFC 3339 text with an offset (or Unix seconds, as pydantic reads them), as the module
+"""RFC 3339 text with an offset (or a Unix time, as pydantic reads numbers), as the module
 docstring says."""
 
 MAX_ALERTS = 10_000
