@@ -1,6 +1,9 @@
-"""Reading a webhook body: bounded in size, then decoded as strict JSON (RFC 8259)."""
+"""Reading a webhook body: bounded in size and in time, then decoded as strict JSON
+(RFC 8259)."""
 
+import asyncio
 import json
+from datetime import timedelta
 
 from aiohttp import web
 
@@ -9,6 +12,17 @@ class BodyTooLarge(Exception):
     def __init__(self, limit: int) -> None:
         super().__init__(f"the body exceeds the limit of {limit} bytes")
         self.limit = limit
+
+
+class BodyTimeout(Exception):
+    def __init__(self, deadline: timedelta) -> None:
+        seconds = deadline.total_seconds()
+        super().__init__(f"the body did not arrive within {seconds:g} seconds")
+        self.deadline = deadline
+
+
+class ClientDisconnected(Exception):
+    """The sender closed the connection before the whole body arrived."""
 
 
 class MalformedJson(Exception):
@@ -20,19 +34,29 @@ class MalformedJson(Exception):
         self.column = column
 
 
-async def read_limited(request: web.BaseRequest, limit: int) -> bytes:
-    """The whole body, or ``BodyTooLarge`` as soon as it is known to exceed ``limit`` bytes.
+async def read_limited(request: web.BaseRequest, limit: int, deadline: timedelta) -> bytes:
+    """The whole body, or ``BodyTooLarge`` as soon as it is known to exceed ``limit`` bytes,
+    ``BodyTimeout`` if it has not all arrived within ``deadline``, ``ClientDisconnected`` if
+    the sender went away first.
 
     Read here rather than with ``request.read()`` so the limit is ours (aiohttp's
-    ``client_max_size`` answers in plain text) and a chunked body is cut off early too.
+    ``client_max_size`` answers in plain text) and a chunked body is cut off early too. The
+    deadline is for the whole body, not between bytes: a sender trickling a byte every few
+    seconds would otherwise hold a connection and a handler for as long as it likes.
     """
     if request.content_length is not None and request.content_length > limit:
         raise BodyTooLarge(limit)
     body = bytearray()
-    async for chunk in request.content.iter_any():
-        body += chunk
-        if len(body) > limit:
-            raise BodyTooLarge(limit)
+    try:
+        async with asyncio.timeout(deadline.total_seconds()):
+            async for chunk in request.content.iter_any():
+                body += chunk
+                if len(body) > limit:
+                    raise BodyTooLarge(limit)
+    except TimeoutError:
+        raise BodyTimeout(deadline) from None
+    except ConnectionError:  # aiohttp's "Connection lost", or the peer's reset
+        raise ClientDisconnected from None
     return bytes(body)
 
 

@@ -4,8 +4,10 @@ Authenticate the token, read a bounded body, normalize it with the integration's
 append the alerts to the stream. The status tells the sender what to do:
 
 - 202 ``{"accepted": n}``: the alerts are on the stream (the append is the commit point).
-- 4xx: the request itself is wrong; resending it will not help.
-- 503: nothing was accepted; resend later. Alertmanager retries 5xx and not 4xx.
+- 4xx: the request itself is wrong; resending it will not help. (408: the body did not
+  arrive in time.)
+- 503 with ``Retry-After``: nothing was accepted; resend later. Alertmanager retries 5xx and
+  not 4xx.
 
 Every answer is a JSON object; errors have an ``"error"`` message.
 """
@@ -13,13 +15,21 @@ Every answer is a JSON object; errors have an ``"error"`` message.
 import hmac
 import logging
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from enum import StrEnum
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter
 from redis.exceptions import RedisError
 
-from ingest.body import BodyTooLarge, MalformedJson, decode_json, read_limited
+from ingest.body import (
+    BodyTimeout,
+    BodyTooLarge,
+    ClientDisconnected,
+    MalformedJson,
+    decode_json,
+    read_limited,
+)
 from ingest.clock import Clock
 from ingest.config import Integration, check_integrations
 from ingest.models import Alert
@@ -30,6 +40,9 @@ log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/v1/webhooks/{source}/{token}"
 MAX_BODY_BYTES = 1024 * 1024
+BODY_DEADLINE = timedelta(seconds=10)
+"""For the whole body; 1 MiB takes well under a second on any link a monitoring tool uses."""
+RETRY_AFTER_SECONDS = 5
 MAX_REPORTED_ERRORS = 100
 """An invalid 1 MiB list can hold thousands of bad fields; the sender needs the first few."""
 
@@ -39,6 +52,8 @@ class RejectReason(StrEnum):
 
     UNKNOWN_WEBHOOK = "unknown_webhook"
     BODY_TOO_LARGE = "body_too_large"
+    BODY_TIMEOUT = "body_timeout"
+    CLIENT_DISCONNECTED = "client_disconnected"
     MALFORMED_JSON = "malformed_json"
     INVALID_PAYLOAD = "invalid_payload"
     STREAM_UNAVAILABLE = "stream_unavailable"
@@ -62,12 +77,14 @@ class Webhooks:
         registry: CollectorRegistry,
         clock: Clock,
         max_body_bytes: int = MAX_BODY_BYTES,
+        body_deadline: timedelta = BODY_DEADLINE,
     ) -> None:
         check_integrations(integrations)
         self._tokens = [(integration, _secret(integration.token)) for integration in integrations]
         self._stream = stream
         self._clock = clock
         self._max_body_bytes = max_body_bytes
+        self._body_deadline = body_deadline
         self._received = Counter(
             "tocsin_alerts_received_total",
             "Alerts accepted onto the alert stream.",
@@ -103,11 +120,19 @@ class Webhooks:
         if integration is None:
             return self._refuse(404, RejectReason.UNKNOWN_WEBHOOK, _UNKNOWN_WEBHOOK)
         try:
-            body = decode_json(await read_limited(request, self._max_body_bytes))
+            raw = await read_limited(request, self._max_body_bytes, self._body_deadline)
+            body = decode_json(raw)
             alerts = SOURCES[integration.type].parse(body, integration, self._clock())
         except BodyTooLarge as error:
             too_large = {"error": str(error), "limit_bytes": error.limit}
             return self._refuse(413, RejectReason.BODY_TOO_LARGE, too_large)
+        except BodyTimeout as error:
+            too_slow = {"error": str(error), "limit_seconds": error.deadline.total_seconds()}
+            return self._refuse(408, RejectReason.BODY_TIMEOUT, too_slow)
+        except ClientDisconnected:
+            # Nobody reads this answer; it is counted, and an access log shows it.
+            gone = {"error": "the connection closed before the whole body arrived"}
+            return self._refuse(400, RejectReason.CLIENT_DISCONNECTED, gone)
         except MalformedJson as error:
             position = {} if error.line is None else {"line": error.line, "column": error.column}
             return self._refuse(400, RejectReason.MALFORMED_JSON, {"error": str(error), **position})
@@ -119,7 +144,12 @@ class Webhooks:
             except (RedisError, OSError) as error:
                 log.warning("alert stream unavailable, refused %d alert(s): %s", len(alerts), error)
                 error_message = "the alert stream is unavailable; nothing was accepted, retry later"
-                return self._refuse(503, RejectReason.STREAM_UNAVAILABLE, {"error": error_message})
+                return self._refuse(
+                    503,
+                    RejectReason.STREAM_UNAVAILABLE,
+                    {"error": error_message},
+                    headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+                )
             self._received.labels(integration.name, integration.type).inc(len(alerts))
         return web.json_response({"accepted": len(alerts)}, status=202)
 
@@ -134,10 +164,14 @@ class Webhooks:
         return found
 
     def _refuse(
-        self, status: int, reason: RejectReason, body: Mapping[str, object]
+        self,
+        status: int,
+        reason: RejectReason,
+        body: Mapping[str, object],
+        headers: Mapping[str, str] | None = None,
     ) -> web.Response:
         self._rejected.labels(reason).inc()
-        return web.json_response(body, status=status)
+        return web.json_response(body, status=status, headers=headers)
 
 
 def _secret(token: str) -> bytes:

@@ -2,6 +2,9 @@
 
 Generic on purpose: schedule files use it, and so does the application's root config. Every
 problem found in a file is reported at once, so an operator fixes a file in one pass.
+
+No file makes it fail otherwise: whatever ``schedules.yamlloader`` refuses (bytes that are not
+text, deep nesting, huge aliases) is one ``Problem``, with its line where it is known.
 """
 
 from collections.abc import Sequence
@@ -15,12 +18,12 @@ from pydantic_core import ErrorDetails
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.reader import ReaderError
 
+from schedules.yamlloader import Loader, check_expansion, text_problem
+
 M = TypeVar("M", bound=BaseModel)
 
 Loc = Sequence[str | int]
 """A path into a document, as pydantic reports it: ``("overrides", 0, "to")``."""
-
-_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 
 
 @dataclass(frozen=True)
@@ -47,33 +50,16 @@ class ConfigFileError(Exception):
         return "\n".join(str(problem) for problem in self.problems)
 
 
-class _Loader(yaml.SafeLoader):
-    """``SafeLoader`` that leaves date-like scalars as strings.
-
-    Models parse times themselves (a schedule reads them in its own zone). YAML 1.1 would
-    silently turn ``2026-01-05 09:00:00`` into a naive or UTC datetime, and ``2026-02-30 09:00:00``
-    into a bare ``ValueError`` without a line number.
-    """
-
-
-# Set after the class body: the base class declares it as an instance attribute.
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP_TAG]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
 def load_yaml_model(path: Path, model: type[M]) -> M:
     """Read ``path`` and validate it as ``model``.
 
     Raise ``ConfigFileError`` listing every problem, sorted by line.
     """
+    text = _read(path)
     try:
-        root, data, problems = _parse(path, _read(path))
+        root, data, problems = _parse(path, text)
     except yaml.YAMLError as exc:
-        raise ConfigFileError([_syntax_problem(path, exc)]) from exc
-    except ValueError as exc:  # an explicit tag such as !!int on a value that isn't one
-        raise ConfigFileError([Problem(path, None, f"invalid value: {exc}")]) from exc
+        raise ConfigFileError([_syntax_problem(path, text, exc)]) from exc
     try:
         result = model.model_validate(data)
     except ValidationError as exc:
@@ -95,7 +81,7 @@ def line_of(path: Path, loc: Loc) -> int | None:
     Example: ``line_of(path, ("rotation", "members", 2))`` for the third member.
     """
     try:
-        root = yaml.compose(_read(path), Loader=_Loader)
+        root = yaml.compose(_read(path), Loader=Loader)
     except (ConfigFileError, yaml.YAMLError):
         return None
     return None if root is None else _line_at(root, loc)
@@ -123,9 +109,10 @@ def _read(path: Path) -> bytes:
 
 def _parse(path: Path, text: bytes) -> tuple[MappingNode, Any, list[Problem]]:
     """The root node, the data built from it, and any duplicate keys."""
-    loader = _Loader(text)
+    loader = Loader(text)
     try:
         root = _top_level_mapping(path, loader.get_single_node())
+        check_expansion(root)
         # Before constructing: merge keys (<<) rewrite the node tree during construction.
         problems = _duplicate_keys(path, root)
         return root, loader.construct_document(root), problems
@@ -144,9 +131,9 @@ def _top_level_mapping(path: Path, root: Node | None) -> MappingNode:
     return root
 
 
-def _syntax_problem(path: Path, exc: yaml.YAMLError) -> Problem:
-    if isinstance(exc, ReaderError):  # bytes that aren't text; it knows no line
-        return Problem(path, None, f"invalid text: {exc.reason} at position {exc.position}")
+def _syntax_problem(path: Path, text: bytes, exc: yaml.YAMLError) -> Problem:
+    if isinstance(exc, ReaderError):
+        return Problem(path, *text_problem(text, exc))
     if not isinstance(exc, yaml.MarkedYAMLError) or exc.problem_mark is None:
         return Problem(path, None, f"invalid YAML: {exc}")
     message = f"invalid YAML: {exc.problem}"

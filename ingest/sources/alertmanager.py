@@ -7,7 +7,8 @@ One notification carries a group of alerts; each becomes one ``Alert``:
 - ``summary``: annotation ``summary``, else ``description``, else label ``alertname``, else
   ``"alert"``.
 - ``starts_at``/``ends_at``: Alertmanager sends Go's zero time (``0001-01-01T00:00:00Z``)
-  for "not set" -- always as ``endsAt`` of a firing alert -- so year 1 means unset.
+  for "not set" -- always as ``endsAt`` of a firing alert -- so year 1 means unset, whatever
+  its offset.
 - ``origin``: the notification's ``externalURL`` (the Alertmanager that sent it).
 
 Read but not used: ``groupKey``, ``groupLabels``, ``common*`` and ``receiver``. The router
@@ -17,33 +18,49 @@ odd shape is still accepted.
 """
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, TypeAdapter
+from pydantic import BeforeValidator, Field, TypeAdapter
 
 from ingest.config import Integration
 from ingest.fingerprint import labels_fingerprint
 from ingest.models import Alert, AlertStatus
-from ingest.sources.base import DedupKey, Payload, Text, validate
+from ingest.sources.base import (
+    MAX_ALERTS,
+    Annotations,
+    DedupKey,
+    Labels,
+    Payload,
+    ShortText,
+    Timestamp,
+    validate,
+)
 
-_GO_ZERO_YEAR = 1
+
+def _unless_zero(value: object) -> object:
+    # On the text, before it is read as a time: a year-1 time with a positive offset is
+    # before the first day Python's calendar has in UTC, and would be refused as a time.
+    return None if isinstance(value, str) and value.startswith("0001-") else value
+
+
+_GoTime = Annotated[Timestamp | None, BeforeValidator(_unless_zero)]
 
 
 class _AlertmanagerAlert(Payload):
     status: AlertStatus
-    labels: dict[Text, Text]
-    annotations: dict[Text, Text] = Field(default_factory=dict)
-    starts_at: AwareDatetime | None = Field(default=None, alias="startsAt")
-    ends_at: AwareDatetime | None = Field(default=None, alias="endsAt")
-    generator_url: Text | None = Field(default=None, alias="generatorURL")
+    labels: Labels
+    annotations: Annotations = Field(default_factory=dict)
+    starts_at: _GoTime = Field(default=None, alias="startsAt")
+    ends_at: _GoTime = Field(default=None, alias="endsAt")
+    generator_url: ShortText | None = Field(default=None, alias="generatorURL")
     fingerprint: DedupKey | None = None
 
 
 class _Notification(Payload):
     version: Literal["4"]
     """Checked so that a future format with another shape is refused, not misread."""
-    external_url: Text | None = Field(default=None, alias="externalURL")
-    alerts: list[_AlertmanagerAlert]
+    external_url: ShortText | None = Field(default=None, alias="externalURL")
+    alerts: Annotated[list[_AlertmanagerAlert], Field(max_length=MAX_ALERTS)]
 
 
 _NOTIFICATION = TypeAdapter(_Notification)
@@ -65,8 +82,8 @@ class AlertmanagerSource:
                 source=self.name,
                 origin=notification.external_url or None,
                 generator_url=alert.generator_url or None,
-                starts_at=_unless_zero(alert.starts_at),
-                ends_at=_unless_zero(alert.ends_at),
+                starts_at=alert.starts_at,
+                ends_at=alert.ends_at,
                 received_at=now,
             )
             for alert in notification.alerts
@@ -80,11 +97,3 @@ def _summary(alert: _AlertmanagerAlert) -> str:
         or alert.labels.get("alertname")
         or "alert"
     )
-
-
-def _unless_zero(moment: datetime | None) -> datetime | None:
-    # By year, not by equality with the zero time: comparing aware datetimes converts to UTC,
-    # which overflows for year 1 with a positive offset.
-    if moment is None or moment.year == _GO_ZERO_YEAR:
-        return None
-    return moment

@@ -17,13 +17,14 @@ Only ``summary`` and ``severity`` are required; ``status`` defaults to ``firing`
 """
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import Field, TypeAdapter
 
 from ingest.config import Integration
 from ingest.fingerprint import labels_fingerprint
-from ingest.models import Alert, AlertStatus
-from ingest.sources.base import DedupKey, Payload, Text, validate
+from ingest.models import MAX_LABELS, Alert, AlertStatus
+from ingest.sources.base import MAX_ALERTS, DedupKey, Labels, LongText, Payload, ShortText, validate
 
 _SUMMARY_LABEL = "__summary__"
 """Stands in for the labels when there are none; ``__`` names are reserved in Prometheus, so
@@ -31,16 +32,17 @@ no real label set hashes the same."""
 
 
 class _GenericAlert(Payload):
-    summary: Text = Field(min_length=1)
-    severity: Text = Field(min_length=1)
+    summary: LongText = Field(min_length=1)
+    severity: ShortText = Field(min_length=1)
     dedup_key: DedupKey | None = None
     status: AlertStatus = AlertStatus.FIRING
-    labels: dict[Text, Text] = Field(default_factory=dict)
-    source: Text | None = None
+    # One place is kept for the severity, which joins them.
+    labels: Annotated[Labels, Field(max_length=MAX_LABELS - 1)] = Field(default_factory=dict)
+    source: ShortText | None = None
 
 
 _ONE = TypeAdapter(_GenericAlert)
-_MANY = TypeAdapter(list[_GenericAlert])
+_MANY = TypeAdapter(Annotated[list[_GenericAlert], Field(max_length=MAX_ALERTS)])
 
 
 class GenericSource:

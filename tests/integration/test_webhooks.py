@@ -216,6 +216,42 @@ async def test_wrong_types_are_refused_naming_each_field(
     assert rejected(registry, "invalid_payload") == 1
 
 
+@pytest.mark.parametrize(
+    ("url", "body", "field", "message"),
+    [
+        (
+            AM_URL,
+            b'{"version": "4", "alerts": [{"status": "firing", "labels": {},'
+            b' "startsAt": "9999-12-31T23:59:59-05:00"}]}',
+            "alerts[0].startsAt",
+            "Value error, must be a time between the years 1 and 9999 in UTC",
+        ),
+        (
+            GENERIC_URL,
+            b'{"summary": "Disk full", "severity": "warning", "labels": {"free": 1e400}}',
+            "labels.free",
+            "Value error, must be text, or a number within the range of a 64-bit float",
+        ),
+    ],
+)
+async def test_what_the_router_could_not_handle_is_refused_naming_the_field(
+    client: Client,
+    redis: Redis,
+    registry: CollectorRegistry,
+    url: str,
+    body: bytes,
+    field: str,
+    message: str,
+) -> None:
+    response = await client.post(url, data=body)
+    assert (response.status, await response.json()) == (
+        422,
+        {"error": "invalid payload", "errors": [{"field": field, "message": message}]},
+    )
+    assert await on_stream(redis) == []
+    assert rejected(registry, "invalid_payload") == 1
+
+
 async def test_a_flood_of_errors_is_cut_short(client: Client) -> None:
     response = await client.post(GENERIC_URL, json=[{}] * 150)
     answer = await response.json()
@@ -317,6 +353,7 @@ async def test_a_redis_outage_accepts_nothing_and_asks_for_a_retry(
         async with serve(webhooks) as client:
             response = await client.post(AM_URL, json=payload("alertmanager", "firing"))
             assert response.status == 503
+            assert response.headers["Retry-After"] == "5"
             assert "retry later" in (await response.json())["error"]
     finally:
         await unreachable.aclose()

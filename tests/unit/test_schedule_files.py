@@ -292,7 +292,7 @@ def test_dates_stay_the_text_the_operator_wrote(tmp_path: Path) -> None:
         ),
         (
             "lead: !!int ada\n",
-            "{path}: invalid value: invalid literal for int() with base 10: 'ada'",
+            "{path}:1: invalid YAML: 'ada' is not a valid !!int",
         ),
         (
             "lead: !secret ada\n",
@@ -312,7 +312,7 @@ def test_bytes_that_are_not_text(tmp_path: Path) -> None:
     path.write_bytes(b"lead: \xff\n")
     with pytest.raises(ConfigFileError) as caught:
         load_yaml_model(path, Team)
-    assert str(caught.value) == f"{path}: invalid text: invalid start byte at position 6"
+    assert str(caught.value) == f"{path}:1: invalid text: not UTF-8 (invalid start byte)"
 
 
 def test_missing_or_unreadable_file(tmp_path: Path) -> None:
