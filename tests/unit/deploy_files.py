@@ -62,6 +62,7 @@ class Launch:
 
     @property
     def grace(self) -> int:
+        """Seconds the role takes to stop after SIGTERM."""
         return int(self.env.get("TOCSIN_SHUTDOWN_GRACE", DEFAULT_SHUTDOWN_GRACE))
 
 
