@@ -151,6 +151,12 @@ class Webhooks:
                     headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
                 )
             self._received.labels(integration.name, integration.type).inc(len(alerts))
+            log.info(
+                "accepted %d alert(s) from %s",
+                len(alerts),
+                integration.name,
+                extra={"event": "alerts_accepted", "integration": integration.name},
+            )
         return web.json_response({"accepted": len(alerts)}, status=202)
 
     def _authenticate(self, source: str, token: str) -> Integration | None:

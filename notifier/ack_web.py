@@ -6,6 +6,7 @@ acknowledges and redirects to the GET (so a reload does not resubmit the form). 
 the whole credential: whoever holds a genuine, unexpired link may acknowledge as its person.
 """
 
+import logging
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -17,6 +18,8 @@ from notifier.config import Person
 from notifier.signing import AckClaims, ExpiredLink, InvalidLink, verify_ack
 from router.models import Incident
 from router.store import IllegalTransition, IncidentNotFound, IncidentStore
+
+log = logging.getLogger(__name__)
 
 ACK_ROUTE = "/ack/{token}"
 
@@ -56,13 +59,20 @@ class AckPages:
         now = self.clock()
         claims = self._verify(request, now)
         try:
-            await self.store.acknowledge(claims.incident_id, claims.person, now)
+            incident = await self.store.acknowledge(claims.incident_id, claims.person, now)
         except IncidentNotFound:
             raise _not_found(claims) from None
         except IllegalTransition:
             # Resolved before the click: the incident page says so, without a button.
             incident = await self._load(claims)
             return _html(409, self._incident_page(incident, claims))
+        if incident.acknowledged_at == now:
+            log.info(
+                "incident %s acknowledged by %s",
+                incident.id,
+                claims.person,
+                extra={"event": "acknowledged", "incident": incident.id, "person": claims.person},
+            )
         # Relative to /ack/{token}, the token alone names the same URL, also behind a proxy
         # that serves Tocsin under a path prefix.
         raise web.HTTPSeeOther(location=request.match_info["token"], headers=_HEADERS)

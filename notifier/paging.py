@@ -145,6 +145,13 @@ class Pager:
         # The first run records the escalation; a second run only repairs missing pages.
         if await self.deliveries.claim(incident_id, marker):
             kind = TimelineKind.ESCALATED if step else TimelineKind.POLICY_EXHAUSTED
+            log.info(
+                "incident %s: %s, no acknowledgement within %s",
+                incident_id,
+                f"escalated to {step}" if step else "escalation policy exhausted",
+                policy.levels[expired.level].ack_timeout,
+                extra={"event": kind.value, "incident": incident_id},
+            )
             detail = f"no acknowledgement within {policy.levels[expired.level].ack_timeout}"
             event = TimelineEvent(
                 at=now,
@@ -245,11 +252,23 @@ class Pager:
         results = []
         for (person_id, channel, field, _), result in zip(sends, outcomes, strict=True):
             self._sent.labels(channel.name, kind, "ok" if result.ok else "failed").inc()
+            facts = {"incident": incident.id, "person": person_id, "channel": channel.name}
+            where = f"incident {incident.id}: {person_id} by {channel.name}"
+            if step is not None:
+                facts["level"] = str(step.level + 1)
+                where += f", {step}"
             if result.ok:
                 await self.deliveries.mark(incident.id, field)
+                event = "paged" if kind == "page" else "resolved_notice"
+                log.info("%s %s", event.replace("_", " "), where, extra={"event": event, **facts})
             else:
+                event = f"{kind}_failed"
                 log.warning(
-                    "%s to %s by %s failed: %s", kind, person_id, channel.name, result.detail
+                    "%s failed %s: %s",
+                    kind,
+                    where,
+                    result.detail,
+                    extra={"event": event, **facts},
                 )
             results.append((person_id, channel.name, result))
         return results

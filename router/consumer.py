@@ -6,6 +6,7 @@ the router's dead letters; the others keep flowing.
 """
 
 import asyncio
+import logging
 from datetime import timedelta
 
 from prometheus_client import CollectorRegistry, Counter
@@ -18,7 +19,17 @@ from ingest.models import Alert
 from ingest.stream import alert_stream
 from router import keys
 from router.config import RoutingConfig
+from router.incidents import Outcome
 from router.store import IncidentStore
+
+log = logging.getLogger(__name__)
+
+_LIFECYCLE = {
+    Outcome.OPENED: "opened",
+    Outcome.JOINED: "joined",
+    Outcome.INCIDENT_RESOLVED: "resolved",
+}
+"""Changes worth a line of their own; repeats are counted in metrics only."""
 
 
 class Router:
@@ -65,6 +76,17 @@ class Router:
     async def _apply(self, alert: Alert, entry_id: str) -> None:
         change = await self.store.apply_alert(alert, self.routing, entry_id)
         self._outcomes.labels(change.outcome.value).inc()
+        if change.incident is not None and change.outcome in _LIFECYCLE:
+            incident = change.incident
+            log.info(
+                "incident %s %s: %s (alert %s, %s)",
+                incident.id,
+                _LIFECYCLE[change.outcome],
+                incident.title,
+                alert.dedup_key,
+                incident.severity.value,
+                extra={"event": f"incident_{_LIFECYCLE[change.outcome]}", "incident": incident.id},
+            )
 
 
 def dead_letters(redis: Redis) -> DeadLetters:

@@ -1,7 +1,10 @@
 """The paging story as a user lives it, on the real stack in one process: Valkey, the web
 server, router and worker, a real SMTP server and a real webhook sink."""
 
+import logging
+
 import aiohttp
+import pytest
 from arq.jobs import Job, JobStatus
 from redis.asyncio import Redis
 
@@ -23,8 +26,9 @@ async def escalation_done(redis: Redis, incident_id: str, level: int) -> bool:
 
 
 async def test_page_escalate_acknowledge_resolve(
-    service: Running, redis: Redis, mailbox: Mailbox, sink: Sink
+    service: Running, redis: Redis, mailbox: Mailbox, sink: Sink, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO)
     response = await post(service.url + WEBHOOK, alertmanager_payload("firing"))
     assert response.status == 202
 
@@ -96,6 +100,26 @@ async def test_page_escalate_acknowledge_resolve(
     incident = await store.get(incident_id)
     assert incident is not None
     assert [a.count for a in incident.alerts.values()] == [1]
+
+    # The log tells the same story, one line per event, naming the incident...
+    events = [
+        (getattr(r, "event", None), getattr(r, "incident", None), getattr(r, "person", None))
+        for r in caplog.records
+    ]
+    for expected in [
+        ("alerts_accepted", None, None),
+        ("incident_opened", incident_id, None),
+        ("paged", incident_id, "alice"),
+        ("escalated", incident_id, None),
+        ("paged", incident_id, "bob"),
+        ("acknowledged", incident_id, "bob"),
+        ("incident_resolved", incident_id, None),
+        ("resolved_notice", incident_id, "alice"),
+    ]:
+        assert expected in events
+    # ...and never holds a credential: an acknowledge link is one.
+    token = bob_page["ack_url"].rsplit("/", 1)[1]
+    assert not [r for r in caplog.records if token in r.getMessage() or "/ack/" in r.getMessage()]
 
 
 async def test_the_same_alert_a_hundred_times_pages_each_person_once(
