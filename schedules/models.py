@@ -4,6 +4,7 @@ Times in these files are local wall-clock times without an offset, read in the s
 ``timezone``; ``schedules.oncall`` turns them into instants.
 """
 
+import contextlib
 from datetime import datetime
 from difflib import get_close_matches
 from typing import Annotated
@@ -24,16 +25,28 @@ from schedules.durations import Duration
 _LOCAL_FORMAT = "%Y-%m-%d %H:%M"
 
 
+_FIRST_YEAR = 1900
+_LAST_YEAR = 9998
+
+
 def _parse_local(value: object) -> datetime:
     # Only the written form (or a naive datetime from code): pydantic's own parsing would
     # also take Unix timestamps and offsets, which have no place in a wall-clock time.
+    parsed = None
     if isinstance(value, datetime) and value.tzinfo is None:
-        return value
-    if isinstance(value, str):
-        try:
-            return datetime.strptime(value.strip(), _LOCAL_FORMAT)
-        except ValueError:
-            pass
+        parsed = value
+    elif isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            parsed = datetime.strptime(value.strip(), _LOCAL_FORMAT)
+    if parsed is not None:
+        # Any zone's offset must still land inside the calendar: 9999-12-31 23:59 west of
+        # UTC has no UTC time, and on-call lookups would fail on it at paging time.
+        if not _FIRST_YEAR <= parsed.year <= _LAST_YEAR:
+            raise ValueError(
+                f"local time {value!r} is out of range: use a year from {_FIRST_YEAR} to "
+                f"{_LAST_YEAR} (for an override with no end, {_LAST_YEAR}-12-31 00:00 will do)"
+            )
+        return parsed
     raise ValueError(
         f"invalid local time {value!r}: write 'YYYY-MM-DD HH:MM' in the schedule's time zone, "
         "for example '2026-01-05 09:00'"

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ingest.config import Integration, integration_conflicts
 from notifier.config import EscalationPolicy, Person, SmtpConfig
@@ -24,6 +24,14 @@ class TocsinConfig(BaseModel):
     people: dict[str, Person] = Field(default_factory=dict)
     schedules_dir: Path | None = None
     """Relative to the configuration file; one YAML file per schedule."""
+
+    @field_validator("schedules_dir")
+    @classmethod
+    def _a_usable_path(cls, value: Path | None) -> Path | None:
+        if value is not None and "\0" in str(value):
+            raise ValueError("a path cannot hold a NUL character")
+        return value
+
     escalation_policies: dict[str, EscalationPolicy] = Field(default_factory=dict)
     routes: list[Route] = Field(min_length=1)
     severity: list[SeverityRule] = Field(default_factory=list)

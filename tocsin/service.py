@@ -34,6 +34,9 @@ from tocsin.settings import SettingsError
 log = logging.getLogger(__name__)
 
 
+LINGER_SECONDS = 2.0
+
+
 class Role(StrEnum):
     WEB = "web"
     ROUTER = "router"
@@ -100,7 +103,11 @@ async def running(runtime: Runtime, roles: Collection[Role]) -> AsyncIterator[Ru
             )
             spawn("router", router.run(stop))
         app = make_app(runtime) if Role.WEB in roles else health_app(runtime)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=grace)
+        # lingering_time: after refusing a body (413, 408) aiohttp reads the rest of it away
+        # for this long; a slow sender should not hold a connection 10 s for nothing.
+        runner = web.AppRunner(
+            app, access_log=None, shutdown_timeout=grace, lingering_time=LINGER_SECONDS
+        )
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
         try:

@@ -173,6 +173,18 @@ routes:
 """,
         "people.alice.email: an email address needs an smtp section",
     ),
+    "a NUL in the schedules path": Broken(
+        """\
+people:
+  alice: {name: Alice}
+escalation_policies:
+  p: {levels: [{targets: [person:alice], ack_timeout: 5m}]}
+routes:
+  - {policy: p}
+schedules_dir: "a\\0b"  #!
+""",
+        "schedules_dir: a path cannot hold a NUL character",
+    ),
     "duplicate integration token": Broken(
         """\
 integrations:

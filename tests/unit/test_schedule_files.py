@@ -414,3 +414,29 @@ def test_problem_and_error_text() -> None:
     assert str(with_line) == "a.yaml:3: name: wrong"
     assert str(without) == "b.yaml: cannot read file: Permission denied"
     assert str(ConfigFileError([with_line, without])) == f"{with_line}\n{without}"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("to", "9999-12-31 23:59"), ("from", "0001-01-01 00:00")],
+)
+def test_a_time_past_the_calendar_is_refused_where_it_is_written(
+    tmp_path: Path, field: str, value: str
+) -> None:
+    # West of UTC, 9999-12-31 23:59 has no UTC time: accepted, every on-call lookup for the
+    # schedule would fail, and with it every page that needs it.
+    times = {"from": "2026-12-24 00:00", "to": "2026-12-27 00:00", field: value}
+    write(
+        tmp_path,
+        "edge.yaml",
+        f"""
+        name: edge
+        timezone: Pacific/Pago_Pago
+        rotation: {{every: 1w, handoff: "2026-01-05 09:00", members: [alice]}}
+        overrides:
+          - {{person: bob, from: "{times["from"]}", to: "{times["to"]}"}}
+        """,
+    )
+    [problem] = problems(tmp_path)
+    assert problem.startswith(f"{tmp_path / 'edge.yaml'}:5: overrides[0].{field}: local time ")
+    assert "use a year from 1900 to 9998" in problem
