@@ -48,6 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as error:
         print(f"tocsin: {error}", file=sys.stderr)
         return 2
+    if args.command == "dead-letters":  # works on the store alone, whatever the config
+        return dead_letters_command(settings, args.action, args.id)
     try:
         loaded = load_config(settings.config_path)
     except ConfigFileError as error:
@@ -58,8 +60,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "oncall":
         return _oncall(loaded, args.schedule, args.at)
-    if args.command == "dead-letters":
-        return dead_letters_command(settings, args.action, args.id)
     roles = ROLES[args.command]
     try:
         secret = _check_settings(settings, roles)

@@ -14,6 +14,8 @@ from tocsin.embedded import stored_url
 from tocsin.settings import Settings
 from tocsin.store import StoreUrlError, connect
 
+MAX_ERROR_SHOWN = 300
+
 STAGES: dict[str, Callable[[ArqRedis], DeadLetters]] = {
     "router": router_consumer.dead_letters,
     "notifier": notifier_worker.dead_letters,
@@ -78,10 +80,14 @@ async def _replay(redis: ArqRedis, letter_id: str) -> int:
 
 
 def _describe(letter: DeadLetter) -> str:
+    """One line, whatever the error's text holds (a validation error spans many)."""
     what = "timer job" if letter.group == notifier_worker.JOBS else f"entry of {letter.stream}"
+    error = " ".join(letter.error.split())
+    if len(error) > MAX_ERROR_SHOWN:
+        error = error[: MAX_ERROR_SHOWN - 1] + "…"
     return (
         f"{letter.at.isoformat(timespec='seconds')}  {what} {letter.entry_id}, "
-        f"tried {letter.deliveries}x: {letter.error}"
+        f"tried {letter.deliveries}x: {error}"
     )
 
 

@@ -268,3 +268,23 @@ def test_a_store_url_that_cannot_work_is_refused(
     (line,) = refused(capsys)
     assert line.startswith("tocsin: TOCSIN_REDIS_URL: ")
     assert message in line
+
+
+def test_dead_letters_need_a_store_to_look_in(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["dead-letters", "list", "--data-dir", str(tmp_path)]) == 2
+    (line,) = refused(capsys)
+    assert line == (
+        "tocsin: TOCSIN_REDIS_URL is not set, and no running `tocsin up` was found in "
+        f"{tmp_path} (--data-dir)"
+    )
+
+
+def test_replay_needs_an_id(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TOCSIN_REDIS_URL", "redis://127.0.0.1:1/0")
+    assert main(["dead-letters", "replay"]) == 2
+    (line,) = refused(capsys)
+    assert line.startswith("tocsin: replay needs the id of a dead letter")
