@@ -16,7 +16,7 @@ from schedules.oncall import who_is_on_call
 from schedules.yamlfile import ConfigFileError
 from tocsin.config import LoadedConfig, load_config
 from tocsin.deadletters import dead_letters_command
-from tocsin.embedded import start_embedded
+from tocsin.embedded import EmbeddedValkey
 from tocsin.logs import configure as configure_logging
 from tocsin.runtime import Runtime, system_clock
 from tocsin.service import Role, running
@@ -100,7 +100,8 @@ async def _serve(
     embedded = None
     redis_url = settings.redis_url
     if redis_url is None:  # only `up` gets here (_check_settings)
-        embedded, redis_url = start_embedded(settings.data_dir)
+        embedded = EmbeddedValkey(settings.data_dir)
+        redis_url = embedded.url
     try:
         redis = connect(redis_url)
     except StoreUrlError as error:
@@ -113,6 +114,10 @@ async def _serve(
             # once.
             runtime.consumer = "up"
         async with running(runtime, roles) as service:
+            if embedded is not None:
+                service.tasks.append(
+                    asyncio.create_task(embedded.watch(service.stop), name="embedded-valkey")
+                )
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, service.stop.set)

@@ -1,6 +1,8 @@
 """Crash ``tocsin up`` (and its embedded Valkey) between a page and its escalation: after a
 restart on the same data dir, the escalation still goes out, on time."""
 
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -87,3 +89,32 @@ async def test_escalation_survives_a_crash(
         assert len(sink.at("/alice", "page")) == 1
     finally:
         kill_group(second)
+
+
+async def test_up_starts_its_valkey_again_when_it_dies(
+    tmp_path: Path, up_command: list[str], sink: Sink
+) -> None:
+    url = f"http://127.0.0.1:{up_command[4]}"
+    process = start_tocsin(up_command, cwd=tmp_path)
+    try:
+        await eventually(lambda: healthy(url), what="tocsin up to start")
+        pidfile = tmp_path / "data" / "valkey" / "valkey.pid"
+        os.kill(int(pidfile.read_text()), signal.SIGKILL)
+
+        # Webhooks are refused for a moment, then the same data is back and paging works.
+        async def accepted() -> bool:
+            async with (
+                aiohttp.ClientSession() as http,
+                http.post(
+                    url + "/v1/webhooks/alertmanager/s3cret",
+                    json=alertmanager_payload("firing"),
+                ) as response,
+            ):
+                return response.status == 202
+
+        await eventually(accepted, within=20, what="webhooks accepted again")
+        await eventually(lambda: len(sink.at("/alice", "page")) == 1, what="the page")
+        assert process.poll() is None
+    finally:
+        kill_group(process)
+    assert "Traceback" not in (tmp_path / "tocsin-up.log").read_text()
