@@ -13,7 +13,7 @@ outage can stop the consumer.
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Generic, TypeVar
 from weakref import WeakKeyDictionary
@@ -55,6 +55,33 @@ def store_outage(error: BaseException) -> bool:
 
 Handler = Callable[[M, str], Awaitable[None]]
 """Handles one entry's model, given its id; raises to leave it pending."""
+Outcomes = list[BaseException | None]
+BatchHandler = Callable[[Sequence[Entry[M]]], Awaitable[Outcomes]]
+"""Handles readable entries together (one round trip for a batch): for each, ``None`` when
+handled, else its error. A store outage may also be raised for the whole batch."""
+
+
+def one_by_one(handle: Handler[M]) -> BatchHandler[M]:
+    """A batch handler that hands each entry to ``handle`` in turn; after a store outage the
+    rest are not tried (they would fail the same way)."""
+
+    async def batch(entries: Sequence[Entry[M]]) -> Outcomes:
+        outcomes: Outcomes = []
+        for entry in entries:
+            assert entry.model is not None
+            try:
+                await handle(entry.model, entry.id)
+            except Exception as error:
+                outcomes.append(error)
+                if store_outage(error):
+                    return outcomes + [error] * (len(entries) - len(outcomes))
+            else:
+                outcomes.append(None)
+        return outcomes
+
+    return batch
+
+
 Buried = Callable[[Entry[M], str], Awaitable[None]]
 """Told after an entry went to the dead letters, with the error (to alert someone)."""
 
@@ -65,7 +92,7 @@ class StreamConsumer(Generic[M]):
         stream: TypedStream[M],
         group: str,
         consumer: str,
-        handle: Handler[M],
+        handle: BatchHandler[M],
         dead_letters: DeadLetters,
         clock: Clock,
         registry: CollectorRegistry,
@@ -115,20 +142,24 @@ class StreamConsumer(Generic[M]):
                 # flushed): create the group again rather than fail forever.
                 self._group_ready = False
             raise
-        handled: list[str] = []
-        buried = 0
-        try:
-            for entry in entries:
-                reason = await self._attempt(entry)
-                if reason is None:
-                    handled.append(entry.id)
-                elif reason:
-                    await self._bury(entry, reason)
-                    buried += 1
-        finally:
-            # Even when the store went away mid-batch: what is done must not be redone.
-            with contextlib.suppress(*_STORE_OUTAGES):
-                await self.stream.ack(self.group, handled)
+        doomed = [(entry, self._hopeless(entry)) for entry in entries]
+        for entry, reason in doomed:
+            if reason:
+                await self._bury(entry, reason)
+        ready = [entry for entry, reason in doomed if reason is None]
+        outcomes = await self.handle(ready) if ready else []
+        handled = [entry.id for entry, error in zip(ready, outcomes, strict=True) if error is None]
+        # Even when the store went away mid-batch: what is done must not be redone.
+        with contextlib.suppress(*_STORE_OUTAGES):
+            await self.stream.ack(self.group, handled)
+        outage = next((e for e in outcomes if e is not None and store_outage(e)), None)
+        if outage is not None:
+            raise outage
+        buried = len(entries) - len(ready)
+        for entry, failure in zip(ready, outcomes, strict=True):
+            if failure is not None and self._gives_up(entry, failure):
+                await self._bury(entry, f"{type(failure).__name__}: {failure}")
+                buried += 1
         return len(handled) + buried
 
     async def _ensure_group(self) -> None:
@@ -136,34 +167,29 @@ class StreamConsumer(Generic[M]):
             await self.stream.ensure_group(self.group)
             self._group_ready = True
 
-    async def _attempt(self, entry: Entry[M]) -> str | None:
-        """``None`` when handled, ``""`` when it should be retried later, else the reason to
-        bury it. Store outages propagate: they are nobody's entry's fault."""
+    def _hopeless(self, entry: Entry[M]) -> str | None:
+        """Why the entry goes to the dead letters without being tried, if it does."""
         if entry.model is None:
             return f"unreadable entry: {entry.error}"
         if entry.deliveries > self.max_deliveries:
             # Handed out this often without an acknowledgement: it failed every time, or it
             # takes down whoever handles it.
             return f"handed out {entry.deliveries - 1} times without being handled"
-        try:
-            await self.handle(entry.model, entry.id)
-        except Exception as error:
-            if store_outage(error):
-                raise
-            reason = f"{type(error).__name__}: {error}"
-            if isinstance(error, _CANNOT_GET_BETTER) or entry.deliveries >= self.max_deliveries:
-                log.exception("%s: entry %s failed for good", self.stage, entry.id)
-                return reason
-            log.exception(
-                "%s: entry %s failed (try %d of %d); retrying in %s",
-                self.stage,
-                entry.id,
-                entry.deliveries,
-                self.max_deliveries,
-                self.retry_after,
-            )
-            return ""
         return None
+
+    def _gives_up(self, entry: Entry[M], error: BaseException) -> bool:
+        """Whether a failed entry is buried now, or left pending to be retried."""
+        last = isinstance(error, _CANNOT_GET_BETTER) or entry.deliveries >= self.max_deliveries
+        log.error(
+            "%s: entry %s failed (try %d of %d)%s",
+            self.stage,
+            entry.id,
+            entry.deliveries,
+            self.max_deliveries,
+            "" if last else f"; retrying in {self.retry_after}",
+            exc_info=error,
+        )
+        return last
 
     async def _bury(self, entry: Entry[M], reason: str) -> None:
         dead_id = await self.dead_letters.bury(

@@ -1,15 +1,13 @@
 """The HTML of the acknowledge pages: one self-contained shell (``templates/ack_page.html``)
 around small fragments. Every value from an incident or a link is escaped here."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import cache
 from html import escape
 from importlib import resources
 from string import Template
 
-from ingest.models import AlertStatus
-from notifier.channels import ordered_alerts
 from notifier.channels.render import format_time
 from router.models import AlertRecord, Incident, IncidentStatus
 
@@ -28,9 +26,11 @@ def page(title: str, body: str) -> str:
     return _shell().substitute(title=escape(title), body=body)
 
 
-def incident_page(incident: Incident, viewer: str, name_of: NameOf) -> str:
+def incident_page(
+    incident: Incident, records: Sequence[AlertRecord], viewer: str, name_of: NameOf
+) -> str:
     """The incident as the person holding the link sees it, with the button while there is
-    something to acknowledge."""
+    something to acknowledge; ``records`` are its first alerts, firing first."""
     title = f"Incident #{incident.id}: {incident.title}"
     body = (
         f"<h1>{escape(title)}</h1>"
@@ -38,7 +38,7 @@ def incident_page(incident: Incident, viewer: str, name_of: NameOf) -> str:
         f"{escape(incident.severity.value)}</span>"
         f"<span>{escape(incident.status.value)}</span></p>"
         f"{_state(incident, viewer, name_of)}"
-        f"{_alerts(ordered_alerts(incident))}"
+        f"{_alerts(incident, records)}"
         f'<p class="muted">Opened {escape(format_time(incident.created_at))}'
         f" · route {escape(incident.route)}</p>"
     )
@@ -91,17 +91,18 @@ def _notice(tone: str, text: str) -> str:
     return f'<p class="notice {tone}">{escape(text)}</p>'
 
 
-def _alerts(records: list[AlertRecord]) -> str:
-    firing = sum(r.status is AlertStatus.FIRING for r in records)
+def _alerts(incident: Incident, records: Sequence[AlertRecord]) -> str:
     rows = "".join(
         f"<tr><td>{escape(r.summary)}</td><td>{_labels(r.labels)}</td>"
         f"<td>{escape(r.status.value)}</td><td>{r.count}</td></tr>"
         for r in records
     )
+    more = incident.alerts_total - len(records)
     return (
-        f"<h2>Alerts ({len(records)}, {firing} firing)</h2>"
+        f"<h2>Alerts ({incident.alerts_total}, {incident.alerts_firing} firing)</h2>"
         "<table><thead><tr><th>Alert</th><th>Labels</th><th>Status</th><th>Count</th></tr>"
         f"</thead><tbody>{rows}</tbody></table>"
+        + (f'<p class="muted">… and {more} more</p>' if more > 0 else "")
     )
 
 

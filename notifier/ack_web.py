@@ -21,6 +21,9 @@ from router.store import IllegalTransition, IncidentNotFound, IncidentStore
 
 log = logging.getLogger(__name__)
 
+PAGE_ALERTS = 50
+"""Alerts listed on the page; the rest are counted."""
+
 ACK_ROUTE = "/ack/{token}"
 
 _HEADERS = {
@@ -53,7 +56,7 @@ class AckPages:
     async def show(self, request: web.Request) -> web.Response:
         claims = self._verify(request, self.clock())
         incident = await self._load(claims)
-        return _html(200, self._incident_page(incident, claims))
+        return _html(200, await self._incident_page(incident, claims))
 
     async def acknowledge(self, request: web.Request) -> web.Response:
         now = self.clock()
@@ -65,7 +68,7 @@ class AckPages:
         except IllegalTransition:
             # Resolved before the click: the incident page says so, without a button.
             incident = await self._load(claims)
-            return _html(409, self._incident_page(incident, claims))
+            return _html(409, await self._incident_page(incident, claims))
         if incident.acknowledged_at == now:
             log.info(
                 "incident %s acknowledged by %s",
@@ -95,8 +98,9 @@ class AckPages:
             raise _not_found(claims)
         return incident
 
-    def _incident_page(self, incident: Incident, claims: AckClaims) -> str:
-        return ack_html.incident_page(incident, claims.person, self.name_of)
+    async def _incident_page(self, incident: Incident, claims: AckClaims) -> str:
+        records, _ = await self.store.alerts(incident.id, limit=PAGE_ALERTS)
+        return ack_html.incident_page(incident, records, claims.person, self.name_of)
 
 
 def add_routes(app: web.Application, pages: AckPages) -> None:

@@ -2,6 +2,7 @@
 jobs safe to run twice."""
 
 from collections.abc import Awaitable
+from datetime import timedelta
 from typing import cast
 
 from redis.asyncio import Redis
@@ -22,6 +23,10 @@ class Deliveries:
 
     async def mark(self, incident_id: str, what: str) -> None:
         await cast(Awaitable[int], self.redis.hset(keys.deliveries(incident_id), what, "1"))
+
+    async def forget_after(self, incident_id: str, ttl: timedelta) -> None:
+        """Once an incident is over its memory only has to outlast late duplicate jobs."""
+        await self.redis.expire(keys.deliveries(incident_id), ttl)
 
     async def claim(self, incident_id: str, what: str) -> bool:
         """True for the first caller only."""

@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from ingest.clock import Clock
 from notifier import keys
-from notifier.channels import Channel, DeliveryResult, Notification
+from notifier.channels import MAX_ALERTS, Channel, DeliveryResult, Notification
 from notifier.config import Person
 from notifier.deliveries import Deliveries
 from notifier.directory import Directory
@@ -29,6 +29,8 @@ from router.store import IncidentStore
 log = logging.getLogger(__name__)
 
 MAX_PAGE_RETRIES = 3
+DELIVERIES_KEPT = timedelta(days=7)
+"""How long what was delivered for a resolved incident is remembered."""
 _FAILURES = "failures"
 """The deliveries record of "could not process" pages, kept apart from any incident's."""
 _MAX_TITLE = 500
@@ -169,9 +171,8 @@ class Pager:
         incident = await self.store.get(incident_id)
         if incident is None:
             return
-        paged = sorted(
-            {e.person for e in incident.timeline if e.kind is TimelineKind.PAGED and e.person}
-        )
+        story = await self.store.timeline(incident_id)
+        paged = sorted({e.person for e in story if e.kind is TimelineKind.PAGED and e.person})
         results = await self._deliver(incident, paged, "resolved", None)
         now = self.clock()
         events = [
@@ -181,6 +182,7 @@ class Pager:
         ]
         if events:
             await self.store.add_timeline(incident_id, events)
+        await self.deliveries.forget_after(incident_id, DELIVERIES_KEPT)
 
     async def could_not_process(self, incident_id: str | None, reason: str, tag: str) -> None:
         """Something about the incident could not be done (an event or a timer kept
@@ -233,12 +235,14 @@ class Pager:
         """Send to every contact method of every person at once, skipping what was sent."""
         tag = f"{kind}:{step.round}:{step.level}" if step else kind
         done = await self.deliveries.done(incident.id)
+        records, _ = await self.store.alerts(incident.id, limit=MAX_ALERTS)
         sends = []
         for person_id in people:
             person = self.directory.people[person_id]
             note = Notification.from_incident(
                 kind,
                 incident,
+                records,
                 person_id,
                 person,
                 level=step.level + 1 if step else None,

@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 from pydantic import BaseModel, ConfigDict
 from redis.asyncio import Redis
 
-from ingest.consuming import RETRY_AFTER, StreamConsumer
+from ingest.consuming import RETRY_AFTER, StreamConsumer, one_by_one
 from ingest.deadletters import DeadLetter, DeadLetters
 from ingest.stream import Entry
 from notifier import keys
@@ -178,7 +178,7 @@ class EventConsumer:
             store.events,
             keys.EVENTS_GROUP,
             consumer,
-            self._handle,
+            one_by_one(self._handle),
             dead_letters(store.redis),
             pager.clock,
             registry,

@@ -1,6 +1,7 @@
 """The ``routes`` and ``severity`` sections of the configuration."""
 
 from collections.abc import Sequence
+from datetime import timedelta
 from enum import StrEnum
 from typing import Self
 
@@ -44,6 +45,8 @@ class RoutingConfig(BaseModel):
 
     routes: list[Route]
     severity: list[SeverityRule] = Field(default_factory=list)
+    retention: timedelta = timedelta(days=30)
+    """How long a resolved incident is kept."""
 
     def route_name(self, index: int) -> str:
         return route_name(self.routes, index)

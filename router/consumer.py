@@ -7,19 +7,21 @@ the router's dead letters; the others keep flowing.
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 
 from prometheus_client import CollectorRegistry, Counter
 from redis.asyncio import Redis
 
 from ingest.clock import Clock
-from ingest.consuming import RETRY_AFTER, StreamConsumer
+from ingest.consuming import RETRY_AFTER, Outcomes, StreamConsumer
 from ingest.deadletters import DeadLetters
 from ingest.models import Alert
-from ingest.stream import alert_stream
+from ingest.stream import Entry, alert_stream
 from router import keys
 from router.config import RoutingConfig
 from router.incidents import Outcome
+from router.models import Incident
 from router.store import IncidentStore
 
 log = logging.getLogger(__name__)
@@ -73,20 +75,36 @@ class Router:
         """Apply one batch; returns how many entries it is done with."""
         return await self.consumer.step()
 
-    async def _apply(self, alert: Alert, entry_id: str) -> None:
-        change = await self.store.apply_alert(alert, self.routing, entry_id)
-        self._outcomes.labels(change.outcome.value).inc()
-        if change.incident is not None and change.outcome in _LIFECYCLE:
-            incident = change.incident
-            log.info(
-                "incident %s %s: %s (alert %s, %s)",
-                incident.id,
-                _LIFECYCLE[change.outcome],
-                incident.title,
-                alert.dedup_key,
-                incident.severity.value,
-                extra={"event": f"incident_{_LIFECYCLE[change.outcome]}", "incident": incident.id},
-            )
+    async def _apply(self, entries: Sequence[Entry[Alert]]) -> Outcomes:
+        """The batch in one round trip; each alert's error, if any, in its place."""
+        batch: list[tuple[Alert, str | None]] = []
+        for entry in entries:
+            assert entry.model is not None  # the consumer hands over readable entries only
+            batch.append((entry.model, entry.id))
+        results = await self.store.apply_alerts(batch, self.routing)
+        outcomes: Outcomes = []
+        for (alert, _), result in zip(batch, results, strict=True):
+            if isinstance(result, BaseException):
+                outcomes.append(result)
+                continue
+            outcomes.append(None)
+            self._outcomes.labels(result.outcome.value).inc()
+            if result.incident is not None and result.outcome in _LIFECYCLE:
+                _log_change(alert, result.outcome, result.incident)
+        return outcomes
+
+
+def _log_change(alert: Alert, outcome: Outcome, incident: Incident) -> None:
+    what = _LIFECYCLE[outcome]
+    log.info(
+        "incident %s %s: %s (alert %s, %s)",
+        incident.id,
+        what,
+        incident.title,
+        alert.dedup_key,
+        incident.severity.value,
+        extra={"event": f"incident_{what}", "incident": incident.id},
+    )
 
 
 def dead_letters(redis: Redis) -> DeadLetters:

@@ -16,18 +16,31 @@ CONSUMER_GROUP = "router"
 
 
 def incident(incident_id: str) -> str:
-    """The incident document (JSON)."""
+    """The incident's head (JSON): status, severity, counts. Its alerts and its story are
+    kept in the keys below, so a change to one alert touches only what it needs.
+    ``router/apply_alert.lua`` builds these names from ``PREFIX`` too."""
     return f"{PREFIX}incident:{incident_id}"
+
+
+def incident_alerts(incident_id: str) -> str:
+    """Hash of the incident's alerts: dedup key -> ``AlertRecord`` JSON."""
+    return f"{PREFIX}incident:{incident_id}:alerts"
+
+
+def incident_order(incident_id: str) -> str:
+    """Sorted set of the incident's dedup keys in reading order: firing ones first (their
+    score is last seen, in ms, plus 2**42), then resolved ones, most recent first."""
+    return f"{PREFIX}incident:{incident_id}:order"
+
+
+def incident_timeline(incident_id: str) -> str:
+    """List of the incident's ``TimelineEvent`` JSON, oldest first."""
+    return f"{PREFIX}incident:{incident_id}:timeline"
 
 
 def open_group(group_key: str) -> str:
     """Id of the open (not resolved) incident of a route's group, while there is one."""
     return f"{PREFIX}open:{group_key}"
-
-
-def applied(delivery_id: str) -> str:
-    """Marks a stream entry whose effect is stored, so a redelivery changes nothing."""
-    return f"{PREFIX}applied:{delivery_id}"
 
 
 def ended_episode(dedup_key: str) -> str:

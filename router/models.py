@@ -1,8 +1,6 @@
 """The incident as stored and as the API shows it, and the events the router emits."""
 
-from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -57,6 +55,9 @@ class AlertRecord(BaseModel):
     first_seen: AwareDatetime
     last_seen: AwareDatetime
     resolved_at: AwareDatetime | None = None
+    last_entry: str | None = Field(default=None, exclude=True)
+    """The alert stream entry applied last; a redelivered entry is not later, and does
+    nothing."""
 
 
 class Incident(BaseModel):
@@ -74,11 +75,13 @@ class Incident(BaseModel):
     acknowledged_at: AwareDatetime | None = None
     acknowledged_by: str | None = None
     resolved_at: AwareDatetime | None = None
-    alerts: dict[str, AlertRecord] = Field(default_factory=dict)
-    timeline: list[TimelineEvent] = Field(default_factory=list)
-
-    def record(self, at: datetime, kind: TimelineKind, **fields: Any) -> None:
-        self.timeline.append(TimelineEvent(at=at, kind=kind, **fields))
+    alerts_total: int = 0
+    """Distinct alerts; the alerts themselves are kept apart (``IncidentStore.alerts``)."""
+    alerts_firing: int = 0
+    alert_events: int = 0
+    """Alert events in the timeline (``IncidentStore.timeline``): only the first few."""
+    alert_events_omitted: int = 0
+    """Alert events past those, counted instead of listed, so a storm stays readable."""
 
 
 class IncidentEventKind(StrEnum):

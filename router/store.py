@@ -1,10 +1,15 @@
-"""Incidents in Redis. Every change is one optimistic MULTI/EXEC transaction over the keys it
-read (WATCH), retried on conflict, so concurrent routers and ack clicks never lose or double
-a change; the event announcing a change is written in the same transaction."""
+"""Incidents in Redis: a small head per incident, its alerts in a hash, its story in a list.
+
+Applying an alert is one call of ``apply_alert.lua`` touching only the head, that alert's
+record and short lists, so it costs the same whatever the incident holds; a batch of alerts
+is one round trip. Acknowledging is an optimistic MULTI/EXEC over the head. The event that
+announces a change is written atomically with the change.
+"""
 
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from importlib import resources
+from typing import TypeVar, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
@@ -14,10 +19,16 @@ from ingest.models import Alert
 from ingest.stream import TypedStream
 from router import keys
 from router.config import RoutingConfig
-from router.grouping import group_key
-from router.incidents import Change, Outcome, acknowledge, apply_to_open, open_incident
-from router.matching import place
-from router.models import Incident, IncidentEvent, IncidentEventKind, TimelineEvent
+from router.grouping import group_key, group_labels
+from router.incidents import Change, Outcome, acknowledge
+from router.matching import Placement, place
+from router.models import (
+    AlertRecord,
+    Incident,
+    IncidentEvent,
+    IncidentEventKind,
+    TimelineEvent,
+)
 from router.states import IllegalTransition
 
 T = TypeVar("T")
@@ -25,12 +36,27 @@ T = TypeVar("T")
 ENDED_EPISODE_TTL = timedelta(days=1)
 """How long a resolved episode is remembered; a firing that arrives later than this for an
 episode long over is taken as a new problem."""
+TIMELINE_ALERT_EVENTS = 100
+"""Alert events an incident's timeline lists; later ones are counted on its head."""
+MAX_ALERTS_PAGE = 1000
 
-APPLIED_MARKER_TTL = timedelta(days=2)
-"""Longer than any entry stays pending: a consumer dead for days has its entries claimed
-long before then."""
+_APPLY = (resources.files("router") / "apply_alert.lua").read_text()
+_PUSH_TIMELINE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('NOINCIDENT') end
+redis.call('RPUSH', KEYS[2], unpack(ARGV))
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
+return 1
+"""
 
 __all__ = ["IllegalTransition", "IncidentNotFound", "IncidentStore"]
+
+# Spelled here: inside the class, ``list`` is the method of that name.
+Records = list[AlertRecord]
+Timeline = list[TimelineEvent]
+Results = list[Change | BaseException]
+_Pending = list[Change | BaseException | None]
+_Indexes = list[int]
 
 
 class IncidentNotFound(LookupError):
@@ -45,13 +71,16 @@ class IncidentStore:
         self.events: TypedStream[IncidentEvent] = TypedStream(
             redis, keys.EVENT_STREAM, IncidentEvent
         )
+        self._apply = redis.register_script(_APPLY)
+        self._push_timeline = redis.register_script(_PUSH_TIMELINE)
 
     async def get(self, incident_id: str) -> Incident | None:
         raw = await self.redis.get(keys.incident(incident_id))
         return None if raw is None else Incident.model_validate_json(raw)
 
     async def list(self, limit: int = 100, offset: int = 0) -> list[Incident]:
-        """Newest first; incidents opened in the same millisecond, newest id first."""
+        """Newest first; incidents opened in the same millisecond, newest id first. Expired
+        incidents are dropped from the index as they are met."""
         if offset < 0:
             raise ValueError(f"offset must not be negative, got {offset}")
         if limit <= 0:
@@ -61,106 +90,139 @@ class IncidentStore:
         if not members:
             return []
         docs = await self.redis.mget([keys.incident(_index_id(m)) for m in members])
+        expired = [m for m, doc in zip(members, docs, strict=True) if doc is None]
+        if expired:
+            await self.redis.zrem(keys.INCIDENT_INDEX, *expired)
         return [Incident.model_validate_json(doc) for doc in docs if doc is not None]
+
+    async def alerts(
+        self, incident_id: str, *, limit: int = 100, cursor: int = 0
+    ) -> tuple[Records, int | None]:
+        """A page of the incident's alerts, firing first, most recently seen first; and the
+        cursor of the next page (``None`` after the last)."""
+        if not 1 <= limit <= MAX_ALERTS_PAGE or cursor < 0:
+            raise ValueError(f"limit must be 1..{MAX_ALERTS_PAGE} and cursor 0 or more")
+        order = await self.redis.zrevrange(keys.incident_order(incident_id), cursor, cursor + limit)
+        shown = order[:limit]
+        raws = (
+            await cast(
+                Awaitable[Sequence[bytes | None]],
+                self.redis.hmget(keys.incident_alerts(incident_id), shown),
+            )
+            if shown
+            else []
+        )
+        records = [AlertRecord.model_validate_json(raw) for raw in raws if raw is not None]
+        return records, cursor + limit if len(order) > limit else None
+
+    async def timeline(self, incident_id: str) -> Timeline:
+        raws = await cast(
+            Awaitable[Sequence[bytes]],
+            self.redis.lrange(keys.incident_timeline(incident_id), 0, -1),
+        )
+        return [TimelineEvent.model_validate_json(raw) for raw in raws]
 
     async def apply_alert(
         self, alert: Alert, routing: RoutingConfig, delivery_id: str | None = None
     ) -> Change:
         """``delivery_id`` (the stream entry id) makes a redelivered entry change nothing."""
+        results = await self.apply_alerts([(alert, delivery_id)], routing)
+        result = results[0]
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    async def apply_alerts(
+        self, batch: Sequence[tuple[Alert, str | None]], routing: RoutingConfig
+    ) -> Results:
+        """Apply each alert (with its stream entry id) in one round trip for the batch; an
+        alert that fails gets its error in its place, the others are applied. A store that
+        cannot be reached raises."""
+        results: _Pending = []
+        calls: _Indexes = []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for alert, delivery_id in batch:
+                try:
+                    args = self._apply_args(alert, routing, delivery_id)
+                except Exception as error:
+                    results.append(error)
+                    continue
+                if args is None:
+                    results.append(Change(Outcome.UNROUTED))
+                    continue
+                await self._apply(args=args, client=pipe)
+                calls.append(len(results))
+                results.append(None)
+            answers = await pipe.execute(raise_on_error=False) if calls else []
+        for index, answer in zip(calls, answers, strict=True):
+            results[index] = answer if isinstance(answer, BaseException) else _change(answer)
+        return [result for result in results if result is not None]
+
+    def _apply_args(
+        self, alert: Alert, routing: RoutingConfig, delivery_id: str | None
+    ) -> Sequence[str | int] | None:
         placement = place(alert, routing)
         if placement is None:
-            return Change(Outcome.UNROUTED)
-        gkey = group_key(alert, placement)
+            return None
         now = alert.received_at
-
-        async def attempt(pipe: Pipeline) -> Change:
-            if delivery_id is not None:
-                await pipe.watch(keys.applied(delivery_id))
-                if await pipe.exists(keys.applied(delivery_id)):
-                    return Change(Outcome.DUPLICATE)
-            episode = _episode(alert)
-            if episode is not None and alert.is_firing:
-                await pipe.watch(keys.ended_episode(alert.dedup_key))
-                if await pipe.get(keys.ended_episode(alert.dedup_key)) == episode.encode():
-                    return Change(Outcome.STALE)
-            await pipe.watch(keys.open_group(gkey))
-            open_id = await pipe.get(keys.open_group(gkey))
-            if open_id is None:
-                if not alert.is_firing:
-                    change = Change(Outcome.IGNORED)
-                else:
-                    new_id = str(await self.redis.incr(keys.INCIDENT_SEQ))
-                    change = open_incident(new_id, alert, placement, gkey, now)
-            else:
-                current = await self._load_watched(pipe, open_id.decode())
-                change = apply_to_open(current, alert, placement, now)
-            ended = None if alert.is_firing else episode
-            if change.incident is None and ended is None:
-                return change
-            _begin(pipe)
-            if change.incident is not None:
-                self._save(pipe, change.incident)
-                self._announce(pipe, change.incident.id, change.events, now)
-                if change.outcome is Outcome.OPENED:
-                    pipe.set(keys.open_group(gkey), change.incident.id)
-                    pipe.zadd(keys.INCIDENT_INDEX, {_index_member(change.incident.id): _ms(now)})
-                elif change.closes_group:
-                    pipe.delete(keys.open_group(gkey))
-            if ended is not None:
-                # Remembered even when nothing was open: with several routers the resolution
-                # can overtake its own firing, which must then not open an incident.
-                pipe.set(keys.ended_episode(alert.dedup_key), ended, ex=ENDED_EPISODE_TTL)
-            if delivery_id is not None:
-                pipe.set(keys.applied(delivery_id), 1, ex=APPLIED_MARKER_TTL)
-            return change
-
-        return await self._transact(attempt)
+        head = _new_head(alert, placement, group_key(alert, placement), now)
+        return [
+            keys.PREFIX,
+            head.group_key,
+            alert.dedup_key,
+            1 if alert.is_firing else 0,
+            now.isoformat(),
+            _ms(now),
+            delivery_id or "",
+            _episode(alert) or "",
+            _record(alert, placement, now).model_dump_json(),
+            head.model_dump_json(exclude={"id"}),
+            placement.severity.value,
+            alert.summary,
+            int(ENDED_EPISODE_TTL.total_seconds()),
+            int(routing.retention.total_seconds()),
+            TIMELINE_ALERT_EVENTS,
+        ]
 
     async def acknowledge(self, incident_id: str, person: str, at: datetime) -> Incident:
         """Idempotent; raises ``IncidentNotFound`` or ``IllegalTransition`` (resolved)."""
 
         async def attempt(pipe: Pipeline) -> Incident:
-            incident = await self._load_watched(pipe, incident_id)
-            if acknowledge(incident, person, at):
-                _begin(pipe)
-                self._save(pipe, incident)
-                self._announce(pipe, incident.id, [IncidentEventKind.ACKNOWLEDGED], at)
+            key = keys.incident(incident_id)
+            await pipe.watch(key)
+            raw = await pipe.get(key)
+            if raw is None:
+                raise IncidentNotFound(incident_id)
+            incident = Incident.model_validate_json(raw)
+            event = acknowledge(incident, person, at)
+            if event is not None:
+                pipe.multi()  # type: ignore[no-untyped-call]
+                pipe.set(key, incident.model_dump_json())
+                pipe.rpush(keys.incident_timeline(incident_id), event.model_dump_json())
+                self.events.stage(
+                    pipe,
+                    IncidentEvent(
+                        incident_id=incident_id, kind=IncidentEventKind.ACKNOWLEDGED, at=at
+                    ),
+                )
             return incident
 
         return await self._transact(attempt)
 
-    async def add_timeline(self, incident_id: str, events: Sequence[TimelineEvent]) -> Incident:
-        """Append what another stage did (pages sent, escalations) to the incident's story."""
-
-        async def attempt(pipe: Pipeline) -> Incident:
-            incident = await self._load_watched(pipe, incident_id)
-            incident.timeline.extend(events)
-            _begin(pipe)
-            self._save(pipe, incident)
-            return incident
-
-        return await self._transact(attempt)
-
-    async def _load_watched(self, pipe: Pipeline, incident_id: str) -> Incident:
-        key = keys.incident(incident_id)
-        await pipe.watch(key)
-        raw = await pipe.get(key)
-        if raw is None:
-            raise IncidentNotFound(incident_id)
-        return Incident.model_validate_json(raw)
-
-    def _save(self, pipe: Pipeline, incident: Incident) -> None:
-        pipe.set(keys.incident(incident.id), incident.model_dump_json())
-
-    def _announce(
-        self,
-        pipe: Pipeline,
-        incident_id: str,
-        kinds: Sequence[IncidentEventKind],
-        at: datetime,
-    ) -> None:
-        for kind in kinds:
-            self.events.stage(pipe, IncidentEvent(incident_id=incident_id, kind=kind, at=at))
+    async def add_timeline(self, incident_id: str, events: Sequence[TimelineEvent]) -> None:
+        """Append what another stage did (pages sent, escalations) to the incident's story;
+        raises ``IncidentNotFound`` when the incident is gone."""
+        if not events:
+            return
+        try:
+            await self._push_timeline(
+                keys=[keys.incident(incident_id), keys.incident_timeline(incident_id)],
+                args=[event.model_dump_json() for event in events],
+            )
+        except Exception as error:
+            if "NOINCIDENT" in str(error):
+                raise IncidentNotFound(incident_id) from None
+            raise
 
     async def _transact(self, attempt: Callable[[Pipeline], Awaitable[T]]) -> T:
         while True:
@@ -174,31 +236,52 @@ class IncidentStore:
                     continue
 
 
+def _change(answer: list[bytes]) -> Change:
+    outcome = Outcome(answer[0].decode())
+    incident_id = answer[1].decode() if len(answer) > 1 else None
+    incident = Incident.model_validate_json(answer[2]) if len(answer) > 2 else None
+    return Change(outcome, incident, incident_id)
+
+
+def _new_head(alert: Alert, placement: Placement, gkey: str, now: datetime) -> Incident:
+    return Incident(
+        id="",
+        title=alert.summary,
+        severity=placement.severity,
+        route=placement.route_name,
+        policy=placement.route.policy,
+        group_key=gkey,
+        group_labels=group_labels(alert, placement),
+        created_at=now,
+    )
+
+
+def _record(alert: Alert, placement: Placement, now: datetime) -> AlertRecord:
+    return AlertRecord(
+        dedup_key=alert.dedup_key,
+        status=alert.status,
+        summary=alert.summary,
+        labels=alert.labels,
+        annotations=alert.annotations,
+        generator_url=alert.generator_url,
+        severity=placement.severity,
+        first_seen=now,
+        last_seen=now,
+    )
+
+
 def _episode(alert: Alert) -> str | None:
     """One firing episode of an alert: its identity and when it started, where the source
     says (a re-fire after a resolution starts a new episode)."""
     return None if alert.starts_at is None else alert.starts_at.astimezone(UTC).isoformat()
 
 
-def _begin(pipe: Pipeline) -> None:
-    """From reading (under WATCH) to queueing the writes of one MULTI/EXEC."""
-    pipe.multi()  # type: ignore[no-untyped-call]
-
-
 def _ms(at: datetime) -> int:
     return int(at.timestamp() * 1000)
 
 
-_INDEX_WIDTH = 20
-"""Digits of an incident id in the index (ids count up from 1; 2**64 has 20 digits)."""
-
-
-def _index_member(incident_id: str) -> str:
-    """Equal scores sort by member as bytes, so the ids of incidents opened in the same
-    millisecond (one webhook's alerts) are zero-padded to sort as numbers: "10" after "9"."""
-    return incident_id.zfill(_INDEX_WIDTH)
-
-
 def _index_id(member: bytes | str) -> str:
+    """Index members are ids zero-padded to 20 digits (written by ``apply_alert.lua``), so
+    ids opened in the same millisecond sort as numbers."""
     text = member.decode() if isinstance(member, bytes) else member
     return str(int(text))

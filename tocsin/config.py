@@ -38,6 +38,8 @@ class TocsinConfig(BaseModel):
     smtp: SmtpConfig | None = None
     ack_link_ttl: Duration = timedelta(days=1)
     """How long the acknowledge link in a page stays valid."""
+    incident_retention: Duration = timedelta(days=30)
+    """How long a resolved incident (its alerts and timeline) is kept."""
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,11 @@ class LoadedConfig:
 
     @property
     def routing(self) -> RoutingConfig:
-        return RoutingConfig(routes=self.config.routes, severity=self.config.severity)
+        return RoutingConfig(
+            routes=self.config.routes,
+            severity=self.config.severity,
+            retention=self.config.incident_retention,
+        )
 
     @property
     def directory(self) -> Directory:

@@ -4,6 +4,7 @@ A channel delivers one ``Notification`` to one person and reports whether it wor
 not, whether trying again could help. Retries and fallbacks are the paging job's decision.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol, Self
 
@@ -14,7 +15,7 @@ from notifier.config import Person
 from router.config import Severity
 from router.models import AlertRecord, Incident, IncidentStatus
 
-__all__ = ["AlertSummary", "Channel", "DeliveryResult", "Notification", "ordered_alerts"]
+__all__ = ["AlertSummary", "Channel", "DeliveryResult", "Notification"]
 
 MAX_ALERTS = 10
 """Alerts listed in one notification; a group of hundreds would bury the ack link."""
@@ -62,6 +63,7 @@ class Notification(BaseModel):
         cls,
         kind: Literal["page", "resolved"],
         incident: Incident,
+        records: Sequence[AlertRecord],
         person_id: str,
         person: Person,
         *,
@@ -69,7 +71,7 @@ class Notification(BaseModel):
         ack_url: str | None = None,
         incident_url: str | None = None,
     ) -> Self:
-        records = ordered_alerts(incident)
+        """``records``: the incident's first alerts in reading order (firing first)."""
         return cls(
             kind=kind,
             incident_id=incident.id,
@@ -85,16 +87,8 @@ class Notification(BaseModel):
                 AlertSummary(summary=r.summary, labels=r.labels, status=r.status, count=r.count)
                 for r in records[:MAX_ALERTS]
             ),
-            alerts_omitted=max(0, len(records) - MAX_ALERTS),
+            alerts_omitted=max(0, incident.alerts_total - min(len(records), MAX_ALERTS)),
         )
-
-
-def ordered_alerts(incident: Incident) -> list[AlertRecord]:
-    """Firing before resolved, most recently seen first: the order people read them in."""
-    return sorted(
-        incident.alerts.values(),
-        key=lambda r: (r.status is not AlertStatus.FIRING, -r.last_seen.timestamp()),
-    )
 
 
 @dataclass(frozen=True)

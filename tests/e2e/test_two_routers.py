@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 from ingest.models import Alert, AlertStatus
 from ingest.stream import alert_stream
@@ -54,6 +55,16 @@ async def test_two_routers_open_one_incident_per_group(
     routers: list[subprocess.Popen[bytes]], redis: Redis
 ) -> None:
     stream = alert_stream(redis)
+
+    async def both_reading() -> bool:
+        try:
+            consumers = await redis.xinfo_consumers(stream.key, router_keys.CONSUMER_GROUP)
+        except ResponseError:  # no group yet
+            return False
+        return len(consumers) == 2
+
+    # Both started and reading, or the first could take everything before the second is up.
+    await eventually(both_reading, what="both routers to read the stream")
     # Interleaved, in small batches, so both routers hold alerts of every group at once.
     batch: list[Alert] = []
     for n in range(ALERTS_PER_GROUP):
@@ -73,6 +84,9 @@ async def test_two_routers_open_one_incident_per_group(
 
     incidents = await IncidentStore(redis).list(limit=100)
     assert len(incidents) == GROUPS
-    assert sorted(len(i.alerts) for i in incidents) == [ALERTS_PER_GROUP] * GROUPS
+    assert sorted(i.alerts_total for i in incidents) == [ALERTS_PER_GROUP] * GROUPS
+    for incident in incidents:
+        records, _ = await IncidentStore(redis).alerts(incident.id, limit=ALERTS_PER_GROUP)
+        assert len(records) == ALERTS_PER_GROUP
     opened = await redis.xlen(router_keys.EVENT_STREAM)
     assert opened == GROUPS

@@ -60,8 +60,10 @@ async def fire(
         received_at=clock(),
     )
     change = await store.apply_alert(alert, ROUTING)
-    assert change.incident is not None
-    return change.incident
+    assert change.incident_id is not None
+    incident = await store.get(change.incident_id)
+    assert incident is not None
+    return incident
 
 
 @pytest.fixture
@@ -123,7 +125,7 @@ async def test_post_acknowledges_then_shows_who_and_when(
     assert stored is not None
     assert stored.status is IncidentStatus.ACKNOWLEDGED
     assert (stored.acknowledged_by, stored.acknowledged_at) == ("alice", clock())
-    last = stored.timeline[-1]
+    last = (await store.timeline(incident.id))[-1]
     assert (last.kind, last.person, last.at) == (TimelineKind.ACKNOWLEDGED, "alice", clock())
 
     page = await (await client.get(url)).text()

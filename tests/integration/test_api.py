@@ -118,7 +118,13 @@ async def test_incidents_newest_first(client: Client, router: Router, clock: Man
 async def test_an_incident_as_json(client: Client, router: Router, clock: ManualClock) -> None:
     await three_incidents(client, router, clock)
 
-    oldest = (await get_json(client, "/api/v1/incidents"))["incidents"][-1]
+    head = (await get_json(client, "/api/v1/incidents"))["incidents"][-1]
+    # The list holds heads: what each incident is, and how many alerts, not the alerts.
+    assert (head["alerts_total"], head["alerts_firing"]) == (1, 1)
+    assert "alerts" not in head
+    assert "timeline" not in head
+    oldest = await get_json(client, f"/api/v1/incidents/{head['id']}")
+    assert {k: oldest[k] for k in head} == head
 
     assert oldest["title"] == SUMMARY
     assert oldest["status"] == "triggered"
@@ -148,7 +154,8 @@ async def test_a_resolved_incident_shows_it_in_its_timeline(
     clock.advance(timedelta(minutes=3))
     await send(client, router, "resolved", alertname="HighLatency", fingerprint="f1")
 
-    (incident,) = (await get_json(client, "/api/v1/incidents"))["incidents"]
+    (head,) = (await get_json(client, "/api/v1/incidents"))["incidents"]
+    incident = await get_json(client, f"/api/v1/incidents/{head['id']}")
 
     assert incident["status"] == "resolved"
     assert incident["resolved_at"] == "2026-03-02T12:03:00Z"
@@ -213,8 +220,39 @@ async def test_one_incident_by_id(client: Client, router: Router, clock: ManualC
     await three_incidents(client, router, clock)
     listed = (await get_json(client, "/api/v1/incidents"))["incidents"]
 
-    for incident in listed:
-        assert await get_json(client, f"/api/v1/incidents/{incident['id']}") == incident
+    for head in listed:
+        one = await get_json(client, f"/api/v1/incidents/{head['id']}")
+        assert {k: one[k] for k in head} == head
+        assert [a["dedup_key"] for a in one["alerts"]] == [f"f{head['id']}"]
+        assert one["alerts_next_cursor"] is None
+
+
+async def test_an_incidents_alerts_come_in_pages(
+    client: Client, router: Router, clock: ManualClock
+) -> None:
+    for n in range(5):
+        await send(client, router, alertname="HighLatency", fingerprint=f"a{n}")
+        clock.advance(timedelta(seconds=1))
+    seen: list[str] = []
+    cursor: int | None = 0
+    while cursor is not None:
+        page = await get_json(client, f"/api/v1/incidents/1?alerts_limit=2&alerts_cursor={cursor}")
+        assert len(page["alerts"]) <= 2
+        seen += [alert["dedup_key"] for alert in page["alerts"]]
+        cursor = page["alerts_next_cursor"]
+    assert seen == ["a4", "a3", "a2", "a1", "a0"]  # the most recently seen first
+
+
+@pytest.mark.parametrize(
+    "query", ["alerts_limit=0", "alerts_limit=1001", "alerts_limit=x", "alerts_cursor=-1"]
+)
+async def test_bad_alert_paging_is_400_json(
+    client: Client, router: Router, clock: ManualClock, query: str
+) -> None:
+    await send(client, router)
+    response = await client.get(f"/api/v1/incidents/1?{query}")
+    body = await assert_json_error(response, 400)
+    assert "alerts_limit must be 1..1000" in body["error"]
 
 
 async def test_an_unknown_incident_is_404_json(client: Client) -> None:

@@ -169,7 +169,9 @@ async def test_the_event_consumer_pages_on_opened_and_notifies_on_resolved(
     incident = await notifier.store.get(incident_id)
     assert incident is not None
     assert incident.status is IncidentStatus.RESOLVED
-    assert [e.kind for e in incident.timeline].count(TimelineKind.RESOLVED_NOTICE) == 2
+    assert [e.kind for e in await notifier.store.timeline(incident.id)].count(
+        TimelineKind.RESOLVED_NOTICE
+    ) == 2
 
 
 def without_payments() -> Directory:
@@ -213,7 +215,9 @@ async def test_an_event_that_fails_is_read_again_and_the_batch_goes_on(
     assert await pending(notifier, redis) == {}
     incident = await notifier.store.get(payments)
     assert incident is not None
-    assert [e.kind for e in incident.timeline].count(TimelineKind.PAGED) == 2
+    assert [e.kind for e in await notifier.store.timeline(incident.id)].count(
+        TimelineKind.PAGED
+    ) == 2
 
 
 async def test_an_event_that_always_fails_is_a_dead_letter_and_a_page_to_the_last_level(
@@ -286,7 +290,11 @@ async def test_a_due_escalation_runs_in_the_worker(notifier: Notifier, pool: Arq
     assert result.success
     incident = await notifier.store.get(incident_id)
     assert incident is not None
-    assert [e.level for e in incident.timeline if e.kind is TimelineKind.ESCALATED] == [2]
+    assert [
+        e.level
+        for e in await notifier.store.timeline(incident.id)
+        if e.kind is TimelineKind.ESCALATED
+    ] == [2]
     # Level 2's timer is next, due after its own timeout.
     level_2 = keys.escalate_job_id(incident_id, 0, 1)
     jobs = await queued(pool)
@@ -321,7 +329,11 @@ async def test_a_due_timer_scheduled_with_no_delay_runs(notifier: Notifier, pool
     assert await queued(pool) == {}
     incident = await notifier.store.get(incident_id)
     assert incident is not None
-    exhausted = [e for e in incident.timeline if e.kind is TimelineKind.POLICY_EXHAUSTED]
+    exhausted = [
+        e
+        for e in await notifier.store.timeline(incident.id)
+        if e.kind is TimelineKind.POLICY_EXHAUSTED
+    ]
     assert len(exhausted) == 1
     assert notifier.pages() == []
 

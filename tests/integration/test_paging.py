@@ -162,7 +162,7 @@ class World:
         return incident
 
     async def timeline(self, incident_id: str, *kinds: TimelineKind) -> list[TimelineEvent]:
-        return [e for e in (await self.incident(incident_id)).timeline if e.kind in kinds]
+        return [e for e in await self.store.timeline(incident_id) if e.kind in kinds]
 
     async def open(self, service: str = "payments") -> str:
         change = await self.store.apply_alert(alert(self.clock(), service), ROUTING)

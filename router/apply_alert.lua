@@ -1,0 +1,155 @@
+-- Apply one alert to the open incident of its group, or open one: the whole change in one
+-- atomic call, touching only the incident's head, this alert's record and short lists, so
+-- its cost does not grow with the number of alerts the incident holds.
+--
+-- Keys are built here from the prefix, as router/keys.py documents them (one Valkey, not a
+-- cluster). ARGV:
+--   1 prefix  2 group key  3 dedup key  4 "1" firing / "0" resolved  5 now (ISO 8601)
+--   6 now (ms)  7 stream entry id ("" when none)  8 episode ("" when unknown)
+--   9 the alert's record as first seen (JSON)  10 the incident it would open, without id
+--   (JSON)  11 its severity  12 its summary  13 seconds an ended episode is remembered
+--   14 seconds a resolved incident is kept  15 alert events kept in a timeline
+-- Returns {outcome, incident id, incident head JSON} (head only when it changed).
+
+local prefix, gkey, dedup = ARGV[1], ARGV[2], ARGV[3]
+local firing = ARGV[4] == '1'
+local now, now_ms, entry, episode = ARGV[5], tonumber(ARGV[6]), ARGV[7], ARGV[8]
+local severity, summary = ARGV[11], ARGV[12]
+local ended_ttl, retention, max_alert_events = ARGV[13], ARGV[14], tonumber(ARGV[15])
+-- Firing alerts sort before resolved ones in the order set: their score gets this on top of
+-- their last-seen milliseconds (2^42, past any millisecond timestamp until the year 2109).
+local FIRING = 4398046511104
+
+local function incident_key(id, suffix) return prefix .. 'incident:' .. id .. suffix end
+
+-- Stream ids "ms-seq": whether a is later than b.
+local function later(a, b)
+  local am, as = string.match(a, '^(%d+)-(%d+)$')
+  local bm, bs = string.match(b, '^(%d+)-(%d+)$')
+  if not am or not bm then return true end
+  am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)
+  return am > bm or (am == bm and as > bs)
+end
+
+local function announce(id, kind)
+  local event = cjson.encode({incident_id = id, kind = kind, at = now})
+  redis.call('XADD', prefix .. 'events', '*', 'm', event)
+end
+
+local function record_event(id, kind, detail)
+  redis.call('RPUSH', incident_key(id, ':timeline'),
+    cjson.encode({at = now, kind = kind, detail = detail}))
+end
+
+-- Alert events past the first few are counted, not listed: a storm must not grow the story.
+local function alert_event(id, head, kind)
+  if head.alert_events < max_alert_events then
+    head.alert_events = head.alert_events + 1
+    record_event(id, kind, summary)
+  else
+    head.alert_events_omitted = head.alert_events_omitted + 1
+  end
+end
+
+local function save(id, head, record, score)
+  redis.call('SET', incident_key(id, ''), cjson.encode(head))
+  redis.call('HSET', incident_key(id, ':alerts'), dedup, cjson.encode(record))
+  redis.call('ZADD', incident_key(id, ':order'), score, dedup)
+end
+
+local ended_key = prefix .. 'ended:' .. dedup
+if firing then
+  if episode ~= '' and redis.call('GET', ended_key) == episode then return {'stale'} end
+elseif episode ~= '' then
+  -- Remembered even when nothing is open: with several routers a resolution can overtake
+  -- its own firing, which must then not open an incident.
+  redis.call('SET', ended_key, episode, 'EX', ended_ttl)
+end
+
+local open_key = prefix .. 'open:' .. gkey
+local id = redis.call('GET', open_key)
+local head = nil
+if id then
+  local raw = redis.call('GET', incident_key(id, ''))
+  if raw then head = cjson.decode(raw) else redis.call('DEL', open_key) end
+end
+
+if not head then
+  if not firing then return {'ignored'} end
+  id = tostring(redis.call('INCR', prefix .. 'incident-seq'))
+  head = cjson.decode(ARGV[10])
+  head.id = id
+  head.alerts_total, head.alerts_firing = 1, 1
+  head.alert_events, head.alert_events_omitted = 0, 0
+  local record = cjson.decode(ARGV[9])
+  record.last_entry = entry
+  record_event(id, 'created', 'route ' .. head.route)
+  alert_event(id, head, 'alert_added')
+  save(id, head, record, now_ms + FIRING)
+  redis.call('SET', open_key, id)
+  redis.call('ZADD', prefix .. 'incidents', now_ms, string.format('%020d', tonumber(id)))
+  announce(id, 'opened')
+  return {'opened', id, cjson.encode(head)}
+end
+
+local order = incident_key(id, ':order')
+-- Two routers can apply a group's alerts out of order: last seen never moves backwards.
+-- It is kept as the alert's score in the order set, so it is compared without parsing.
+local function seen_now(record)
+  local score = tonumber(redis.call('ZSCORE', order, dedup)) or 0
+  local last = score >= FIRING and score - FIRING or score
+  if now_ms > last then
+    record.last_seen = now
+    return now_ms
+  end
+  return last
+end
+local raw = redis.call('HGET', incident_key(id, ':alerts'), dedup)
+local record = raw and cjson.decode(raw)
+if record and entry ~= '' and record.last_entry and not later(entry, record.last_entry) then
+  return {'duplicate', id}
+end
+
+if firing then
+  if record and record.status == 'firing' then
+    record.count = record.count + 1
+    record.last_entry = entry
+    redis.call('ZADD', order, seen_now(record) + FIRING, dedup)
+    redis.call('HSET', incident_key(id, ':alerts'), dedup, cjson.encode(record))
+    return {'repeated', id}
+  end
+  local last = now_ms
+  if record then
+    record.status, record.resolved_at = 'firing', cjson.null
+    record.count = record.count + 1
+    last = seen_now(record)
+  else
+    record = cjson.decode(ARGV[9])
+    head.alerts_total = head.alerts_total + 1
+  end
+  record.last_entry = entry
+  head.alerts_firing = head.alerts_firing + 1
+  if severity < head.severity then head.severity = severity end -- SEV1 is the most severe
+  alert_event(id, head, 'alert_added')
+  save(id, head, record, last + FIRING)
+  return {'joined', id, cjson.encode(head)}
+end
+
+if not record or record.status ~= 'firing' then return {'ignored'} end
+record.status, record.resolved_at, record.last_seen = 'resolved', now, now
+record.last_entry = entry
+head.alerts_firing = head.alerts_firing - 1
+alert_event(id, head, 'alert_resolved')
+if head.alerts_firing > 0 then
+  save(id, head, record, now_ms)
+  return {'alert_resolved', id, cjson.encode(head)}
+end
+head.status, head.resolved_at = 'resolved', now
+record_event(id, 'resolved', 'all alerts resolved')
+save(id, head, record, now_ms)
+redis.call('DEL', open_key)
+announce(id, 'resolved')
+for _, suffix in ipairs({'', ':alerts', ':order', ':timeline'}) do
+  redis.call('EXPIRE', incident_key(id, suffix), retention)
+end
+return {'incident_resolved', id, cjson.encode(head)}
