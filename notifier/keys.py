@@ -1,5 +1,7 @@
 """Redis keys owned by the notifier."""
 
+from datetime import datetime
+
 PREFIX = "tocsin:notifier:"
 
 ARQ_QUEUE = PREFIX + "queue"
@@ -19,6 +21,11 @@ def deliveries(incident_id: str) -> str:
 def escalate_job_id(incident_id: str, round_: int, level: int) -> str:
     """One escalation timer per (incident, round, level), however often it is scheduled."""
     return f"tocsin:escalate:{incident_id}:{round_}:{level}"
+
+
+def held_job_id(incident_id: str, round_: int, level: int, due: datetime) -> str:
+    """A look at the silences again, once per moment it is due."""
+    return f"tocsin:page-held:{incident_id}:{round_}:{level}:{int(due.timestamp() * 1000)}"
 
 
 def retry_job_id(incident_id: str, round_: int, level: int, attempt: int) -> str:

@@ -15,6 +15,7 @@ from typing import Literal, Protocol
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from ingest.clock import Clock
+from ingest.models import AlertStatus
 from notifier import keys
 from notifier.channels import MAX_ALERTS, Channel, DeliveryResult, Notification
 from notifier.config import Person
@@ -24,11 +25,15 @@ from notifier.escalation import FIRST, Step, next_step
 from notifier.signing import AckClaims, ack_url, sign_ack
 from router.config import Severity
 from router.models import Incident, IncidentStatus, TimelineEvent, TimelineKind
+from router.silence_store import SilenceStore
+from router.silences import Silence, SilenceState, holding
 from router.store import IncidentStore
 
 log = logging.getLogger(__name__)
 
 MAX_PAGE_RETRIES = 3
+HOLD_RECHECK = timedelta(minutes=1)
+"""Longest wait before a held page looks at the silences again."""
 DELIVERIES_KEPT = timedelta(days=7)
 """How long what was delivered for a resolved incident is remembered."""
 _FAILURES = "failures"
@@ -71,6 +76,7 @@ class Pager:
         registry: CollectorRegistry,
     ) -> None:
         self.store = store
+        self.silences = SilenceStore(store.redis)
         self.deliveries = Deliveries(store.redis)
         self.directory = directory
         self.channels = channels
@@ -101,6 +107,10 @@ class Pager:
         policy = self.directory.policies[incident.policy]
         level = policy.levels[step.level]
         now = self.clock()
+        held = await self._held_by(incident_id, now)
+        if held is not None:
+            await self._hold(incident_id, step, attempt, held, now)
+            return
         people = self.directory.resolve(level, now)
         results = await self._deliver(incident, people, "page", step)
         events = [
@@ -133,6 +143,58 @@ class Pager:
             incident_id,
             job_id=keys.escalate_job_id(incident_id, step.round, step.level),
             delay=level.ack_timeout,
+        )
+
+    async def _held_by(self, incident_id: str, now: datetime) -> Silence | None:
+        """The silence that ends first among those holding every firing alert of the
+        incident, or ``None`` when some firing alert is not silenced. Firing alerts are read
+        first, a page at a time, so one that is not silenced usually ends it at once."""
+        active = [s for s in await self.silences.all(now) if s.state(now) is SilenceState.ACTIVE]
+        if not active:
+            return None
+        holders: list[Silence] = []
+        cursor: int | None = 0
+        while cursor is not None:
+            records, cursor = await self.store.alerts(incident_id, limit=200, cursor=cursor)
+            for record in records:
+                if record.status is not AlertStatus.FIRING:
+                    cursor = None
+                    break
+                silence = holding(active, record.labels, now)
+                if silence is None:
+                    return None
+                holders.append(silence)
+        return min(holders, key=lambda silence: silence.ends_at, default=None)
+
+    async def _hold(
+        self, incident_id: str, step: Step, attempt: int, held: Silence, now: datetime
+    ) -> None:
+        """Record the hold once, and look again when the silence ends or within a minute
+        (a silence can be expired early)."""
+        if await self.deliveries.claim(incident_id, f"held:{step.round}:{step.level}:{held.id}"):
+            detail = f"silenced by {held.id} until {held.ends_at.isoformat()}: {held.comment}"
+            event = TimelineEvent(
+                at=now,
+                kind=TimelineKind.PAGE_HELD,
+                level=step.level + 1,
+                round=step.round,
+                detail=detail,
+            )
+            await self.store.add_timeline(incident_id, [event])
+            log.info(
+                "incident %s: page held, %s",
+                incident_id,
+                detail,
+                extra={"event": "page_held", "incident": incident_id},
+            )
+        delay = min(held.ends_at - now, HOLD_RECHECK)
+        await self.scheduler.schedule(
+            "retry_page",
+            step,
+            incident_id,
+            job_id=keys.held_job_id(incident_id, step.round, step.level, now + delay),
+            delay=delay,
+            attempt=attempt,
         )
 
     async def escalate(self, incident_id: str, expired: Step) -> None:

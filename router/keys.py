@@ -11,6 +11,8 @@ EVENT_STREAM = PREFIX + "events"
 """``IncidentEvent`` entries for the notifier."""
 DEAD_LETTERS = PREFIX + "dead-letters"
 """Alert entries the router could not apply (``ingest.deadletters``)."""
+SILENCES = PREFIX + "silences"
+"""Hash of silence id -> ``Silence`` JSON."""
 CONSUMER_GROUP = "router"
 """The router's consumer group on ingest's alert stream."""
 

@@ -20,6 +20,8 @@ class TimelineKind(StrEnum):
     ALERT_RESOLVED = "alert_resolved"
     PAGED = "paged"
     PAGE_FAILED = "page_failed"
+    PAGE_HELD = "page_held"
+    """Every firing alert is silenced: nobody is paged until a silence ends."""
     ESCALATED = "escalated"
     POLICY_EXHAUSTED = "policy_exhausted"
     ACKNOWLEDGED = "acknowledged"

@@ -12,11 +12,14 @@ from ingest.web import Webhooks
 from ingest.web import add_routes as add_webhook_routes
 from notifier.ack_web import AckPages
 from notifier.ack_web import add_routes as add_ack_routes
+from router.silence_store import SilenceStore
 from router.store import IncidentStore
 from tocsin.api import IncidentsApi
 from tocsin.api import add_routes as add_api_routes
 from tocsin.health import add_health_routes
 from tocsin.runtime import Runtime
+from tocsin.silences_api import SilencesApi
+from tocsin.silences_api import add_routes as add_silence_routes
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,7 @@ def make_app(runtime: Runtime) -> web.Application:
     add_webhook_routes(app, webhooks)
     add_ack_routes(app, AckPages(store, runtime.secret, runtime.clock, config.people))
     add_api_routes(app, IncidentsApi(store))
+    add_silence_routes(app, SilencesApi(SilenceStore(runtime.redis), runtime.clock))
 
     add_health_routes(app, runtime)
     return app

@@ -21,6 +21,8 @@ from tocsin.logs import configure as configure_logging
 from tocsin.runtime import Runtime, system_clock
 from tocsin.service import Role, running
 from tocsin.settings import LOG_FORMATS, Settings, SettingsError
+from tocsin.silence_cli import add_parser as add_silence_parser
+from tocsin.silence_cli import silence_command
 from tocsin.store import StoreUrlError, connect, describe
 
 log = logging.getLogger("tocsin")
@@ -48,8 +50,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as error:
         print(f"tocsin: {error}", file=sys.stderr)
         return 2
-    if args.command == "dead-letters":  # works on the store alone, whatever the config
+    # These work on the store alone, whatever the config.
+    if args.command == "dead-letters":
         return dead_letters_command(settings, args.action, args.id)
+    if args.command == "silence":
+        return silence_command(settings, args)
     try:
         loaded = load_config(settings.config_path)
     except ConfigFileError as error:
@@ -212,4 +217,5 @@ def _parser() -> argparse.ArgumentParser:
         "--data-dir", type=Path, help="of a running `tocsin up`, when TOCSIN_REDIS_URL is unset"
     )
     dead.add_argument("id", nargs="?", help="for replay: the id that list shows")
+    add_silence_parser(commands, common)
     return parser

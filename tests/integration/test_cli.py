@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from redis.asyncio import Redis
 
 from tocsin.cli import main
 
@@ -288,3 +289,50 @@ def test_replay_needs_an_id(
     assert main(["dead-letters", "replay"]) == 2
     (line,) = refused(capsys)
     assert line.startswith("tocsin: replay needs the id of a dead letter")
+
+
+def test_silence_add_list_expire_from_the_command_line(
+    valkey_url: str,
+    redis: Redis,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("TOCSIN_REDIS_URL", valkey_url)
+    assert (
+        main(["silence", "add", "service=payments", "--comment", "deploy", "--author", "al"]) == 0
+    )
+    silence_id = capsys.readouterr().out.strip()
+
+    assert main(["silence", "list"]) == 0
+    [line] = capsys.readouterr().out.splitlines()
+    assert line.startswith(f'{silence_id}  service="payments"  until ')
+    assert line.endswith("  al: deploy")
+
+    assert main(["silence", "expire", silence_id]) == 0
+    assert main(["silence", "list"]) == 0
+    assert capsys.readouterr().out == ""
+    assert main(["silence", "list", "--expired"]) == 0
+    assert silence_id in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["add", "service", "--comment", "x"], "is not a matcher"),
+        (["add", "team=", "--comment", "x"], "must not match the empty string"),
+        (["add", "a=b", "--comment", "x", "--duration", "soon"], "invalid duration 'soon'"),
+        (["expire", "nope"], "no silence 'nope'"),
+    ],
+)
+def test_a_bad_silence_command_says_why(
+    args: list[str],
+    message: str,
+    valkey_url: str,
+    redis: Redis,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("TOCSIN_REDIS_URL", valkey_url)
+    assert main(["silence", *args]) == 2
+    (line,) = refused(capsys)
+    assert message in line

@@ -195,6 +195,10 @@ def pager_with(
 
 @pytest.fixture
 def world(redis: Redis, clock: ManualClock) -> World:
+    return make_world(redis, clock)
+
+
+def make_world(redis: Redis, clock: ManualClock) -> World:
     store = IncidentStore(redis)
     scheduler = RecordingScheduler()
     registry = CollectorRegistry()

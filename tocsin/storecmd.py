@@ -1,0 +1,45 @@
+"""Running a short command against the store (``tocsin dead-letters``, ``tocsin silence``):
+the store of TOCSIN_REDIS_URL, or of a running ``tocsin up`` on the data dir."""
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+
+from arq.connections import ArqRedis
+from redis.exceptions import RedisError
+
+from tocsin.embedded import stored_url
+from tocsin.settings import Settings
+from tocsin.store import StoreUrlError, connect
+
+Work = Callable[[ArqRedis], Awaitable[int]]
+
+
+def on_store(settings: Settings, work: Work) -> int:
+    """``work``'s exit code, or 2 with one line saying why the store could not be used."""
+    url = settings.redis_url or stored_url(settings.data_dir)
+    if url is None:
+        return fail(
+            "TOCSIN_REDIS_URL is not set, and no running `tocsin up` was found in "
+            f"{settings.data_dir} (--data-dir)"
+        )
+    try:
+        redis = connect(url)
+    except StoreUrlError as error:
+        return fail(str(error))
+    try:
+        return asyncio.run(_closing(redis, work))
+    except (OSError, RedisError) as error:
+        return fail(f"cannot reach the store: {error}")
+
+
+async def _closing(redis: ArqRedis, work: Work) -> int:
+    try:
+        return await work(redis)
+    finally:
+        await redis.aclose()
+
+
+def fail(message: str) -> int:
+    print(f"tocsin: {message}", file=sys.stderr)
+    return 2
