@@ -1,10 +1,11 @@
 """Who a level's targets are at an instant: people named directly and whoever is on call."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from notifier.config import EscalationPolicy, Level, Person
+from router.maintenance import MaintenanceWindow
 from schedules.models import Schedule
 from schedules.oncall import who_is_on_call
 
@@ -16,6 +17,7 @@ class Directory:
     people: Mapping[str, Person]
     schedules: Mapping[str, Schedule] = field(default_factory=dict)
     policies: Mapping[str, EscalationPolicy] = field(default_factory=dict)
+    maintenance: Sequence[MaintenanceWindow] = ()
 
     def resolve(self, level: Level, at: datetime) -> list[str]:
         """Person ids in target order, each once (the same person on call for two targets

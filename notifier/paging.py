@@ -150,6 +150,11 @@ class Pager:
         incident, or ``None`` when some firing alert is not silenced. Firing alerts are read
         first, a page at a time, so one that is not silenced usually ends it at once."""
         active = [s for s in await self.silences.all(now) if s.state(now) is SilenceState.ACTIVE]
+        active += [
+            silence
+            for window in self.directory.maintenance
+            if (silence := window.silence_at(now)) is not None
+        ]
         if not active:
             return None
         holders: list[Silence] = []

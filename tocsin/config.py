@@ -11,6 +11,7 @@ from ingest.config import Integration, integration_conflicts
 from notifier.config import EscalationPolicy, Person, SmtpConfig
 from notifier.directory import Directory
 from router.config import Route, RoutingConfig, SeverityRule, route_name_conflicts
+from router.maintenance import MaintenanceWindow
 from schedules.durations import Duration
 from schedules.loader import load_schedules, schedule_file
 from schedules.models import Schedule
@@ -38,6 +39,8 @@ class TocsinConfig(BaseModel):
     smtp: SmtpConfig | None = None
     ack_link_ttl: Duration = timedelta(days=1)
     """How long the acknowledge link in a page stays valid."""
+    maintenance_windows: list[MaintenanceWindow] = Field(default_factory=list)
+    """Recurring silences."""
     incident_retention: Duration = timedelta(days=30)
     """How long a resolved incident (its alerts and timeline) is kept."""
 
@@ -62,6 +65,7 @@ class LoadedConfig:
             people=self.config.people,
             schedules=self.schedules,
             policies=self.config.escalation_policies,
+            maintenance=self.config.maintenance_windows,
         )
 
 

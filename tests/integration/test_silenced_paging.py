@@ -1,6 +1,7 @@
 """A silence holds a page while every firing alert of the incident is silenced, records the
 hold on the incident, and lets paging start once it ends (injected clock, no sleeping)."""
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -8,6 +9,7 @@ from redis.asyncio import Redis
 
 from notifier.escalation import FIRST
 from notifier.paging import HOLD_RECHECK
+from router.maintenance import MaintenanceWindow
 from router.matchers import parse_matcher
 from router.models import TimelineKind
 from router.silence_store import SilenceStore
@@ -104,4 +106,28 @@ async def test_a_silence_of_other_alerts_changes_nothing(world: World, redis: Re
     await silence(world, redis, "service=database")
     incident_id = await world.open("payments")
     await world.pager.open(incident_id)
+    assert {n.person for n in world.delivered} == {"alice"}
+
+
+async def test_a_maintenance_window_holds_pages_on_its_schedule(world: World) -> None:
+    # The clock starts on Monday 2026-03-02 12:00 UTC (13:00 in Berlin).
+    window = MaintenanceWindow(
+        name="payments-deploy",
+        matchers=["service=payments"],
+        timezone="Europe/Berlin",
+        days=["mon"],
+        start="13:00",
+        end="13:30",
+    )
+    world.pager.directory = replace(world.pager.directory, maintenance=[window])
+    incident_id = await world.open("payments")
+
+    await world.pager.open(incident_id)
+    assert world.delivered == []
+    [held] = await world.timeline(incident_id, TimelineKind.PAGE_HELD)
+    assert held.detail is not None
+    assert held.detail.startswith("silenced by maintenance:payments-deploy until ")
+
+    world.clock.advance(timedelta(minutes=30))  # the window closes
+    await world.pager.page(incident_id, FIRST)
     assert {n.person for n in world.delivered} == {"alice"}
