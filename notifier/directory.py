@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from notifier.config import EscalationPolicy, Level, Person
+from router.inhibition import InhibitRule
 from router.maintenance import MaintenanceWindow
 from schedules.models import Schedule
 from schedules.oncall import who_is_on_call
@@ -18,6 +19,7 @@ class Directory:
     schedules: Mapping[str, Schedule] = field(default_factory=dict)
     policies: Mapping[str, EscalationPolicy] = field(default_factory=dict)
     maintenance: Sequence[MaintenanceWindow] = ()
+    inhibit_rules: Sequence[InhibitRule] = ()
 
     def resolve(self, level: Level, at: datetime) -> list[str]:
         """Person ids in target order, each once (the same person on call for two targets

@@ -7,7 +7,7 @@ delivery, so a job that runs late, twice, or after a crash sends nothing twice.
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
@@ -55,6 +55,15 @@ class Scheduler(Protocol):
         delay: timedelta,
         attempt: int = 0,
     ) -> None: ...
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Why nobody is paged for an incident now, and until when at the latest."""
+
+    key: str
+    reason: str
+    until: datetime
 
 
 @dataclass(frozen=True)
@@ -145,19 +154,20 @@ class Pager:
             delay=level.ack_timeout,
         )
 
-    async def _held_by(self, incident_id: str, now: datetime) -> Silence | None:
-        """The silence that ends first among those holding every firing alert of the
-        incident, or ``None`` when some firing alert is not silenced. Firing alerts are read
-        first, a page at a time, so one that is not silenced usually ends it at once."""
+    async def _held_by(self, incident_id: str, now: datetime) -> Hold | None:
+        """What holds every firing alert of the incident, ending first; ``None`` when some
+        firing alert is neither silenced nor inhibited. Firing alerts are read first, a
+        page at a time, so one that is not held usually ends the look at once."""
         active = [s for s in await self.silences.all(now) if s.state(now) is SilenceState.ACTIVE]
         active += [
             silence
             for window in self.directory.maintenance
             if (silence := window.silence_at(now)) is not None
         ]
-        if not active:
+        rules = self.directory.inhibit_rules
+        if not active and not rules:
             return None
-        holders: list[Silence] = []
+        holds: list[Hold] = []
         cursor: int | None = 0
         while cursor is not None:
             records, cursor = await self.store.alerts(incident_id, limit=200, cursor=cursor)
@@ -165,34 +175,51 @@ class Pager:
                 if record.status is not AlertStatus.FIRING:
                     cursor = None
                     break
-                silence = holding(active, record.labels, now)
-                if silence is None:
+                hold = await self._hold_of(active, record.labels, now)
+                if hold is None:
                     return None
-                holders.append(silence)
-        return min(holders, key=lambda silence: silence.ends_at, default=None)
+                holds.append(hold)
+        return min(holds, key=lambda hold: hold.until, default=None)
+
+    async def _hold_of(
+        self, silences: list[Silence], labels: Mapping[str, str], now: datetime
+    ) -> Hold | None:
+        silence = holding(silences, labels, now)
+        if silence is not None:
+            until = silence.ends_at.isoformat()
+            return Hold(
+                silence.id,
+                f"silenced by {silence.id} until {until}: {silence.comment}",
+                silence.ends_at,
+            )
+        group = await self.store.inhibiting(self.directory.inhibit_rules, labels)
+        if group is not None:
+            rule = group.partition(":")[0]
+            # Inhibition lasts while its source fires: look again within the recheck time.
+            return Hold(f"inhibit:{rule}", f"inhibited by rule {rule}", now + HOLD_RECHECK)
+        return None
 
     async def _hold(
-        self, incident_id: str, step: Step, attempt: int, held: Silence, now: datetime
+        self, incident_id: str, step: Step, attempt: int, hold: Hold, now: datetime
     ) -> None:
-        """Record the hold once, and look again when the silence ends or within a minute
-        (a silence can be expired early)."""
-        if await self.deliveries.claim(incident_id, f"held:{step.round}:{step.level}:{held.id}"):
-            detail = f"silenced by {held.id} until {held.ends_at.isoformat()}: {held.comment}"
+        """Record the hold once, and look again when it ends or within a minute (a silence
+        can be expired early, a source alert resolve)."""
+        if await self.deliveries.claim(incident_id, f"held:{step.round}:{step.level}:{hold.key}"):
             event = TimelineEvent(
                 at=now,
                 kind=TimelineKind.PAGE_HELD,
                 level=step.level + 1,
                 round=step.round,
-                detail=detail,
+                detail=hold.reason,
             )
             await self.store.add_timeline(incident_id, [event])
             log.info(
                 "incident %s: page held, %s",
                 incident_id,
-                detail,
+                hold.reason,
                 extra={"event": "page_held", "incident": incident_id},
             )
-        delay = min(held.ends_at - now, HOLD_RECHECK)
+        delay = min(hold.until - now, HOLD_RECHECK)
         await self.scheduler.schedule(
             "retry_page",
             step,

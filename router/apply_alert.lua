@@ -9,6 +9,7 @@
 --   9 the alert's record as first seen (JSON)  10 the incident it would open, without id
 --   (JSON)  11 its severity  12 its summary  13 seconds an ended episode is remembered
 --   14 seconds a resolved incident is kept  15 alert events kept in a timeline
+--   16... the inhibition groups this alert is a source for (see router/inhibition.py)
 -- Returns {outcome, incident id, incident head JSON} (head only when it changed).
 
 local prefix, gkey, dedup = ARGV[1], ARGV[2], ARGV[3]
@@ -57,6 +58,13 @@ local function save(id, head, record, score)
   redis.call('ZADD', incident_key(id, ':order'), score, dedup)
 end
 
+-- While a source alert fires it is a member of each of its inhibition groups.
+local function inhibit(firing_now)
+  for i = 16, #ARGV do
+    redis.call(firing_now and 'SADD' or 'SREM', prefix .. 'inhibit:' .. ARGV[i], dedup)
+  end
+end
+
 local ended_key = prefix .. 'ended:' .. dedup
 if firing then
   if episode ~= '' and redis.call('GET', ended_key) == episode then return {'stale'} end
@@ -86,6 +94,7 @@ if not head then
   record_event(id, 'created', 'route ' .. head.route)
   alert_event(id, head, 'alert_added')
   save(id, head, record, now_ms + FIRING)
+  inhibit(true)
   redis.call('SET', open_key, id)
   redis.call('ZADD', prefix .. 'incidents', now_ms, string.format('%020d', tonumber(id)))
   announce(id, 'opened')
@@ -116,6 +125,7 @@ if firing then
     record.last_entry = entry
     redis.call('ZADD', order, seen_now(record) + FIRING, dedup)
     redis.call('HSET', incident_key(id, ':alerts'), dedup, cjson.encode(record))
+    inhibit(true)
     return {'repeated', id}
   end
   local last = now_ms
@@ -132,12 +142,14 @@ if firing then
   if severity < head.severity then head.severity = severity end -- SEV1 is the most severe
   alert_event(id, head, 'alert_added')
   save(id, head, record, last + FIRING)
+  inhibit(true)
   return {'joined', id, cjson.encode(head)}
 end
 
 if not record or record.status ~= 'firing' then return {'ignored'} end
 record.status, record.resolved_at, record.last_seen = 'resolved', now, now
 record.last_entry = entry
+inhibit(false)
 head.alerts_firing = head.alerts_firing - 1
 alert_event(id, head, 'alert_resolved')
 if head.alerts_firing > 0 then

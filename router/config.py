@@ -7,6 +7,8 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from router.inhibition import InhibitRule
+
 
 class Severity(StrEnum):
     """SEV1 is the most severe; the names sort from most to least severe."""
@@ -47,6 +49,7 @@ class RoutingConfig(BaseModel):
     severity: list[SeverityRule] = Field(default_factory=list)
     retention: timedelta = timedelta(days=30)
     """How long a resolved incident is kept."""
+    inhibit_rules: list[InhibitRule] = Field(default_factory=list)
 
     def route_name(self, index: int) -> str:
         return route_name(self.routes, index)

@@ -45,6 +45,12 @@ def open_group(group_key: str) -> str:
     return f"{PREFIX}open:{group_key}"
 
 
+def inhibition_group(group: str) -> str:
+    """Set of the firing source alerts (dedup keys) of an inhibition group
+    (``router.inhibition``); ``apply_alert.lua`` keeps it."""
+    return f"{PREFIX}inhibit:{group}"
+
+
 def ended_episode(dedup_key: str) -> str:
     """Start time of the alert's last firing episode that was resolved."""
     return f"{PREFIX}ended:{dedup_key}"

@@ -6,7 +6,7 @@ is one round trip. Acknowledging is an optimistic MULTI/EXEC over the head. The 
 announces a change is written atomically with the change.
 """
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import TypeVar, cast
@@ -21,6 +21,7 @@ from router import keys
 from router.config import RoutingConfig
 from router.grouping import group_key, group_labels
 from router.incidents import Change, Outcome, acknowledge
+from router.inhibition import InhibitRule, source_groups, target_groups
 from router.matching import Placement, place
 from router.models import (
     AlertRecord,
@@ -182,7 +183,21 @@ class IncidentStore:
             int(ENDED_EPISODE_TTL.total_seconds()),
             int(routing.retention.total_seconds()),
             TIMELINE_ALERT_EVENTS,
+            *source_groups(routing.inhibit_rules, alert.labels),
         ]
+
+    async def inhibiting(
+        self, rules: Sequence[InhibitRule], labels: Mapping[str, str]
+    ) -> str | None:
+        """The inhibition group whose firing sources hold an alert with these labels, if any."""
+        groups = target_groups(rules, labels)
+        if not groups:
+            return None
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for group in groups:
+                pipe.exists(keys.inhibition_group(group))
+            found = await pipe.execute()
+        return next((group for group, n in zip(groups, found, strict=True) if n), None)
 
     async def acknowledge(self, incident_id: str, person: str, at: datetime) -> Incident:
         """Idempotent; raises ``IncidentNotFound`` or ``IllegalTransition`` (resolved)."""

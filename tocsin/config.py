@@ -11,6 +11,7 @@ from ingest.config import Integration, integration_conflicts
 from notifier.config import EscalationPolicy, Person, SmtpConfig
 from notifier.directory import Directory
 from router.config import Route, RoutingConfig, SeverityRule, route_name_conflicts
+from router.inhibition import InhibitRule
 from router.maintenance import MaintenanceWindow
 from schedules.durations import Duration
 from schedules.loader import load_schedules, schedule_file
@@ -41,6 +42,7 @@ class TocsinConfig(BaseModel):
     """How long the acknowledge link in a page stays valid."""
     maintenance_windows: list[MaintenanceWindow] = Field(default_factory=list)
     """Recurring silences."""
+    inhibit_rules: list[InhibitRule] = Field(default_factory=list)
     incident_retention: Duration = timedelta(days=30)
     """How long a resolved incident (its alerts and timeline) is kept."""
 
@@ -57,6 +59,7 @@ class LoadedConfig:
             routes=self.config.routes,
             severity=self.config.severity,
             retention=self.config.incident_retention,
+            inhibit_rules=self.config.inhibit_rules,
         )
 
     @property
@@ -66,6 +69,7 @@ class LoadedConfig:
             schedules=self.schedules,
             policies=self.config.escalation_policies,
             maintenance=self.config.maintenance_windows,
+            inhibit_rules=self.config.inhibit_rules,
         )
 
 

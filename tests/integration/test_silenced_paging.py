@@ -7,8 +7,11 @@ from datetime import timedelta
 import pytest
 from redis.asyncio import Redis
 
+from ingest.models import AlertStatus
 from notifier.escalation import FIRST
 from notifier.paging import HOLD_RECHECK
+from router.config import Route
+from router.inhibition import InhibitRule
 from router.maintenance import MaintenanceWindow
 from router.matchers import parse_matcher
 from router.models import TimelineKind
@@ -130,4 +133,43 @@ async def test_a_maintenance_window_holds_pages_on_its_schedule(world: World) ->
 
     world.clock.advance(timedelta(minutes=30))  # the window closes
     await world.pager.page(incident_id, FIRST)
+    assert {n.person for n in world.delivered} == {"alice"}
+
+
+async def test_inhibition_holds_service_pages_while_the_cluster_alert_fires(
+    world: World,
+) -> None:
+    rule = InhibitRule(
+        source_matchers=["alertname=ClusterDown"],
+        target_matchers=["alertname=HighLatency"],
+        equal=["cluster"],
+    )
+    routing = ROUTING.model_copy(
+        update={
+            "routes": [*ROUTING.routes, Route(name="infra", match={}, policy="database")],
+            "inhibit_rules": [rule],
+        }
+    )
+    world.pager.directory = replace(world.pager.directory, inhibit_rules=[rule])
+    cluster = alert(world.clock(), "infra").model_copy(
+        update={"dedup_key": "cluster", "labels": {"alertname": "ClusterDown", "cluster": "eu1"}}
+    )
+    await world.store.apply_alert(cluster, routing)
+    service = alert(world.clock(), "payments").model_copy(
+        update={"labels": {"service": "payments", "alertname": "HighLatency", "cluster": "eu1"}}
+    )
+    change = await world.store.apply_alert(service, routing)
+    assert change.incident_id is not None
+
+    await world.pager.open(change.incident_id)
+    assert world.delivered == []
+    [held] = await world.timeline(change.incident_id, TimelineKind.PAGE_HELD)
+    assert held.detail == f"inhibited by rule {rule.id}"
+
+    # The cluster recovers: at the next look, payments pages.
+    await world.store.apply_alert(
+        cluster.model_copy(update={"status": AlertStatus.RESOLVED}), routing
+    )
+    world.clock.advance(HOLD_RECHECK)
+    await world.pager.page(change.incident_id, FIRST)
     assert {n.person for n in world.delivered} == {"alice"}
