@@ -6,7 +6,9 @@ The body is one object or a JSON list of them::
      "dedup_key": "disk-db-1", "status": "firing", "labels": {"host": "db-1"},
      "source": "cron@db-1"}
 
-Only ``summary`` and ``severity`` are required; ``status`` defaults to ``firing``.
+Only ``summary`` and ``severity`` are required; ``status`` defaults to ``firing``. A resolve
+(``"status": "resolved"``) needs only what identifies the alert: its ``dedup_key``, or the
+labels or summary it fired with.
 
 - ``labels`` gain ``severity`` from the severity field, unless they already have one.
 - ``source`` (the system that raised it) becomes ``Alert.origin``.
@@ -19,7 +21,7 @@ Only ``summary`` and ``severity`` are required; ``status`` defaults to ``firing`
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field, TypeAdapter
+from pydantic import Field, TypeAdapter, model_validator
 
 from ingest.config import Integration
 from ingest.fingerprint import labels_fingerprint
@@ -31,6 +33,12 @@ _SUMMARY_LABEL = "__summary__"
 no real label set hashes the same."""
 
 
+_UNSAID = "\0"
+"""Stands in for a summary or severity a resolve left out, so the fields stay required (and
+named in errors) for firing alerts. A resolve that sends a lone NUL as either is read the
+same way: only its identity counts."""
+
+
 class _GenericAlert(Payload):
     summary: LongText = Field(min_length=1)
     severity: ShortText = Field(min_length=1)
@@ -39,6 +47,17 @@ class _GenericAlert(Payload):
     # One place is kept for the severity, which joins them.
     labels: Annotated[Labels, Field(max_length=MAX_LABELS - 1)] = Field(default_factory=dict)
     source: ShortText | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _a_resolve_needs_only_its_identity(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("status") == AlertStatus.RESOLVED.value:
+            if not any(data.get(name) for name in ("dedup_key", "labels", "summary")):
+                raise ValueError(
+                    "a resolve needs what identifies the alert: dedup_key, labels or summary"
+                )
+            return {"summary": _UNSAID, "severity": _UNSAID, **data}
+        return data
 
 
 _ONE = TypeAdapter(_GenericAlert)
@@ -56,8 +75,13 @@ class GenericSource:
             Alert(
                 dedup_key=item.dedup_key or _identity(item),
                 status=item.status,
-                summary=item.summary,
-                labels={"severity": item.severity, **item.labels},
+                summary=item.summary if item.summary != _UNSAID else "resolved",
+                labels=item.labels
+                if item.severity == _UNSAID
+                else {
+                    "severity": item.severity,
+                    **item.labels,
+                },
                 integration=integration.name,
                 source=self.name,
                 origin=item.source or None,

@@ -189,3 +189,24 @@ def test_any_values_are_an_alert_that_serializes_or_a_payload_error(
         return
     for alert in alerts:
         assert Alert.model_validate_json(alert.model_dump_json()) == alert
+
+
+@pytest.mark.parametrize(
+    ("fields", "dedup_key"),
+    [
+        ({"dedup_key": "disk-db-1"}, "disk-db-1"),
+        ({"labels": {"host": "db-1"}}, labels_fingerprint({"host": "db-1"})),
+        ({"summary": "Disk full"}, labels_fingerprint({"__summary__": "Disk full"})),
+    ],
+)
+def test_a_resolve_needs_only_the_identity(fields: dict[str, object], dedup_key: str) -> None:
+    (alert,) = SOURCES["generic"].parse({"status": "resolved", **fields}, INTEGRATION, NOW)
+    assert (alert.status, alert.dedup_key) == ("resolved", dedup_key)
+    assert "severity" not in alert.labels
+
+
+def test_a_resolve_that_names_no_alert_is_refused() -> None:
+    with pytest.raises(PayloadError) as caught:
+        SOURCES["generic"].parse({"status": "resolved", "severity": "warning"}, INTEGRATION, NOW)
+    [error] = caught.value.errors
+    assert "a resolve needs what identifies the alert" in error.message
