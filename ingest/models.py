@@ -84,6 +84,10 @@ class Alert(BaseModel):
     starts_at: UtcTime | None = None
     ends_at: UtcTime | None = None
     received_at: UtcTime
+    sender_not_shown: int = Field(default=0, ge=0, le=10**9)
+    """Alerts of the same notification the sender left out (Alertmanager's
+    ``truncatedAlerts``): while the sender says some are unseen, their group may still fire,
+    and its incident must not resolve on the alerts shown."""
 
     @property
     def is_firing(self) -> bool:

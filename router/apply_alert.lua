@@ -9,7 +9,8 @@
 --   9 the alert's record as first seen (JSON)  10 the incident it would open, without id
 --   (JSON)  11 its severity  12 its summary  13 seconds an ended episode is remembered
 --   14 seconds a resolved incident is kept  15 alert events kept in a timeline
---   16... the inhibition groups this alert is a source for (see router/inhibition.py)
+--   16 alerts the sender's notification left out  17... the inhibition groups this alert is a
+--   source for (see router/inhibition.py)
 -- Returns {outcome, incident id, incident head JSON} (head only when it changed).
 
 local prefix, gkey, dedup = ARGV[1], ARGV[2], ARGV[3]
@@ -17,6 +18,7 @@ local firing = ARGV[4] == '1'
 local now, now_ms, entry, episode = ARGV[5], tonumber(ARGV[6]), ARGV[7], ARGV[8]
 local severity, summary = ARGV[11], ARGV[12]
 local ended_ttl, retention, max_alert_events = ARGV[13], ARGV[14], tonumber(ARGV[15])
+local not_shown = tonumber(ARGV[16])
 -- Firing alerts sort before resolved ones in the order set: their score gets this on top of
 -- their last-seen milliseconds (2^42, past any millisecond timestamp until the year 2109).
 local FIRING = 4398046511104
@@ -60,7 +62,7 @@ end
 
 -- While a source alert fires it is a member of each of its inhibition groups.
 local function inhibit(firing_now)
-  for i = 16, #ARGV do
+  for i = 17, #ARGV do
     redis.call(firing_now and 'SADD' or 'SREM', prefix .. 'inhibit:' .. ARGV[i], dedup)
   end
 end
@@ -89,6 +91,7 @@ if not head then
   head.id = id
   head.alerts_total, head.alerts_firing = 1, 1
   head.alert_events, head.alert_events_omitted = 0, 0
+  head.alerts_not_shown = not_shown
   local record = cjson.decode(ARGV[9])
   record.last_entry = entry
   record_event(id, 'created', 'route ' .. head.route)
@@ -101,6 +104,9 @@ if not head then
   return {'opened', id, cjson.encode(head)}
 end
 
+-- The sender's latest notification says how many alerts it left out.
+local not_shown_changed = head.alerts_not_shown ~= not_shown
+head.alerts_not_shown = not_shown
 local order = incident_key(id, ':order')
 -- Two routers can apply a group's alerts out of order: last seen never moves backwards.
 -- It is kept as the alert's score in the order set, so it is compared without parsing.
@@ -125,6 +131,7 @@ if firing then
     record.last_entry = entry
     redis.call('ZADD', order, seen_now(record) + FIRING, dedup)
     redis.call('HSET', incident_key(id, ':alerts'), dedup, cjson.encode(record))
+    if not_shown_changed then redis.call('SET', incident_key(id, ''), cjson.encode(head)) end
     inhibit(true)
     return {'repeated', id}
   end
@@ -146,22 +153,35 @@ if firing then
   return {'joined', id, cjson.encode(head)}
 end
 
-if not record or record.status ~= 'firing' then return {'ignored'} end
+local function resolve_incident()
+  head.status, head.resolved_at = 'resolved', now
+  record_event(id, 'resolved', 'all alerts resolved')
+  redis.call('SET', incident_key(id, ''), cjson.encode(head))
+  redis.call('DEL', open_key)
+  announce(id, 'resolved')
+  for _, suffix in ipairs({'', ':alerts', ':order', ':timeline'}) do
+    redis.call('EXPIRE', incident_key(id, suffix), retention)
+  end
+  return {'incident_resolved', id, cjson.encode(head)}
+end
+
+-- Unseen alerts of a truncated notification may still fire: no all-clear on the seen ones.
+local all_clear = head.alerts_not_shown == 0
+
+if not record or record.status ~= 'firing' then
+  -- A resolution already known; but the notification may be the first to show everything.
+  if not not_shown_changed then return {'ignored'} end
+  if head.alerts_firing == 0 and all_clear then return resolve_incident() end
+  redis.call('SET', incident_key(id, ''), cjson.encode(head))
+  return {'ignored', id}
+end
 record.status, record.resolved_at, record.last_seen = 'resolved', now, now
 record.last_entry = entry
 inhibit(false)
 head.alerts_firing = head.alerts_firing - 1
 alert_event(id, head, 'alert_resolved')
-if head.alerts_firing > 0 then
-  save(id, head, record, now_ms)
+save(id, head, record, now_ms)
+if head.alerts_firing > 0 or not all_clear then
   return {'alert_resolved', id, cjson.encode(head)}
 end
-head.status, head.resolved_at = 'resolved', now
-record_event(id, 'resolved', 'all alerts resolved')
-save(id, head, record, now_ms)
-redis.call('DEL', open_key)
-announce(id, 'resolved')
-for _, suffix in ipairs({'', ':alerts', ':order', ':timeline'}) do
-  redis.call('EXPIRE', incident_key(id, suffix), retention)
-end
-return {'incident_resolved', id, cjson.encode(head)}
+return resolve_incident()

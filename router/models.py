@@ -83,6 +83,9 @@ class Incident(BaseModel):
     alert_events: int = 0
     """Alert events in the timeline (``IncidentStore.timeline``): only the first few."""
     alert_events_omitted: int = 0
+    alerts_not_shown: int = 0
+    """Alerts the sender said it left out of its last notification (``truncatedAlerts``):
+    while there are any, the incident does not resolve on the alerts it was shown."""
     """Alert events past those, counted instead of listed, so a storm stays readable."""
 
 

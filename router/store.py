@@ -183,6 +183,7 @@ class IncidentStore:
             int(ENDED_EPISODE_TTL.total_seconds()),
             int(routing.retention.total_seconds()),
             TIMELINE_ALERT_EVENTS,
+            alert.sender_not_shown,
             *source_groups(routing.inhibit_rules, alert.labels),
         ]
 

@@ -10,6 +10,8 @@ One notification carries a group of alerts; each becomes one ``Alert``:
   for "not set" -- always as ``endsAt`` of a firing alert -- so year 1 means unset, whatever
   its offset.
 - ``origin``: the notification's ``externalURL`` (the Alertmanager that sent it).
+- ``sender_not_shown``: the notification's ``truncatedAlerts`` (``max_alerts`` in the
+  receiver left them out), so the incident is not resolved while those may still fire.
 
 Read but not used: ``groupKey``, ``groupLabels``, ``common*`` and ``receiver``. The router
 groups alerts by its own routes, and every alert already carries the common labels and
@@ -60,6 +62,7 @@ class _Notification(Payload):
     version: Literal["4"]
     """Checked so that a future format with another shape is refused, not misread."""
     external_url: ShortText | None = Field(default=None, alias="externalURL")
+    truncated_alerts: int = Field(default=0, ge=0, le=10**9, alias="truncatedAlerts")
     alerts: Annotated[list[_AlertmanagerAlert], Field(max_length=MAX_ALERTS)]
 
 
@@ -85,6 +88,7 @@ class AlertmanagerSource:
                 starts_at=alert.starts_at,
                 ends_at=alert.ends_at,
                 received_at=now,
+                sender_not_shown=notification.truncated_alerts,
             )
             for alert in notification.alerts
         ]

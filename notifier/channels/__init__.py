@@ -50,6 +50,8 @@ class Notification(BaseModel):
     alerts: tuple[AlertSummary, ...] = ()
     """Firing alerts first, at most ``MAX_ALERTS``."""
     alerts_omitted: int = Field(default=0, ge=0)
+    alerts_not_shown: int = Field(default=0, ge=0)
+    """Alerts the sender itself left out of its last notification."""
     """How many more alerts the incident has than are listed."""
 
     @model_validator(mode="after")
@@ -88,6 +90,7 @@ class Notification(BaseModel):
                 for r in records[:MAX_ALERTS]
             ),
             alerts_omitted=max(0, incident.alerts_total - min(len(records), MAX_ALERTS)),
+            alerts_not_shown=incident.alerts_not_shown,
         )
 
 

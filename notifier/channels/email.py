@@ -9,7 +9,7 @@ import aiosmtplib
 
 from ingest.clock import Clock
 from notifier.channels import DeliveryResult, Notification
-from notifier.channels.render import alert_line, headline, text_body
+from notifier.channels.render import alert_line, headline, not_shown, text_body
 from notifier.config import Person, SmtpConfig
 
 _POLICY = policy.SMTP.clone(max_line_length=998)
@@ -98,6 +98,8 @@ def html_body(note: Notification) -> str:
     alerts = "".join(f"<li>{escape(alert_line(alert))}</li>" for alert in note.alerts)
     if note.alerts_omitted:
         alerts += f"<li>... and {note.alerts_omitted} more</li>"
+    if note.alerts_not_shown:
+        alerts += f"<li>({escape(not_shown(note))})</li>"
     link = (
         f'<p><a href="{escape(note.incident_url)}">Incident #{escape(note.incident_id)}</a></p>'
         if note.incident_url

@@ -27,9 +27,15 @@ def text_body(note: Notification) -> str:
         lines += [f"  - {alert_line(alert)}" for alert in note.alerts]
         if note.alerts_omitted:
             lines.append(f"  ... and {note.alerts_omitted} more")
+    if note.alerts_not_shown:
+        lines.append(f"  ({not_shown(note)})")
     if note.incident_url:
         lines += ["", f"Incident: {note.incident_url}"]
     return "\n".join(lines) + "\n"
+
+
+def not_shown(note: Notification) -> str:
+    return f"{note.alerts_not_shown} alerts not shown by the sender"
 
 
 def alert_line(alert: AlertSummary) -> str:

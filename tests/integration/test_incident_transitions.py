@@ -382,3 +382,38 @@ def test_invariants_over_any_sequence_of_alerts(valkey_url: str) -> None:
         asyncio.run(scenario(first, steps))
 
     check()
+
+
+async def test_a_truncated_notification_never_gives_a_false_all_clear(world: World) -> None:
+    # Alertmanager with max_alerts: 2 and 5 alerts firing sends 2, and truncatedAlerts: 3.
+    def shown(key: str, status: AlertStatus, not_shown: int) -> Alert:
+        return alert(key, status).model_copy(update={"sender_not_shown": not_shown})
+
+    await world.apply(shown("a", FIRING, 3))
+    await world.apply(shown("b", FIRING, 3))
+    assert (await world.incident()).alerts_not_shown == 3
+
+    # The two it was shown resolve: three may still fire, so the incident stays open.
+    await world.apply(shown("a", RESOLVED, 3))
+    change = await world.apply(shown("b", RESOLVED, 3))
+    assert change.outcome is Outcome.ALERT_RESOLVED
+    incident = await world.incident()
+    assert (incident.status, incident.alerts_firing) == (IncidentStatus.TRIGGERED, 0)
+    assert await world.events() == [IncidentEventKind.OPENED]
+
+    # A notification that leaves nothing out and shows them resolved closes it.
+    change = await world.apply(shown("b", RESOLVED, 0))
+    assert change.outcome is Outcome.INCIDENT_RESOLVED
+    assert (await world.events())[-1] is IncidentEventKind.RESOLVED
+
+
+async def test_a_notification_that_shows_everything_lets_the_last_alert_resolve(
+    world: World,
+) -> None:
+    def shown(key: str, status: AlertStatus, not_shown: int) -> Alert:
+        return alert(key, status).model_copy(update={"sender_not_shown": not_shown})
+
+    await world.apply(shown("a", FIRING, 1))
+    await world.apply(shown("b", FIRING, 0))  # the group fits again: nothing left out
+    await world.apply(shown("a", RESOLVED, 0))
+    assert (await world.apply(shown("b", RESOLVED, 0))).outcome is Outcome.INCIDENT_RESOLVED

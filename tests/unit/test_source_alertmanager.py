@@ -153,7 +153,7 @@ def test_numbers_in_labels_and_annotations_become_text() -> None:
 
 def test_unused_fields_are_not_validated() -> None:
     body = minimal(silenceURL=["odd"])
-    body.update(groupLabels="not an object", truncatedAlerts="many", orgId=1)
+    body.update(groupLabels="not an object", orgId=1)
     assert len(parse(body)) == 1
 
 
@@ -241,3 +241,22 @@ def test_any_value_in_any_field_is_an_alert_that_serializes_or_a_payload_error(
         return
     for alert in alerts:
         assert Alert.model_validate_json(alert.model_dump_json()) == alert
+
+
+def test_alerts_the_sender_left_out_travel_with_the_ones_it_showed() -> None:
+    # max_alerts: 2 on the receiver, 5 firing: 2 shown, "truncatedAlerts": 3.
+    body = load("grouped_firing.json")
+    body["truncatedAlerts"] = 3
+    alerts = parse(body)
+    assert alerts
+    assert {alert.sender_not_shown for alert in alerts} == {3}
+    assert {a.sender_not_shown for a in parse(load("grouped_firing.json"))} == {0}
+
+
+@pytest.mark.parametrize("count", [-1, "many", 1.5])
+def test_a_truncation_count_that_is_not_a_count_is_refused(count: object) -> None:
+    body = load("firing.json")
+    body["truncatedAlerts"] = count
+    with pytest.raises(PayloadError) as caught:
+        parse(body)
+    assert [e.field for e in caught.value.errors] == ["truncatedAlerts"]
