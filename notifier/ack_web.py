@@ -76,6 +76,20 @@ class AckPages:
                 claims.person,
                 extra={"event": "acknowledged", "incident": incident.id, "person": claims.person},
             )
+        if not _from_a_browser(request):
+            # curl and scripts: the result itself, not a redirect (``curl -L -XPOST`` would
+            # follow it with POST again, round and round).
+            return web.json_response(
+                {
+                    "incident": incident.id,
+                    "status": incident.status.value,
+                    "acknowledged_by": incident.acknowledged_by,
+                    "acknowledged_at": incident.acknowledged_at.isoformat()
+                    if incident.acknowledged_at
+                    else None,
+                },
+                headers=_HEADERS,
+            )
         # Relative to /ack/{token}, the token alone names the same URL, also behind a proxy
         # that serves Tocsin under a path prefix.
         raise web.HTTPSeeOther(location=request.match_info["token"], headers=_HEADERS)
@@ -106,6 +120,11 @@ class AckPages:
 def add_routes(app: web.Application, pages: AckPages) -> None:
     app.router.add_get(ACK_ROUTE, pages.show)
     app.router.add_post(ACK_ROUTE, pages.acknowledge)
+
+
+def _from_a_browser(request: web.Request) -> bool:
+    """Browsers ask for HTML when they submit a form; curl asks for ``*/*``."""
+    return "text/html" in request.headers.get("Accept", "")
 
 
 def _html(status: int, text: str) -> web.Response:

@@ -18,6 +18,11 @@ def deliveries(incident_id: str) -> str:
     return f"{PREFIX}deliveries:{incident_id}"
 
 
+def sending(incident_id: str, field: str) -> str:
+    """Held while one delivery is being sent, so a second run of its step skips it."""
+    return f"{PREFIX}sending:{incident_id}:{field}"
+
+
 def escalate_job_id(incident_id: str, round_: int, level: int) -> str:
     """One escalation timer per (incident, round, level), however often it is scheduled."""
     return f"tocsin:escalate:{incident_id}:{round_}:{level}"

@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from ingest.clock import Clock
 from ingest.models import AlertStatus
 from notifier import keys
-from notifier.channels import MAX_ALERTS, Channel, DeliveryResult, Notification
+from notifier.channels import MAX_ALERTS, Channel, DeliveryResult, Kind, Notification
 from notifier.config import Person
 from notifier.deliveries import Deliveries
 from notifier.directory import Directory
@@ -262,21 +262,33 @@ class Pager:
 
     async def resolved(self, incident_id: str) -> None:
         """Tell everyone who was paged for the incident that it is resolved."""
+        if await self._tell_the_paged(incident_id, "resolved", TimelineKind.RESOLVED_NOTICE):
+            await self.deliveries.forget_after(incident_id, DELIVERIES_KEPT)
+
+    async def acknowledged(self, incident_id: str) -> None:
+        """Tell the others who were paged that someone has it, so they can stand down."""
+        await self._tell_the_paged(incident_id, "acknowledged", TimelineKind.ACKNOWLEDGED_NOTICE)
+
+    async def _tell_the_paged(
+        self, incident_id: str, kind: Literal["resolved", "acknowledged"], record: TimelineKind
+    ) -> bool:
+        """Send a notice to everyone paged for the incident (but whoever acknowledged it);
+        ``False`` when the incident is gone."""
         incident = await self.store.get(incident_id)
         if incident is None:
-            return
+            return False
         story = await self.store.timeline(incident_id)
-        paged = sorted({e.person for e in story if e.kind is TimelineKind.PAGED and e.person})
-        results = await self._deliver(incident, paged, "resolved", None)
+        paged = {e.person for e in story if e.kind is TimelineKind.PAGED and e.person}
+        paged.discard(incident.acknowledged_by if kind == "acknowledged" else None)
+        results = await self._deliver(incident, sorted(paged), kind, None)
         now = self.clock()
         events = [
-            _timeline(TimelineKind.RESOLVED_NOTICE, now, person, channel, None, r.detail)
+            _timeline(record, now, person, channel, None, r.detail)
             for person, channel, r in results
             if r.ok
         ]
-        if events:
-            await self.store.add_timeline(incident_id, events)
-        await self.deliveries.forget_after(incident_id, DELIVERIES_KEPT)
+        await self.store.add_timeline(incident_id, events)
+        return True
 
     async def could_not_process(self, incident_id: str | None, reason: str, tag: str) -> None:
         """Something about the incident could not be done (an event or a timer kept
@@ -323,7 +335,7 @@ class Pager:
         self,
         incident: Incident,
         people: Sequence[str],
-        kind: Literal["page", "resolved"],
+        kind: Kind,
         step: Step | None,
     ) -> list[tuple[str, str, DeliveryResult]]:
         """Send to every contact method of every person at once, skipping what was sent."""
@@ -341,14 +353,21 @@ class Pager:
                 person,
                 level=step.level + 1 if step else None,
                 ack_url=self._ack_url(incident.id, person_id) if kind == "page" else None,
+                acknowledged_by=self._name(incident.acknowledged_by),
             )
             for channel in self.channels:
                 field = f"{tag}:{person_id}:{channel.name}"
                 if channel.reaches(person) and field not in done:
-                    sends.append((person_id, channel, field, _send(channel, person, note)))
-        outcomes = await asyncio.gather(*(send for *_, send in sends))
+                    sends.append((person_id, channel, field, person, note))
+        # Two runs of one step at once (an event and a retry job) must not both send: each
+        # delivery is taken before it is sent; a taken one is in flight elsewhere.
+        taken = await self.deliveries.take(incident.id, [field for _, _, field, *_ in sends])
+        sends = [send for send, ours in zip(sends, taken, strict=True) if ours]
+        outcomes = await asyncio.gather(
+            *(_send(channel, person, note) for _, channel, _, person, note in sends)
+        )
         results = []
-        for (person_id, channel, field, _), result in zip(sends, outcomes, strict=True):
+        for (person_id, channel, field, *_), result in zip(sends, outcomes, strict=True):
             self._sent.labels(channel.name, kind, "ok" if result.ok else "failed").inc()
             facts = {"incident": incident.id, "person": person_id, "channel": channel.name}
             where = f"incident {incident.id}: {person_id} by {channel.name}"
@@ -357,7 +376,7 @@ class Pager:
                 where += f", {step}"
             if result.ok:
                 await self.deliveries.mark(incident.id, field)
-                event = "paged" if kind == "page" else "resolved_notice"
+                event = "paged" if kind == "page" else f"{kind}_notice"
                 log.info("%s %s", event.replace("_", " "), where, extra={"event": event, **facts})
             else:
                 event = f"{kind}_failed"
@@ -369,7 +388,12 @@ class Pager:
                     extra={"event": event, **facts},
                 )
             results.append((person_id, channel.name, result))
+        await self.deliveries.release(incident.id, [field for _, _, field, *_ in sends])
         return results
+
+    def _name(self, person_id: str | None) -> str | None:
+        person = self.directory.people.get(person_id or "")
+        return person.name if person is not None else person_id
 
     def _ack_url(self, incident_id: str, person: str) -> str:
         claims = AckClaims(incident_id, person, self.clock() + self.links.ttl)

@@ -200,7 +200,8 @@ class EventConsumer:
             await self.pager.open(event.incident_id)
         elif event.kind is IncidentEventKind.RESOLVED:
             await self.pager.resolved(event.incident_id)
-        # Acknowledged: nothing to send; pending escalations see it when they run.
+        else:  # pending escalations see the acknowledgement when they run
+            await self.pager.acknowledged(event.incident_id)
 
     async def _buried(self, entry: Entry[IncidentEvent], reason: str) -> None:
         incident_id = entry.model.incident_id if entry.model is not None else None

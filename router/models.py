@@ -27,6 +27,7 @@ class TimelineKind(StrEnum):
     ACKNOWLEDGED = "acknowledged"
     RESOLVED = "resolved"
     RESOLVED_NOTICE = "resolved_notice"
+    ACKNOWLEDGED_NOTICE = "acknowledged_notice"
 
 
 class TimelineEvent(BaseModel):

@@ -17,6 +17,9 @@ from router.models import AlertRecord, Incident, IncidentStatus
 
 __all__ = ["AlertSummary", "Channel", "DeliveryResult", "Notification"]
 
+Kind = Literal["page", "resolved", "acknowledged"]
+"""A page asks for action; the others tell people paged for an incident what became of it."""
+
 MAX_ALERTS = 10
 """Alerts listed in one notification; a group of hundreds would bury the ack link."""
 
@@ -35,7 +38,7 @@ class Notification(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    kind: Literal["page", "resolved"]
+    kind: Kind
     incident_id: str
     title: str
     severity: Severity
@@ -52,6 +55,8 @@ class Notification(BaseModel):
     alerts_omitted: int = Field(default=0, ge=0)
     alerts_not_shown: int = Field(default=0, ge=0)
     """Alerts the sender itself left out of its last notification."""
+    acknowledged_by: str | None = None
+    """Who acknowledged (their name), for acknowledged notices."""
     """How many more alerts the incident has than are listed."""
 
     @model_validator(mode="after")
@@ -63,7 +68,7 @@ class Notification(BaseModel):
     @classmethod
     def from_incident(
         cls,
-        kind: Literal["page", "resolved"],
+        kind: Kind,
         incident: Incident,
         records: Sequence[AlertRecord],
         person_id: str,
@@ -72,6 +77,7 @@ class Notification(BaseModel):
         level: int | None = None,
         ack_url: str | None = None,
         incident_url: str | None = None,
+        acknowledged_by: str | None = None,
     ) -> Self:
         """``records``: the incident's first alerts in reading order (firing first)."""
         return cls(
@@ -91,6 +97,7 @@ class Notification(BaseModel):
             ),
             alerts_omitted=max(0, incident.alerts_total - min(len(records), MAX_ALERTS)),
             alerts_not_shown=incident.alerts_not_shown,
+            acknowledged_by=acknowledged_by,
         )
 
 

@@ -9,7 +9,7 @@ import aiosmtplib
 
 from ingest.clock import Clock
 from notifier.channels import DeliveryResult, Notification
-from notifier.channels.render import alert_line, headline, not_shown, text_body
+from notifier.channels.render import alert_line, headline, not_shown, notice, text_body
 from notifier.config import Person, SmtpConfig
 
 _POLICY = policy.SMTP.clone(max_line_length=998)
@@ -94,7 +94,7 @@ def html_body(note: Notification) -> str:
                 f'<p style="font-size:small;color:#555555">or open <a href="{url}">{url}</a></p>'
             )
     else:
-        lead = f"<p>Incident #{escape(note.incident_id)} is resolved; no action needed.</p>"
+        lead = f"<p>{escape(notice(note))}</p>"
     alerts = "".join(f"<li>{escape(alert_line(alert))}</li>" for alert in note.alerts)
     if note.alerts_omitted:
         alerts += f"<li>... and {note.alerts_omitted} more</li>"

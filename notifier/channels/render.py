@@ -9,7 +9,7 @@ from notifier.channels import AlertSummary, Notification
 
 def headline(note: Notification) -> str:
     """``[SEV1] Tocsin #12: <title>``, or ``[RESOLVED] Tocsin #12: <title>``."""
-    tag = "RESOLVED" if note.kind == "resolved" else note.severity.value
+    tag = note.severity.value if note.kind == "page" else note.kind.upper()
     return f"[{tag}] Tocsin #{note.incident_id}: {note.title}"
 
 
@@ -20,7 +20,7 @@ def text_body(note: Notification) -> str:
         if note.ack_url:
             lines += ["", f"Acknowledge: {note.ack_url}"]
     else:
-        lines.append(f"Incident #{note.incident_id} is resolved; no action needed.")
+        lines.append(notice(note))
     lines += ["", f"Severity: {note.severity.value}", f"Status: {note.status.value}"]
     if note.alerts:
         lines += ["", "Alerts:"]
@@ -32,6 +32,14 @@ def text_body(note: Notification) -> str:
     if note.incident_url:
         lines += ["", f"Incident: {note.incident_url}"]
     return "\n".join(lines) + "\n"
+
+
+def notice(note: Notification) -> str:
+    """What a notice that is not a page says happened."""
+    if note.kind == "acknowledged":
+        who = note.acknowledged_by or "someone"
+        return f"Incident #{note.incident_id} was acknowledged by {who}; no action needed."
+    return f"Incident #{note.incident_id} is resolved; no action needed."
 
 
 def not_shown(note: Notification) -> str:

@@ -55,7 +55,7 @@ async def test_page_escalate_acknowledge_resolve(
         incident = await store.get(incident_id)
         assert incident is not None
         assert incident.status == "triggered"
-        async with http.post(bob_page["ack_url"]) as acked:
+        async with http.post(bob_page["ack_url"], headers={"Accept": "text/html"}) as acked:
             assert acked.status == 200
     incident = await store.get(incident_id)
     assert incident is not None
@@ -72,7 +72,11 @@ async def test_page_escalate_acknowledge_resolve(
         lambda: len(sink.at("/alice", "resolved")) == 1 and len(sink.at("/bob", "resolved")) == 1,
         what="resolved notices",
     )
-    await eventually(lambda: len(mailbox.messages) == 4, what="resolved mails")
+    # Alice, paged first, heard that Bob has it; Bob is not told of his own click.
+    await eventually(lambda: len(sink.at("/alice", "acknowledged")) == 1, what="Alice's notice")
+    assert sink.at("/alice", "acknowledged")[0]["acknowledged_by"] == "Bob"
+    assert sink.at("/bob", "acknowledged") == []
+    await eventually(lambda: len(mailbox.messages) == 5, what="resolved mails")
     incident = await store.get(incident_id)
     assert incident is not None
     assert incident.status == "resolved"

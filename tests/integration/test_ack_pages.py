@@ -72,6 +72,10 @@ async def incident(store: IncidentStore, clock: ManualClock) -> Incident:
     return await fire(store, clock, "Disk <b>full</b> on db-1")
 
 
+BROWSER = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+"""What a browser asks for when it submits the form."""
+
+
 def link(clock: ManualClock, incident_id: str, person: str = "alice") -> str:
     claims = AckClaims(incident_id, person, clock() + timedelta(minutes=30))
     return f"/ack/{sign_ack(SECRET, claims)}"
@@ -117,7 +121,7 @@ async def test_post_acknowledges_then_shows_who_and_when(
     url = link(clock, incident.id)
     clock.advance(timedelta(minutes=4))
 
-    response = await client.post(url, allow_redirects=False)
+    response = await client.post(url, allow_redirects=False, headers=BROWSER)
 
     assert response.status == 303
     assert response.headers["Location"] == url.removeprefix("/ack/")
@@ -137,12 +141,12 @@ async def test_second_post_is_idempotent(
     client: AckClient, store: IncidentStore, clock: ManualClock, incident: Incident
 ) -> None:
     alice, bob = link(clock, incident.id), link(clock, incident.id, "bob")
-    first = await client.post(alice)
+    first = await client.post(alice, headers=BROWSER)
     acknowledged = await store.get(incident.id)
     clock.advance(timedelta(minutes=1))
 
-    again = await client.post(alice)
-    other = await client.post(bob)
+    again = await client.post(alice, headers=BROWSER)
+    other = await client.post(bob, headers=BROWSER)
 
     assert (first.status, again.status, other.status) == (200, 200, 200)
     assert await store.get(incident.id) == acknowledged
@@ -181,6 +185,24 @@ async def test_expired_link_is_forbidden(
     stored = await store.get(incident.id)
     assert stored is not None
     assert stored.status is IncidentStatus.TRIGGERED
+
+
+async def test_a_script_gets_the_result_not_a_redirect(
+    client: AckClient, store: IncidentStore, clock: ManualClock, incident: Incident
+) -> None:
+    url = link(clock, incident.id)
+    # As `curl -XPOST <link>` asks: followed with -L, a redirect would POST again, forever.
+    response = await client.post(url, allow_redirects=False, headers={"Accept": "*/*"})
+
+    assert response.status == 200
+    assert await response.json() == {
+        "incident": incident.id,
+        "status": "acknowledged",
+        "acknowledged_by": "alice",
+        "acknowledged_at": "2026-03-02T12:00:00+00:00",
+    }
+    again = await client.post(url, headers={"Accept": "*/*"})
+    assert (await again.json())["acknowledged_by"] == "alice"
 
 
 async def test_resolved_incident_says_so(

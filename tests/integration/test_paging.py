@@ -1,6 +1,7 @@
 """Paging and escalation against a real Valkey: a recording channel and scheduler stand in for
 the outside world, and the test moves the clock."""
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -273,6 +274,27 @@ async def test_paging_twice_sends_nothing_twice(world: World) -> None:
     assert world.registry.get_sample_value("tocsin_alert_to_first_page_seconds_count") == 1
     # The timer is asked for again; its fixed id makes that a no-op in the real scheduler.
     assert set(world.scheduler.jobs) == {escalation(incident_id, FIRST, LEVEL_1_TIMEOUT)}
+
+
+async def test_two_runs_of_one_step_at_once_send_once(world: World) -> None:
+    # The event and a retry job can run the same step at the same moment.
+    incident_id = await world.open()
+
+    await asyncio.gather(*(world.pager.page(incident_id, FIRST) for _ in range(5)))
+
+    assert sent(world) == [("hook", "page", "alice", 1), ("mail", "page", "alice", 1)]
+    assert len(await world.timeline(incident_id, TimelineKind.PAGED)) == 2
+
+
+async def test_a_failed_delivery_is_free_to_be_retried(world: World) -> None:
+    incident_id = await world.open()
+    world.mail.fail("alice", retryable=True, times=1)
+    await world.pager.open(incident_id)
+    assert sent(world) == [("hook", "page", "alice", 1)]
+
+    await world.pager.page(incident_id, FIRST, attempt=1)
+
+    assert sent(world) == [("hook", "page", "alice", 1), ("mail", "page", "alice", 1)]
 
 
 async def test_escalate_pages_the_next_level_once(world: World) -> None:
