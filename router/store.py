@@ -269,6 +269,7 @@ def _new_head(alert: Alert, placement: Placement, gkey: str, now: datetime) -> I
         severity=placement.severity,
         route=placement.route.name,
         policy=placement.route.policy,
+        service=placement.route.service,
         group_key=gkey,
         group_labels=group_labels(alert, placement.route),
         created_at=now,
