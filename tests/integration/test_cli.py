@@ -70,12 +70,9 @@ def test_check_reports_a_broken_file_at_its_line(
     )
 
 
-NESTED = """\
-people:
-  alice: {name: Alice}
-escalation_policies:
-  p: {levels: [{targets: [person:alice], ack_timeout: 5m}]}
-routes:
+NESTED = (
+    BROKEN.removesuffix("  - {policy: paymnets}\n")
+    + """\
   - policy: p
     routes:
       - matchers: ['severity=~"critical|error"', 'env!=staging']
@@ -85,6 +82,7 @@ routes:
 severity:
   - {matchers: [severity], level: SEV1}
 """
+)
 
 
 def test_check_reports_matchers_anywhere_in_the_tree_at_their_lines(

@@ -2,15 +2,15 @@
 described, and its ready-made severity rules map the names they promise."""
 
 import re
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import yaml
 
-from ingest.models import Alert, AlertStatus
+from ingest.models import Alert
 from router.config import RoutingConfig, Severity
 from router.matching import place, severity_of
+from tests.unit.test_router_matching import alert
 from tocsin.config import load_config
 
 README = (Path(__file__).parents[2] / "README.md").read_text()
@@ -21,18 +21,6 @@ def yaml_block_after(phrase: str) -> str:
     found = re.search(r"```yaml\n(.*?)```", README[README.index(phrase) :], re.DOTALL)
     assert found is not None, f"no YAML block after {phrase!r}"
     return found.group(1)
-
-
-def alert(integration: str = "custom", **labels: str) -> Alert:
-    return Alert(
-        dedup_key="k",
-        status=AlertStatus.FIRING,
-        summary="s",
-        labels=labels,
-        integration=integration,
-        source="generic",
-        received_at=datetime(2026, 3, 2, 12, 0, tzinfo=UTC),
-    )
 
 
 @pytest.fixture(scope="module")
