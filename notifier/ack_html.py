@@ -36,13 +36,17 @@ def incident_page(
         f"<h1>{escape(title)}</h1>"
         f'<p class="meta"><span class="sev-{escape(incident.severity.value)}">'
         f"{escape(incident.severity.value)}</span>"
-        f"<span>{escape(incident.status.value)}</span></p>"
+        f"<span>{escape(incident.status.value)}</span>{_service(incident)}</p>"
         f"{_state(incident, viewer, name_of)}"
         f"{_alerts(incident, records)}"
         f'<p class="muted">Opened {escape(format_time(incident.created_at))}'
         f" · route {escape(incident.route)}</p>"
     )
     return page(title, body)
+
+
+def _service(incident: Incident) -> str:
+    return "" if incident.service is None else f"<span>{escape(incident.service)}</span>"
 
 
 def invalid_link_page() -> str:

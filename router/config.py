@@ -1,13 +1,43 @@
-"""The ``routes`` and ``severity`` sections of the configuration."""
+"""The ``routes`` and ``severity`` sections of the configuration.
 
-from collections.abc import Sequence
+Routes form a tree, as in Alertmanager: a route may hold child routes, which take over the
+alerts their parent matched and inherit its settings (``router.matching`` walks it). The
+tree is resolved once, when the configuration is loaded: every route's name and the
+settings it acts with are fixed then, not worked out again for each alert.
+"""
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
-from typing import Self
+from typing import Annotated, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
 
 from router.inhibition import InhibitRule
+from router.matchers import Matcher, parse_matcher
+from schedules.durations import Duration
+from schedules.yamlfile import format_loc
+
+MAX_ROUTE_DEPTH = 10
+"""Levels of routes below the top level's; real trees have two or three."""
+EVERY_ALERT_ALONE = "..."
+"""``group_by: ['...']``: as in Alertmanager, group by every label, so each distinct alert
+is its own incident (the same as no ``group_by`` at the top level)."""
+
+T = TypeVar("T")
+
+Loc = tuple[str | int, ...]
+"""Where a value is written in the configuration: ``("routes", 1, "routes", 0, "name")``."""
 
 
 class Severity(StrEnum):
@@ -19,25 +49,164 @@ class Severity(StrEnum):
     SEV4 = "SEV4"
 
 
-class Route(BaseModel):
+def _matcher(value: object) -> Matcher:
+    if isinstance(value, Matcher):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(
+            f"a matcher is a string such as 'env!=staging' or 'severity=~\"critical|error\"', "
+            f"not {value!r}"
+        )
+    return parse_matcher(value)
+
+
+LabelMatcher = Annotated[Matcher, PlainValidator(_matcher), PlainSerializer(str, return_type=str)]
+"""A matcher written as Alertmanager users write one (``router.matchers``)."""
+
+
+class Conditions(BaseModel):
+    """What an alert must carry for a rule to take it: every ``match`` label and every
+    matcher, all together; neither given matches every alert."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    match: dict[str, str] = Field(default_factory=dict)
+    """Exact label values that must all be present."""
+    matchers: list[LabelMatcher] = Field(default_factory=list)
+
+
+class Route(Conditions):
+    # By name too, so Python can write ``continue_=True``; YAML writes ``continue``.
+    model_config = ConfigDict(validate_by_name=True, validate_by_alias=True)
 
     name: str | None = None
-    """Shown on incidents; defaults to ``route-<position>`` (1-based)."""
-    match: dict[str, str] = Field(default_factory=dict)
-    """Exact label values that must all be present; ``{}`` matches every alert."""
-    policy: str
-    """Name of an escalation policy."""
+    """Shown on incidents; defaults to ``route-<position>`` at the top level (1-based) and
+    ``<parent's name>.<position>`` below it."""
+    policy: str | None = None
+    """Name of an escalation policy: required at the top level; a child route inherits its
+    parent's unless it names its own."""
     group_by: list[str] | None = None
-    """Alerts with the same values of these labels form one incident. Unset: every distinct
-    alert (dedup key) is its own incident."""
+    """Alerts with the same values of these labels form one incident; ``['...']``: every
+    distinct alert (dedup key) is its own. Unset: the parent's; at the top level, ``['...']``."""
+    group_wait: Duration | None = None
+    """Read, validated and inherited, but not acted on yet: incidents open at once."""
+    group_interval: Duration | None = None
+    """Read, validated and inherited, but not acted on yet."""
+    service: str | None = None
+    """Display name shown on the incidents the route opens; a child inherits its parent's."""
+    continue_: bool = Field(default=False, alias="continue")
+    """When this route matches, its following siblings are tried too, so an alert can open
+    incidents on several routes."""
+    routes: list["Route"] = Field(default_factory=list)
+    """Child routes, tried in order on the alerts this route matches."""
+
+    @field_validator("group_by")
+    @classmethod
+    def _wildcard_stands_alone(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and EVERY_ALERT_ALONE in value and len(value) > 1:
+            raise ValueError("'...' (every alert alone) cannot be combined with label names")
+        return value
 
 
-class SeverityRule(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    match: dict[str, str] = Field(default_factory=dict)
+class SeverityRule(Conditions):
     level: Severity
+
+
+@dataclass(frozen=True)
+class ResolvedRoute:
+    """A route as it acts on the alerts it takes: its own settings, else its parent's."""
+
+    name: str
+    policy: str
+    group_by: tuple[str, ...] | None
+    """The labels whose values make an incident; ``None``: every distinct alert is its own."""
+    group_wait: timedelta | None
+    """How long a new group would wait for more alerts before paging. Carried, not acted on
+    yet: an incident opens and pages with its first alert."""
+    group_interval: timedelta | None
+    """How long a group would wait before telling of alerts added to it. Carried, not acted
+    on yet."""
+    service: str | None
+
+
+_ROOT = ResolvedRoute(
+    name="", policy="", group_by=None, group_wait=None, group_interval=None, service=None
+)
+"""The implicit root above the top-level routes: what they inherit. It has no policy, so
+each top-level route must name one (``route_problems``)."""
+
+
+@dataclass(frozen=True)
+class RouteNode:
+    route: Route
+    resolved: ResolvedRoute
+    loc: Loc
+    """Where the route is written: ``("routes", 1, "routes", 0)``."""
+    children: tuple["RouteNode", ...]
+
+    @property
+    def depth(self) -> int:
+        """0 for a top-level route, 1 for its children, ..."""
+        return len(self.loc) // 2 - 1
+
+
+def route_tree(routes: Sequence[Route]) -> tuple[RouteNode, ...]:
+    """The routes with their names and inherited settings; check ``route_problems`` before
+    acting on it."""
+    return _nodes(routes, _ROOT, ())
+
+
+def _nodes(routes: Sequence[Route], parent: ResolvedRoute, at: Loc) -> tuple[RouteNode, ...]:
+    nodes = []
+    for index, route in enumerate(routes):
+        loc = (*at, "routes", index)
+        default = f"{parent.name}.{index + 1}" if parent.name else f"route-{index + 1}"
+        resolved = ResolvedRoute(
+            name=route.name or default,
+            policy=_own(route.policy, parent.policy),
+            group_by=parent.group_by if route.group_by is None else _grouping(route.group_by),
+            group_wait=_own(route.group_wait, parent.group_wait),
+            group_interval=_own(route.group_interval, parent.group_interval),
+            service=_own(route.service, parent.service),
+        )
+        nodes.append(RouteNode(route, resolved, loc, _nodes(route.routes, resolved, loc)))
+    return tuple(nodes)
+
+
+def _own(value: T | None, otherwise: T) -> T:
+    return otherwise if value is None else value
+
+
+def _grouping(group_by: list[str]) -> tuple[str, ...] | None:
+    return None if group_by == [EVERY_ALERT_ALONE] else tuple(group_by)
+
+
+def walk(tree: Sequence[RouteNode]) -> Iterator[RouteNode]:
+    """Every route of the tree, depth first, in the order they are written."""
+    for node in tree:
+        yield node
+        yield from walk(node.children)
+
+
+def route_problems(tree: Sequence[RouteNode]) -> list[tuple[Loc, str]]:
+    """What makes a route tree unusable, each where it is written."""
+    problems: list[tuple[Loc, str]] = []
+    first: dict[str, Loc] = {}
+    for node in walk(tree):
+        name = node.resolved.name
+        if name in first:
+            # The route name is part of every grouping key: two routes sharing one would
+            # fold each other's alerts into one incident, paged by the first one's policy.
+            message = f"{name!r} is already the name of {format_loc(first[name])}"
+            problems.append(((*node.loc, "name"), message))
+        first.setdefault(name, node.loc)
+        if node.depth == 0 and node.route.policy is None:
+            message = "required, but missing (a top-level route has no parent to inherit it)"
+            problems.append(((*node.loc, "policy"), message))
+        if node.depth == MAX_ROUTE_DEPTH and node.route.routes:
+            message = f"routes nest at most {MAX_ROUTE_DEPTH} levels below the top level"
+            problems.append(((*node.loc, "routes"), message))
+    return problems
 
 
 class RoutingConfig(BaseModel):
@@ -50,32 +219,17 @@ class RoutingConfig(BaseModel):
     retention: timedelta = timedelta(days=30)
     """How long a resolved incident is kept."""
     inhibit_rules: list[InhibitRule] = Field(default_factory=list)
+    _tree: tuple[RouteNode, ...] = PrivateAttr(default=())
 
-    def route_name(self, index: int) -> str:
-        return route_name(self.routes, index)
+    @property
+    def tree(self) -> tuple[RouteNode, ...]:
+        return self._tree
 
     @model_validator(mode="after")
-    def _route_names_are_unique(self) -> Self:
-        conflicts = route_name_conflicts(self.routes)
-        if conflicts:
-            raise ValueError("; ".join(f"routes.{loc[1]}.name: {text}" for loc, text in conflicts))
+    def _a_usable_tree(self) -> Self:
+        tree = route_tree(self.routes)
+        problems = route_problems(tree)
+        if problems:
+            raise ValueError("; ".join(f"{format_loc(loc)}: {text}" for loc, text in problems))
+        self._tree = tree
         return self
-
-
-def route_name(routes: Sequence[Route], index: int) -> str:
-    return routes[index].name or f"route-{index + 1}"
-
-
-def route_name_conflicts(routes: Sequence[Route]) -> list[tuple[tuple[str | int, ...], str]]:
-    """Routes whose (given or default) name an earlier route already has. The route name is
-    part of every grouping key: two routes sharing one would fold each other's alerts into
-    one incident, paged by the first one's policy."""
-    first: dict[str, int] = {}
-    conflicts: list[tuple[tuple[str | int, ...], str]] = []
-    for index in range(len(routes)):
-        name = route_name(routes, index)
-        if name in first:
-            message = f"{name!r} is already the name of routes[{first[name]}]"
-            conflicts.append((("routes", index, "name"), message))
-        first.setdefault(name, index)
-    return conflicts

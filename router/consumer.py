@@ -76,7 +76,9 @@ class Router:
         return await self.consumer.step()
 
     async def _apply(self, entries: Sequence[Entry[Alert]]) -> Outcomes:
-        """The batch in one round trip; each alert's error, if any, in its place."""
+        """The batch in one round trip; each alert's error, if any, in its place. An alert
+        on several routes is counted once per route; when one of them failed, the whole entry
+        is an error and is tried again (the routes it reached see a duplicate then)."""
         batch: list[tuple[Alert, str | None]] = []
         for entry in entries:
             assert entry.model is not None  # the consumer hands over readable entries only
@@ -88,9 +90,10 @@ class Router:
                 outcomes.append(result)
                 continue
             outcomes.append(None)
-            self._outcomes.labels(result.outcome.value).inc()
-            if result.incident is not None and result.outcome in _LIFECYCLE:
-                _log_change(alert, result.outcome, result.incident)
+            for change in result:
+                self._outcomes.labels(change.outcome.value).inc()
+                if change.incident is not None and change.outcome in _LIFECYCLE:
+                    _log_change(alert, change.outcome, change.incident)
         return outcomes
 
 

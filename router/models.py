@@ -72,6 +72,8 @@ class Incident(BaseModel):
     severity: Severity
     route: str
     policy: str
+    service: str | None = None
+    """What the incident is about, as its route names it (``service`` in the route)."""
     group_key: str
     group_labels: dict[str, str] = Field(default_factory=dict)
     created_at: AwareDatetime

@@ -18,7 +18,7 @@ from redis.exceptions import WatchError
 from ingest.models import Alert
 from ingest.stream import TypedStream
 from router import keys
-from router.config import RoutingConfig
+from router.config import RoutingConfig, Severity
 from router.grouping import group_key, group_labels
 from router.incidents import Change, Outcome, acknowledge
 from router.inhibition import InhibitRule, source_groups, target_groups
@@ -55,9 +55,11 @@ __all__ = ["IllegalTransition", "IncidentNotFound", "IncidentStore"]
 # Spelled here: inside the class, ``list`` is the method of that name.
 Records = list[AlertRecord]
 Timeline = list[TimelineEvent]
-Results = list[Change | BaseException]
-_Pending = list[Change | BaseException | None]
-_Indexes = list[int]
+Results = list[list[Change] | BaseException]
+_Pending = list[list[Change] | BaseException | None]
+_ScriptCalls = list[Sequence[str | int]]
+_Spans = list[tuple[int, int]]
+"""An alert's place in the results, and how many script calls it made."""
 
 
 class IncidentNotFound(LookupError):
@@ -126,66 +128,84 @@ class IncidentStore:
     async def apply_alert(
         self, alert: Alert, routing: RoutingConfig, delivery_id: str | None = None
     ) -> Change:
-        """``delivery_id`` (the stream entry id) makes a redelivered entry change nothing."""
+        """The change on the alert's first route (see ``apply_alerts`` for all of them).
+        ``delivery_id`` (the stream entry id) makes a redelivered entry change nothing."""
         results = await self.apply_alerts([(alert, delivery_id)], routing)
         result = results[0]
         if isinstance(result, BaseException):
             raise result
-        return result
+        return result[0]
 
     async def apply_alerts(
         self, batch: Sequence[tuple[Alert, str | None]], routing: RoutingConfig
     ) -> Results:
-        """Apply each alert (with its stream entry id) in one round trip for the batch; an
-        alert that fails gets its error in its place, the others are applied. A store that
-        cannot be reached raises."""
+        """Apply each alert (with its stream entry id) on every route it lands on, in one
+        round trip for the batch. Each alert gets its changes, one per route in tree order
+        (``[UNROUTED]`` when none), or an error when any of them failed: the entry is then
+        tried again whole, and the routes it was already applied on find it a duplicate.
+        A store that cannot be reached raises."""
         results: _Pending = []
-        calls: _Indexes = []
+        spans: _Spans = []
         async with self.redis.pipeline(transaction=False) as pipe:
             for alert, delivery_id in batch:
                 try:
-                    args = self._apply_args(alert, routing, delivery_id)
+                    script_calls = self._script_calls(alert, routing, delivery_id)
                 except Exception as error:
                     results.append(error)
                     continue
-                if args is None:
-                    results.append(Change(Outcome.UNROUTED))
+                if not script_calls:
+                    results.append([Change(Outcome.UNROUTED)])
                     continue
-                await self._apply(args=args, client=pipe)
-                calls.append(len(results))
+                for args in script_calls:
+                    await self._apply(args=args, client=pipe)
+                spans.append((len(results), len(script_calls)))
                 results.append(None)
-            answers = await pipe.execute(raise_on_error=False) if calls else []
-        for index, answer in zip(calls, answers, strict=True):
-            results[index] = answer if isinstance(answer, BaseException) else _change(answer)
+            answers = await pipe.execute(raise_on_error=False) if spans else []
+        start = 0
+        for index, count in spans:
+            mine = answers[start : start + count]
+            start += count
+            failed = next((answer for answer in mine if isinstance(answer, BaseException)), None)
+            results[index] = [_change(answer) for answer in mine] if failed is None else failed
         return [result for result in results if result is not None]
 
-    def _apply_args(
+    def _script_calls(
         self, alert: Alert, routing: RoutingConfig, delivery_id: str | None
-    ) -> Sequence[str | int] | None:
-        placement = place(alert, routing)
-        if placement is None:
-            return None
+    ) -> _ScriptCalls:
+        """One call of the script per route the alert lands on; each route has its own group,
+        and the alert a record of its own in each route's incident."""
         now = alert.received_at
-        head = _new_head(alert, placement, group_key(alert, placement), now)
-        return [
-            keys.PREFIX,
-            head.group_key,
-            alert.dedup_key,
-            1 if alert.is_firing else 0,
-            now.isoformat(),
-            _ms(now),
-            delivery_id or "",
-            _episode(alert) or "",
-            _record(alert, placement, now).model_dump_json(),
-            head.model_dump_json(exclude={"id"}),
-            placement.severity.value,
-            alert.summary,
-            int(ENDED_EPISODE_TTL.total_seconds()),
-            int(routing.retention.total_seconds()),
-            TIMELINE_ALERT_EVENTS,
-            alert.sender_not_shown,
-            *source_groups(routing.inhibit_rules, alert.labels),
-        ]
+        placements = place(alert, routing)
+        if not placements:
+            return []
+        # Severity is the alert's, whatever the route: one record serves every route.
+        record = _record(alert, placements[0].severity, now).model_dump_json()
+        inhibits = source_groups(routing.inhibit_rules, alert.labels)
+        calls: _ScriptCalls = []
+        for placement in placements:
+            head = _new_head(alert, placement, group_key(alert, placement.route), now)
+            calls.append(
+                [
+                    keys.PREFIX,
+                    head.group_key,
+                    alert.dedup_key,
+                    1 if alert.is_firing else 0,
+                    now.isoformat(),
+                    _ms(now),
+                    delivery_id or "",
+                    _episode(alert) or "",
+                    record,
+                    head.model_dump_json(exclude={"id"}),
+                    placement.severity.value,
+                    alert.summary,
+                    int(ENDED_EPISODE_TTL.total_seconds()),
+                    int(routing.retention.total_seconds()),
+                    TIMELINE_ALERT_EVENTS,
+                    alert.sender_not_shown,
+                    *inhibits,
+                ]
+            )
+        return calls
 
     async def inhibiting(
         self, rules: Sequence[InhibitRule], labels: Mapping[str, str]
@@ -264,15 +284,16 @@ def _new_head(alert: Alert, placement: Placement, gkey: str, now: datetime) -> I
         id="",
         title=alert.summary,
         severity=placement.severity,
-        route=placement.route_name,
+        route=placement.route.name,
         policy=placement.route.policy,
+        service=placement.route.service,
         group_key=gkey,
-        group_labels=group_labels(alert, placement),
+        group_labels=group_labels(alert, placement.route),
         created_at=now,
     )
 
 
-def _record(alert: Alert, placement: Placement, now: datetime) -> AlertRecord:
+def _record(alert: Alert, severity: Severity, now: datetime) -> AlertRecord:
     return AlertRecord(
         dedup_key=alert.dedup_key,
         status=alert.status,
@@ -280,7 +301,7 @@ def _record(alert: Alert, placement: Placement, now: datetime) -> AlertRecord:
         labels=alert.labels,
         annotations=alert.annotations,
         generator_url=alert.generator_url,
-        severity=placement.severity,
+        severity=severity,
         first_seen=now,
         last_seen=now,
     )

@@ -12,6 +12,7 @@ from pathlib import Path
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from router.config import walk
 from schedules.oncall import who_is_on_call
 from schedules.yamlfile import ConfigFileError
 from tocsin.config import LoadedConfig, load_config
@@ -173,7 +174,7 @@ def _summary(loaded: LoadedConfig) -> str:
     return (
         f"{len(config.integrations)} integrations, {len(config.people)} people, "
         f"{len(loaded.schedules)} schedules, {len(config.escalation_policies)} policies, "
-        f"{len(config.routes)} routes"
+        f"{sum(1 for _ in walk(loaded.routing.tree))} routes"
     )
 
 

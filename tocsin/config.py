@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ingest.config import Integration, integration_conflicts
 from notifier.config import EscalationPolicy, Person, SmtpConfig
 from notifier.directory import Directory
-from router.config import Route, RoutingConfig, SeverityRule, route_name_conflicts
+from router.config import Route, RoutingConfig, SeverityRule, route_problems, route_tree, walk
 from router.inhibition import InhibitRule
 from router.maintenance import MaintenanceWindow
 from schedules.durations import Duration
@@ -100,14 +100,13 @@ def _check_references(
     def problem(loc: tuple[str | int, ...], message: str) -> None:
         problems.append(Problem(path, line_of(path, loc), f"{format_loc(loc)}: {message}"))
 
-    for loc, message in [
-        *integration_conflicts(config.integrations),
-        *route_name_conflicts(config.routes),
-    ]:
+    tree = route_tree(config.routes)
+    for loc, message in [*integration_conflicts(config.integrations), *route_problems(tree)]:
         problem(loc, message)
-    for i, route in enumerate(config.routes):
-        if route.policy not in config.escalation_policies:
-            problem(("routes", i, "policy"), f"unknown escalation policy {route.policy!r}")
+    for node in walk(tree):
+        wanted = node.route.policy
+        if wanted is not None and wanted not in config.escalation_policies:
+            problem((*node.loc, "policy"), f"unknown escalation policy {wanted!r}")
     schedules_dir = path.parent / (config.schedules_dir or ".")
     for name, policy in config.escalation_policies.items():
         for j, level in enumerate(policy.levels):

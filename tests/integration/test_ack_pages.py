@@ -18,7 +18,7 @@ from tests.conftest import ManualClock
 
 SECRET = b"ack-page-test-secret-0123456789"
 ROUTING = RoutingConfig(
-    routes=[Route(policy="default", group_by=["service"])],
+    routes=[Route(policy="default", group_by=["service"], service="Orders <DB>")],
     severity=[SeverityRule(match={"severity": "critical"}, level=Severity.SEV1)],
 )
 PEOPLE = {"alice": Person(name="Alice Smith"), "bob": Person(name="Bob <B>")}
@@ -96,6 +96,7 @@ async def test_get_shows_the_incident_and_changes_nothing(
     assert "<b>full</b>" not in page
     assert "SEV1" in page
     assert "triggered" in page
+    assert "<span>Orders &lt;DB&gt;</span>" in page  # the route's service, as text
     assert "host=db-1" in page
     assert "<td>2</td>" in page  # the alert fired twice
     assert re.search(r'<form method="post"><button type="submit">Acknowledge</button>', page)

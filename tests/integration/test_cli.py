@@ -71,6 +71,41 @@ def test_check_reports_a_broken_file_at_its_line(
     )
 
 
+NESTED = (
+    BROKEN.removesuffix("  - {policy: paymnets}\n")
+    + """\
+  - policy: p
+    routes:
+      - matchers: ['severity=~"critical|error"', 'env!=staging']
+        routes:
+          - {matchers: ['team=~"(db"']}
+      - {match: {team: web}, continue: true}
+severity:
+  - {matchers: [severity], level: SEV1}
+"""
+)
+
+
+def test_check_reports_matchers_anywhere_in_the_tree_at_their_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "tocsin.yaml"
+    path.write_text(NESTED)
+
+    assert main(["check", "--config", str(path)]) == 2
+
+    assert capsys.readouterr().err.splitlines() == [
+        f"{path}:10: routes[0].routes[0].routes[0].matchers[0]: team=~'(db': invalid regex: "
+        "missing ), unterminated subpattern at position 0",
+        f"{path}:13: severity[0].matchers[0]: 'severity' is not a matcher: write label=value, "
+        'label!=value, label=~regex or label!~regex (for example severity=~"critical|error")',
+    ]
+
+    path.write_text(NESTED.replace('(db"', 'db"').replace("[severity]", "[severity=page]"))
+    assert main(["check", "--config", str(path)]) == 0
+    assert capsys.readouterr().out.endswith("1 policies, 4 routes)\n")
+
+
 def test_check_reports_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     missing = tmp_path / "nope.yaml"
 

@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 from ingest.models import AlertStatus
 from notifier.escalation import FIRST
 from notifier.paging import HOLD_RECHECK
-from router.config import Route
+from router.config import Route, RoutingConfig
 from router.inhibition import InhibitRule
 from router.maintenance import MaintenanceWindow
 from router.matchers import parse_matcher
@@ -72,9 +72,7 @@ async def test_a_silenced_incident_is_recorded_but_pages_nobody_until_the_silenc
 
 async def test_one_unsilenced_firing_alert_is_enough_to_page(world: World, redis: Redis) -> None:
     await silence(world, redis, "service=payments", "alertname=HighLatency")
-    routing = ROUTING.model_copy(
-        update={"routes": [ROUTING.routes[0].model_copy(update={"group_by": ["service"]})]}
-    )
+    routing = RoutingConfig(routes=[ROUTING.routes[0].model_copy(update={"group_by": ["service"]})])
     first = await world.store.apply_alert(alert(world.clock(), "payments"), routing)
     other = alert(world.clock(), "payments").model_copy(
         update={"dedup_key": "errors", "labels": {"service": "payments", "alertname": "Errors"}}
@@ -144,11 +142,9 @@ async def test_inhibition_holds_service_pages_while_the_cluster_alert_fires(
         target_matchers=["alertname=HighLatency"],
         equal=["cluster"],
     )
-    routing = ROUTING.model_copy(
-        update={
-            "routes": [*ROUTING.routes, Route(name="infra", match={}, policy="database")],
-            "inhibit_rules": [rule],
-        }
+    routing = RoutingConfig(
+        routes=[*ROUTING.routes, Route(name="infra", match={}, policy="database")],
+        inhibit_rules=[rule],
     )
     world.pager.directory = replace(world.pager.directory, inhibit_rules=[rule])
     cluster = alert(world.clock(), "infra").model_copy(

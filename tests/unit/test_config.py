@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from router.config import MAX_ROUTE_DEPTH
 from schedules.yamlfile import ConfigFileError
 from tocsin.config import load_config
 
@@ -71,8 +72,8 @@ def test_the_deploy_example_loads() -> None:
 def test_the_deploy_example_routing() -> None:
     routing = load_config(DEPLOY).routing
 
-    assert [routing.route_name(i) for i in range(len(routing.routes))] == ["route-1", "route-2"]
-    assert routing.routes[0].group_by == ["alertname", "cluster"]
+    assert [node.resolved.name for node in routing.tree] == ["route-1", "route-2"]
+    assert routing.tree[0].resolved.group_by == ("alertname", "cluster")
     assert [rule.level for rule in routing.severity] == ["SEV1", "SEV3", "SEV2"]
 
 
@@ -113,6 +114,14 @@ class Broken:
     fragment: str
     schedules: dict[str, str] | None = field(default=None)
 
+
+ALICE_AND_P = """\
+people:
+  alice: {name: Alice}
+escalation_policies:
+  p: {levels: [{targets: [person:alice], ack_timeout: 5m}]}
+"""
+"""The start of a file that only the routes or severity rules after it break."""
 
 BROKEN = {
     "unknown escalation policy in a route": Broken(
@@ -210,6 +219,114 @@ routes:
   - {name: payments, match: {}, policy: p}  #!
 """,
         "routes[1].name: 'payments' is already the name of routes[0]",
+    ),
+    "a route matcher that does not parse": Broken(
+        ALICE_AND_P
+        + """\
+routes:
+  - {match: {service: payments}, policy: p}
+  - matchers:
+      - env!=staging
+      - severity  #!
+    policy: p
+""",
+        "routes[1].matchers[1]: 'severity' is not a matcher",
+    ),
+    "a bad regex in a child route": Broken(
+        ALICE_AND_P
+        + """\
+routes:
+  - policy: p
+    routes:
+      - {matchers: [team=db], policy: p}
+      - {matchers: ['team=~"(db"'], policy: p}  #!
+""",
+        "routes[0].routes[1].matchers[0]: team=~'(db': invalid regex",
+    ),
+    "a matcher that is not text": Broken(
+        ALICE_AND_P
+        + """\
+routes:
+  - policy: p
+    matchers:
+      - {env: prod}  #!
+""",
+        "routes[0].matchers[0]: a matcher is a string such as 'env!=staging'",
+    ),
+    "a severity matcher that does not parse": Broken(
+        ALICE_AND_P
+        + """\
+routes:
+  - {policy: p}
+severity:
+  - {matchers: ['severity=~"critical|error"'], level: SEV1}
+  - {matchers: ['severity="warning'], level: SEV3}  #!
+""",
+        "severity[1].matchers[0]: 'severity=\"warning': the value's closing double quote",
+    ),
+    "unknown escalation policy in a child route": Broken(
+        ALICE_AND_P
+        + """\
+routes:
+  - policy: p
+    routes:
+      - match: {team: db}
+        routes:
+          - match: {env: prod}
+            policy: db-prod  #!
+""",
+        "routes[0].routes[0].routes[0].policy: unknown escalation policy 'db-prod'",
+    ),
+    "a top-level route without a policy": Broken(
+        ALICE_AND_P
+        + """\
+routes:
+  - {policy: p, match: {team: db}}
+  - match: {team: web}  #!
+    routes:
+      - {policy: p}
+""",
+        "routes[1].policy: required, but missing",
+    ),
+    "a default child name taken by another route": Broken(
+        ALICE_AND_P
+        + """\
+routes:
+  - policy: p
+    match: {team: db}
+    routes: [{match: {env: prod}}]
+  - name: route-1.1  #!
+    policy: p
+""",
+        "routes[1].name: 'route-1.1' is already the name of routes[0].routes[0]",
+    ),
+    "dots mixed with label names in group_by": Broken(
+        ALICE_AND_P
+        + """\
+routes:
+  - policy: p
+    group_by: [..., cluster]  #!
+""",
+        "routes[0].group_by: '...' (every alert alone) cannot be combined with label names",
+    ),
+    "group_wait without a unit": Broken(
+        ALICE_AND_P
+        + """\
+routes:
+  - policy: p
+    routes:
+      - group_wait: 30  #!
+""",
+        "routes[0].routes[0].group_wait: invalid duration 30",
+    ),
+    "continue that is not a yes or no": Broken(
+        ALICE_AND_P
+        + """\
+routes:
+  - policy: p
+    continue: sometimes  #!
+""",
+        "routes[0].continue: Input should be a valid boolean",
     ),
     "duration without a unit": Broken(
         """\
@@ -425,3 +542,20 @@ def test_a_missing_file_is_reported(tmp_path: Path) -> None:
         load_config(path)
 
     assert str(raised.value) == f"{path}: cannot read file: No such file or directory"
+
+
+def test_routes_nested_too_deep_are_reported_where_they_go_too_deep(tmp_path: Path) -> None:
+    lines = ["routes:", "  - policy: p"]
+    for depth in range(1, MAX_ROUTE_DEPTH + 2):
+        indent = "    " * depth
+        mark = "  #!" if depth == MAX_ROUTE_DEPTH + 1 else ""
+        lines += [f"{indent}routes:{mark}", f"{indent}  - match: {{level: '{depth}'}}"]
+    text = ALICE_AND_P + "\n".join(lines) + "\n"
+    path = write(tmp_path, text)
+
+    with pytest.raises(ConfigFileError) as raised:
+        load_config(path)
+
+    where = "routes[0]" + ".routes[0]" * MAX_ROUTE_DEPTH + ".routes"
+    assert_reported(raised.value, path, marked_line(text), f"{where}: routes nest at most 10")
+    assert len(raised.value.problems) == 1, str(raised.value)

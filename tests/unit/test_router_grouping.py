@@ -11,9 +11,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from ingest.models import Alert, AlertStatus
-from router.config import Route, RoutingConfig
+from router.config import ResolvedRoute, Route, RoutingConfig
 from router.grouping import group_key, group_labels
-from router.matching import Placement, place
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -21,26 +20,30 @@ label_names = st.text(min_size=1, max_size=6)
 label_values = st.text(max_size=6)
 
 
-def alert(dedup_key: str = "k", **labels: str) -> Alert:
+def alert(
+    dedup_key: str = "k",
+    status: AlertStatus = AlertStatus.FIRING,
+    integration: str = "prom",
+    **labels: str,
+) -> Alert:
     return Alert(
         dedup_key=dedup_key,
-        status=AlertStatus.FIRING,
+        status=status,
         summary="s",
         labels=labels,
-        integration="prom",
+        integration=integration,
         source="generic",
         received_at=NOW,
     )
 
 
-def placed(a: Alert, group_by: list[str] | None, name: str | None = "svc") -> Placement:
-    placement = place(a, RoutingConfig(routes=[Route(name=name, policy="p", group_by=group_by)]))
-    assert placement is not None
-    return placement
+def routed(group_by: list[str] | None, name: str | None = "svc") -> ResolvedRoute:
+    (node,) = RoutingConfig(routes=[Route(name=name, policy="p", group_by=group_by)]).tree
+    return node.resolved
 
 
 def key(a: Alert, group_by: list[str] | None) -> str:
-    return group_key(a, placed(a, group_by))
+    return group_key(a, routed(group_by))
 
 
 BY = ["service", "env"]
@@ -60,8 +63,7 @@ def test_different_group_values_give_different_keys() -> None:
 
 def test_missing_label_counts_as_empty() -> None:
     missing = alert(service="api")
-    placement = placed(missing, BY)
-    assert group_labels(missing, placement) == {"service": "api", "env": ""}
+    assert group_labels(missing, routed(BY)) == {"service": "api", "env": ""}
     assert key(missing, BY) == key(alert(service="api", env=""), BY)
     assert key(missing, BY) != key(alert(service="api", env="prod"), BY)
 
@@ -69,7 +71,7 @@ def test_missing_label_counts_as_empty() -> None:
 def test_without_group_by_each_dedup_key_is_its_own_group() -> None:
     assert key(alert("a", service="api"), None) != key(alert("b", service="api"), None)
     assert key(alert("a", service="api"), None) == key(alert("a", service="db"), None)
-    assert group_labels(alert("a", service="api"), placed(alert("a"), None)) == {}
+    assert group_labels(alert("a", service="api"), routed(None)) == {}
 
 
 def test_empty_group_by_puts_every_alert_of_the_route_in_one_group() -> None:
@@ -79,8 +81,8 @@ def test_empty_group_by_puts_every_alert_of_the_route_in_one_group() -> None:
 
 def test_the_same_values_on_different_routes_are_different_groups() -> None:
     a = alert(service="api")
-    assert group_key(a, placed(a, ["service"], name="one")) != group_key(
-        a, placed(a, ["service"], name="two")
+    assert group_key(a, routed(["service"], name="one")) != group_key(
+        a, routed(["service"], name="two")
     )
 
 
@@ -95,6 +97,17 @@ def test_the_key_is_stable_across_processes() -> None:
     by_labels = alert("a", service="api", env="prod")
     assert key(by_labels, BY) == sha('{"labels":{"env":"prod","service":"api"},"route":"svc"}')
     assert key(alert("a", service="api"), None) == sha('{"alert":"a","route":"svc"}')
+    assert key(alert("a", service="api"), ["..."]) == sha('{"alert":"a","route":"svc"}')
+
+
+def test_group_by_may_name_where_the_alert_came_from() -> None:
+    by_integration = ["__integration__"]
+    assert key(alert("a", integration="am"), by_integration) == key(
+        alert("b", integration="am"), by_integration
+    )
+    assert key(alert("a", integration="am"), by_integration) != key(
+        alert("a", integration="other"), by_integration
+    )
 
 
 @given(
@@ -140,10 +153,57 @@ def test_route_names_must_be_unique_because_they_identify_groups(
     names: list[str | None], duplicate: str
 ) -> None:
     routes = [Route(name=name, policy=f"p{i}", group_by=[]) for i, name in enumerate(names)]
-    with pytest.raises(ValidationError, match=rf"routes\.1\.name: '{duplicate}'"):
+    with pytest.raises(ValidationError, match=rf"routes\[1\]\.name: '{duplicate}'"):
         RoutingConfig(routes=routes)
 
 
 def test_distinct_route_names_are_accepted() -> None:
     config = RoutingConfig(routes=[Route(policy="p"), Route(name="route-3", policy="p")])
-    assert [config.route_name(i) for i in range(2)] == ["route-1", "route-3"]
+    assert [node.resolved.name for node in config.tree] == ["route-1", "route-3"]
+
+
+group_bys = st.one_of(st.none(), st.just(["..."]), st.lists(label_names, max_size=4, unique=True))
+
+
+@given(
+    st.text(min_size=1, max_size=8),
+    group_bys,
+    st.dictionaries(label_names, label_values, max_size=8),
+    st.randoms(use_true_random=False),
+)
+def test_the_key_is_a_function_of_the_route_and_the_labels_alone(
+    name: str, group_by: list[str] | None, labels: dict[str, str], rnd: random.Random
+) -> None:
+    # The same route reached another way (its group_by inherited, other settings and
+    # policy), and the same labels in another order on an alert that differs otherwise.
+    flat = RoutingConfig(routes=[Route(name=name, policy="p", group_by=group_by)])
+    parent = Route(
+        name=f"{name}/parent",
+        policy="q",
+        group_by=group_by,
+        group_wait="30s",
+        service="svc",
+        routes=[Route(name=name, group_interval="5m")],
+    )
+    nested = RoutingConfig(routes=[parent])
+    items = list(labels.items())
+    rnd.shuffle(items)
+    one = alert("k", **labels)
+    other = alert("k", AlertStatus.RESOLVED, "elsewhere", **dict(items))
+
+    first = group_key(one, flat.tree[0].resolved)
+    assert first == group_key(one, flat.tree[0].resolved)
+    assert first == group_key(other, nested.tree[0].children[0].resolved)
+    assert first != group_key(one, nested.tree[0].resolved)  # another route, another group
+
+
+@given(
+    st.dictionaries(label_names, label_values, max_size=6),
+    st.lists(label_names, min_size=1, max_size=4, unique=True),
+    st.lists(label_names, min_size=1, max_size=4, unique=True),
+)
+def test_different_group_by_lists_give_different_keys(
+    labels: dict[str, str], left: list[str], right: list[str]
+) -> None:
+    a = alert("a", **labels)
+    assert (key(a, left) == key(a, right)) is (set(left) == set(right))
