@@ -25,6 +25,10 @@ local FIRING = 4398046511104
 
 local function incident_key(id, suffix) return prefix .. 'incident:' .. id .. suffix end
 
+-- Stream entries remembered per alert record: enough for every entry a crashed router's
+-- batch can hold of one alert to be known when it is delivered again.
+local REMEMBERED = 32
+
 -- Stream ids "ms-seq": whether a is later than b.
 local function later(a, b)
   local am, as = string.match(a, '^(%d+)-(%d+)$')
@@ -32,6 +36,27 @@ local function later(a, b)
   if not am or not bm then return true end
   am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)
   return am > bm or (am == bm and as > bs)
+end
+
+-- Keeps the entry among the record's applied ones (ascending, the latest last).
+local function remember(record)
+  if entry == '' then return end
+  local applied = record.applied or {}
+  local at = #applied + 1
+  while at > 1 and later(applied[at - 1], entry) do at = at - 1 end
+  table.insert(applied, at, entry)
+  if #applied > REMEMBERED then table.remove(applied, 1) end
+  record.applied = applied
+  record.last_entry = applied[#applied]
+end
+
+-- A redelivered entry: remembered, or older than everything remembered.
+local function applied_before(record)
+  if entry == '' or not record or not record.applied then return false end
+  for _, seen in ipairs(record.applied) do
+    if seen == entry then return true end
+  end
+  return #record.applied >= REMEMBERED and not later(entry, record.applied[1])
 end
 
 local function announce(id, kind)
@@ -93,7 +118,7 @@ if not head then
   head.alert_events, head.alert_events_omitted = 0, 0
   head.alerts_not_shown = not_shown
   local record = cjson.decode(ARGV[9])
-  record.last_entry = entry
+  remember(record)
   record_event(id, 'created', 'route ' .. head.route)
   alert_event(id, head, 'alert_added')
   save(id, head, record, now_ms + FIRING)
@@ -121,14 +146,24 @@ local function seen_now(record)
 end
 local raw = redis.call('HGET', incident_key(id, ':alerts'), dedup)
 local record = raw and cjson.decode(raw)
+if applied_before(record) then return {'duplicate', id} end
+-- Routers sharing the stream can apply one alert's entries out of order. A late entry is
+-- older news: a repeat still counts, but it never turns back the alert's state.
 if record and entry ~= '' and record.last_entry and not later(entry, record.last_entry) then
-  return {'duplicate', id}
+  remember(record)
+  local outcome = 'stale'
+  if firing and record.status == 'firing' then
+    record.count = record.count + 1
+    outcome = 'repeated'
+  end
+  redis.call('HSET', incident_key(id, ':alerts'), dedup, cjson.encode(record))
+  return {outcome, id}
 end
 
 if firing then
   if record and record.status == 'firing' then
     record.count = record.count + 1
-    record.last_entry = entry
+    remember(record)
     redis.call('ZADD', order, seen_now(record) + FIRING, dedup)
     redis.call('HSET', incident_key(id, ':alerts'), dedup, cjson.encode(record))
     if not_shown_changed then redis.call('SET', incident_key(id, ''), cjson.encode(head)) end
@@ -144,7 +179,7 @@ if firing then
     record = cjson.decode(ARGV[9])
     head.alerts_total = head.alerts_total + 1
   end
-  record.last_entry = entry
+  remember(record)
   head.alerts_firing = head.alerts_firing + 1
   if severity < head.severity then head.severity = severity end -- SEV1 is the most severe
   alert_event(id, head, 'alert_added')
@@ -176,7 +211,7 @@ if not record or record.status ~= 'firing' then
   return {'ignored', id}
 end
 record.status, record.resolved_at, record.last_seen = 'resolved', now, now
-record.last_entry = entry
+remember(record)
 inhibit(false)
 head.alerts_firing = head.alerts_firing - 1
 alert_event(id, head, 'alert_resolved')

@@ -59,8 +59,9 @@ class AlertRecord(BaseModel):
     last_seen: AwareDatetime
     resolved_at: AwareDatetime | None = None
     last_entry: str | None = Field(default=None, exclude=True)
-    """The alert stream entry applied last; a redelivered entry is not later, and does
-    nothing."""
+    """The latest alert stream entry applied to it."""
+    applied: list[str] = Field(default_factory=list, exclude=True)
+    """The latest entries applied to it, so a redelivered one changes nothing."""
 
 
 class Incident(BaseModel):

@@ -417,3 +417,39 @@ async def test_a_notification_that_shows_everything_lets_the_last_alert_resolve(
     await world.apply(shown("b", FIRING, 0))  # the group fits again: nothing left out
     await world.apply(shown("a", RESOLVED, 0))
     assert (await world.apply(shown("b", RESOLVED, 0))).outcome is Outcome.INCIDENT_RESOLVED
+
+
+async def test_entries_applied_out_of_order_count_once_each_and_never_turn_back_state(
+    world: World,
+) -> None:
+    # Two routers share the stream: one alert's entries can be applied in any order.
+    order = [3, 0, 7, 1, 2, 9, 4, 8, 5, 6]
+    for n in order:
+        await world.store.apply_alert(alert("disk"), ROUTING, delivery_id=f"1-{n}")
+    assert (await world.records())["disk"].count == len(order)
+
+    # Delivered again (a router crashed before acknowledging): nothing changes.
+    for n in reversed(order):
+        change = await world.store.apply_alert(alert("disk"), ROUTING, delivery_id=f"1-{n}")
+        assert change.outcome is Outcome.DUPLICATE
+    assert (await world.records())["disk"].count == len(order)
+
+    # A resolution, then a firing that was sent before it but applied after: stale news.
+    await world.apply(alert("cpu"))  # keeps the incident open
+    await world.store.apply_alert(alert("disk", RESOLVED), ROUTING, delivery_id="1-20")
+    late = await world.store.apply_alert(alert("disk"), ROUTING, delivery_id="1-15")
+    assert late.outcome is Outcome.STALE
+    assert (await world.records())["disk"].status is RESOLVED
+
+
+async def test_a_crashed_batch_of_many_repeats_is_recognised_when_redelivered(
+    world: World,
+) -> None:
+    for n in range(200):
+        await world.store.apply_alert(alert("disk"), ROUTING, delivery_id=f"1-{n}")
+    redelivered = [
+        (await world.store.apply_alert(alert("disk"), ROUTING, delivery_id=f"1-{n}")).outcome
+        for n in range(100, 200)
+    ]
+    assert set(redelivered) == {Outcome.DUPLICATE}
+    assert (await world.records())["disk"].count == 200

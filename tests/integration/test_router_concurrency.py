@@ -113,14 +113,13 @@ async def test_concurrent_repeats_of_one_alert_count_every_one(
     n = 30
     stores = [IncidentStore(await connect()) for _ in range(n)]
 
-    # Applied whole by one script each, concurrent repeats never lose an update.
-    await asyncio.gather(*(store.apply_alert(alert("disk"), ROUTING) for store in stores))
-    [incident] = await IncidentStore(redis).list()
-    assert (await records(redis, incident.id))["disk"].count == n
-
-    # Entries applied in stream order, then all delivered again at once: all duplicates.
-    for i in range(n):
-        await stores[0].apply_alert(alert("disk"), ROUTING, delivery_id=f"1-{i}")
+    await asyncio.gather(
+        *(
+            store.apply_alert(alert("disk"), ROUTING, delivery_id=f"1-{i}")
+            for i, store in enumerate(stores)
+        )
+    )
+    # The same deliveries again, concurrently: all duplicates.
     again = await asyncio.gather(
         *(
             store.apply_alert(alert("disk"), ROUTING, delivery_id=f"1-{i}")
@@ -129,32 +128,8 @@ async def test_concurrent_repeats_of_one_alert_count_every_one(
     )
 
     assert {change.outcome for change in again} == {Outcome.DUPLICATE}
-    assert (await records(redis, incident.id))["disk"].count == 2 * n
-    assert await events(redis) == [(incident.id, IncidentEventKind.OPENED)]
-
-
-async def test_concurrent_resolutions_close_the_incident_once(
-    redis: Redis, connect: Connect
-) -> None:
-    n = 20
-    store = IncidentStore(redis)
-    for i in range(n):
-        await store.apply_alert(alert(f"a{i}"), ROUTING)
-    stores = [IncidentStore(await connect()) for _ in range(n)]
-
-    changes = await asyncio.gather(
-        *(s.apply_alert(alert(f"a{i}", status=RESOLVED), ROUTING) for i, s in enumerate(stores))
-    )
-
-    outcomes = [change.outcome for change in changes]
-    assert outcomes.count(Outcome.INCIDENT_RESOLVED) == 1
-    assert outcomes.count(Outcome.ALERT_RESOLVED) == n - 1
-    [incident] = await store.list()
-    assert incident.status is IncidentStatus.RESOLVED
-    assert await events(redis) == [
-        (incident.id, IncidentEventKind.OPENED),
-        (incident.id, IncidentEventKind.RESOLVED),
-    ]
+    [incident] = await IncidentStore(redis).list()
+    assert (await records(redis, incident.id))["disk"].count == n
 
 
 async def test_concurrent_acks_timeline_and_alerts_lose_nothing(
