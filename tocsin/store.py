@@ -9,11 +9,12 @@ and Sentinel: ``redis+sentinel://[user:password@]h1:26379,h2:26379/service[/db]`
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from arq.connections import ArqRedis
-from redis.asyncio import ConnectionPool
-from redis.asyncio.sentinel import Sentinel
+from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 
 COMMAND_TIMEOUT = timedelta(seconds=2)
 """Longest wait for a connection or a reply; a hung store turns into an error after this."""
@@ -22,6 +23,27 @@ HEALTH_CHECK_INTERVAL = 10
 
 _SENTINEL_SCHEMES = {"redis+sentinel": False, "rediss+sentinel": True}
 _PLAIN_SCHEMES = {"redis", "rediss", "unix"}
+
+
+class _Pool(ConnectionPool):
+    """redis-py 5.3 connects a pooled connection while holding the pool's lock (which only
+    guards re-authentication with expiring tokens, unused here). With a hung store every
+    connect waits out its timeout in turn, so the tenth caller waited ten timeouts: one
+    caller's connect must not hold up the others."""
+
+    async def get_connection(self, command_name: Any = None, *keys: Any, **options: Any) -> Any:
+        connection = self.get_available_connection()  # type: ignore[no-untyped-call]
+        try:
+            await self.ensure_connection(connection)
+        except BaseException:
+            await self.release(connection)
+            raise
+        return connection
+
+
+class _SentinelPool(_Pool, SentinelConnectionPool):
+    """The same for connections to the primary the Sentinels name (asking them, too, is
+    part of connecting)."""
 
 
 class StoreUrlError(ValueError):
@@ -51,20 +73,28 @@ def connect(url: str, *, timeout: timedelta = COMMAND_TIMEOUT) -> ArqRedis:
     scheme = urlsplit(url).scheme
     if scheme in _SENTINEL_SCHEMES:
         target = _sentinel_target(url)
+        sentinel_options: dict[str, Any] = {
+            "password": target.sentinel_password,
+            "socket_connect_timeout": seconds,
+            "socket_timeout": seconds,
+        }
         sentinel = Sentinel(  # type: ignore[no-untyped-call]
-            target.sentinels,
-            sentinel_kwargs={
-                "password": target.sentinel_password,
-                "socket_connect_timeout": seconds,
-                "socket_timeout": seconds,
-            },
+            [],
+            sentinel_kwargs=sentinel_options,
             db=target.db,
             username=target.username,
             password=target.password,
             ssl=target.tls,
             **options,
         )
-        client = sentinel.master_for(target.service, redis_class=ArqRedis)
+        # Its own clients for the Sentinels would connect in turn, too (see _Pool).
+        sentinel.sentinels = [
+            Redis.from_pool(_Pool(host=host, port=port, **sentinel_options))
+            for host, port in target.sentinels
+        ]
+        client = sentinel.master_for(
+            target.service, redis_class=ArqRedis, connection_pool_class=_SentinelPool
+        )
         assert isinstance(client, ArqRedis)
         return client
     if scheme not in _PLAIN_SCHEMES:
@@ -73,7 +103,7 @@ def connect(url: str, *, timeout: timedelta = COMMAND_TIMEOUT) -> ArqRedis:
             "redis+sentinel://"
         )
     try:
-        pool = ConnectionPool.from_url(url, **options)
+        pool = _Pool.from_url(url, **options)
     except ValueError as error:
         raise StoreUrlError(f"invalid store URL {describe(url)}: {error}") from None
     # from_pool: the client owns the pool, so closing the client closes its connections.
