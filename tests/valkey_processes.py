@@ -186,7 +186,9 @@ class Store:
         """All three Sentinels know one another and could fail over."""
         try:
             async with self.async_client(self.sentinels[0]) as sentinel:
-                answer = await sentinel.execute_command("SENTINEL", "CKQUORUM", self.master_name)
+                answer = await sentinel.execute_command(  # type: ignore[no-untyped-call]
+                    "SENTINEL", "CKQUORUM", self.master_name
+                )
         except (RedisError, OSError):
             return False
         return str(answer).startswith("OK 3 usable")
@@ -195,7 +197,9 @@ class Store:
         """Where the Sentinels say the primary is now."""
         try:
             async with self.async_client(self.sentinels[0]) as sentinel:
-                address = await sentinel.sentinel_get_master_addr_by_name(self.master_name)
+                address = await sentinel.sentinel_get_master_addr_by_name(  # type: ignore[no-untyped-call]
+                    self.master_name
+                )
         except (RedisError, OSError):
             return None
         return None if address is None else int(address[1])

@@ -7,6 +7,8 @@ and Sentinel: ``redis+sentinel://[user:password@]h1:26379,h2:26379/service[/db]`
 ``rediss+sentinel://``), with ``?sentinel_password=`` when the Sentinels have their own.
 """
 
+import contextlib
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -15,11 +17,14 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from arq.connections import ArqRedis
 from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
+from redis.exceptions import RedisError
 
 COMMAND_TIMEOUT = timedelta(seconds=2)
 """Longest wait for a connection or a reply; a hung store turns into an error after this."""
 HEALTH_CHECK_INTERVAL = 10
 """Seconds a pooled connection may sit idle before it is checked with PING on next use."""
+PRIMARY_CHECK_INTERVAL = timedelta(seconds=1)
+"""Through Sentinel: how often the pool asks them where the primary is, at most."""
 
 _SENTINEL_SCHEMES = {"redis+sentinel": False, "rediss+sentinel": True}
 _PLAIN_SCHEMES = {"redis", "rediss", "unix"}
@@ -42,8 +47,36 @@ class _Pool(ConnectionPool):
 
 
 class _SentinelPool(_Pool, SentinelConnectionPool):
-    """The same for connections to the primary the Sentinels name (asking them, too, is
-    part of connecting)."""
+    """Connections to the primary the Sentinels name. redis-py asks them only when it
+    connects, which a killed primary forces; a demoted one does not: after a planned
+    failover (``SENTINEL FAILOVER``) the old primary takes writes until Sentinel turns it
+    into a replica, eight seconds or more later, and then drops them. So the pool asks again at most
+    every ``PRIMARY_CHECK_INTERVAL`` and moves a connection to the new primary before
+    handing it out."""
+
+    _asked_at = float("-inf")
+
+    async def ensure_connection(self, connection: Any) -> None:
+        await self._ask_where_the_primary_is()
+        if self.master_address not in (None, (connection.host, connection.port)):
+            await connection.disconnect()  # connecting again asks the Sentinels
+        await super().ensure_connection(connection)
+
+    async def disconnect(self, inuse_connections: bool = True) -> None:
+        await super().disconnect(inuse_connections)
+        if inuse_connections:  # the client closes: with it, its connections to the Sentinels
+            for sentinel in self.sentinel_manager.sentinels:
+                await sentinel.connection_pool.disconnect()
+
+    async def _ask_where_the_primary_is(self) -> None:
+        now = time.monotonic()
+        if now - self._asked_at < PRIMARY_CHECK_INTERVAL.total_seconds():
+            return
+        self._asked_at = now
+        # No answer keeps the primary known so far: Sentinels that are away must not stop
+        # a primary that works.
+        with contextlib.suppress(RedisError, OSError):
+            await self.get_master_address()  # type: ignore[no-untyped-call]
 
 
 class StoreUrlError(ValueError):
