@@ -15,6 +15,15 @@ import aiohttp
 from tests.e2e.processes import kill_group, start_tocsin
 
 SECRET_KEY = "e2e-secret-key-shared-by-web-and-worker"
+GENERIC_WEBHOOK = "/v1/webhooks/generic/steady-token"
+PAGING_CONFIG = """
+integrations: [{{name: steady, type: generic, token: steady-token}}]
+people: {{oncall: {{name: On Call, webhook: "{sink}/oncall"}}}}
+escalation_policies:
+  steady: {{levels: [{{targets: ["person:oncall"], ack_timeout: 1h}}]}}
+routes: [{{match: {{}}, policy: steady}}]
+"""
+"""Every alert its own incident, paged once to one person by webhook; nobody escalates."""
 CLIENT_TIMEOUT = aiohttp.ClientTimeout(total=10)
 """Longer than any answer Tocsin should take, so a slow answer is measured, not cut."""
 
@@ -51,6 +60,17 @@ async def serving(url: str) -> bool:
 
 async def ready(url: str) -> bool:
     return await status(url + "/readyz") == 200
+
+
+def write_paging_config(directory: Path, sink_url: str) -> Path:
+    path = directory / "tocsin.yaml"
+    path.write_text(PAGING_CONFIG.format(sink=sink_url))
+    return path
+
+
+def generic_alert(title: str) -> dict[str, str]:
+    """A new alert for the generic webhook: its incident and page carry ``title``."""
+    return {"summary": title, "severity": "critical", "dedup_key": title}
 
 
 @contextmanager
