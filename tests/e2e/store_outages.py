@@ -12,7 +12,9 @@ from typing import Any
 
 import aiohttp
 
+from tests.e2e.conftest import eventually
 from tests.e2e.processes import kill_group, start_tocsin
+from tests.valkey_processes import Store
 
 SECRET_KEY = "e2e-secret-key-shared-by-web-and-worker"
 GENERIC_WEBHOOK = "/v1/webhooks/generic/steady-token"
@@ -87,3 +89,12 @@ def tocsin_roles(
         for process in started:
             if process.poll() is None:
                 kill_group(process)
+
+
+async def watched_by_sentinels(store: Store) -> None:
+    """Start the primary and the replica, then the Sentinels once the replica is attached,
+    so their first look at the primary finds it (they look again only every ten seconds)."""
+    store.start_servers()
+    await eventually(store.replicating, what="the replica to attach")
+    store.start_sentinels()
+    await eventually(store.quorum, within=30, what="the Sentinels to agree on a quorum")

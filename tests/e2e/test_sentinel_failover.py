@@ -23,6 +23,7 @@ from tests.e2e.store_outages import (
     ready,
     request,
     tocsin_roles,
+    watched_by_sentinels,
     write_paging_config,
 )
 from tests.valkey_processes import Store
@@ -95,7 +96,9 @@ async def incident_titles(url: str) -> set[str]:
     return titles
 
 
-async def moment(check: Callable[[], Awaitable[bool] | bool], *, within: float, what: str) -> float:
+async def moment(
+    check: Callable[[], Awaitable[bool]] | Callable[[], bool], *, within: float, what: str
+) -> float:
     """When ``check`` first held (to the 20 ms of ``eventually``'s polling)."""
     await eventually(check, within=within, what=what)
     return time.monotonic()
@@ -111,12 +114,7 @@ async def test_a_primary_killed_mid_stream_loses_no_accepted_alert(
     tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, store_processes: Store, sink: Sink
 ) -> None:
     store = store_processes
-    store.start_servers()
-    await eventually(store.replicating, what="the replica to attach")
-    # Once the replica is attached, so the Sentinels' first look at the primary finds it
-    # (they look again only every ten seconds).
-    store.start_sentinels()
-    await eventually(store.quorum, within=30, what="the Sentinels to agree on a quorum")
+    await watched_by_sentinels(store)
 
     config = write_paging_config(tmp_path, sink.url)
     ports = {role: free_port() for role in ("web", "router", "worker")}

@@ -5,7 +5,10 @@ processes against an external Valkey started from deploy/valkey/ (AOF on)."""
 
 import asyncio
 import signal
+import subprocess
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
 
@@ -82,6 +85,19 @@ async def escalation_timer_set(store: Store, incident_id: str) -> bool:
         await redis.aclose()
 
 
+@asynccontextmanager
+async def tocsin_up(
+    directory: Path, store: Store, config: Path
+) -> AsyncIterator[tuple[subprocess.Popen[bytes], str]]:
+    """``tocsin up`` on the external store, ready; its process and URL."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = ["up", "--config", str(config), "--port", str(port)]
+    with tocsin_roles([command], cwd=directory, env={"TOCSIN_REDIS_URL": store.url()}) as [up]:
+        await eventually(partial(ready, url), what="tocsin up to be ready")
+        yield up, url
+
+
 def assert_refused_for_now(answer: Answer) -> None:
     assert answer.status == 503, answer
     assert answer.headers["Retry-After"] == "5"
@@ -91,11 +107,7 @@ async def test_a_store_crash_delays_the_escalation_and_loses_nothing(
     tmp_path: Path, store_processes: Store, config: Path, sink: Sink
 ) -> None:
     store = await started(store_processes)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    command = ["up", "--config", str(config), "--port", str(port)]
-    with tocsin_roles([command], cwd=tmp_path, env={"TOCSIN_REDIS_URL": store.url()}) as [up]:
-        await eventually(lambda: ready(url), what="tocsin up to be ready")
+    async with tocsin_up(tmp_path, store, config) as (up, url):
         assert (await fire(url, "HighLatency")).status == 202
         await eventually(lambda: len(sink.at("/alice", "page")) == 1, what="level 1 page")
         paged_at = time.monotonic()
@@ -133,12 +145,7 @@ async def test_a_hung_store_is_answered_with_503_at_once(
     tmp_path: Path, store_processes: Store, config: Path, sink: Sink
 ) -> None:
     store = await started(store_processes)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    command = ["up", "--config", str(config), "--port", str(port)]
-    with tocsin_roles([command], cwd=tmp_path, env={"TOCSIN_REDIS_URL": store.url()}) as [up]:
-        await eventually(lambda: ready(url), what="tocsin up to be ready")
-
+    async with tocsin_up(tmp_path, store, config) as (up, url):
         store.servers["primary"].signal(signal.SIGSTOP)
         # Senders do not queue politely: several webhooks and a probe arrive at once.
         *webhooks, probe, alive = await asyncio.gather(

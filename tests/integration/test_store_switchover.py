@@ -7,6 +7,7 @@ import time
 from arq.connections import ArqRedis
 
 from tests.e2e.conftest import eventually
+from tests.e2e.store_outages import watched_by_sentinels
 from tests.valkey_processes import Store
 from tocsin.store import PRIMARY_CHECK_INTERVAL, connect
 
@@ -25,10 +26,7 @@ async def test_writes_follow_a_planned_failover_before_the_old_primary_is_demote
     store_processes: Store,
 ) -> None:
     store = store_processes
-    store.start_servers()
-    await eventually(store.replicating, what="the replica to attach")
-    store.start_sentinels()
-    await eventually(store.quorum, within=30, what="the Sentinels to agree on a quorum")
+    await watched_by_sentinels(store)
     client = connect(store.sentinel_url())
     try:
         assert await written_to(client) == store.primary
