@@ -7,6 +7,7 @@ and Sentinel: ``redis+sentinel://[user:password@]h1:26379,h2:26379/service[/db]`
 ``rediss+sentinel://``), with ``?sentinel_password=`` when the Sentinels have their own.
 """
 
+import asyncio
 import contextlib
 import time
 from dataclasses import dataclass
@@ -50,29 +51,37 @@ class _SentinelPool(_Pool, SentinelConnectionPool):
     """Connections to the primary the Sentinels name. redis-py asks them only when it
     connects, which a killed primary forces; a demoted one does not: after a planned
     failover (``SENTINEL FAILOVER``) the old primary takes writes until Sentinel turns it
-    into a replica, eight seconds or more later, and then drops them. So the pool asks again at most
-    every ``PRIMARY_CHECK_INTERVAL`` and moves a connection to the new primary before
-    handing it out."""
+    into a replica, eight seconds or more later, and then drops them. So the pool asks
+    again in the background, at most every ``PRIMARY_CHECK_INTERVAL`` (no caller waits on
+    Sentinels that hang), and moves a connection to the new primary before handing it out."""
 
     _asked_at = float("-inf")
+    _asking: "asyncio.Task[None] | None" = None
 
     async def ensure_connection(self, connection: Any) -> None:
-        await self._ask_where_the_primary_is()
+        self._ask_where_the_primary_is()
         if self.master_address not in (None, (connection.host, connection.port)):
             await connection.disconnect()  # connecting again asks the Sentinels
         await super().ensure_connection(connection)
 
     async def disconnect(self, inuse_connections: bool = True) -> None:
         await super().disconnect(inuse_connections)
-        if inuse_connections:  # the client closes: with it, its connections to the Sentinels
+        if inuse_connections:  # the client closes: with it, what it has with the Sentinels
+            if self._asking is not None:
+                self._asking.cancel()
             for sentinel in self.sentinel_manager.sentinels:
                 await sentinel.connection_pool.disconnect()
 
-    async def _ask_where_the_primary_is(self) -> None:
+    def _ask_where_the_primary_is(self) -> None:
         now = time.monotonic()
+        if self._asking is not None and not self._asking.done():
+            return
         if now - self._asked_at < PRIMARY_CHECK_INTERVAL.total_seconds():
             return
         self._asked_at = now
+        self._asking = asyncio.create_task(self._ask())
+
+    async def _ask(self) -> None:
         # No answer keeps the primary known so far: Sentinels that are away must not stop
         # a primary that works.
         with contextlib.suppress(RedisError, OSError):
