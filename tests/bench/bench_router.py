@@ -18,7 +18,8 @@ lag and nothing pending, or at its time cap.
 - alertmanager: the peer, pinned to one core, taking repeats of the same 100 alerts in
   batches of 1, 10 and 100 per request (skipped, saying so, when it is not installed).
 
-Every router run also reports the CPU the router and Valkey used and Valkey commands per
+Every router run also reports the CPU the router and Valkey used, the router's CPU ms per
+alert (which moves less than the rates when others share the machine) and Valkey commands per
 alert. Valkey runs without persistence unless --aof (append-only file, fsync every second).
 On two cores or more the router gets one core and Valkey (or Alertmanager) another. --only
 picks parts; --profile DIR samples each router run with py-spy and lists its top functions.
@@ -147,20 +148,25 @@ def report(results: dict[str, Any], profile: Path | None) -> None:
     )
     print(
         f"{'router scenario':<16}{'applied':>17}{'seconds':>9}  {'figure':<27}{'value':>8}"
-        f"{'router CPU':>12}{'Valkey CPU':>12}{'cmds/alert':>12}{'B/alert':>9}"
+        f"{'router CPU':>12}{'CPU ms/alert':>14}{'Valkey CPU':>12}{'cmds/alert':>12}"
+        f"{'B/alert':>9}"
     )
     for run in (RouterRun(**r) for r in results["router"]):
         applied = f"{run.applied:,}/{run.backlog:,}" + ("" if run.drained else "*")
         print(
             f"{run.scenario:<16}{applied:>17}{run.seconds:>9.1f}  {run.figure:<27}"
-            f"{run.per_second:>8,.0f}{run.router_cpu:>12.0%}{run.valkey_cpu:>12.0%}"
+            f"{run.per_second:>8,.0f}{run.router_cpu:>12.0%}{run.router_cpu_ms_per_alert:>14.2f}"
+            f"{run.valkey_cpu:>12.0%}"
             f"{run.commands_per_alert:>12.1f}{run.router_bytes_per_alert:>9,.0f}"
         )
         if not run.drained:
             print("  * stopped at its time cap before the backlog was drained")
         for size, ms in run.ms_per_alert_at.items():
             if size in STORM_SIZES or size == run.applied:
-                print(f"  one alert joining an incident of {size:,} alerts: {ms:.2f} ms")
+                print(
+                    f"  one alert joining an incident of {size:,} alerts: {ms:.2f} ms "
+                    f"(router CPU {run.cpu_ms_per_alert_at[size]:.2f} ms)"
+                )
         kinds = ", ".join(
             f"{kind.removeprefix(PREFIX)} {size / max(run.applied, 1):,.0f}"
             for kind, size in run.bytes_by_key.items()

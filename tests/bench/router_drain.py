@@ -81,6 +81,8 @@ class RouterRun:
     per_second: float
     router_cpu: float
     """Share of one core, while alerts were being applied."""
+    router_cpu_ms_per_alert: float
+    """CPU time per alert: unlike the rate, it hardly moves when others share the core."""
     valkey_cpu: float
     commands_per_alert: float
     router_bytes_per_alert: float
@@ -91,6 +93,8 @@ class RouterRun:
     ms_per_alert_at: dict[int, float] = field(default_factory=dict)
     """One incident only: at every chunk's end and where it stopped, incident size -> ms per
     alert over the chunk that brought it there."""
+    cpu_ms_per_alert_at: dict[int, float] = field(default_factory=dict)
+    """The same in the router's CPU time."""
 
 
 def labels(scenario: str, n: int) -> dict[str, str]:
@@ -263,6 +267,7 @@ def summarize(
         seconds=last.at - samples[0].at,
         per_second=(last.applied - first.applied) / span,
         router_cpu=(last.router_cpu - first.router_cpu) / span,
+        router_cpu_ms_per_alert=1000 * (last.router_cpu - first.router_cpu) / done,
         valkey_cpu=(last.valkey_cpu - first.valkey_cpu) / span,
         commands_per_alert=(last.valkey_commands - first.valkey_commands) / done,
         router_bytes_per_alert=sum(by_kind.values()) / applied,
@@ -274,16 +279,23 @@ def summarize(
         named = (s for s in STORM_SIZES if 2 * chunk <= s <= last.applied)
         sizes = {*range(2 * chunk, last.applied + 1, chunk), *named, last.applied}
         for size in sorted(sizes):
-            run.ms_per_alert_at[size] = (
-                1000 * (time_at(samples, size) - time_at(samples, size - chunk)) / chunk
+            (start, start_cpu), (end, end_cpu) = (
+                reached(samples, size - chunk),
+                reached(samples, size),
             )
+            run.ms_per_alert_at[size] = 1000 * (end - start) / chunk
+            run.cpu_ms_per_alert_at[size] = 1000 * (end_cpu - start_cpu) / chunk
     return run
 
 
-def time_at(samples: Sequence[Sample], applied: int) -> float:
-    """When the ``applied``-th alert was applied, interpolated between samples."""
+def reached(samples: Sequence[Sample], applied: int) -> tuple[float, float]:
+    """The time and the router's CPU seconds when the ``applied``-th alert was applied,
+    interpolated between samples."""
     for before, after in pairwise(samples):
         if after.applied >= applied:
-            share = (applied - before.applied) / max(after.applied - before.applied, 1)
-            return before.at + max(share, 0.0) * (after.at - before.at)
+            share = max((applied - before.applied) / max(after.applied - before.applied, 1), 0)
+            return (
+                before.at + share * (after.at - before.at),
+                before.router_cpu + share * (after.router_cpu - before.router_cpu),
+            )
     raise ValueError(f"never reached {applied} alerts")
