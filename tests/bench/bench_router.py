@@ -21,7 +21,7 @@ lag and nothing pending, or at its time cap.
 Every router run also reports the CPU the router and Valkey used, the router's CPU ms per
 alert (which moves less than the rates when others share the machine) and Valkey commands per
 alert. Valkey runs without persistence unless --aof (append-only file, fsync every second).
-On two cores or more the router gets one core and Valkey (or Alertmanager) another. --only
+Alertmanager is pinned to one core; with --pin, the router and Valkey get a core each. --only
 picks parts; --profile DIR samples each router run with py-spy and lists its top functions.
 Loopback only; every wait is bounded; every process is killed, group and all, on the way out.
 
@@ -68,7 +68,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     task = asyncio.current_task()
     assert task is not None
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-    cores = Cores.of_this_machine()
+    cores = Cores.of_this_machine(pin=args.pin)
     scenarios = [
         Scenario("repeats", "repeat alerts/s", args.backlog, REPEATED, args.drain_seconds),
         Scenario("incidents", "new incidents/s", args.backlog, None, args.drain_seconds),
@@ -87,7 +87,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-router-") as tmp:
         directory = Path(tmp)
         (directory / "tocsin.yaml").write_text(CONFIG)
-        pinned = {} if cores.other is None else {"server-cpulist": str(cores.other)}
+        pinned = {} if cores.store is None else {"server-cpulist": str(cores.store)}
         valkey = ValkeyServer(data_dir=directory / "valkey", config={**persistence, **pinned})
         valkey.start()
         # Longer than the service's 2 s: a synchronous FLUSHALL of a big backlog, or an exact
@@ -123,7 +123,7 @@ async def _peer(directory: Path, cores: Cores, args: argparse.Namespace) -> dict
         alerts=args.am_alerts,
         batches=PEER_BATCHES,
         clients=args.am_clients,
-        core=cores.other,
+        core=cores.peer,
     )
     return {"version": version, "clients": args.am_clients, "runs": [asdict(r) for r in runs]}
 
@@ -199,7 +199,7 @@ def report(results: dict[str, Any], profile: Path | None) -> None:
     repeats = next((r for r in results["router"] if r["scenario"] == "repeats"), None)
     if repeats is not None:
         ratios = ", ".join(
-            f"{repeats['per_second'] / r['alerts_per_second']:.2f} (batch {r['batch']})"
+            f"{repeats['per_second'] / r['alerts_per_second']:.2g} (batch {r['batch']})"
             for r in peer["runs"]
         )
         print(f"repeat alerts/s, router / Alertmanager: {ratios}; the issue asks for >= 1")
@@ -217,6 +217,7 @@ if __name__ == "__main__":
     parser.add_argument("--am-alerts", type=int, default=50_000, help="per batch size")
     parser.add_argument("--am-clients", type=int, default=16)
     parser.add_argument("--aof", action="store_true", help="appendonly, appendfsync everysec")
+    parser.add_argument("--pin", action="store_true", help="router and Valkey a core each")
     parser.add_argument(
         "--only", type=lambda text: text.split(","), default=PARTS, help=",".join(PARTS)
     )

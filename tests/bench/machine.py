@@ -13,23 +13,29 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class Cores:
-    """The measured process gets a core of its own; its store or its peer get another, so
-    "one process on one core" means the same thing for Tocsin and for Alertmanager."""
+    """Alertmanager always gets one core, as the issue's comparison says: it would use every
+    core otherwise. The router, one Python thread, can use one core at most either way; it and
+    Valkey get a core each only when asked (--pin), for a machine nobody else uses: on a
+    shared one a pinned process waits for its core while the other may be idle."""
 
-    measured: int | None
-    other: int | None
+    router: int | None
+    store: int | None
+    peer: int
 
     @classmethod
-    def of_this_machine(cls) -> "Cores":
+    def of_this_machine(cls, *, pin: bool) -> "Cores":
         cores = sorted(os.sched_getaffinity(0))
-        if len(cores) < 2:
-            return cls(None, None)
-        return cls(cores[0], cores[1])
+        if pin and len(cores) >= 2:
+            return cls(cores[0], cores[1], cores[1])
+        return cls(None, None, cores[-1])
 
     def describe(self) -> str:
-        if self.measured is None:
-            return "not pinned (fewer than 2 cores)"
-        return f"measured process on core {self.measured}, its store or peer on core {self.other}"
+        if self.router is None:
+            return f"router and Valkey not pinned, Alertmanager on core {self.peer}"
+        return (
+            f"router on core {self.router}, Valkey on core {self.store}, "
+            f"Alertmanager on core {self.peer}"
+        )
 
 
 def pin(pid: int, core: int | None) -> None:

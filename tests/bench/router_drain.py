@@ -156,7 +156,7 @@ async def run_router(
     )
     profiler = None
     try:
-        pin(process.pid, cores.measured)
+        pin(process.pid, cores.router)
         if profile is not None:
             profiler = start_profile(process.pid, profile / f"router-{scenario.name}.txt")
         await eventually(lambda: responds(http, url + "/healthz"), what="tocsin router")
