@@ -22,7 +22,7 @@ import aiohttp
 from aiohttp import web
 
 from tests.e2e.conftest import eventually, free_port
-from tests.e2e.processes import kill_group, start_tocsin
+from tests.e2e.processes import kill_group, responds, start_tocsin
 
 CONFIG = """
 integrations: [{{name: bench, type: generic, token: bench-token}}]
@@ -69,7 +69,7 @@ async def main(alerts: int, rate: float, burst: int) -> None:
         )
         try:
             async with aiohttp.ClientSession() as http:
-                await eventually(lambda: _healthy(http, url), what="tocsin up")
+                await eventually(lambda: responds(http, url + "/healthz"), what="tocsin up")
                 webhook = f"{url}/v1/webhooks/generic/bench-token"
                 start = time.perf_counter()
                 for n in range(alerts):
@@ -101,14 +101,6 @@ async def _post_many(http: aiohttp.ClientSession, url: str, body: object, count:
     for _ in range(count):
         async with http.post(url, json=body) as response:
             assert response.status == 202
-
-
-async def _healthy(http: aiohttp.ClientSession, url: str) -> bool:
-    try:
-        async with http.get(url + "/healthz") as response:
-            return response.status == 200
-    except aiohttp.ClientError:
-        return False
 
 
 def report(name: str, samples: list[float]) -> None:

@@ -7,6 +7,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import aiohttp
+
 
 def start_tocsin(
     args: Sequence[str], *, cwd: Path, env: Mapping[str, str] = {}
@@ -28,3 +30,12 @@ def start_tocsin(
 def kill_group(process: subprocess.Popen[bytes], sig: signal.Signals = signal.SIGKILL) -> None:
     os.killpg(process.pid, sig)
     process.wait(timeout=10)
+
+
+async def responds(http: aiohttp.ClientSession, url: str) -> bool:
+    """Whether ``GET url`` answers 200 now: a process still starting refuses connections."""
+    try:
+        async with http.get(url) as response:
+            return response.status == 200
+    except aiohttp.ClientError:
+        return False

@@ -17,7 +17,7 @@ from tests.e2e.conftest import (
     free_port,
     write_config,
 )
-from tests.e2e.processes import kill_group, start_tocsin
+from tests.e2e.processes import kill_group, responds, start_tocsin
 
 ACK_TIMEOUT = 4.0
 
@@ -39,11 +39,8 @@ def up_command(tmp_path: Path, mailbox: Mailbox, sink: Sink) -> list[str]:
 
 
 async def healthy(url: str) -> bool:
-    try:
-        async with aiohttp.ClientSession() as http, http.get(url + "/healthz") as response:
-            return response.status == 200
-    except aiohttp.ClientError:
-        return False
+    async with aiohttp.ClientSession() as http:
+        return await responds(http, url + "/healthz")
 
 
 async def paged_recorded(url: str) -> bool:
