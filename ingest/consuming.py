@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Generic, TypeVar
 from weakref import WeakKeyDictionary
 
@@ -33,6 +33,10 @@ M = TypeVar("M", bound=BaseModel)
 log = logging.getLogger(__name__)
 
 MAX_DELIVERIES = 5
+BATCH = 100
+"""Entries read at once; a batch is handled in as few round trips as the stage can."""
+RECOVERY_EVERY = timedelta(seconds=1)
+"""How often a consumer looks for its own failed entries and for abandoned ones."""
 RETRY_AFTER = timedelta(seconds=2)
 """Pause before a failed entry is handed out again."""
 BACKOFF_FIRST = timedelta(milliseconds=250)
@@ -103,6 +107,7 @@ class StreamConsumer(Generic[M]):
         max_deliveries: int = MAX_DELIVERIES,
         retry_after: timedelta = RETRY_AFTER,
         claim_idle: timedelta = timedelta(seconds=60),
+        batch: int = BATCH,
     ) -> None:
         self.stream = stream
         self.group = group
@@ -116,7 +121,9 @@ class StreamConsumer(Generic[M]):
         self.max_deliveries = max_deliveries
         self.retry_after = retry_after
         self.claim_idle = claim_idle
+        self.batch = batch
         self._group_ready = False
+        self._next_recovery = datetime.min.replace(tzinfo=UTC)
         self._dead = _dead_letter_counter(registry)
         self._dead.labels(stage)
 
@@ -129,13 +136,21 @@ class StreamConsumer(Generic[M]):
         """Handle one batch; returns how many entries are done with (handled or buried)."""
         await self._ensure_group()
         try:
+            now = self.clock()
+            recover = now >= self._next_recovery
             entries = await self.stream.read(
                 self.group,
                 self.consumer,
+                count=self.batch,
                 block=self.block,
                 retry_after=self.retry_after,
                 claim_idle=self.claim_idle,
+                recover=recover,
             )
+            if recover:
+                # Failed and abandoned entries wait that long anyway: looking for them on
+                # every read would only add round trips.
+                self._next_recovery = now + min(self.retry_after, RECOVERY_EVERY)
         except ResponseError as error:
             if "NOGROUP" in str(error):
                 # The store came back without our data (restarted with no persistence, or

@@ -129,12 +129,33 @@ class TypedStream(Generic[M]):
         block: timedelta | None = timedelta(seconds=1),
         retry_after: timedelta = timedelta(seconds=2),
         claim_idle: timedelta = timedelta(seconds=60),
+        recover: bool = True,
     ) -> list[Entry[M]]:
         """Up to ``count`` entries for this consumer: its own that failed (or were left by a
         crash under the same name) once they waited ``retry_after``; those abandoned by
         consumers idle longer than ``claim_idle``; then new ones, blocking only when there
         is nothing else. A failing entry is retried after a pause, beside new entries, so it
-        never holds back the entries behind it."""
+        never holds back the entries behind it. ``recover=False`` skips the first two (two
+        round trips a caller need not pay on every read)."""
+        entries: list[Entry[M]] = []
+        if recover:
+            entries += await self._recover(group, consumer, count, retry_after, claim_idle)
+        if len(entries) < count:
+            wait = None if entries or block is None else _ms(block)
+            fresh = await self.redis.xreadgroup(
+                group, consumer, {self.key: ">"}, count=count - len(entries), block=wait
+            )
+            entries += self._parse(fresh[0][1] if fresh else [], {})
+        return entries
+
+    async def _recover(
+        self,
+        group: str,
+        consumer: str,
+        count: int,
+        retry_after: timedelta,
+        claim_idle: timedelta,
+    ) -> list[Entry[M]]:
         due = await self.redis.xpending_range(
             self.key, group, "-", "+", count, consumername=consumer, idle=_ms(retry_after)
         )
@@ -155,12 +176,6 @@ class TypedStream(Generic[M]):
                 times = {as_text(p["message_id"]): p["times_delivered"] for p in pending}
                 # Minus this claim: times counts it already, and _parse adds this read.
                 entries += self._parse(abandoned, {k: v - 1 for k, v in times.items()})
-        if len(entries) < count:
-            wait = None if entries or block is None else _ms(block)
-            fresh = await self.redis.xreadgroup(
-                group, consumer, {self.key: ">"}, count=count - len(entries), block=wait
-            )
-            entries += self._parse(fresh[0][1] if fresh else [], {})
         return entries
 
     async def ack(self, group: str, ids: Sequence[str]) -> None:

@@ -360,9 +360,15 @@ class Pager:
                 if channel.reaches(person) and field not in done:
                     sends.append((person_id, channel, field, person, note))
         # Two runs of one step at once (an event and a retry job) must not both send: each
-        # delivery is taken before it is sent; a taken one is in flight elsewhere.
+        # delivery is taken before it is sent (a taken one is in flight elsewhere), and what
+        # was delivered is read again once taken, as the other run may have just finished.
         taken = await self.deliveries.take(incident.id, [field for _, _, field, *_ in sends])
-        sends = [send for send, ours in zip(sends, taken, strict=True) if ours]
+        ours = [send for send, mine in zip(sends, taken, strict=True) if mine]
+        delivered = await self.deliveries.done(incident.id)
+        await self.deliveries.release(
+            incident.id, [field for _, _, field, *_ in ours if field in delivered]
+        )
+        sends = [send for send in ours if send[2] not in delivered]
         outcomes = await asyncio.gather(
             *(_send(channel, person, note) for _, channel, _, person, note in sends)
         )

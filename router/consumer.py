@@ -26,6 +26,9 @@ from router.store import IncidentStore
 
 log = logging.getLogger(__name__)
 
+BATCH = 500
+"""Alerts applied in one round trip: enough to keep Valkey busy rather than waiting."""
+
 _LIFECYCLE = {
     Outcome.OPENED: "opened",
     Outcome.JOINED: "joined",
@@ -66,6 +69,7 @@ class Router:
             stage="router",
             block=block,
             retry_after=retry_after,
+            batch=BATCH,
         )
 
     async def run(self, stop: asyncio.Event) -> None:

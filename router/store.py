@@ -6,6 +6,7 @@ is one round trip. Acknowledging is an optimistic MULTI/EXEC over the head. The 
 announces a change is written atomically with the change.
 """
 
+import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -13,7 +14,7 @@ from typing import TypeVar, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
-from redis.exceptions import WatchError
+from redis.exceptions import NoScriptError, WatchError
 
 from ingest.models import Alert
 from ingest.stream import TypedStream
@@ -57,7 +58,8 @@ Records = list[AlertRecord]
 Timeline = list[TimelineEvent]
 Results = list[list[Change] | BaseException]
 _Pending = list[list[Change] | BaseException | None]
-_ScriptCalls = list[Sequence[str | int]]
+_ScriptCalls = list[list[str]]
+_Answers = list[object]
 _Spans = list[tuple[int, int]]
 """An alert's place in the results, and how many script calls it made."""
 
@@ -146,21 +148,20 @@ class IncidentStore:
         A store that cannot be reached raises."""
         results: _Pending = []
         spans: _Spans = []
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for alert, delivery_id in batch:
-                try:
-                    script_calls = self._script_calls(alert, routing, delivery_id)
-                except Exception as error:
-                    results.append(error)
-                    continue
-                if not script_calls:
-                    results.append([Change(Outcome.UNROUTED)])
-                    continue
-                for args in script_calls:
-                    await self._apply(args=args, client=pipe)
-                spans.append((len(results), len(script_calls)))
-                results.append(None)
-            answers = await pipe.execute(raise_on_error=False) if spans else []
+        calls: _ScriptCalls = []
+        for alert, delivery_id in batch:
+            try:
+                script_calls = self._script_calls(alert, routing, delivery_id)
+            except Exception as error:
+                results.append(error)
+                continue
+            if not script_calls:
+                results.append([Change(Outcome.UNROUTED)])
+                continue
+            calls += script_calls
+            spans.append((len(results), len(script_calls)))
+            results.append(None)
+        answers = await self._apply_all(calls) if calls else []
         start = 0
         for index, count in spans:
             mine = answers[start : start + count]
@@ -168,6 +169,24 @@ class IncidentStore:
             failed = next((answer for answer in mine if isinstance(answer, BaseException)), None)
             results[index] = [_change(answer) for answer in mine] if failed is None else failed
         return [result for result in results if result is not None]
+
+    async def _apply_all(self, calls: _ScriptCalls) -> _Answers:
+        """Every call in one round trip; the script is sent again only when the store does
+        not have it (it restarted)."""
+        answers = await self._evalsha(calls)
+        missing = [i for i, answer in enumerate(answers) if isinstance(answer, NoScriptError)]
+        if missing:
+            await self.redis.script_load(_APPLY)
+            again = await self._evalsha([calls[i] for i in missing])
+            for index, answer in zip(missing, again, strict=True):
+                answers[index] = answer
+        return answers
+
+    async def _evalsha(self, calls: _ScriptCalls) -> _Answers:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for args in calls:
+                pipe.evalsha(self._apply.sha, 0, *args)
+            return list(await pipe.execute(raise_on_error=False))
 
     def _script_calls(
         self, alert: Alert, routing: RoutingConfig, delivery_id: str | None
@@ -180,31 +199,30 @@ class IncidentStore:
             return []
         # Severity is the alert's, whatever the route: one record serves every route.
         record = _record(alert, placements[0].severity, now).model_dump_json()
-        inhibits = source_groups(routing.inhibit_rules, alert.labels)
+        common = {
+            "dedup": alert.dedup_key,
+            "firing": alert.is_firing,
+            "now": now.isoformat(),
+            "now_ms": _ms(now),
+            "entry": delivery_id or "",
+            "episode": _episode(alert) or "",
+            "severity": placements[0].severity.value,
+            "summary": alert.summary,
+            "ended_ttl": int(ENDED_EPISODE_TTL.total_seconds()),
+            "retention": int(routing.retention.total_seconds()),
+            "max_events": TIMELINE_ALERT_EVENTS,
+            "not_shown": alert.sender_not_shown,
+            "inhibits": source_groups(routing.inhibit_rules, alert.labels),
+        }
         calls: _ScriptCalls = []
         for placement in placements:
             head = _new_head(alert, placement, group_key(alert, placement.route), now)
-            calls.append(
-                [
-                    keys.PREFIX,
-                    head.group_key,
-                    alert.dedup_key,
-                    1 if alert.is_firing else 0,
-                    now.isoformat(),
-                    _ms(now),
-                    delivery_id or "",
-                    _episode(alert) or "",
-                    record,
-                    head.model_dump_json(exclude={"id"}),
-                    placement.severity.value,
-                    alert.summary,
-                    int(ENDED_EPISODE_TTL.total_seconds()),
-                    int(routing.retention.total_seconds()),
-                    TIMELINE_ALERT_EVENTS,
-                    alert.sender_not_shown,
-                    *inhibits,
-                ]
+            fields = json.dumps({**common, "group": head.group_key})
+            # The record and head are JSON already: spliced in, not encoded again.
+            packed = (
+                f'{fields[:-1]},"record":{record},"head":{head.model_dump_json(exclude={"id"})}}}'
             )
+            calls.append([keys.PREFIX, packed])
         return calls
 
     async def inhibiting(
@@ -272,7 +290,8 @@ class IncidentStore:
                     continue
 
 
-def _change(answer: list[bytes]) -> Change:
+def _change(answer: object) -> Change:
+    assert isinstance(answer, list)  # the script's reply: {outcome, id, head}
     outcome = Outcome(answer[0].decode())
     incident_id = answer[1].decode() if len(answer) > 1 else None
     incident = Incident.model_validate_json(answer[2]) if len(answer) > 2 else None

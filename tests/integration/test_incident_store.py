@@ -287,3 +287,14 @@ async def test_add_timeline_to_an_unknown_incident_raises(store: IncidentStore) 
 async def test_list_rejects_a_negative_offset(store: IncidentStore) -> None:
     with pytest.raises(ValueError, match="offset"):
         await store.list(offset=-1)
+
+
+async def test_a_store_that_lost_its_scripts_gets_them_again(
+    store: IncidentStore, redis: Redis
+) -> None:
+    await store.apply_alert(alert("disk"), ROUTING)
+    await redis.script_flush()  # as after a restart
+
+    change = await store.apply_alert(alert("disk", at=T0 + timedelta(minutes=1)), ROUTING)
+
+    assert change.outcome is Outcome.REPEATED

@@ -14,6 +14,7 @@ from ingest.models import Alert, AlertStatus
 from ingest.stream import TRIM_EVERY, alert_stream
 from router import keys
 from router.config import Route, RoutingConfig
+from router.consumer import BATCH as ROUTER_BATCH
 from router.consumer import Router, dead_letters
 from router.incidents import Outcome
 from router.models import (
@@ -216,7 +217,7 @@ async def test_two_routers_share_the_stream(redis: Redis, connect: Connect) -> N
     services = ["checkout", "search", "billing"]
     alerts = [
         alert(f"a{i % 40}", service=services[i % 3], at=T0 + timedelta(milliseconds=i))
-        for i in range(250)
+        for i in range(ROUTER_BATCH * 2 + 250)  # more than one batch for each router
     ]
     await alert_stream(redis).append(alerts)
     (one, reg_one), (two, reg_two) = [await make_router(connect, n) for n in ("r1", "r2")]
