@@ -130,7 +130,8 @@ class StreamConsumer(Generic[M]):
     async def run(self, stop: asyncio.Event) -> None:
         with contextlib.suppress(*_STORE_OUTAGES):  # else the first step tries again
             await self._ensure_group()
-        await consume(stop, self.step, what=f"{self.stage}: reading {self.stream.key}")
+        what = f"{self.stage} ({self.consumer}): reading {self.stream.key}"
+        await consume(stop, self.step, what=what)
 
     async def step(self) -> int:
         """Handle one batch; returns how many entries are done with (handled or buried)."""

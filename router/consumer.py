@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 
 BATCH = 500
 """Alerts applied in one round trip: enough to keep Valkey busy rather than waiting."""
+LANES = 2
+"""Batches in flight at once: while the store applies one, the next is read and prepared.
+Each lane is a consumer of its own in the group, as separate routers are."""
 
 _LIFECYCLE = {
     Outcome.OPENED: "opened",
@@ -58,22 +61,26 @@ class Router:
             ["outcome"],
             registry=registry,
         )
-        self.consumer = StreamConsumer(
-            self.alerts,
-            keys.CONSUMER_GROUP,
-            consumer,
-            self._apply,
-            dead_letters(redis),
-            clock,
-            registry,
-            stage="router",
-            block=block,
-            retry_after=retry_after,
-            batch=BATCH,
-        )
+        self.lanes = [
+            StreamConsumer(
+                self.alerts,
+                keys.CONSUMER_GROUP,
+                f"{consumer}:{lane}",
+                self._apply,
+                dead_letters(redis),
+                clock,
+                registry,
+                stage="router",
+                block=block,
+                retry_after=retry_after,
+                batch=BATCH,
+            )
+            for lane in range(LANES)
+        ]
+        self.consumer = self.lanes[0]
 
     async def run(self, stop: asyncio.Event) -> None:
-        await self.consumer.run(stop)
+        await asyncio.gather(*(lane.run(stop) for lane in self.lanes))
 
     async def step(self) -> int:
         """Apply one batch; returns how many entries it is done with."""

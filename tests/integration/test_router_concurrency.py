@@ -270,7 +270,7 @@ async def test_a_restarted_router_does_not_apply_its_pending_entries_twice(
     await alert_stream(redis).append([alert("disk"), alert("cpu")])
     crashed, _ = await make_router(connect, "r1")
     # The first life of r1 read both entries and stored their effect, then died before XACK.
-    entries = await crashed.alerts.read(keys.CONSUMER_GROUP, "r1", block=None)
+    entries = await crashed.alerts.read(keys.CONSUMER_GROUP, crashed.consumer.consumer, block=None)
     assert len(entries) == 2
     for entry in entries:
         assert entry.model is not None
