@@ -2,7 +2,6 @@
 client, one metrics registry, the clock, the link-signing key, and whether it is draining."""
 
 import asyncio
-import os
 import socket
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,9 +18,13 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
-def consumer_name() -> str:
-    """Unique per process, so each copy of a role is its own stream consumer."""
-    return f"{socket.gethostname()}-{os.getpid()}"
+def consumer_name(settings: Settings) -> str:
+    """Each copy of a role is its own stream consumer, named after the host and port it
+    serves on: no two running processes share both (the port is bound before any stream is
+    read), and a process started in the place of one that died takes up at once the entries
+    that one had read but not finished, instead of leaving them until another copy claims
+    them as abandoned."""
+    return f"{socket.gethostname()}-{settings.port}"
 
 
 @dataclass
@@ -33,6 +36,11 @@ class Runtime:
     secret: bytes
     clock: Clock = system_clock
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
-    consumer: str = field(default_factory=consumer_name)
+    consumer: str = ""
+    """Default: ``consumer_name(settings)``."""
     draining: asyncio.Event = field(default_factory=asyncio.Event)
     """Set on SIGTERM: take no new work, say not ready, finish what is in flight."""
+
+    def __post_init__(self) -> None:
+        if not self.consumer:
+            self.consumer = consumer_name(self.settings)

@@ -73,6 +73,23 @@ async def running(runtime: Runtime, roles: Collection[Role]) -> AsyncIterator[Ru
         state.tasks.append(asyncio.create_task(work, name=name))
 
     async with contextlib.AsyncExitStack() as stack:
+        # Listen before reading any stream: the port is what makes the stream consumer name
+        # (host and port) unique among running processes.
+        app = make_app(runtime) if Role.WEB in roles else health_app(runtime)
+        # lingering_time: after refusing a body (413, 408) aiohttp reads the rest of it away
+        # for this long; a slow sender should not hold a connection 10 s for nothing.
+        runner = web.AppRunner(
+            app, access_log=None, shutdown_timeout=grace, lingering_time=LINGER_SECONDS
+        )
+        await runner.setup()
+        stack.push_async_callback(runner.cleanup)
+        try:
+            await web.TCPSite(runner, settings.host, settings.port).start()
+        except OSError as error:
+            raise SettingsError(
+                f"cannot listen on {settings.host}:{settings.port}: {error.strerror}; "
+                "choose another --port"
+            ) from None
         worker: Worker | None = None
         if Role.WORKER in roles:
             channels = _channels(runtime)
@@ -102,21 +119,6 @@ async def running(runtime: Runtime, roles: Collection[Role]) -> AsyncIterator[Ru
                 runtime.clock,
             )
             spawn("router", router.run(stop))
-        app = make_app(runtime) if Role.WEB in roles else health_app(runtime)
-        # lingering_time: after refusing a body (413, 408) aiohttp reads the rest of it away
-        # for this long; a slow sender should not hold a connection 10 s for nothing.
-        runner = web.AppRunner(
-            app, access_log=None, shutdown_timeout=grace, lingering_time=LINGER_SECONDS
-        )
-        await runner.setup()
-        stack.push_async_callback(runner.cleanup)
-        try:
-            await web.TCPSite(runner, settings.host, settings.port).start()
-        except OSError as error:
-            raise SettingsError(
-                f"cannot listen on {settings.host}:{settings.port}: {error.strerror}; "
-                "choose another --port"
-            ) from None
         log.info("%s listening on %s", "+".join(roles), state.url)
         try:
             yield state
