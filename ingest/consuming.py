@@ -21,7 +21,7 @@ from weakref import WeakKeyDictionary
 from prometheus_client import CollectorRegistry, Counter
 from pydantic import BaseModel
 from redis.exceptions import ConnectionError as StoreConnectionError
-from redis.exceptions import ReadOnlyError, ResponseError
+from redis.exceptions import ReadOnlyError, ResponseError, WatchError
 from redis.exceptions import TimeoutError as StoreTimeoutError
 
 from ingest.clock import Clock
@@ -54,6 +54,10 @@ _CANNOT_GET_BETTER = (ValueError, TypeError, ArithmeticError)
 
 
 def store_outage(error: BaseException) -> bool:
+    if isinstance(error, WatchError):
+        # redis-py reports a connection lost while keys are watched (arq claiming a job) as
+        # a conflict, raised while handling the connection error.
+        return error.__context__ is not None and store_outage(error.__context__)
     return isinstance(error, _STORE_OUTAGES)
 
 

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 from redis.exceptions import ConnectionError as StoreConnectionError
+from redis.exceptions import WatchError
 
 from ingest.consuming import consume, store_outage
 
@@ -23,6 +24,19 @@ class Flaky:
             self.stop.set()
         if self.made in self.failing:
             raise self.error
+
+
+def watch_lost() -> WatchError:
+    """As redis-py raises it when the connection drops while keys are watched."""
+    try:
+        try:
+            raise StoreConnectionError("Connection reset by peer")
+        except StoreConnectionError as lost:
+            raise WatchError(
+                "A ConnectionError occurred on while watching one or more keys"
+            ) from lost
+    except WatchError as error:
+        return error
 
 
 NO_PAUSE = {"backoff_first": timedelta(0), "backoff_max": timedelta(0)}
@@ -61,6 +75,8 @@ async def test_a_store_outage_is_said_once_and_its_end_once(
         (StoreConnectionError("refused"), True),
         (TimeoutError(), True),
         (ConnectionRefusedError(), True),
+        (watch_lost(), True),
+        (WatchError("Watched variable changed."), False),
         (ValueError("bad data"), False),
         (KeyError("policy"), False),
     ],
