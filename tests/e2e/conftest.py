@@ -4,14 +4,15 @@ import asyncio
 import json
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email import message_from_bytes
 from email.message import Message
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+import aiohttp
 import pytest
 from aiohttp import web
 from aiosmtpd.controller import Controller
@@ -24,6 +25,10 @@ from tocsin.service import Role, Running, running
 from tocsin.settings import Settings
 
 WEBHOOK = "/v1/webhooks/alertmanager/s3cret"
+RESEND_FIRST = 0.1
+RESEND_MAX = 1.0
+MAX_SENDS = 60
+"""Tries per webhook: with the backoff above, about a minute of refusals."""
 
 
 def free_port() -> int:
@@ -37,6 +42,7 @@ async def eventually(
     *,
     within: float = 15,
     what: str = "condition",
+    interval: float = 0.02,
 ) -> None:
     """Wait for something the service does on its own time (an escalation timer in another
     process, a page in flight): observe it, never sleep a guessed duration."""
@@ -49,7 +55,54 @@ async def eventually(
             return
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(interval)
+
+
+async def probe(url: str, path: str = "/readyz") -> int | None:
+    """The status a role answers on ``path``; ``None`` when nothing answers."""
+    try:
+        async with aiohttp.ClientSession() as http, http.get(url + path) as response:
+            return response.status
+    except aiohttp.ClientError:
+        return None
+
+
+@dataclass
+class Sender:
+    """Posts webhooks as Alertmanager does: one refused (503) or not delivered (connection
+    refused, dropped, timed out) is sent again after a growing pause, until accepted. Each
+    send goes to the next web process in turn, as through a load balancer."""
+
+    http: aiohttp.ClientSession
+    urls: Sequence[str]
+    accepted: int = 0
+    """Alerts answered with a 202."""
+    refused: int = 0
+    """Answers 503."""
+    unreachable: int = 0
+    """Sends that got no answer."""
+
+    @property
+    def resent(self) -> int:
+        return self.refused + self.unreachable
+
+    async def send(self, payload: dict[str, Any], turn: int = 0) -> None:
+        for attempt in range(MAX_SENDS):
+            url = self.urls[(turn + attempt) % len(self.urls)] + WEBHOOK
+            try:
+                async with self.http.post(url, json=payload) as response:
+                    await response.read()
+                    status = response.status
+            except (aiohttp.ClientError, TimeoutError):
+                self.unreachable += 1
+            else:
+                if status == 202:
+                    self.accepted += len(payload["alerts"])
+                    return
+                assert status == 503, f"webhook answered {status}"
+                self.refused += 1
+            await asyncio.sleep(min(RESEND_MAX, RESEND_FIRST * 2**attempt))
+        raise AssertionError(f"webhook not accepted after {MAX_SENDS} sends")
 
 
 @dataclass
@@ -67,15 +120,44 @@ class Mailbox:
         return [m for m in self.messages if address in m["X-Rcpt"]]
 
 
+class Received(NamedTuple):
+    path: str
+    body: dict[str, Any]
+    when: float
+    """``time.monotonic()`` on arrival, to line deliveries up with what a test did."""
+
+
 @dataclass
 class Sink:
     """Records every webhook POST, by path."""
 
     url: str
-    received: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    received: list[Received] = field(default_factory=list)
 
     def at(self, path: str, kind: str | None = None) -> list[dict[str, Any]]:
-        return [b for p, b in self.received if p == path and (kind is None or b["kind"] == kind)]
+        return [
+            r.body
+            for r in self.received
+            if r.path == path and (kind is None or r.body["kind"] == kind)
+        ]
+
+
+async def alert_keys(url: str, incident_ids: Iterable[str]) -> set[str]:
+    """The dedup keys of every alert of the incidents, from ``GET /api/v1/incidents/{id}``."""
+    found: set[str] = set()
+    async with aiohttp.ClientSession() as http:
+        for incident_id in incident_ids:
+            cursor = 0
+            for _ in range(100):  # pages of 1,000 alerts: far more than a test sends
+                path = f"/api/v1/incidents/{incident_id}?alerts_limit=1000&alerts_cursor={cursor}"
+                async with http.get(url + path) as got:
+                    assert got.status == 200
+                    body = await got.json()
+                found |= {alert["dedup_key"] for alert in body["alerts"]}
+                cursor = body["alerts_next_cursor"]
+                if cursor is None:
+                    break
+    return found
 
 
 @pytest.fixture
@@ -95,7 +177,8 @@ async def sink() -> AsyncIterator[Sink]:
     recorder = Sink(f"http://127.0.0.1:{port}")
 
     async def record(request: web.Request) -> web.Response:
-        recorder.received.append((request.path, json.loads(await request.read())))
+        body = json.loads(await request.read())
+        recorder.received.append(Received(request.path, body, time.monotonic()))
         return web.json_response({"ok": True})
 
     app = web.Application()
@@ -109,13 +192,21 @@ async def sink() -> AsyncIterator[Sink]:
         await runner.cleanup()
 
 
-def write_config(directory: Path, *, smtp_port: int, sink_url: str, ack_timeout: str) -> Path:
-    """Alice is on call (level 1), Bob is level 2; both have email and a webhook."""
+def write_config(
+    directory: Path, *, smtp_port: int | None, sink_url: str, ack_timeout: str
+) -> Path:
+    """Alice is on call (level 1), Bob is level 2; both have a webhook, and email when
+    ``smtp_port`` is given."""
     (directory / "schedules").mkdir()
     (directory / "schedules" / "primary.yaml").write_text(
         "name: primary\ntimezone: Europe/Berlin\n"
         'rotation: {every: 1w, handoff: "2026-01-05 09:00", members: [alice]}\n'
     )
+    email = {"alice": "", "bob": ""}
+    smtp = ""
+    if smtp_port is not None:
+        email = {name: f"email: {name}@example.com, " for name in email}
+        smtp = f"smtp: {{host: 127.0.0.1, port: {smtp_port}, from: tocsin@example.com}}"
     path = directory / "tocsin.yaml"
     path.write_text(
         f"""
@@ -123,8 +214,8 @@ integrations:
   - {{name: prod-am, type: alertmanager, token: s3cret}}
   - {{name: custom, type: generic, token: t0ken}}
 people:
-  alice: {{name: Alice, email: alice@example.com, webhook: "{sink_url}/alice"}}
-  bob: {{name: Bob, email: bob@example.com, webhook: "{sink_url}/bob"}}
+  alice: {{name: Alice, {email["alice"]}webhook: "{sink_url}/alice"}}
+  bob: {{name: Bob, {email["bob"]}webhook: "{sink_url}/bob"}}
 schedules_dir: schedules
 escalation_policies:
   payments:
@@ -137,19 +228,19 @@ routes:
 severity:
   - {{match: {{severity: critical}}, level: SEV1}}
   - {{match: {{}}, level: SEV2}}
-smtp: {{host: 127.0.0.1, port: {smtp_port}, from: tocsin@example.com}}
+{smtp}
 """
     )
     return path
 
 
 def alertmanager_payload(
-    status: str, *, alertname: str = "HighLatency", fingerprint: str = "f1"
+    status: str, *, alertname: str = "HighLatency", fingerprint: str = "f1", cluster: str = "eu1"
 ) -> dict[str, Any]:
     labels = {
         "alertname": alertname,
         "service": "payments",
-        "cluster": "eu1",
+        "cluster": cluster,
         "severity": "critical",
     }
     return {

@@ -5,23 +5,33 @@ import signal
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
 
+from tests.e2e.conftest import free_port
+
+TRACEBACK = "Traceback (most recent call last)"
+
 
 def start_tocsin(
-    args: Sequence[str], *, cwd: Path, env: Mapping[str, str] = {}
+    args: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str] = {},
+    log: Path | None = None,
 ) -> subprocess.Popen[bytes]:
-    """In its own process group, so a test can kill it and everything it started at once."""
+    """In its own process group, so a test can kill it and everything it started at once.
+    Output goes to ``log`` (default: ``tocsin-ROLE.log`` in ``cwd``), appended across runs."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("TOCSIN_")}
     environment.update(env)
-    with (cwd / f"tocsin-{args[0]}.log").open("ab") as log:
+    with (log or cwd / f"tocsin-{args[0]}.log").open("ab") as output:
         return subprocess.Popen(
             [sys.executable, "-m", "tocsin", *args],
             cwd=cwd,
             env=environment,
-            stdout=log,
+            stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
@@ -39,3 +49,40 @@ async def responds(http: aiohttp.ClientSession, url: str) -> bool:
             return response.status == 200
     except aiohttp.ClientError:
         return False
+
+
+@dataclass
+class RoleProcess:
+    """One ``tocsin web|router|worker`` process that a test stops and starts again, as a
+    supervisor would: on the same port, with the same settings, logging to one file."""
+
+    role: str
+    config: Path
+    cwd: Path
+    env: Mapping[str, str]
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def name(self) -> str:
+        return f"{self.role}-{self.port}"
+
+    @property
+    def log(self) -> Path:
+        return self.cwd / f"tocsin-{self.name}.log"
+
+    def start(self) -> None:
+        args = [self.role, "--config", str(self.config), "--port", str(self.port)]
+        self.process = start_tocsin(args, cwd=self.cwd, env=self.env, log=self.log)
+
+    def kill(self) -> None:
+        """SIGKILL: no chance to finish anything."""
+        if self.process is not None and self.process.poll() is None:
+            kill_group(self.process)
+
+    def tracebacks(self) -> int:
+        return self.log.read_text(errors="replace").count(TRACEBACK) if self.log.exists() else 0
