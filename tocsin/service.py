@@ -35,6 +35,11 @@ log = logging.getLogger(__name__)
 
 
 LINGER_SECONDS = 2.0
+PROBES_SHUTDOWN_SECONDS = 1.0
+"""How long a router or worker lets its HTTP requests in flight finish when it stops: they
+are probes and metrics, answered at once. aiohttp waits the whole of it for a connection
+accepted as the site closes, whatever its request, so the grace period would make such a
+process outlive it."""
 
 
 class Role(StrEnum):
@@ -75,11 +80,14 @@ async def running(runtime: Runtime, roles: Collection[Role]) -> AsyncIterator[Ru
     async with contextlib.AsyncExitStack() as stack:
         # Listen before reading any stream: the port is what makes the stream consumer name
         # (host and port) unique among running processes.
-        app = make_app(runtime) if Role.WEB in roles else health_app(runtime)
+        if Role.WEB in roles:
+            app, requests_grace = make_app(runtime), grace
+        else:
+            app, requests_grace = health_app(runtime), min(grace, PROBES_SHUTDOWN_SECONDS)
         # lingering_time: after refusing a body (413, 408) aiohttp reads the rest of it away
         # for this long; a slow sender should not hold a connection 10 s for nothing.
         runner = web.AppRunner(
-            app, access_log=None, shutdown_timeout=grace, lingering_time=LINGER_SECONDS
+            app, access_log=None, shutdown_timeout=requests_grace, lingering_time=LINGER_SECONDS
         )
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
