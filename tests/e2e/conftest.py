@@ -62,11 +62,16 @@ async def eventually(
 
 
 async def probe(url: str, path: str = "/readyz") -> int | None:
-    """The status a role answers on ``path``; ``None`` when nothing answers."""
+    """The status a role answers on ``path``; ``None`` when nothing answers in time (a
+    connection accepted as a server closes may never be answered)."""
+    timeout = aiohttp.ClientTimeout(total=2)
     try:
-        async with aiohttp.ClientSession() as http, http.get(url + path) as response:
+        async with (
+            aiohttp.ClientSession(timeout=timeout) as http,
+            http.get(url + path) as response,
+        ):
             return response.status
-    except aiohttp.ClientError:
+    except (aiohttp.ClientError, TimeoutError):
         return None
 
 
