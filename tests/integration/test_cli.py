@@ -1,9 +1,11 @@
 """``tocsin check|oncall|web|worker|…`` as an operator runs them: exit codes, and messages
 that say what to fix (never a stack trace). In-process, except one real ``python -m tocsin``."""
 
+import logging
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,6 +32,17 @@ def no_tocsin_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("TOCSIN_"):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def logging_as_it_was() -> Iterator[None]:
+    """``main`` sets up logging for its process, on the stream of the test that called it;
+    later tests would log to that stream, closed by then."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture
