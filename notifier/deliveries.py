@@ -1,6 +1,7 @@
 """What was already delivered (or decided) for an incident: the memory that makes paging
 jobs safe to run twice."""
 
+import secrets
 from collections.abc import Awaitable, Sequence
 from datetime import timedelta
 from typing import cast
@@ -11,10 +12,39 @@ from notifier import keys
 
 SENDING_LEASE = timedelta(minutes=2)
 
+_TAKE = """
+local taken = {}
+local name = ARGV[2]
+for i = 1, #KEYS do
+  local holder = redis.call('GET', KEYS[i])
+  if not holder or holder == ARGV[3]
+      or (name ~= '' and string.sub(holder, 1, #name + 1) == name .. ' ') then
+    redis.call('SET', KEYS[i], ARGV[3], 'PX', ARGV[1])
+    taken[i] = 1
+  else
+    taken[i] = 0
+  end
+end
+return taken
+"""
+"""KEYS: each delivery's sending key. ARGV: the lease in ms, the sender's name, the sender
+(its name and a token of its own). Free: a delivery nobody holds, one the sender holds (no
+run of its own has it: the caller asks only for the others), and one another process of its
+name holds."""
+
 
 class Deliveries:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, name: str = "") -> None:
+        """``name``: the process's name among its peers (its stream consumer name), if it
+        has one. No two live processes share one, so a delivery that another process of the
+        same name was sending is one its predecessor died sending: the process started in
+        its place takes it at once rather than after the lease."""
         self.redis = redis
+        self.name = name
+        # Not the pid: in a container every start may get the same one.
+        self.sender = f"{name} {secrets.token_hex(8)}"
+        self._in_flight: set[str] = set()
+        """Sending keys held by runs of this process that have not released them."""
 
     async def done(self, incident_id: str) -> set[str]:
         # redis-py types hash commands as "awaitable or not"; the asyncio client awaits.
@@ -28,20 +58,35 @@ class Deliveries:
 
     async def take(self, incident_id: str, fields: Sequence[str]) -> list[bool]:
         """For each delivery: whether this caller may send it now. Taking one lasts
-        ``SENDING_LEASE``, long enough for any channel's timeout; one taken by a process that
-        died is free again after that (at least once)."""
+        ``SENDING_LEASE``, long enough for any channel's timeout. One taken by a process that
+        died is free again after that (at least once), or at once for the process started
+        in its place; one this process took for a run that could not release it (the store
+        was away) is free again as soon as no run of this process has it."""
         if not fields:
             return []
+        sending = [keys.sending(incident_id, field) for field in fields]
+        asked = [key for key in sending if key not in self._in_flight]
+        # Held from here, before the first await: another run of this process must not ask.
+        self._in_flight.update(asked)
         lease = int(SENDING_LEASE.total_seconds() * 1000)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for field in fields:
-                pipe.set(keys.sending(incident_id, field), 1, nx=True, px=lease)
-            return [bool(taken) for taken in await pipe.execute()]
+        try:
+            answers = await cast(
+                Awaitable[list[int]],
+                self.redis.eval(_TAKE, len(asked), *asked, str(lease), self.name, self.sender),
+            )
+        except BaseException:
+            self._in_flight.difference_update(asked)
+            raise
+        taken = {key for key, answer in zip(asked, answers, strict=True) if answer}
+        self._in_flight.difference_update(set(asked) - taken)
+        return [key in taken for key in sending]
 
     async def release(self, incident_id: str, fields: Sequence[str]) -> None:
         """Done sending (delivered and marked, or failed and free to be retried)."""
         if fields:
-            await self.redis.delete(*(keys.sending(incident_id, field) for field in fields))
+            sending = [keys.sending(incident_id, field) for field in fields]
+            self._in_flight.difference_update(sending)
+            await self.redis.delete(*sending)
 
     async def forget_after(self, incident_id: str, ttl: timedelta) -> None:
         """Once an incident is over its memory only has to outlast late duplicate jobs."""

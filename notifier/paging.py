@@ -19,7 +19,7 @@ from ingest.models import AlertStatus
 from notifier import keys
 from notifier.channels import MAX_ALERTS, Channel, DeliveryResult, Kind, Notification
 from notifier.config import Person
-from notifier.deliveries import Deliveries
+from notifier.deliveries import SENDING_LEASE, Deliveries
 from notifier.directory import Directory
 from notifier.escalation import FIRST, Step, next_step
 from notifier.signing import AckClaims, ack_url, sign_ack
@@ -40,6 +40,8 @@ _FAILURES = "failures"
 """The deliveries record of "could not process" pages, kept apart from any incident's."""
 _MAX_TITLE = 500
 PAGE_RETRY_DELAY = timedelta(seconds=30)
+TAKEN_ELSEWHERE = DeliveryResult.failed("being sent by another run", retryable=True)
+"""The result of a delivery left to the run that took it first (not in the timeline)."""
 
 
 class Scheduler(Protocol):
@@ -83,10 +85,13 @@ class Pager:
         scheduler: Scheduler,
         clock: Clock,
         registry: CollectorRegistry,
+        *,
+        name: str = "",
     ) -> None:
+        """``name``: the process's stream consumer name (see ``Deliveries``)."""
         self.store = store
         self.silences = SilenceStore(store.redis)
-        self.deliveries = Deliveries(store.redis)
+        self.deliveries = Deliveries(store.redis, name)
         self.directory = directory
         self.channels = channels
         self.links = links
@@ -132,18 +137,23 @@ class Pager:
                 r.detail,
             )
             for person, channel, r in results
+            if r is not TAKEN_ELSEWHERE
         ]
         if events:
             await self.store.add_timeline(incident_id, events)
         if step == FIRST and attempt == 0 and any(r.ok for *_, r in results):
             self._first_page.observe((self.clock() - incident.created_at).total_seconds())
-        if any(not r.ok and r.retryable for *_, r in results) and attempt < MAX_PAGE_RETRIES:
+        retry = [r for *_, r in results if not r.ok and r.retryable]
+        if retry and attempt < MAX_PAGE_RETRIES:
+            # A delivery another run took is made by that run; if it died, by this retry,
+            # once the run's hold on the delivery is over.
+            only_taken = all(r is TAKEN_ELSEWHERE for r in retry)
             await self.scheduler.schedule(
                 "retry_page",
                 step,
                 incident_id,
                 job_id=keys.retry_job_id(incident_id, step.round, step.level, attempt + 1),
-                delay=PAGE_RETRY_DELAY,
+                delay=SENDING_LEASE if only_taken else PAGE_RETRY_DELAY,
                 attempt=attempt + 1,
             )
         await self.scheduler.schedule(
@@ -363,12 +373,30 @@ class Pager:
         # delivery is taken before it is sent (a taken one is in flight elsewhere), and what
         # was delivered is read again once taken, as the other run may have just finished.
         taken = await self.deliveries.take(incident.id, [field for _, _, field, *_ in sends])
+        results = [
+            (person_id, channel.name, TAKEN_ELSEWHERE)
+            for (person_id, channel, *_), mine in zip(sends, taken, strict=True)
+            if not mine
+        ]
         ours = [send for send, mine in zip(sends, taken, strict=True) if mine]
-        delivered = await self.deliveries.done(incident.id)
-        await self.deliveries.release(
-            incident.id, [field for _, _, field, *_ in ours if field in delivered]
-        )
-        sends = [send for send in ours if send[2] not in delivered]
+        try:
+            delivered = await self.deliveries.done(incident.id)
+            sends = [send for send in ours if send[2] not in delivered]
+            results += await self._send_taken(incident, kind, step, sends)
+        finally:
+            # Also when a store outage or a deadline cut this run short: a later run must
+            # be free to make what this one did not record.
+            await self.deliveries.release(incident.id, [field for _, _, field, *_ in ours])
+        return results
+
+    async def _send_taken(
+        self,
+        incident: Incident,
+        kind: Kind,
+        step: Step | None,
+        sends: Sequence[tuple[str, Channel, str, Person, Notification]],
+    ) -> list[tuple[str, str, DeliveryResult]]:
+        """Make the deliveries this run took, each recorded once made."""
         outcomes = await asyncio.gather(
             *(_send(channel, person, note) for _, channel, _, person, note in sends)
         )
@@ -394,7 +422,6 @@ class Pager:
                     extra={"event": event, **facts},
                 )
             results.append((person_id, channel.name, result))
-        await self.deliveries.release(incident.id, [field for _, _, field, *_ in sends])
         return results
 
     def _name(self, person_id: str | None) -> str | None:

@@ -111,6 +111,7 @@ async def running(runtime: Runtime, roles: Collection[Role]) -> AsyncIterator[Ru
                 ArqScheduler(runtime.redis),
                 runtime.clock,
                 runtime.registry,
+                name=runtime.consumer,
             )
             consumer = EventConsumer(
                 IncidentStore(runtime.redis), pager, runtime.consumer, runtime.registry

@@ -14,6 +14,7 @@ from ingest.models import Alert, AlertStatus
 from notifier import keys
 from notifier.channels import DeliveryResult, Notification
 from notifier.config import EscalationPolicy, Level, Person, Target
+from notifier.deliveries import SENDING_LEASE, Deliveries
 from notifier.directory import Directory
 from notifier.escalation import FIRST, Step
 from notifier.paging import MAX_PAGE_RETRIES, PAGE_RETRY_DELAY, Links, Pager, Scheduler
@@ -284,6 +285,59 @@ async def test_two_runs_of_one_step_at_once_send_once(world: World) -> None:
 
     assert sent(world) == [("hook", "page", "alice", 1), ("mail", "page", "alice", 1)]
     assert len(await world.timeline(incident_id, TimelineKind.PAGED)) == 2
+
+
+async def test_a_delivery_another_run_holds_is_retried_once_its_hold_is_over(
+    world: World, redis: Redis
+) -> None:
+    incident_id = await world.open()
+    mail = "page:0:0:alice:mail"
+    # Another process took Alice's mail and died before sending it.
+    assert await Deliveries(redis, "host-9102").take(incident_id, [mail]) == [True]
+
+    await world.pager.page(incident_id, FIRST)
+
+    assert sent(world) == [("hook", "page", "alice", 1)]
+    assert not await world.timeline(incident_id, TimelineKind.PAGE_FAILED)
+    retry_job = keys.retry_job_id(incident_id, 0, 0, 1)
+    assert Scheduled("retry_page", FIRST, incident_id, retry_job, SENDING_LEASE, 1) in (
+        world.scheduler.jobs
+    )
+
+    await redis.delete(keys.sending(incident_id, mail))  # the hold runs out
+    await world.pager.page(incident_id, FIRST, attempt=1)
+
+    assert sent(world) == [("hook", "page", "alice", 1), ("mail", "page", "alice", 1)]
+
+
+async def test_the_process_in_a_dead_ones_place_takes_its_deliveries_at_once(
+    redis: Redis,
+) -> None:
+    mail = "page:0:0:alice:mail"
+    assert await Deliveries(redis, "host-9102").take("1", [mail]) == [True]  # then it died
+
+    assert await Deliveries(redis, "host-9103").take("1", [mail]) == [False]  # alive: its own
+    replacement = Deliveries(redis, "host-9102")
+    assert await replacement.take("1", [mail]) == [True]
+    assert await replacement.take("1", [mail]) == [False]  # a second run of the same process
+
+
+async def test_what_a_run_could_not_release_is_free_for_the_next_run(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mail = "page:0:0:alice:mail"
+    deliveries = Deliveries(redis, "host-9102")
+    assert await deliveries.take("1", [mail]) == [True]
+
+    async def store_away(*names: str) -> int:
+        raise ConnectionError("the store is away")
+
+    monkeypatch.setattr(redis, "delete", store_away)
+    with pytest.raises(ConnectionError):
+        await deliveries.release("1", [mail])
+    monkeypatch.undo()
+
+    assert await deliveries.take("1", [mail]) == [True]
 
 
 async def test_a_failed_delivery_is_free_to_be_retried(world: World) -> None:
