@@ -198,7 +198,9 @@ class TypedStream(Generic[M]):
         safe = as_text(info["last-delivered-id"])
         if info["pending"]:
             summary = await self.redis.xpending(self.key, group)
-            safe = as_text(summary["min"])
+            # None when other consumers acknowledged the rest since XINFO answered.
+            if summary["min"] is not None:
+                safe = as_text(summary["min"])
         return int(await self.redis.xtrim(self.key, minid=safe, approximate=False))
 
     def _parse(
