@@ -312,4 +312,3 @@ async def test_the_router_trims_what_it_consumed(redis: Redis, connect: Connect)
     assert await redis.xlen(ALERT_STREAM) <= 1
     [incident] = await IncidentStore(redis).list()
     assert sum(r.count for r in (await records(redis, incident.id)).values()) == TRIM_EVERY
-
