@@ -10,7 +10,10 @@ from redis.asyncio import Redis
 
 from notifier import keys
 
-SENDING_LEASE = timedelta(minutes=2)
+SENDING_LEASE = timedelta(seconds=30)
+"""How long a run holds a delivery it took: longer than a send takes (each channel times out
+after 10 s unless configured otherwise, a timer job stops after 20 s), and no longer, as a
+delivery whose run was cut off from the store, or died, waits this long for its retry."""
 
 _TAKE = """
 local taken = {}
@@ -58,10 +61,10 @@ class Deliveries:
 
     async def take(self, incident_id: str, fields: Sequence[str]) -> list[bool]:
         """For each delivery: whether this caller may send it now. Taking one lasts
-        ``SENDING_LEASE``, long enough for any channel's timeout. One taken by a process that
-        died is free again after that (at least once), or at once for the process started
-        in its place; one this process took for a run that could not release it (the store
-        was away) is free again as soon as no run of this process has it."""
+        ``SENDING_LEASE``. One taken by a process that died is free again after that (at
+        least once), or at once for the process started in its place; one this process took
+        for a run that could not release it (the store was away) is free again as soon as no
+        run of this process has it."""
         if not fields:
             return []
         sending = [keys.sending(incident_id, field) for field in fields]
