@@ -208,6 +208,8 @@ async def test_kills_silence_no_incident(
             sending = tasks.create_task(send_alerts(sender))
     sent = sending.result()
     assert sender.accepted == ALERTS
+    # Every process the chaos started again is serving, and none ended on its own.
+    await eventually(lambda: all_ready(fleet), within=30, interval=0.2, what="every process back")
 
     settled = float("nan")
     try:
