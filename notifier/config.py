@@ -59,6 +59,9 @@ class EscalationPolicy(BaseModel):
     levels: list[Level] = Field(min_length=1)
 
 
+MAX_SEND_TIMEOUT = timedelta(seconds=15)
+
+
 class SmtpConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -69,3 +72,12 @@ class SmtpConfig(BaseModel):
     password: str | None = None
     starttls: bool = False
     timeout: Duration = timedelta(seconds=10)
+
+    @field_validator("timeout")
+    @classmethod
+    def _within_a_send(cls, timeout: timedelta) -> timedelta:
+        # A paging run holds a delivery 30 s and stops itself after 20: a send that may take
+        # longer could still be in flight when another run takes the delivery and resends.
+        if timeout > MAX_SEND_TIMEOUT:
+            raise ValueError(f"at most {MAX_SEND_TIMEOUT.seconds}s (a page must not wait longer)")
+        return timeout

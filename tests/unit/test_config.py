@@ -194,6 +194,18 @@ schedules_dir: "a\\0b"  #!
 """,
         "schedules_dir: a path cannot hold a NUL character",
     ),
+    "an smtp timeout longer than a page may wait": Broken(
+        """\
+people:
+  alice: {name: Alice, email: alice@example.com}
+escalation_policies:
+  p: {levels: [{targets: [person:alice], ack_timeout: 5m}]}
+routes:
+  - {policy: p}
+smtp: {host: mail, from: t@example.com, timeout: 1m}  #!
+""",
+        "smtp.timeout: at most 15s",
+    ),
     "duplicate integration token": Broken(
         """\
 integrations:
