@@ -11,12 +11,13 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from ingest.models import Alert, AlertStatus
-from router.config import ResolvedRoute, Route, RoutingConfig
+from router.config import EVERY_ALERT_ALONE, ResolvedRoute, Route, RoutingConfig
 from router.grouping import group_key, group_labels
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
-label_names = st.text(min_size=1, max_size=6)
+label_names = st.text(min_size=1, max_size=6).filter(lambda name: name != EVERY_ALERT_ALONE)
+"""Any label name; ``...`` in ``group_by`` is no label but "every alert alone"."""
 label_values = st.text(max_size=6)
 
 
