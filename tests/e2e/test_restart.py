@@ -43,6 +43,17 @@ async def healthy(url: str) -> bool:
         return await responds(http, url + "/healthz")
 
 
+async def fire(url: str) -> int:
+    """The status of an Alertmanager webhook with the test's firing alert."""
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            url + "/v1/webhooks/alertmanager/s3cret", json=alertmanager_payload("firing")
+        ) as response,
+    ):
+        return response.status
+
+
 async def paged_recorded(url: str) -> bool:
     async with aiohttp.ClientSession() as http, http.get(url + "/api/v1/incidents/1") as got:
         body = await got.json()
@@ -56,13 +67,7 @@ async def test_escalation_survives_a_crash(
     first = start_tocsin(up_command, cwd=tmp_path)
     try:
         await eventually(lambda: healthy(url), what="tocsin up to start")
-        async with (
-            aiohttp.ClientSession() as http,
-            http.post(
-                url + "/v1/webhooks/alertmanager/s3cret", json=alertmanager_payload("firing")
-            ) as response,
-        ):
-            assert response.status == 202
+        assert await fire(url) == 202
         await eventually(lambda: len(sink.at("/alice", "page")) == 1, what="level 1 page")
         paged_at = time.monotonic()
         # Crash once the page is on record: a crash between sending and recording would
@@ -100,14 +105,7 @@ async def test_up_starts_its_valkey_again_when_it_dies(
 
         # Webhooks are refused for a moment, then the same data is back and paging works.
         async def accepted() -> bool:
-            async with (
-                aiohttp.ClientSession() as http,
-                http.post(
-                    url + "/v1/webhooks/alertmanager/s3cret",
-                    json=alertmanager_payload("firing"),
-                ) as response,
-            ):
-                return response.status == 202
+            return await fire(url) == 202
 
         await eventually(accepted, within=20, what="webhooks accepted again")
         await eventually(lambda: len(sink.at("/alice", "page")) == 1, what="the page")
