@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 from ingest.stream import Entry, as_text, stage_payload
 
@@ -73,13 +74,19 @@ class DeadLetters:
     async def forget(self, dead_id: str) -> None:
         await self.redis.xdel(self.key, dead_id)
 
+    async def get(self, dead_id: str) -> DeadLetter:
+        try:
+            items = await self.redis.xrange(self.key, dead_id, dead_id)
+        except ResponseError:  # not a stream id at all
+            items = []
+        if not items:
+            raise DeadLetterNotFound(f"no dead letter {dead_id!r} in {self.key}")
+        return DeadLetter.model_validate_json(items[0][1][_FIELD.encode()])
+
     async def replay(self, dead_id: str) -> str:
         """Append the entry to its stream again (a new entry, handled as new) and forget the
         dead letter, in one transaction; returns the new entry's id."""
-        items = await self.redis.xrange(self.key, dead_id, dead_id)
-        if not items:
-            raise DeadLetterNotFound(f"no dead letter {dead_id!r} in {self.key}")
-        letter = DeadLetter.model_validate_json(items[0][1][_FIELD.encode()])
+        letter = await self.get(dead_id)
         if letter.payload is None:
             raise DeadLetterNotFound(f"dead letter {dead_id!r} has no payload to replay")
         async with self.redis.pipeline(transaction=True) as pipe:

@@ -44,9 +44,9 @@ async def _replay(redis: ArqRedis, letter_id: str) -> int:
         return fail(f"no dead letter {letter_id!r}: ids look like router:1700000000000-0")
     letters = STAGES[stage](redis)
     try:
-        found = [letter for i, letter in await letters.list() if i == dead_id]
-        if found and found[0].group == notifier_worker.JOBS:
-            new_id = await notifier_worker.replay_job(notifier_worker.ArqScheduler(redis), found[0])
+        letter = await letters.get(dead_id)
+        if letter.group == notifier_worker.JOBS:
+            new_id = await notifier_worker.replay_job(notifier_worker.ArqScheduler(redis), letter)
             await letters.forget(dead_id)
         else:
             new_id = await letters.replay(dead_id)

@@ -155,9 +155,10 @@ async def test_poison_is_refused_or_applied_and_paging_goes_on(
         assert replayed.stdout.startswith(f"replayed router:{fixed_id} as ")
         await eventually(lambda: paged(sink, "fixed alert"), what="the replayed alert's page")
 
-        unknown = dead_letters_cli(data_dir, "replay", "router:1-1")
-        assert (unknown.returncode, unknown.stdout) == (2, "")
-        assert "no dead letter '1-1'" in unknown.stderr
+        for dead_id in ("1-1", "not-an-id"):
+            unknown = dead_letters_cli(data_dir, "replay", f"router:{dead_id}")
+            assert (unknown.returncode, unknown.stdout) == (2, "")
+            assert f"no dead letter {dead_id!r}" in unknown.stderr
     finally:
         await redis.aclose()
 
