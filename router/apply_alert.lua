@@ -2,16 +2,20 @@
 -- atomic call, touching only the incident's head, this alert's record and short lists, so
 -- its cost does not grow with the number of alerts the incident holds.
 --
+-- Written for one alert; router/store.py runs it once per alert of a batch inside one script
+-- call (see _APPLY_MANY there), each alert's ARGV as below.
+--
 -- Keys are built here from the prefix, as router/keys.py documents them (one Valkey, not a
 -- cluster). ARGV[1] is the prefix, ARGV[2] one JSON object (one argument packs and parses
 -- faster than seventeen) with:
 --   group: group key  dedup: dedup key  firing: true/false  now: ISO 8601  now_ms
 --   entry: stream entry id ("" when none)  episode: "" when unknown
---   record: the alert's record as first seen  head: the incident it would open, without id
 --   severity, summary: the alert's  ended_ttl: seconds an ended episode is remembered
 --   retention: seconds a resolved incident is kept  max_events: alert events in a timeline
 --   not_shown: alerts the sender's notification left out
 --   inhibits: the inhibition groups the alert is a source for (see router/inhibition.py)
+-- ARGV[3] is the alert's record as first seen and ARGV[4] the incident it would open (without
+-- id), both JSON, apart so that a repeat, which needs neither, does not pay to parse them.
 -- Returns {outcome, incident id, incident head JSON} (head only when it changed).
 
 local prefix = ARGV[1]
@@ -114,12 +118,12 @@ end
 if not head then
   if not firing then return {'ignored'} end
   id = tostring(redis.call('INCR', prefix .. 'incident-seq'))
-  head = a.head
+  head = cjson.decode(ARGV[4])
   head.id = id
   head.alerts_total, head.alerts_firing = 1, 1
   head.alert_events, head.alert_events_omitted = 0, 0
   head.alerts_not_shown = not_shown
-  local record = a.record
+  local record = cjson.decode(ARGV[3])
   remember(record)
   record_event(id, 'created', 'route ' .. head.route)
   alert_event(id, head, 'alert_added')
@@ -178,7 +182,7 @@ if firing then
     record.count = record.count + 1
     last = seen_now(record)
   else
-    record = a.record
+    record = cjson.decode(ARGV[3])
     head.alerts_total = head.alerts_total + 1
   end
   remember(record)

@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
+from functools import cached_property
 from typing import Annotated, Self, TypeVar
 
 from pydantic import (
@@ -18,7 +19,6 @@ from pydantic import (
     Field,
     PlainSerializer,
     PlainValidator,
-    PrivateAttr,
     field_validator,
     model_validator,
 )
@@ -219,17 +219,16 @@ class RoutingConfig(BaseModel):
     retention: timedelta = timedelta(days=30)
     """How long a resolved incident is kept."""
     inhibit_rules: list[InhibitRule] = Field(default_factory=list)
-    _tree: tuple[RouteNode, ...] = PrivateAttr(default=())
 
-    @property
+    @cached_property
     def tree(self) -> tuple[RouteNode, ...]:
-        return self._tree
+        # Cached as a plain attribute: the router reads it for every alert, and a pydantic
+        # private attribute costs a lookup through __getattr__ each time.
+        return route_tree(self.routes)
 
     @model_validator(mode="after")
     def _a_usable_tree(self) -> Self:
-        tree = route_tree(self.routes)
-        problems = route_problems(tree)
+        problems = route_problems(self.tree)
         if problems:
             raise ValueError("; ".join(f"{format_loc(loc)}: {text}" for loc, text in problems))
-        self._tree = tree
         return self

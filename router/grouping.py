@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+from functools import lru_cache
 
 from ingest.models import Alert
 from router.config import ResolvedRoute
@@ -20,10 +21,18 @@ def group_key(alert: Alert, route: ResolvedRoute) -> str:
     Without ``group_by`` each distinct alert is its own group, so unrelated problems are
     never folded into one page.
     """
-    identity: dict[str, object] = {"route": route.name}
     if route.group_by is None:
-        identity["alert"] = alert.dedup_key
+        return _hashed(route.name, alert.dedup_key, None)
+    return _hashed(route.name, None, tuple(group_labels(alert, route).items()))
+
+
+@lru_cache(maxsize=10_000)
+def _hashed(route: str, alert: str | None, labels: tuple[tuple[str, str], ...] | None) -> str:
+    """Cached: the same groups come again and again (every repeat of an alert)."""
+    identity: dict[str, object] = {"route": route}
+    if labels is None:
+        identity["alert"] = alert
     else:
-        identity["labels"] = group_labels(alert, route)
+        identity["labels"] = dict(labels)
     canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]

@@ -10,11 +10,12 @@ import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from importlib import resources
+from itertools import chain
 from typing import TypeVar, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
-from redis.exceptions import NoScriptError, WatchError
+from redis.exceptions import NoScriptError, ResponseError, WatchError
 
 from ingest.models import Alert
 from ingest.stream import TypedStream
@@ -43,6 +44,26 @@ TIMELINE_ALERT_EVENTS = 100
 MAX_ALERTS_PAGE = 1000
 
 _APPLY = (resources.files("router") / "apply_alert.lua").read_text()
+_APPLY_MANY = f"""
+local function apply(ARGV)
+{_APPLY}
+end
+local prefix, results = ARGV[1], {{}}
+for i = 2, #ARGV, 3 do
+  local ok, result = pcall(apply, {{prefix, ARGV[i], ARGV[i + 1], ARGV[i + 2]}})
+  if not ok then
+    result = {{'error', type(result) == 'table' and result.err or tostring(result)}}
+  end
+  results[#results + 1] = result
+end
+return results
+"""
+"""``apply_alert.lua`` for many alerts in one call: a command costs the router and the store
+more than applying a repeat does. Each alert's change is its own: one that fails leaves an
+error in its place and the others go on."""
+ALERTS_PER_CALL = 100
+"""Alerts applied by one script call: few enough that the store, which runs nothing else
+during a script, answers other clients within a few milliseconds."""
 _PUSH_TIMELINE = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('NOINCIDENT') end
 redis.call('RPUSH', KEYS[2], unpack(ARGV))
@@ -59,6 +80,7 @@ Timeline = list[TimelineEvent]
 Results = list[list[Change] | BaseException]
 _Pending = list[list[Change] | BaseException | None]
 _ScriptCalls = list[list[str]]
+_Chunks = list[_ScriptCalls]
 _Answers = list[object]
 _Spans = list[tuple[int, int]]
 """An alert's place in the results, and how many script calls it made."""
@@ -76,7 +98,7 @@ class IncidentStore:
         self.events: TypedStream[IncidentEvent] = TypedStream(
             redis, keys.EVENT_STREAM, IncidentEvent
         )
-        self._apply = redis.register_script(_APPLY)
+        self._apply = redis.register_script(_APPLY_MANY)
         self._push_timeline = redis.register_script(_PUSH_TIMELINE)
 
     async def get(self, incident_id: str) -> Incident | None:
@@ -173,19 +195,30 @@ class IncidentStore:
     async def _apply_all(self, calls: _ScriptCalls) -> _Answers:
         """Every call in one round trip; the script is sent again only when the store does
         not have it (it restarted)."""
-        answers = await self._evalsha(calls)
-        missing = [i for i, answer in enumerate(answers) if isinstance(answer, NoScriptError)]
+        chunks = [
+            calls[start : start + ALERTS_PER_CALL]
+            for start in range(0, len(calls), ALERTS_PER_CALL)
+        ]
+        replies = await self._evalsha(chunks)
+        missing = [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
         if missing:
-            await self.redis.script_load(_APPLY)
-            again = await self._evalsha([calls[i] for i in missing])
-            for index, answer in zip(missing, again, strict=True):
-                answers[index] = answer
+            await self.redis.script_load(_APPLY_MANY)
+            again = await self._evalsha([chunks[i] for i in missing])
+            for index, reply in zip(missing, again, strict=True):
+                replies[index] = reply
+        answers: _Answers = []
+        for chunk, reply in zip(chunks, replies, strict=True):
+            if isinstance(reply, BaseException):
+                answers += [reply] * len(chunk)
+            else:
+                assert isinstance(reply, list)
+                answers += [_failure(answer) or answer for answer in reply]
         return answers
 
-    async def _evalsha(self, calls: _ScriptCalls) -> _Answers:
+    async def _evalsha(self, chunks: _Chunks) -> _Answers:
         async with self.redis.pipeline(transaction=False) as pipe:
-            for args in calls:
-                pipe.evalsha(self._apply.sha, 0, *args)
+            for chunk in chunks:
+                pipe.evalsha(self._apply.sha, 0, keys.PREFIX, *chain.from_iterable(chunk))
             return list(await pipe.execute(raise_on_error=False))
 
     def _script_calls(
@@ -218,11 +251,7 @@ class IncidentStore:
         for placement in placements:
             head = _new_head(alert, placement, group_key(alert, placement.route), now)
             fields = json.dumps({**common, "group": head.group_key})
-            # The record and head are JSON already: spliced in, not encoded again.
-            packed = (
-                f'{fields[:-1]},"record":{record},"head":{head.model_dump_json(exclude={"id"})}}}'
-            )
-            calls.append([keys.PREFIX, packed])
+            calls.append([fields, record, head.model_dump_json(exclude={"id"})])
         return calls
 
     async def inhibiting(
@@ -288,6 +317,11 @@ class IncidentStore:
                     return result
                 except WatchError:
                     continue
+
+
+def _failure(answer: list[bytes]) -> ResponseError | None:
+    """The error an alert's call ended in, as the store reports a failed command."""
+    return ResponseError(answer[1].decode()) if answer[0] == b"error" else None
 
 
 def _change(answer: object) -> Change:

@@ -5,8 +5,10 @@ from uuid import uuid4
 
 import pytest
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 from ingest.models import Alert, AlertStatus
+from router import keys
 from router.config import Route, RoutingConfig
 from router.incidents import Outcome
 from router.models import (
@@ -16,7 +18,7 @@ from router.models import (
     TimelineEvent,
     TimelineKind,
 )
-from router.store import IllegalTransition, IncidentNotFound, IncidentStore
+from router.store import ALERTS_PER_CALL, IllegalTransition, IncidentNotFound, IncidentStore
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 FIRING, RESOLVED = AlertStatus.FIRING, AlertStatus.RESOLVED
@@ -298,3 +300,21 @@ async def test_a_store_that_lost_its_scripts_gets_them_again(
     change = await store.apply_alert(alert("disk", at=T0 + timedelta(minutes=1)), ROUTING)
 
     assert change.outcome is Outcome.REPEATED
+
+
+async def test_an_alert_that_fails_in_a_batch_fails_alone(redis: Redis) -> None:
+    """A batch spans several script calls; inside one, an alert whose incident cannot be read
+    gets its error in its place while those around it, before and after, are applied."""
+    store = IncidentStore(redis)
+    broken = await store.apply_alert(alert("broken", service="broken"), ROUTING)
+    assert broken.incident_id is not None
+    await redis.set(keys.incident(broken.incident_id), "{not json")
+    batch = [(alert(f"a{i}", service=f"svc{i}"), f"1-{i}") for i in range(ALERTS_PER_CALL * 2)]
+    batch.insert(ALERTS_PER_CALL + 3, (alert("again", service="broken"), "2-0"))
+
+    results = await store.apply_alerts(batch, ROUTING)
+
+    failed = results.pop(ALERTS_PER_CALL + 3)
+    assert isinstance(failed, ResponseError)
+    assert "invalid token" in str(failed)
+    assert all(not isinstance(r, BaseException) and r[0].outcome is Outcome.OPENED for r in results)
