@@ -15,7 +15,8 @@
 --   not_shown: alerts the sender's notification left out
 --   inhibits: the inhibition groups the alert is a source for (see router/inhibition.py)
 -- ARGV[3] is the alert's record as first seen and ARGV[4] the incident it would open (without
--- id), both JSON, apart so that a repeat, which needs neither, does not pay to parse them.
+-- id and times), both JSON, apart so that a repeat, which needs neither, does not pay to parse
+-- them.
 -- Returns {outcome, incident id, incident head JSON} (head only when it changed).
 
 local prefix = ARGV[1]
@@ -28,6 +29,18 @@ local not_shown = a.not_shown
 -- Firing alerts sort before resolved ones in the order set: their score gets this on top of
 -- their last-seen milliseconds (2^42, past any millisecond timestamp until the year 2109).
 local FIRING = 4398046511104
+
+-- The record and the incident this alert starts, seen and opened now.
+local function new_record()
+  local record = cjson.decode(ARGV[3])
+  record.first_seen, record.last_seen = now, now
+  return record
+end
+local function new_head()
+  local head = cjson.decode(ARGV[4])
+  head.created_at = now
+  return head
+end
 
 local function incident_key(id, suffix) return prefix .. 'incident:' .. id .. suffix end
 
@@ -118,12 +131,12 @@ end
 if not head then
   if not firing then return {'ignored'} end
   id = tostring(redis.call('INCR', prefix .. 'incident-seq'))
-  head = cjson.decode(ARGV[4])
+  head = new_head()
   head.id = id
   head.alerts_total, head.alerts_firing = 1, 1
   head.alert_events, head.alert_events_omitted = 0, 0
   head.alerts_not_shown = not_shown
-  local record = cjson.decode(ARGV[3])
+  local record = new_record()
   remember(record)
   record_event(id, 'created', 'route ' .. head.route)
   alert_event(id, head, 'alert_added')
@@ -182,7 +195,7 @@ if firing then
     record.count = record.count + 1
     last = seen_now(record)
   else
-    record = cjson.decode(ARGV[3])
+    record = new_record()
     head.alerts_total = head.alerts_total + 1
   end
   remember(record)

@@ -6,9 +6,8 @@ is one round trip. Acknowledging is an optimistic MULTI/EXEC over the head. The 
 announces a change is written atomically with the change.
 """
 
-import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from importlib import resources
 from itertools import chain
 from typing import TypeVar, cast
@@ -20,11 +19,9 @@ from redis.exceptions import NoScriptError, ResponseError, WatchError
 from ingest.models import Alert
 from ingest.stream import TypedStream
 from router import keys
-from router.config import RoutingConfig, Severity
-from router.grouping import group_key, group_labels
+from router.config import RoutingConfig
 from router.incidents import Change, Outcome, acknowledge
-from router.inhibition import InhibitRule, source_groups, target_groups
-from router.matching import Placement, place
+from router.inhibition import InhibitRule, target_groups
 from router.models import (
     AlertRecord,
     Incident,
@@ -32,15 +29,11 @@ from router.models import (
     IncidentEventKind,
     TimelineEvent,
 )
+from router.script_args import ScriptArgs
 from router.states import IllegalTransition
 
 T = TypeVar("T")
 
-ENDED_EPISODE_TTL = timedelta(days=1)
-"""How long a resolved episode is remembered; a firing that arrives later than this for an
-episode long over is taken as a new problem."""
-TIMELINE_ALERT_EVENTS = 100
-"""Alert events an incident's timeline lists; later ones are counted on its head."""
 MAX_ALERTS_PAGE = 1000
 
 _APPLY = (resources.files("router") / "apply_alert.lua").read_text()
@@ -99,6 +92,7 @@ class IncidentStore:
             redis, keys.EVENT_STREAM, IncidentEvent
         )
         self._apply = redis.register_script(_APPLY_MANY)
+        self._args: ScriptArgs | None = None
         self._push_timeline = redis.register_script(_PUSH_TIMELINE)
 
     async def get(self, incident_id: str) -> Incident | None:
@@ -168,12 +162,15 @@ class IncidentStore:
         (``[UNROUTED]`` when none), or an error when any of them failed: the entry is then
         tried again whole, and the routes it was already applied on find it a duplicate.
         A store that cannot be reached raises."""
+        if self._args is None or self._args.routing is not routing:
+            self._args = ScriptArgs(routing)
+        args = self._args
         results: _Pending = []
         spans: _Spans = []
         calls: _ScriptCalls = []
         for alert, delivery_id in batch:
             try:
-                script_calls = self._script_calls(alert, routing, delivery_id)
+                script_calls = args.calls(alert, delivery_id)
             except Exception as error:
                 results.append(error)
                 continue
@@ -220,39 +217,6 @@ class IncidentStore:
             for chunk in chunks:
                 pipe.evalsha(self._apply.sha, 0, keys.PREFIX, *chain.from_iterable(chunk))
             return list(await pipe.execute(raise_on_error=False))
-
-    def _script_calls(
-        self, alert: Alert, routing: RoutingConfig, delivery_id: str | None
-    ) -> _ScriptCalls:
-        """One call of the script per route the alert lands on; each route has its own group,
-        and the alert a record of its own in each route's incident."""
-        now = alert.received_at
-        placements = place(alert, routing)
-        if not placements:
-            return []
-        # Severity is the alert's, whatever the route: one record serves every route.
-        record = _record(alert, placements[0].severity, now).model_dump_json()
-        common = {
-            "dedup": alert.dedup_key,
-            "firing": alert.is_firing,
-            "now": now.isoformat(),
-            "now_ms": _ms(now),
-            "entry": delivery_id or "",
-            "episode": _episode(alert) or "",
-            "severity": placements[0].severity.value,
-            "summary": alert.summary,
-            "ended_ttl": int(ENDED_EPISODE_TTL.total_seconds()),
-            "retention": int(routing.retention.total_seconds()),
-            "max_events": TIMELINE_ALERT_EVENTS,
-            "not_shown": alert.sender_not_shown,
-            "inhibits": source_groups(routing.inhibit_rules, alert.labels),
-        }
-        calls: _ScriptCalls = []
-        for placement in placements:
-            head = _new_head(alert, placement, group_key(alert, placement.route), now)
-            fields = json.dumps({**common, "group": head.group_key})
-            calls.append([fields, record, head.model_dump_json(exclude={"id"})])
-        return calls
 
     async def inhibiting(
         self, rules: Sequence[InhibitRule], labels: Mapping[str, str]
@@ -330,44 +294,6 @@ def _change(answer: object) -> Change:
     incident_id = answer[1].decode() if len(answer) > 1 else None
     incident = Incident.model_validate_json(answer[2]) if len(answer) > 2 else None
     return Change(outcome, incident, incident_id)
-
-
-def _new_head(alert: Alert, placement: Placement, gkey: str, now: datetime) -> Incident:
-    return Incident(
-        id="",
-        title=alert.summary,
-        severity=placement.severity,
-        route=placement.route.name,
-        policy=placement.route.policy,
-        service=placement.route.service,
-        group_key=gkey,
-        group_labels=group_labels(alert, placement.route),
-        created_at=now,
-    )
-
-
-def _record(alert: Alert, severity: Severity, now: datetime) -> AlertRecord:
-    return AlertRecord(
-        dedup_key=alert.dedup_key,
-        status=alert.status,
-        summary=alert.summary,
-        labels=alert.labels,
-        annotations=alert.annotations,
-        generator_url=alert.generator_url,
-        severity=severity,
-        first_seen=now,
-        last_seen=now,
-    )
-
-
-def _episode(alert: Alert) -> str | None:
-    """One firing episode of an alert: its identity and when it started, where the source
-    says (a re-fire after a resolution starts a new episode)."""
-    return None if alert.starts_at is None else alert.starts_at.astimezone(UTC).isoformat()
-
-
-def _ms(at: datetime) -> int:
-    return int(at.timestamp() * 1000)
 
 
 def _index_id(member: bytes | str) -> str:

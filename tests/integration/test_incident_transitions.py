@@ -22,8 +22,9 @@ from router.models import (
     IncidentStatus,
     TimelineKind,
 )
+from router.script_args import TIMELINE_ALERT_EVENTS
 from router.states import IllegalTransition
-from router.store import TIMELINE_ALERT_EVENTS, IncidentStore
+from router.store import IncidentStore
 from tocsin.store import connect
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
