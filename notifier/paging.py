@@ -18,11 +18,13 @@ from ingest.clock import Clock
 from ingest.models import AlertStatus
 from notifier import keys
 from notifier.channels import MAX_ALERTS, Channel, DeliveryResult, Kind, Notification
+from notifier.channels.render import format_time
 from notifier.config import Person
 from notifier.deliveries import SENDING_LEASE, Deliveries
 from notifier.directory import Directory
 from notifier.escalation import FIRST, Step, next_step
 from notifier.signing import AckClaims, ack_url, sign_ack
+from notifier.urgency import page_time
 from router.config import Severity
 from router.models import Incident, IncidentStatus, TimelineEvent, TimelineKind
 from router.silence_store import SilenceStore
@@ -111,6 +113,23 @@ class Pager:
         )
 
     async def open(self, incident_id: str) -> None:
+        """Page the first level, once the route's ``group_wait`` has let a burst of alerts
+        join the incident."""
+        incident = await self.store.get(incident_id)
+        if incident is None:
+            return
+        route = self.directory.routes.get(incident.route)
+        due = incident.created_at + route.group_wait if route and route.group_wait else None
+        now = self.clock()
+        if due is not None and due > now:
+            await self.scheduler.schedule(
+                "retry_page",
+                FIRST,
+                incident_id,
+                job_id=keys.group_wait_job_id(incident_id),
+                delay=due - now,
+            )
+            return
         await self.page(incident_id, FIRST)
 
     async def page(self, incident_id: str, step: Step, attempt: int = 0) -> None:
@@ -121,6 +140,8 @@ class Pager:
         policy = self.directory.policies[incident.policy]
         level = policy.levels[step.level]
         now = self.clock()
+        if not await self._urgent_now(incident, step, attempt, now):
+            return
         held = await self._held_by(incident_id, now)
         if held is not None:
             await self._hold(incident_id, step, attempt, held, now)
@@ -162,6 +183,59 @@ class Pager:
             incident_id,
             job_id=keys.escalate_job_id(incident_id, step.round, step.level),
             delay=level.ack_timeout,
+        )
+
+    async def _urgent_now(
+        self, incident: Incident, step: Step, attempt: int, now: datetime
+    ) -> bool:
+        """Whether the incident's severity lets it page now. If not, say so on its timeline
+        once, and page it again when support hours start."""
+        route = self.directory.routes.get(incident.route)
+        at = page_time(incident.severity, route.support_hours if route else (), now)
+        if at is None:
+            detail = f"{incident.severity.value}: pages nobody"
+            await self._record_once(incident.id, "not-paged", TimelineKind.NOT_PAGED, detail)
+            return False
+        if at <= now:
+            return True
+        detail = f"{incident.severity.value} outside support hours; pages at {format_time(at)}"
+        marker = f"deferred:{step.round}:{step.level}:{at.isoformat()}"
+        await self._record_once(incident.id, marker, TimelineKind.PAGE_DEFERRED, detail, step)
+        await self.scheduler.schedule(
+            "retry_page",
+            step,
+            incident.id,
+            job_id=keys.support_hours_job_id(incident.id, step.round, step.level, at),
+            delay=at - now,
+            attempt=attempt,
+        )
+        return False
+
+    async def _record_once(
+        self,
+        incident_id: str,
+        marker: str,
+        kind: TimelineKind,
+        detail: str,
+        step: Step | None = None,
+    ) -> None:
+        """Add an event to the incident's timeline unless ``marker`` was recorded before."""
+        if not await self.deliveries.claim(incident_id, marker):
+            return
+        event = TimelineEvent(
+            at=self.clock(),
+            kind=kind,
+            level=step.level + 1 if step else None,
+            round=step.round if step else None,
+            detail=detail,
+        )
+        await self.store.add_timeline(incident_id, [event])
+        log.info(
+            "incident %s: %s, %s",
+            incident_id,
+            kind.value.replace("_", " "),
+            detail,
+            extra={"event": kind.value, "incident": incident_id},
         )
 
     async def _held_by(self, incident_id: str, now: datetime) -> Hold | None:
@@ -214,21 +288,8 @@ class Pager:
     ) -> None:
         """Record the hold once, and look again when it ends or within a minute (a silence
         can be expired early, a source alert resolve)."""
-        if await self.deliveries.claim(incident_id, f"held:{step.round}:{step.level}:{hold.key}"):
-            event = TimelineEvent(
-                at=now,
-                kind=TimelineKind.PAGE_HELD,
-                level=step.level + 1,
-                round=step.round,
-                detail=hold.reason,
-            )
-            await self.store.add_timeline(incident_id, [event])
-            log.info(
-                "incident %s: page held, %s",
-                incident_id,
-                hold.reason,
-                extra={"event": "page_held", "incident": incident_id},
-            )
+        marker = f"held:{step.round}:{step.level}:{hold.key}"
+        await self._record_once(incident_id, marker, TimelineKind.PAGE_HELD, hold.reason, step)
         delay = min(hold.until - now, HOLD_RECHECK)
         await self.scheduler.schedule(
             "retry_page",
