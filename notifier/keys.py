@@ -38,6 +38,11 @@ def support_hours_job_id(incident_id: str, round_: int, level: int, due: datetim
     return f"tocsin:page-in-hours:{incident_id}:{round_}:{level}:{_ms(due)}"
 
 
+def report_job_id(incident_id: str, due: datetime) -> str:
+    """A report of the alerts that joined an incident, once per moment it is due."""
+    return f"tocsin:report:{incident_id}:{_ms(due)}"
+
+
 def held_job_id(incident_id: str, round_: int, level: int, due: datetime) -> str:
     """A look at the silences again, once per moment it is due."""
     return f"tocsin:page-held:{incident_id}:{round_}:{level}:{_ms(due)}"

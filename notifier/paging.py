@@ -18,7 +18,7 @@ from ingest.clock import Clock
 from ingest.models import AlertStatus
 from notifier import keys
 from notifier.channels import MAX_ALERTS, Channel, DeliveryResult, Kind, Notification
-from notifier.channels.render import format_time
+from notifier.channels.render import alerts_count, format_time
 from notifier.config import Person
 from notifier.deliveries import SENDING_LEASE, Deliveries
 from notifier.directory import Directory
@@ -34,6 +34,7 @@ from router.store import IncidentStore
 log = logging.getLogger(__name__)
 
 MAX_PAGE_RETRIES = 3
+ZERO = timedelta(0)
 HOLD_RECHECK = timedelta(minutes=1)
 """Longest wait before a held page looks at the silences again."""
 DELIVERIES_KEPT = timedelta(days=7)
@@ -162,8 +163,8 @@ class Pager:
         ]
         if events:
             await self.store.add_timeline(incident_id, events)
-        if step == FIRST and attempt == 0 and any(r.ok for *_, r in results):
-            self._first_page.observe((self.clock() - incident.created_at).total_seconds())
+        if step == FIRST and any(r.ok for *_, r in results):
+            await self._first_page_out(incident, attempt)
         retry = [r for *_, r in results if not r.ok and r.retryable]
         if retry and attempt < MAX_PAGE_RETRIES:
             # A delivery another run took is made by that run; if it died, by this retry,
@@ -184,6 +185,18 @@ class Pager:
             job_id=keys.escalate_job_id(incident_id, step.round, step.level),
             delay=level.ack_timeout,
         )
+
+    async def _first_page_out(self, incident: Incident, attempt: int) -> None:
+        """Time the first page from when it was due, not counting what group_wait and
+        support hours put off on purpose; and as it listed the alerts that joined by then,
+        the next report of joined alerts counts from now."""
+        route = self.directory.routes.get(incident.route)
+        if attempt == 0:
+            due = incident.created_at + (route.group_wait if route and route.group_wait else ZERO)
+            due = page_time(incident.severity, route.support_hours if route else (), due) or due
+            self._first_page.observe((self.clock() - due).total_seconds())
+        if route is not None and route.group_interval is not None:
+            await self.store.take_report(incident.id, self.clock())
 
     async def _urgent_now(
         self, incident: Incident, step: Step, attempt: int, now: datetime
@@ -331,6 +344,68 @@ class Pager:
         if step is not None:
             await self.page(incident_id, step)
 
+    async def report_alerts(self, incident_id: str) -> None:
+        """Alerts joined the incident: once its route's ``group_interval`` since the last
+        report (or since it opened) is over, tell whoever has it how many, listing those seen
+        last: whoever acknowledged it, else whoever was paged at its latest step. Nobody
+        paged yet: their page will list the alerts."""
+        if not await self._report_due(incident_id):
+            return
+        now = self.clock()
+        taken = await self.store.take_report(incident_id, now)
+        if taken is None:
+            return
+        incident, joined = taken
+        if incident.status is IncidentStatus.RESOLVED:
+            return
+        owners = await self._owners(incident)
+        tag = f"update:{int(now.timestamp() * 1000)}"
+        results = await self._deliver(incident, owners, "update", None, tag, joined)
+        detail = f"{alerts_count(joined)} joined"
+        events = [
+            _timeline(TimelineKind.UPDATE_NOTICE, now, person, channel, None, detail)
+            for person, channel, r in results
+            if r.ok
+        ]
+        await self.store.add_timeline(incident_id, events)
+
+    async def _report_due(self, incident_id: str) -> bool:
+        """Whether a report of joined alerts is due now; when it is due later, its job is
+        scheduled (a job can run early: the first page reported the alerts since)."""
+        incident = await self.store.get(incident_id)
+        if incident is None or not incident.report_pending:
+            return False
+        now = self.clock()
+        route = self.directory.routes.get(incident.route)
+        if route is None or route.group_interval is None:
+            # The route stopped reporting since: the due report is dropped, not kept due.
+            await self.store.take_report(incident_id, now)
+            return False
+        due = (incident.last_report_at or incident.created_at) + route.group_interval
+        if due <= now:
+            return True
+        await self.scheduler.schedule(
+            "report_alerts",
+            FIRST,
+            incident_id,
+            job_id=keys.report_job_id(incident_id, due),
+            delay=due - now,
+        )
+        return False
+
+    async def _owners(self, incident: Incident) -> list[str]:
+        if incident.acknowledged_by is not None:
+            return [incident.acknowledged_by]
+        paged = [
+            e
+            for e in await self.store.timeline(incident.id)
+            if e.kind is TimelineKind.PAGED and e.person
+        ]
+        latest = max(((e.round or 0, e.level or 0) for e in paged), default=None)
+        return sorted(
+            {e.person for e in paged if e.person and (e.round or 0, e.level or 0) == latest}
+        )
+
     async def resolved(self, incident_id: str) -> None:
         """Tell everyone who was paged for the incident that it is resolved."""
         if await self._tell_the_paged(incident_id, "resolved", TimelineKind.RESOLVED_NOTICE):
@@ -408,9 +483,13 @@ class Pager:
         people: Sequence[str],
         kind: Kind,
         step: Step | None,
+        tag: str | None = None,
+        alerts_added: int = 0,
     ) -> list[tuple[str, str, DeliveryResult]]:
-        """Send to every contact method of every person at once, skipping what was sent."""
-        tag = f"{kind}:{step.round}:{step.level}" if step else kind
+        """Send to every contact method of every person at once, skipping what was sent
+        under ``tag`` (by default, the kind and step)."""
+        if tag is None:
+            tag = f"{kind}:{step.round}:{step.level}" if step else kind
         done = await self.deliveries.done(incident.id)
         records, _ = await self.store.alerts(incident.id, limit=MAX_ALERTS)
         sends = []
@@ -425,6 +504,7 @@ class Pager:
                 level=step.level + 1 if step else None,
                 ack_url=self._ack_url(incident.id, person_id) if kind == "page" else None,
                 acknowledged_by=self._name(incident.acknowledged_by),
+                alerts_added=alerts_added,
             )
             for channel in self.channels:
                 field = f"{tag}:{person_id}:{channel.name}"

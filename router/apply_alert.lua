@@ -12,6 +12,7 @@
 --   retention: seconds a resolved incident is kept  max_events: alert events in a timeline
 --   not_shown: alerts the sender's notification left out
 --   inhibits: the inhibition groups the alert is a source for (see router/inhibition.py)
+--   report: whether the route reports alerts joining its incidents (group_interval)
 -- Returns {outcome, incident id, incident head JSON} (head only when it changed).
 
 local prefix = ARGV[1]
@@ -185,6 +186,14 @@ if firing then
   head.alerts_firing = head.alerts_firing + 1
   if severity < head.severity then head.severity = severity end -- SEV1 is the most severe
   alert_event(id, head, 'alert_added')
+  if a.report then
+    -- Counted on the head; announced only when no report is due yet.
+    head.alerts_unreported = (head.alerts_unreported or 0) + 1
+    if not head.report_pending then
+      head.report_pending = true
+      announce(id, 'alerts_added')
+    end
+  end
   save(id, head, record, last + FIRING)
   inhibit(true)
   return {'joined', id, cjson.encode(head)}

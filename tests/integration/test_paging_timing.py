@@ -1,6 +1,6 @@
-"""When pages go out: group_wait collects a burst into the first page, and a severity's
-urgency with its route's support hours says now, later or never (injected clock, due jobs
-run as the clock moves)."""
+"""When pages go out: group_wait collects a burst into the first page, group_interval reports
+alerts joining an open incident, and a severity's urgency with its route's support hours
+says now, later or never (injected clock, due jobs run as the clock moves)."""
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -9,9 +9,12 @@ import pytest
 from redis.asyncio import Redis
 
 from ingest.models import Alert, AlertStatus
+from notifier.channels import MAX_ALERTS
+from notifier.channels.render import text_body
 from notifier.escalation import FIRST
+from router import keys as router_keys
 from router.config import Route, RoutingConfig, SeverityRule, by_name
-from router.models import TimelineKind
+from router.models import IncidentEvent, IncidentEventKind, TimelineKind
 from router.weekly import WeeklyWindow
 from tests.conftest import ManualClock
 from tests.integration.test_paging import LEVEL_1_TIMEOUT, World, alert, make_world
@@ -214,3 +217,122 @@ async def test_sev1_and_sev2_page_at_any_hour(
     assert (await t.world.incident(incident_id)).severity == {"critical": "SEV1"}.get(
         severity, "SEV2"
     )
+
+
+INTERVAL = timedelta(minutes=5)
+
+
+async def announced(t: Timed, redis: Redis, after: str = "-") -> str:
+    """Hand the router's new incident events to the pager, as the worker does; returns the
+    last entry's id."""
+    for entry_id, fields in await redis.xrange(router_keys.EVENT_STREAM, min=after):
+        if entry_id.decode() == after:
+            continue
+        event = IncidentEvent.model_validate_json(fields[b"m"])
+        if event.kind is IncidentEventKind.ALERTS_ADDED:
+            await t.world.pager.report_alerts(event.incident_id)
+        after = entry_id.decode()
+    return after
+
+
+def updates(t: Timed) -> list[tuple[str, int]]:
+    return [(n.person, n.alerts_added) for n in t.world.mail.delivered if n.kind == "update"]
+
+
+async def test_a_storm_joining_an_incident_is_reported_once_per_group_interval(
+    redis: Redis, clock: ManualClock
+) -> None:
+    t = timed(redis, clock, group_interval=INTERVAL)
+    start = clock()
+    incident_id = await t.fire("HighLatency")
+    await t.world.pager.open(incident_id)
+    await t.world.store.acknowledge(incident_id, "alice", clock())  # she works on it
+    last = await announced(t, redis)
+
+    # 2,000 alerts join over ten minutes, 100 every 30 seconds.
+    for batch in range(1, 21):
+        await t.until(start + batch * timedelta(seconds=30))
+        storm = [(named(clock(), f"Pod{batch}-{i}", "critical"), None) for i in range(100)]
+        await t.world.store.apply_alerts(storm, t.routing)
+        last = await announced(t, redis, last)
+    await t.until(start + timedelta(minutes=15))
+
+    # Reports at 5, 10 and 15 minutes: the first 900, the next 1,000, the last 100.
+    assert updates(t) == [("alice", 900), ("alice", 1000), ("alice", 100)]
+    # The event stream grew by one event per report, not per alert (beside the opening and
+    # the acknowledgement).
+    assert await redis.xlen(router_keys.EVENT_STREAM) == 2 + 3
+    notices = await t.world.timeline(incident_id, TimelineKind.UPDATE_NOTICE)
+    assert [(e.at - start, e.detail) for e in notices if e.channel == "mail"] == [
+        (timedelta(minutes=5), "900 alerts joined"),
+        (timedelta(minutes=10), "1000 alerts joined"),
+        (timedelta(minutes=15), "100 alerts joined"),
+    ]
+    note = [n for n in t.world.mail.delivered if n.kind == "update"][-1]
+    assert len(note.alerts) == MAX_ALERTS
+    assert {a.summary for a in note.alerts} <= {f"Pod20-{i}" for i in range(100)}
+    assert text_body(note).splitlines()[2] == (
+        f"100 alerts joined incident #{incident_id} since the last update."
+    )
+
+
+async def test_alerts_collected_into_the_first_page_are_not_reported_again(
+    redis: Redis, clock: ManualClock
+) -> None:
+    t = timed(redis, clock, group_wait=WAIT, group_interval=INTERVAL)
+    start = clock()
+    incident_id = await t.fire("HighLatency")
+    await t.world.pager.open(incident_id)
+    clock.advance(timedelta(seconds=10))
+    await t.fire("Errors")
+    last = await announced(t, redis)
+    await t.until(start + WAIT)
+    assert t.pages() == [("alice", 2)]
+    await t.world.store.acknowledge(incident_id, "alice", clock())
+
+    clock.advance(timedelta(minutes=1))
+    await t.fire("Timeouts")
+    await announced(t, redis, last)
+    await t.until(start + timedelta(hours=1))
+
+    assert updates(t) == [("alice", 1)]
+    [notice] = [
+        e
+        for e in await t.world.timeline(incident_id, TimelineKind.UPDATE_NOTICE)
+        if e.channel == "mail"
+    ]
+    assert (notice.at, notice.detail) == (start + WAIT + INTERVAL, "1 alert joined")
+
+
+async def test_updates_go_to_whoever_has_the_incident(redis: Redis, clock: ManualClock) -> None:
+    t = timed(redis, clock, group_interval=INTERVAL)
+    incident_id = await t.fire("HighLatency")
+    await t.world.pager.open(incident_id)
+    await t.until(clock() + LEVEL_1_TIMEOUT)  # level 2 is paged: bob by mail, carol by hook
+    await t.fire("Errors")
+    last = await announced(t, redis)
+    await t.until(clock() + INTERVAL)
+    assert sorted(
+        updates(t) + [(n.person, 1) for n in t.world.hook.delivered if n.kind == "update"]
+    ) == [("bob", 1), ("carol", 1)]
+
+    await t.world.store.acknowledge(incident_id, "bob", clock())
+    await t.fire("Timeouts")
+    await announced(t, redis, last)
+    await t.until(clock() + INTERVAL)
+    assert updates(t) == [("bob", 1), ("bob", 1)]
+
+
+async def test_without_group_interval_joining_alerts_announce_nothing(
+    redis: Redis, clock: ManualClock
+) -> None:
+    t = timed(redis, clock)
+    incident_id = await t.fire("HighLatency")
+    await t.world.pager.open(incident_id)
+    for name in ("Errors", "Timeouts"):
+        await t.fire(name)
+
+    assert await redis.xlen(router_keys.EVENT_STREAM) == 1
+    assert (await t.world.incident(incident_id)).alerts_unreported == 0
+    await t.until(clock() + timedelta(hours=1))
+    assert updates(t) == []

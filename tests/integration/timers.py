@@ -65,5 +65,7 @@ async def run(pager: Pager, timer: Timer) -> None:
         await pager.escalate(timer.incident_id, timer.step)
     elif timer.job == "retry_page":
         await pager.page(timer.incident_id, timer.step, timer.attempt)
+    elif timer.job == "report_alerts":
+        await pager.report_alerts(timer.incident_id)
     else:
         raise AssertionError(f"unknown job {timer.job!r}")
