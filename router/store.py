@@ -55,10 +55,10 @@ _TAKE_REPORT = """
 local raw = redis.call('GET', KEYS[1])
 if not raw then return false end
 local head = cjson.decode(raw)
-if not head.report_pending then return false end
-local joined = head.alerts_unreported or 0
+local pending, joined = head.report_pending, head.alerts_unreported or 0
 head.report_pending, head.alerts_unreported, head.last_report_at = false, 0, ARGV[1]
 redis.call('SET', KEYS[1], cjson.encode(head), 'KEEPTTL')
+if not pending then return false end
 return {joined, cjson.encode(head)}
 """
 
@@ -293,8 +293,9 @@ class IncidentStore:
 
     async def take_report(self, incident_id: str, at: datetime) -> tuple[Incident, int] | None:
         """Take the due report of alerts that joined the incident: how many joined since the
-        last one, with the incident as the report leaves it; ``None`` when none is due. One
-        atomic step, so alerts joining meanwhile count towards the next report."""
+        last one, with the incident as the report leaves it; ``None`` when none is due. The
+        next report counts from ``at`` either way. One atomic step, so alerts joining
+        meanwhile count towards the next report."""
         taken = await self._take_report(keys=[keys.incident(incident_id)], args=[at.isoformat()])
         if not taken:
             return None

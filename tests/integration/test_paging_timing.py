@@ -336,3 +336,25 @@ async def test_without_group_interval_joining_alerts_announce_nothing(
     assert (await t.world.incident(incident_id)).alerts_unreported == 0
     await t.until(clock() + timedelta(hours=1))
     assert updates(t) == []
+
+
+async def test_a_report_due_when_the_incident_resolves_tells_nobody_and_keeps_its_expiry(
+    redis: Redis, clock: ManualClock
+) -> None:
+    t = timed(redis, clock, group_interval=INTERVAL)
+    incident_id = await t.fire("HighLatency")
+    await t.world.pager.open(incident_id)
+    await t.fire("Errors")
+    await announced(t, redis)
+    for name in ("HighLatency", "Errors"):
+        resolution = named(clock(), name, "critical").model_copy(
+            update={"status": AlertStatus.RESOLVED}
+        )
+        await t.world.store.apply_alert(resolution, t.routing)
+
+    assert t.timers.due("report_alerts") == [clock() + INTERVAL]
+    await t.until(clock() + INTERVAL)
+
+    assert updates(t) == []
+    assert not (await t.world.incident(incident_id)).report_pending
+    assert await redis.ttl(router_keys.incident(incident_id)) > 0
