@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from notifier.config import EscalationPolicy, Level, Person
+from router.config import ResolvedRoute
 from router.inhibition import InhibitRule
 from router.maintenance import MaintenanceWindow
 from schedules.models import Schedule
@@ -20,6 +21,9 @@ class Directory:
     policies: Mapping[str, EscalationPolicy] = field(default_factory=dict)
     maintenance: Sequence[MaintenanceWindow] = ()
     inhibit_rules: Sequence[InhibitRule] = ()
+    routes: Mapping[str, ResolvedRoute] = field(default_factory=dict)
+    """Every route's settings by name: when its incidents page and report (``group_wait``,
+    ``group_interval``, ``support_hours``). A route not here pages at once, without reports."""
 
     def resolve(self, level: Level, at: datetime) -> list[str]:
         """Person ids in target order, each once (the same person on call for two targets

@@ -28,10 +28,29 @@ def escalate_job_id(incident_id: str, round_: int, level: int) -> str:
     return f"tocsin:escalate:{incident_id}:{round_}:{level}"
 
 
+def group_wait_job_id(incident_id: str) -> str:
+    """The incident's first page, once its route's group_wait is over."""
+    return f"tocsin:group-wait:{incident_id}"
+
+
+def support_hours_job_id(incident_id: str, round_: int, level: int, due: datetime) -> str:
+    """A page put off until support hours start, once per start it waits for."""
+    return f"tocsin:page-in-hours:{incident_id}:{round_}:{level}:{_ms(due)}"
+
+
+def report_job_id(incident_id: str, due: datetime) -> str:
+    """A report of the alerts that joined an incident, once per moment it is due."""
+    return f"tocsin:report:{incident_id}:{_ms(due)}"
+
+
 def held_job_id(incident_id: str, round_: int, level: int, due: datetime) -> str:
     """A look at the silences again, once per moment it is due."""
-    return f"tocsin:page-held:{incident_id}:{round_}:{level}:{int(due.timestamp() * 1000)}"
+    return f"tocsin:page-held:{incident_id}:{round_}:{level}:{_ms(due)}"
 
 
 def retry_job_id(incident_id: str, round_: int, level: int, attempt: int) -> str:
     return f"tocsin:page-retry:{incident_id}:{round_}:{level}:{attempt}"
+
+
+def _ms(at: datetime) -> int:
+    return int(at.timestamp() * 1000)

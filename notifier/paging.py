@@ -18,11 +18,13 @@ from ingest.clock import Clock
 from ingest.models import AlertStatus
 from notifier import keys
 from notifier.channels import MAX_ALERTS, Channel, DeliveryResult, Kind, Notification
+from notifier.channels.render import alerts_count, format_time
 from notifier.config import Person
 from notifier.deliveries import SENDING_LEASE, Deliveries
 from notifier.directory import Directory
 from notifier.escalation import FIRST, Step, next_step
 from notifier.signing import AckClaims, ack_url, sign_ack
+from notifier.urgency import page_time
 from router.config import Severity
 from router.models import Incident, IncidentStatus, TimelineEvent, TimelineKind
 from router.silence_store import SilenceStore
@@ -32,6 +34,7 @@ from router.store import IncidentStore
 log = logging.getLogger(__name__)
 
 MAX_PAGE_RETRIES = 3
+ZERO = timedelta(0)
 HOLD_RECHECK = timedelta(minutes=1)
 """Longest wait before a held page looks at the silences again."""
 DELIVERIES_KEPT = timedelta(days=7)
@@ -111,6 +114,23 @@ class Pager:
         )
 
     async def open(self, incident_id: str) -> None:
+        """Page the first level, once the route's ``group_wait`` has let a burst of alerts
+        join the incident."""
+        incident = await self.store.get(incident_id)
+        if incident is None:
+            return
+        route = self.directory.routes.get(incident.route)
+        due = incident.created_at + route.group_wait if route and route.group_wait else None
+        now = self.clock()
+        if due is not None and due > now:
+            await self.scheduler.schedule(
+                "retry_page",
+                FIRST,
+                incident_id,
+                job_id=keys.group_wait_job_id(incident_id),
+                delay=due - now,
+            )
+            return
         await self.page(incident_id, FIRST)
 
     async def page(self, incident_id: str, step: Step, attempt: int = 0) -> None:
@@ -121,6 +141,8 @@ class Pager:
         policy = self.directory.policies[incident.policy]
         level = policy.levels[step.level]
         now = self.clock()
+        if not await self._urgent_now(incident, step, attempt, now):
+            return
         held = await self._held_by(incident_id, now)
         if held is not None:
             await self._hold(incident_id, step, attempt, held, now)
@@ -141,8 +163,8 @@ class Pager:
         ]
         if events:
             await self.store.add_timeline(incident_id, events)
-        if step == FIRST and attempt == 0 and any(r.ok for *_, r in results):
-            self._first_page.observe((self.clock() - incident.created_at).total_seconds())
+        if step == FIRST and any(r.ok for *_, r in results):
+            await self._first_page_out(incident, attempt)
         retry = [r for *_, r in results if not r.ok and r.retryable]
         if retry and attempt < MAX_PAGE_RETRIES:
             # A delivery another run took is made by that run; if it died, by this retry,
@@ -162,6 +184,71 @@ class Pager:
             incident_id,
             job_id=keys.escalate_job_id(incident_id, step.round, step.level),
             delay=level.ack_timeout,
+        )
+
+    async def _first_page_out(self, incident: Incident, attempt: int) -> None:
+        """Time the first page from when it was due, not counting what group_wait and
+        support hours put off on purpose; and as it listed the alerts that joined by then,
+        the next report of joined alerts counts from now."""
+        route = self.directory.routes.get(incident.route)
+        if attempt == 0:
+            due = incident.created_at + (route.group_wait if route and route.group_wait else ZERO)
+            due = page_time(incident.severity, route.support_hours if route else (), due) or due
+            self._first_page.observe((self.clock() - due).total_seconds())
+        if route is not None and route.group_interval is not None:
+            await self.store.take_report(incident.id, self.clock())
+
+    async def _urgent_now(
+        self, incident: Incident, step: Step, attempt: int, now: datetime
+    ) -> bool:
+        """Whether the incident's severity lets it page now. If not, say so on its timeline
+        once, and page it again when support hours start."""
+        route = self.directory.routes.get(incident.route)
+        at = page_time(incident.severity, route.support_hours if route else (), now)
+        if at is None:
+            detail = f"{incident.severity.value}: pages nobody"
+            await self._record_once(incident.id, "not-paged", TimelineKind.NOT_PAGED, detail)
+            return False
+        if at <= now:
+            return True
+        detail = f"{incident.severity.value} outside support hours; pages at {format_time(at)}"
+        marker = f"deferred:{step.round}:{step.level}:{at.isoformat()}"
+        await self._record_once(incident.id, marker, TimelineKind.PAGE_DEFERRED, detail, step)
+        await self.scheduler.schedule(
+            "retry_page",
+            step,
+            incident.id,
+            job_id=keys.support_hours_job_id(incident.id, step.round, step.level, at),
+            delay=at - now,
+            attempt=attempt,
+        )
+        return False
+
+    async def _record_once(
+        self,
+        incident_id: str,
+        marker: str,
+        kind: TimelineKind,
+        detail: str,
+        step: Step | None = None,
+    ) -> None:
+        """Add an event to the incident's timeline unless ``marker`` was recorded before."""
+        if not await self.deliveries.claim(incident_id, marker):
+            return
+        event = TimelineEvent(
+            at=self.clock(),
+            kind=kind,
+            level=step.level + 1 if step else None,
+            round=step.round if step else None,
+            detail=detail,
+        )
+        await self.store.add_timeline(incident_id, [event])
+        log.info(
+            "incident %s: %s, %s",
+            incident_id,
+            kind.value.replace("_", " "),
+            detail,
+            extra={"event": kind.value, "incident": incident_id},
         )
 
     async def _held_by(self, incident_id: str, now: datetime) -> Hold | None:
@@ -214,21 +301,8 @@ class Pager:
     ) -> None:
         """Record the hold once, and look again when it ends or within a minute (a silence
         can be expired early, a source alert resolve)."""
-        if await self.deliveries.claim(incident_id, f"held:{step.round}:{step.level}:{hold.key}"):
-            event = TimelineEvent(
-                at=now,
-                kind=TimelineKind.PAGE_HELD,
-                level=step.level + 1,
-                round=step.round,
-                detail=hold.reason,
-            )
-            await self.store.add_timeline(incident_id, [event])
-            log.info(
-                "incident %s: page held, %s",
-                incident_id,
-                hold.reason,
-                extra={"event": "page_held", "incident": incident_id},
-            )
+        marker = f"held:{step.round}:{step.level}:{hold.key}"
+        await self._record_once(incident_id, marker, TimelineKind.PAGE_HELD, hold.reason, step)
         delay = min(hold.until - now, HOLD_RECHECK)
         await self.scheduler.schedule(
             "retry_page",
@@ -269,6 +343,68 @@ class Pager:
             await self.store.add_timeline(incident_id, [event])
         if step is not None:
             await self.page(incident_id, step)
+
+    async def report_alerts(self, incident_id: str) -> None:
+        """Alerts joined the incident: once its route's ``group_interval`` since the last
+        report (or since it opened) is over, tell whoever has it how many, listing those seen
+        last: whoever acknowledged it, else whoever was paged at its latest step. Nobody
+        paged yet: their page will list the alerts."""
+        if not await self._report_due(incident_id):
+            return
+        now = self.clock()
+        taken = await self.store.take_report(incident_id, now)
+        if taken is None:
+            return
+        incident, joined = taken
+        if incident.status is IncidentStatus.RESOLVED:
+            return
+        owners = await self._owners(incident)
+        tag = f"update:{int(now.timestamp() * 1000)}"
+        results = await self._deliver(incident, owners, "update", None, tag, joined)
+        detail = f"{alerts_count(joined)} joined"
+        events = [
+            _timeline(TimelineKind.UPDATE_NOTICE, now, person, channel, None, detail)
+            for person, channel, r in results
+            if r.ok
+        ]
+        await self.store.add_timeline(incident_id, events)
+
+    async def _report_due(self, incident_id: str) -> bool:
+        """Whether a report of joined alerts is due now; when it is due later, its job is
+        scheduled (a job can run early: the first page reported the alerts since)."""
+        incident = await self.store.get(incident_id)
+        if incident is None or not incident.report_pending:
+            return False
+        now = self.clock()
+        route = self.directory.routes.get(incident.route)
+        if route is None or route.group_interval is None:
+            # The route stopped reporting since: the due report is dropped, not kept due.
+            await self.store.take_report(incident_id, now)
+            return False
+        due = (incident.last_report_at or incident.created_at) + route.group_interval
+        if due <= now:
+            return True
+        await self.scheduler.schedule(
+            "report_alerts",
+            FIRST,
+            incident_id,
+            job_id=keys.report_job_id(incident_id, due),
+            delay=due - now,
+        )
+        return False
+
+    async def _owners(self, incident: Incident) -> list[str]:
+        if incident.acknowledged_by is not None:
+            return [incident.acknowledged_by]
+        paged = [
+            e
+            for e in await self.store.timeline(incident.id)
+            if e.kind is TimelineKind.PAGED and e.person
+        ]
+        latest = max(((e.round or 0, e.level or 0) for e in paged), default=None)
+        return sorted(
+            {e.person for e in paged if e.person and (e.round or 0, e.level or 0) == latest}
+        )
 
     async def resolved(self, incident_id: str) -> None:
         """Tell everyone who was paged for the incident that it is resolved."""
@@ -347,9 +483,13 @@ class Pager:
         people: Sequence[str],
         kind: Kind,
         step: Step | None,
+        tag: str | None = None,
+        alerts_added: int = 0,
     ) -> list[tuple[str, str, DeliveryResult]]:
-        """Send to every contact method of every person at once, skipping what was sent."""
-        tag = f"{kind}:{step.round}:{step.level}" if step else kind
+        """Send to every contact method of every person at once, skipping what was sent
+        under ``tag`` (by default, the kind and step)."""
+        if tag is None:
+            tag = f"{kind}:{step.round}:{step.level}" if step else kind
         done = await self.deliveries.done(incident.id)
         records, _ = await self.store.alerts(incident.id, limit=MAX_ALERTS)
         sends = []
@@ -364,6 +504,7 @@ class Pager:
                 level=step.level + 1 if step else None,
                 ack_url=self._ack_url(incident.id, person_id) if kind == "page" else None,
                 acknowledged_by=self._name(incident.acknowledged_by),
+                alerts_added=alerts_added,
             )
             for channel in self.channels:
                 field = f"{tag}:{person_id}:{channel.name}"

@@ -78,7 +78,7 @@ class JobArgs(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    job: Literal["escalate", "retry_page"]
+    job: Literal["escalate", "retry_page", "report_alerts"]
     incident_id: str
     round: int
     level: int
@@ -103,6 +103,17 @@ async def retry_page(
         job="retry_page", incident_id=incident_id, round=round_, level=level, attempt=attempt
     )
     await _retry_on_error(ctx, args, pager.page(incident_id, Step(round_, level), attempt))
+
+
+async def report_alerts(
+    ctx: dict[str, Any], incident_id: str, round_: int, level: int, attempt: int
+) -> None:
+    """Step and attempt are unused: a report belongs to no escalation step."""
+    pager: Pager = ctx["pager"]
+    args = JobArgs(
+        job="report_alerts", incident_id=incident_id, round=round_, level=level, attempt=attempt
+    )
+    await _retry_on_error(ctx, args, pager.report_alerts(incident_id))
 
 
 async def _retry_on_error(ctx: dict[str, Any], args: JobArgs, work: Awaitable[None]) -> None:
@@ -180,7 +191,7 @@ def arq_worker(
     retry_delay: timedelta = JOB_RETRY_DELAY,
 ) -> Worker:
     return Worker(
-        functions=[escalate, retry_page],
+        functions=[escalate, retry_page, report_alerts],
         queue_name=keys.ARQ_QUEUE,
         redis_pool=pool,
         ctx={"pager": pager, "retry_delay": retry_delay},
@@ -235,6 +246,8 @@ class EventConsumer:
             await self.pager.open(event.incident_id)
         elif event.kind is IncidentEventKind.RESOLVED:
             await self.pager.resolved(event.incident_id)
+        elif event.kind is IncidentEventKind.ALERTS_ADDED:
+            await self.pager.report_alerts(event.incident_id)
         else:  # pending escalations see the acknowledgement when they run
             await self.pager.acknowledged(event.incident_id)
 

@@ -14,6 +14,7 @@
 --   retention: seconds a resolved incident is kept  max_events: alert events in a timeline
 --   not_shown: alerts the sender's notification left out
 --   inhibits: the inhibition groups the alert is a source for (see router/inhibition.py)
+--   report: whether the route reports alerts joining its incidents (group_interval)
 -- ARGV[3] is the alert's record as first seen and ARGV[4] the incident it would open (without
 -- id and times), both JSON, apart so that a repeat, which needs neither, does not pay to parse
 -- them.
@@ -202,6 +203,14 @@ if firing then
   head.alerts_firing = head.alerts_firing + 1
   if severity < head.severity then head.severity = severity end -- SEV1 is the most severe
   alert_event(id, head, 'alert_added')
+  if a.report then
+    -- Counted on the head; announced only when no report is due yet.
+    head.alerts_unreported = (head.alerts_unreported or 0) + 1
+    if not head.report_pending then
+      head.report_pending = true
+      announce(id, 'alerts_added')
+    end
+  end
   save(id, head, record, last + FIRING)
   inhibit(true)
   return {'joined', id, cjson.encode(head)}

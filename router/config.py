@@ -25,6 +25,7 @@ from pydantic import (
 
 from router.inhibition import InhibitRule
 from router.matchers import Matcher, parse_matcher
+from router.weekly import WeeklyWindow
 from schedules.durations import Duration
 from schedules.yamlfile import format_loc
 
@@ -89,9 +90,11 @@ class Route(Conditions):
     """Alerts with the same values of these labels form one incident; ``['...']``: every
     distinct alert (dedup key) is its own. Unset: the parent's; at the top level, ``['...']``."""
     group_wait: Duration | None = None
-    """Read, validated and inherited, but not acted on yet: incidents open at once."""
+    """How long the first page of a new incident waits to collect a burst of alerts."""
     group_interval: Duration | None = None
-    """Read, validated and inherited, but not acted on yet."""
+    """How often alerts joining an open incident are reported to whoever has it."""
+    support_hours: list[WeeklyWindow] | None = None
+    """When SEV3 incidents page; outside them, at their next start. ``[]``: at any hour."""
     service: str | None = None
     """Display name shown on the incidents the route opens; a child inherits its parent's."""
     continue_: bool = Field(default=False, alias="continue")
@@ -121,12 +124,13 @@ class ResolvedRoute:
     group_by: tuple[str, ...] | None
     """The labels whose values make an incident; ``None``: every distinct alert is its own."""
     group_wait: timedelta | None
-    """How long a new group would wait for more alerts before paging. Carried, not acted on
-    yet: an incident opens and pages with its first alert."""
+    """How long an incident's first page waits for more alerts to join it."""
     group_interval: timedelta | None
-    """How long a group would wait before telling of alerts added to it. Carried, not acted
-    on yet."""
+    """Least time between two reports of alerts that joined an open incident; ``None``: no
+    reports."""
     service: str | None
+    support_hours: tuple[WeeklyWindow, ...] = ()
+    """When a SEV3 incident may page; empty: at any hour."""
 
 
 _ROOT = ResolvedRoute(
@@ -168,6 +172,9 @@ def _nodes(routes: Sequence[Route], parent: ResolvedRoute, at: Loc) -> tuple[Rou
             group_wait=_own(route.group_wait, parent.group_wait),
             group_interval=_own(route.group_interval, parent.group_interval),
             service=_own(route.service, parent.service),
+            support_hours=parent.support_hours
+            if route.support_hours is None
+            else tuple(route.support_hours),
         )
         nodes.append(RouteNode(route, resolved, loc, _nodes(route.routes, resolved, loc)))
     return tuple(nodes)
@@ -186,6 +193,11 @@ def walk(tree: Sequence[RouteNode]) -> Iterator[RouteNode]:
     for node in tree:
         yield node
         yield from walk(node.children)
+
+
+def by_name(tree: Sequence[RouteNode]) -> dict[str, ResolvedRoute]:
+    """The settings each route acts with, by the name its incidents carry."""
+    return {node.resolved.name: node.resolved for node in walk(tree)}
 
 
 def route_problems(tree: Sequence[RouteNode]) -> list[tuple[Loc, str]]:

@@ -22,12 +22,18 @@ class TimelineKind(StrEnum):
     PAGE_FAILED = "page_failed"
     PAGE_HELD = "page_held"
     """Every firing alert is silenced: nobody is paged until a silence ends."""
+    PAGE_DEFERRED = "page_deferred"
+    """A SEV3 incident outside its route's support hours: it pages when they start."""
+    NOT_PAGED = "not_paged"
+    """A SEV4 incident: recorded, nobody paged."""
     ESCALATED = "escalated"
     POLICY_EXHAUSTED = "policy_exhausted"
     ACKNOWLEDGED = "acknowledged"
     RESOLVED = "resolved"
     RESOLVED_NOTICE = "resolved_notice"
     ACKNOWLEDGED_NOTICE = "acknowledged_notice"
+    UPDATE_NOTICE = "update_notice"
+    """Alerts that joined the incident, reported to whoever has it (``group_interval``)."""
 
 
 class TimelineEvent(BaseModel):
@@ -91,12 +97,20 @@ class Incident(BaseModel):
     """Alerts the sender said it left out of its last notification (``truncatedAlerts``):
     while there are any, the incident does not resolve on the alerts it was shown."""
     """Alert events past those, counted instead of listed, so a storm stays readable."""
+    alerts_unreported: int = 0
+    """Alerts that joined since the last report of them (routes with ``group_interval``)."""
+    report_pending: bool = False
+    """A report of joined alerts is due: while it is, joining alerts only count up, so a
+    storm announces one event per report, not one per alert."""
+    last_report_at: AwareDatetime | None = None
 
 
 class IncidentEventKind(StrEnum):
     OPENED = "opened"
     ACKNOWLEDGED = "acknowledged"
     RESOLVED = "resolved"
+    ALERTS_ADDED = "alerts_added"
+    """Alerts joined an incident whose route reports them, and no report was due yet."""
 
 
 class IncidentEvent(BaseModel):

@@ -65,6 +65,17 @@ if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
 return 1
 """
 
+_TAKE_REPORT = """
+local raw = redis.call('GET', KEYS[1])
+if not raw then return false end
+local head = cjson.decode(raw)
+local pending, joined = head.report_pending, head.alerts_unreported or 0
+head.report_pending, head.alerts_unreported, head.last_report_at = false, 0, ARGV[1]
+redis.call('SET', KEYS[1], cjson.encode(head), 'KEEPTTL')
+if not pending then return false end
+return {joined, cjson.encode(head)}
+"""
+
 __all__ = ["IllegalTransition", "IncidentNotFound", "IncidentStore"]
 
 # Spelled here: inside the class, ``list`` is the method of that name.
@@ -94,6 +105,7 @@ class IncidentStore:
         self._apply = redis.register_script(_APPLY_MANY)
         self._args: ScriptArgs | None = None
         self._push_timeline = redis.register_script(_PUSH_TIMELINE)
+        self._take_report = redis.register_script(_TAKE_REPORT)
 
     async def get(self, incident_id: str) -> Incident | None:
         raw = await self.redis.get(keys.incident(incident_id))
@@ -270,6 +282,17 @@ class IncidentStore:
             if "NOINCIDENT" in str(error):
                 raise IncidentNotFound(incident_id) from None
             raise
+
+    async def take_report(self, incident_id: str, at: datetime) -> tuple[Incident, int] | None:
+        """Take the due report of alerts that joined the incident: how many joined since the
+        last one, with the incident as the report leaves it; ``None`` when none is due. The
+        next report counts from ``at`` either way. One atomic step, so alerts joining
+        meanwhile count towards the next report."""
+        taken = await self._take_report(keys=[keys.incident(incident_id)], args=[at.isoformat()])
+        if not taken:
+            return None
+        joined, head = taken
+        return Incident.model_validate_json(head), int(joined)
 
     async def _transact(self, attempt: Callable[[Pipeline], Awaitable[T]]) -> T:
         while True:

@@ -10,7 +10,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ingest.config import Integration, integration_conflicts
 from notifier.config import EscalationPolicy, Person, SmtpConfig
 from notifier.directory import Directory
-from router.config import Route, RoutingConfig, SeverityRule, route_problems, route_tree, walk
+from router.config import (
+    Route,
+    RoutingConfig,
+    SeverityRule,
+    by_name,
+    route_problems,
+    route_tree,
+    walk,
+)
 from router.inhibition import InhibitRule
 from router.maintenance import MaintenanceWindow
 from schedules.durations import Duration
@@ -70,6 +78,7 @@ class LoadedConfig:
             policies=self.config.escalation_policies,
             maintenance=self.config.maintenance_windows,
             inhibit_rules=self.config.inhibit_rules,
+            routes=by_name(route_tree(self.config.routes)),
         )
 
 

@@ -17,8 +17,9 @@ from router.models import AlertRecord, Incident, IncidentStatus
 
 __all__ = ["AlertSummary", "Channel", "DeliveryResult", "Notification"]
 
-Kind = Literal["page", "resolved", "acknowledged"]
-"""A page asks for action; the others tell people paged for an incident what became of it."""
+Kind = Literal["page", "resolved", "acknowledged", "update"]
+"""A page asks for action; the others tell people paged for an incident what became of it, or
+(an update) which alerts joined it since the last update."""
 
 MAX_ALERTS = 10
 """Alerts listed in one notification; a group of hundreds would bury the ack link."""
@@ -53,11 +54,13 @@ class Notification(BaseModel):
     alerts: tuple[AlertSummary, ...] = ()
     """Firing alerts first, at most ``MAX_ALERTS``."""
     alerts_omitted: int = Field(default=0, ge=0)
+    """How many more alerts the incident has than are listed."""
     alerts_not_shown: int = Field(default=0, ge=0)
     """Alerts the sender itself left out of its last notification."""
     acknowledged_by: str | None = None
     """Who acknowledged (their name), for acknowledged notices."""
-    """How many more alerts the incident has than are listed."""
+    alerts_added: int = Field(default=0, ge=0)
+    """For updates: alerts that joined since the last update (those seen last are listed)."""
 
     @model_validator(mode="after")
     def _page_has_level(self) -> Self:
@@ -78,6 +81,7 @@ class Notification(BaseModel):
         ack_url: str | None = None,
         incident_url: str | None = None,
         acknowledged_by: str | None = None,
+        alerts_added: int = 0,
     ) -> Self:
         """``records``: the incident's first alerts in reading order (firing first)."""
         return cls(
@@ -98,6 +102,7 @@ class Notification(BaseModel):
             alerts_omitted=max(0, incident.alerts_total - min(len(records), MAX_ALERTS)),
             alerts_not_shown=incident.alerts_not_shown,
             acknowledged_by=acknowledged_by,
+            alerts_added=alerts_added,
         )
 
 

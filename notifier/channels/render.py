@@ -39,7 +39,14 @@ def notice(note: Notification) -> str:
     if note.kind == "acknowledged":
         who = note.acknowledged_by or "someone"
         return f"Incident #{note.incident_id} was acknowledged by {who}; no action needed."
+    if note.kind == "update":
+        joined = alerts_count(note.alerts_added)
+        return f"{joined} joined incident #{note.incident_id} since the last update."
     return f"Incident #{note.incident_id} is resolved; no action needed."
+
+
+def alerts_count(n: int) -> str:
+    return "1 alert" if n == 1 else f"{n} alerts"
 
 
 def not_shown(note: Notification) -> str:

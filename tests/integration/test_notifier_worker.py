@@ -29,6 +29,7 @@ from notifier.directory import Directory
 from notifier.escalation import FIRST, Step
 from notifier.paging import PAGE_RETRY_DELAY, Pager
 from notifier.worker import ArqScheduler, EventConsumer, arq_worker, dead_letters
+from router.config import Route, RoutingConfig, by_name
 from router.models import IncidentStatus, TimelineKind
 from router.store import IncidentStore
 from tests.conftest import ManualClock
@@ -179,6 +180,43 @@ async def test_the_event_consumer_pages_on_opened_and_notifies_on_resolved(
     assert [e.kind for e in await notifier.store.timeline(incident.id)].count(
         TimelineKind.RESOLVED_NOTICE
     ) == 2
+
+
+async def test_alerts_joining_are_reported_from_the_event_and_by_the_timer_job(
+    notifier: Notifier, pool: ArqRedis
+) -> None:
+    interval = timedelta(minutes=1)
+    routing = RoutingConfig(
+        routes=[Route(name="payments", policy="payments", group_by=[], group_interval=interval)]
+    )
+    notifier.pager.directory = replace(DIRECTORY, routes=by_name(routing.tree))
+    consumer = event_consumer(notifier)
+    await notifier.store.events.ensure_group(keys.EVENTS_GROUP)
+    first = await notifier.store.apply_alert(alert(notifier.clock(), "payments"), routing)
+    assert first.incident_id is not None
+    incident_id = first.incident_id
+    assert await consumer.step() == 1  # alice is paged
+    await pool.delete(keys.ARQ_QUEUE)  # her escalation timer is not the subject here
+
+    # An alert joins after the interval: the event reports it at once.
+    notifier.clock.advance(2 * interval)
+    await notifier.store.apply_alert(alert(notifier.clock(), "db"), routing)
+    assert await consumer.step() == 1
+    assert ("alice", "update", None) in notifier.pages()
+
+    # Another joins at once: its report waits for the interval, as an arq job.
+    await notifier.store.apply_alert(alert(notifier.clock(), "search"), routing)
+    assert await consumer.step() == 1
+    due = notifier.clock() + interval
+    assert list(await queued(pool)) == [keys.report_job_id(incident_id, due)]
+
+    await pool.delete(keys.ARQ_QUEUE)
+    notifier.clock.advance(interval)
+    await notifier.scheduler.schedule(
+        "report_alerts", FIRST, incident_id, job_id="due-now", delay=timedelta(0)
+    )
+    await run(burst(pool, notifier.pager, jobs=1))
+    assert notifier.pages().count(("alice", "update", None)) == 4  # twice, by mail and hook
 
 
 def without_payments() -> Directory:

@@ -331,6 +331,41 @@ routes:
 """,
         "routes[0].routes[0].group_wait: invalid duration 30",
     ),
+    "support hours in an unknown zone": Broken(
+        ALICE_AND_P
+        + """\
+routes:
+  - policy: p
+    support_hours:
+      - {timezone: Europe/Berlin, start: "09:00", end: "17:00"}
+      - {timezone: Berlin, start: "09:00", end: "17:00"}  #!
+""",
+        "routes[0].support_hours[1].timezone: unknown time zone 'Berlin'",
+    ),
+    "support hours ending at 5pm": Broken(
+        ALICE_AND_P
+        + """\
+routes:
+  - policy: p
+    routes:
+      - support_hours:
+          - timezone: UTC
+            days: [mon, tue]
+            start: "09:00"
+            end: 5pm  #!
+""",
+        "routes[0].routes[0].support_hours[0].end: invalid time '5pm'",
+    ),
+    "support hours on a day that is no day": Broken(
+        ALICE_AND_P
+        + """\
+routes:
+  - policy: p
+    support_hours:
+      - {timezone: UTC, days: [monday], start: "09:00", end: "17:00"}  #!
+""",
+        "routes[0].support_hours[0].days[0]: Input should be 'mon'",
+    ),
     "continue that is not a yes or no": Broken(
         ALICE_AND_P
         + """\

@@ -1,0 +1,71 @@
+"""A ``Scheduler`` that keeps each job's due time and runs due jobs when the test moves the
+clock, as arq would: one job per id, a job id used once is not scheduled again."""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from notifier.escalation import Step
+from notifier.paging import Pager
+from tests.conftest import ManualClock
+
+
+@dataclass(frozen=True)
+class Timer:
+    due: datetime
+    job: str
+    step: Step
+    incident_id: str
+    job_id: str
+    attempt: int
+
+
+@dataclass
+class Timers:
+    clock: ManualClock
+    pending: dict[str, Timer] = field(default_factory=dict)
+    used: set[str] = field(default_factory=set)
+
+    async def schedule(
+        self,
+        job: str,
+        step: Step,
+        incident_id: str,
+        *,
+        job_id: str,
+        delay: timedelta,
+        attempt: int = 0,
+    ) -> None:
+        if job_id not in self.used:
+            self.used.add(job_id)
+            self.pending[job_id] = Timer(
+                self.clock() + delay, job, step, incident_id, job_id, attempt
+            )
+
+    def due(self, job: str) -> list[datetime]:
+        """When the pending jobs of this name are due, earliest first."""
+        return sorted(t.due for t in self.pending.values() if t.job == job)
+
+    async def run_until(self, pager: Pager, until: datetime) -> None:
+        """Move the clock to ``until``, running every job that falls due on the way at its
+        due time (jobs those jobs schedule included)."""
+        while True:
+            ready = [t for t in self.pending.values() if t.due <= until]
+            if not ready:
+                break
+            timer = min(ready, key=lambda t: (t.due, t.job_id))
+            del self.pending[timer.job_id]
+            self.clock.now = max(self.clock.now, timer.due)
+            await run(pager, timer)
+        self.clock.now = max(self.clock.now, until)
+
+
+async def run(pager: Pager, timer: Timer) -> None:
+    """What the worker's job of that name does."""
+    if timer.job == "escalate":
+        await pager.escalate(timer.incident_id, timer.step)
+    elif timer.job == "retry_page":
+        await pager.page(timer.incident_id, timer.step, timer.attempt)
+    elif timer.job == "report_alerts":
+        await pager.report_alerts(timer.incident_id)
+    else:
+        raise AssertionError(f"unknown job {timer.job!r}")
