@@ -41,9 +41,9 @@ def add_parser(
 def explain_command(settings: Settings, loaded: LoadedConfig, args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     try:
+        payload = read_payload(args.payload)
         integration = pick_integration(loaded.config.integrations, args.integration)
         at, notes = parse_at(args.at, now)
-        payload = read_payload(args.payload)
     except ValueError as error:
         return fail(str(error))
     explanation = asyncio.run(_explain(settings, loaded, integration, payload, at, now, notes))
