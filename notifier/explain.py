@@ -3,8 +3,9 @@ webhook reports them), where each lands and why (``router.explain``), and who wo
 paged at an instant. The core of ``tocsin explain``, ``POST /api/v1/explain`` and ``tocsin
 test routes``.
 
-Pure: the store's answers come in as ``Facts``. Paging is told as for an alert that opens
-its incident: level 1 of each route's policy, resolved through the schedules at ``at``.
+Pure: the store's answers come in as ``Facts``. Paging is told as the first page of an
+incident: level 1 of each route's policy, resolved through the schedules at ``at``; an alert
+that joins an open incident pages nobody.
 """
 
 from collections.abc import Sequence
@@ -150,7 +151,7 @@ def _page(
 ) -> Page:
     level = directory.policies[landing.policy].levels[0]
     people = directory.resolve(level, at)
-    why_not = _why_not_paged(alert, routed)
+    why_not = _why_not_paged(alert, routed, landing)
     return Page(
         route=landing.route,
         policy=landing.policy,
@@ -161,12 +162,16 @@ def _page(
     )
 
 
-def _why_not_paged(alert: Alert, routed: AlertRouting) -> str | None:
+def _why_not_paged(alert: Alert, routed: AlertRouting, landing: Landing) -> str | None:
     """Why the first page would not go out at the instant explained; ``None``: it would.
     The one place where rules about whether to page now belong, urgency among them (SEV3
     within support hours only, SEV4 paging nobody) once the notifier has it."""
     if not alert.is_firing:
         return "a resolved alert pages nobody (it resolves its incident)"
+    if landing.joins is not None:
+        # An incident pages when it opens; the alerts that join it later page nobody.
+        joined = landing.joins
+        return f"joins open incident {joined.id} ({joined.status.value}), paged when it opened"
     if routed.holds:
         return "held by " + ", ".join(f"{hold.kind} {hold.name}" for hold in routed.holds)
     return None

@@ -11,7 +11,7 @@ them before the page is sent.
 """
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
@@ -22,7 +22,8 @@ from router.config import Conditions, RouteNode, RoutingConfig, Severity
 from router.grouping import group_key, group_labels
 from router.inhibition import InhibitRule, source_groups, target_groups
 from router.maintenance import MaintenanceWindow
-from router.matching import place, rule_labels, selects, severity_of
+from router.matching import Placement, place, rule_labels, selects, severity_of
+from router.models import Incident, IncidentStatus
 from router.silences import Silence, holding
 
 
@@ -33,6 +34,8 @@ class Facts:
     silences: Sequence[Silence] | None = None
     firing_groups: frozenset[str] | None = None
     """Inhibition groups (``InhibitRule.group``) with a firing source alert in the store."""
+    open_incidents: Mapping[str, Incident] = field(default_factory=dict)
+    """The open incident of a group key, where the store has one: an alert joins it."""
     unchecked: str = "no store"
 
 
@@ -54,6 +57,11 @@ class RouteCheck(_Model):
     """It matched and has ``continue: true``: the routes after it are tried too."""
 
 
+class OpenIncident(_Model):
+    id: str
+    status: IncidentStatus
+
+
 class Landing(_Model):
     """A route the alert lands on, as the router acts on it."""
 
@@ -63,6 +71,9 @@ class Landing(_Model):
     group_key: str
     group_labels: dict[str, str] | None
     """``None``: every distinct alert is its own incident (no ``group_by``, or ``'...'``)."""
+    joins: OpenIncident | None = None
+    """The open incident of its group, which it joins; ``None``: it would open one (or the
+    store was not asked)."""
 
 
 class Hold(_Model):
@@ -102,19 +113,29 @@ def explain_routing(
     rule = next((i for i, r in enumerate(routing.severity) if selects(r, labels)), None)
     return AlertRouting(
         checks=_trace(routing.tree, labels),
-        landings=[
-            Landing(
-                route=p.route.name,
-                policy=p.route.policy,
-                service=p.route.service,
-                group_key=group_key(alert, p.route),
-                group_labels=None if p.route.group_by is None else group_labels(alert, p.route),
-            )
-            for p in placements
-        ],
+        landings=[_landing(alert, placement, facts.open_incidents) for placement in placements],
         severity=severity_of(alert, routing.severity),
         severity_rule=rule,
         holds=_holds(alert, routing.inhibit_rules, maintenance, facts, at, payload_groups),
+    )
+
+
+def group_keys(alert: Alert, routing: RoutingConfig) -> list[str]:
+    """The groups of the routes the alert lands on: what to ask the store about."""
+    return [group_key(alert, placement.route) for placement in place(alert, routing)]
+
+
+def _landing(alert: Alert, placement: Placement, open_incidents: Mapping[str, Incident]) -> Landing:
+    route = placement.route
+    key = group_key(alert, route)
+    found = open_incidents.get(key)
+    return Landing(
+        route=route.name,
+        policy=route.policy,
+        service=route.service,
+        group_key=key,
+        group_labels=None if route.group_by is None else group_labels(alert, route),
+        joins=None if found is None else OpenIncident(id=found.id, status=found.status),
     )
 
 

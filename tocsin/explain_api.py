@@ -63,7 +63,7 @@ class ExplainApi:
         except ValueError as error:
             return _error(400, str(error))
         alerts = alerts_of(integration, asked.payload, at)
-        facts = await live_facts(self.redis, self.routing.inhibit_rules, alerts, now)
+        facts = await live_facts(self.redis, self.routing, alerts, now)
         told = explain(self.routing, self.directory, integration, asked.payload, at, facts, notes)
         return web.json_response(told.model_dump(mode="json"))
 

@@ -93,7 +93,7 @@ async def _explain(
         else:
             try:
                 alerts = alerts_of(integration, payload, at)
-                facts = await live_facts(redis, routing.inhibit_rules, alerts, now)
+                facts = await live_facts(redis, routing, alerts, now)
             finally:
                 await redis.aclose()
             if facts.silences is not None:

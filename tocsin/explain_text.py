@@ -59,12 +59,10 @@ def _landing(landing: Landing, page: Page) -> list[str]:
         values = ", ".join(f'{name}="{value}"' for name, value in landing.group_labels.items())
         group = f"grouped by {{{values}}}"
     people = ", ".join(f"{person.name} ({person.id})" for person in page.people)
-    targets = ", ".join(page.targets)
-    paged = f"pages {people} now" if page.now else f"pages nobody now, {page.why_not}"
+    paged = "paged now" if page.now else f"not paged now: {page.why_not}"
     return [
         f"  -> {landing.route}: policy {landing.policy}{service}, {group}",
-        f"     {paged}",
-        f"     level 1 is {targets}: {people}",
+        f"     level 1 ({', '.join(page.targets)}): {people}, {paged}",
     ]
 
 

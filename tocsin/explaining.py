@@ -1,5 +1,6 @@
 """What ``tocsin explain``, ``POST /api/v1/explain`` and ``tocsin test routes`` share around
-the pure core (``notifier.explain``): the instant asked about, and the store's live facts."""
+the pure core (``notifier.explain``): the instant asked about, and (not offline) the store's
+live facts."""
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -8,8 +9,8 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from ingest.models import Alert
-from router.explain import Facts
-from router.inhibition import InhibitRule
+from router.config import RoutingConfig
+from router.explain import Facts, group_keys
 from router.silence_store import SilenceStore
 from router.store import IncidentStore
 
@@ -34,18 +35,21 @@ def parse_at(text: str | None, now: datetime) -> tuple[datetime, list[str]]:
 
 
 async def live_facts(
-    redis: Redis, rules: Sequence[InhibitRule], alerts: Sequence[Alert], now: datetime
+    redis: Redis, routing: RoutingConfig, alerts: Sequence[Alert], now: datetime
 ) -> Facts:
-    """The silences, and the inhibition groups with a firing source that would hold one of
-    ``alerts``; a store that does not answer is said, not raised."""
+    """The silences, the inhibition groups with a firing source that would hold one of
+    ``alerts``, and the open incidents they would join; a store that does not answer is
+    said, not raised."""
     store = IncidentStore(redis)
     try:
         silences = await SilenceStore(redis).all(now)
         firing = set()
         for alert in alerts:
-            group = await store.inhibiting(rules, alert.labels)
+            group = await store.inhibiting(routing.inhibit_rules, alert.labels)
             if group is not None:
                 firing.add(group)
+        wanted = list(dict.fromkeys(k for alert in alerts for k in group_keys(alert, routing)))
+        open_incidents = await store.open_incidents(wanted)
     except (RedisError, OSError) as error:
         return Facts(unchecked=f"store unreachable ({error})")
-    return Facts(silences=silences, firing_groups=frozenset(firing))
+    return Facts(silences=silences, firing_groups=frozenset(firing), open_incidents=open_incidents)

@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from router.consumer import Router
 from router.silence_store import SilenceStore
 from router.silences import Silence, SilenceMatcher
 from tests.conftest import ManualClock
 from tests.e2e.conftest import alertmanager_payload
-from tests.integration.test_api import Client, client, loaded, runtime, serve
+from tests.integration.test_api import Client, client, loaded, router, runtime, send, serve
 from tocsin.config import LoadedConfig
 from tocsin.runtime import Runtime
 from tocsin.settings import Settings
@@ -21,7 +22,7 @@ from tocsin.store import connect
 
 EXPLAIN = "/api/v1/explain"
 
-__all__ = ["client", "loaded", "runtime"]  # the fixtures of the incidents API's tests
+__all__ = ["client", "loaded", "router", "runtime"]  # the fixtures of the incidents API's tests
 
 
 async def explained(client: Client, body: object) -> Any:
@@ -75,6 +76,16 @@ async def test_an_alert_explained_with_the_stores_silences(
     # An hour after the silence ends, it holds nothing.
     later = {"integration": "prod-am", "payload": payload, "at": "2026-03-02T15:00:00+01:00"}
     assert (await explained(client, later))["alerts"][0]["routing"]["holds"] == []
+
+
+async def test_an_alert_of_an_open_incident_joins_it(client: Client, router: Router) -> None:
+    await send(client, router, alertname="HighLatency", fingerprint="f1")
+    body = {"integration": "prod-am", "payload": alertmanager_payload("firing", fingerprint="f2")}
+
+    (page,) = (await explained(client, body))["alerts"][0]["pages"]
+
+    assert page["now"] is False
+    assert page["why_not"] == "joins open incident 1 (triggered), paged when it opened"
 
 
 async def test_payload_errors_are_the_webhooks_422(client: Client) -> None:

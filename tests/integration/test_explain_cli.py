@@ -111,11 +111,10 @@ def test_explain_tells_routes_holds_and_pages(
         "  held: maintenance db-upgrade until 2026-03-02 04:00:00 UTC (component=db; "
         "03:00-05:00 Europe/Berlin)\n"
         "  -> audit: policy audit, each distinct alert its own incident\n"
-        "     pages nobody now, held by maintenance db-upgrade\n"
-        "     level 1 is person:bob: Bob (bob)\n"
+        "     level 1 (person:bob): Bob (bob), not paged now: held by maintenance db-upgrade\n"
         '  -> payments-db: policy payments, grouped by {cluster=""}\n'
-        "     pages nobody now, held by maintenance db-upgrade\n"
-        "     level 1 is person:alice: Alice (alice)\n"
+        "     level 1 (person:alice): Alice (alice), not paged now: held by maintenance "
+        "db-upgrade\n"
     )
 
 

@@ -17,6 +17,7 @@ from router.config import RoutingConfig, Severity, walk
 from router.explain import Facts, RouteCheck, explain_routing, first_miss
 from router.grouping import group_key
 from router.matching import place, rule_labels, severity_of
+from router.models import Incident, IncidentStatus
 from router.silences import Silence, SilenceMatcher
 from schedules.models import Schedule
 from tocsin.config import LoadedConfig, TocsinConfig
@@ -256,6 +257,33 @@ def test_inhibition_by_a_source_in_the_store_or_in_the_same_payload() -> None:
     # Another cluster's source holds nothing.
     other = told(am({**source, "cluster": "us1"}, target)).alerts
     assert other[1].routing.holds == []
+
+
+def test_an_alert_that_joins_an_open_incident_pages_nobody() -> None:
+    labels = {"service": "payments", "cluster": "eu1"}
+    (landing,) = told(am(labels)).alerts[0].routing.landings
+    incident = Incident(
+        id="7",
+        title="t",
+        status=IncidentStatus.ACKNOWLEDGED,
+        severity=Severity.SEV2,
+        route="payments",
+        policy="payments",
+        group_key=landing.group_key,
+        created_at=AT,
+    )
+    facts = Facts(
+        silences=[], firing_groups=frozenset(), open_incidents={incident.group_key: incident}
+    )
+
+    (alert,) = told(am(labels), facts=facts).alerts
+    (page,) = alert.pages
+    assert not page.now
+    assert page.why_not == "joins open incident 7 (acknowledged), paged when it opened"
+    # Another cluster is another group: it opens its own incident, and pages.
+    (other,) = told(am({**labels, "cluster": "us1"}), facts=facts).alerts
+    assert other.routing.landings[0].joins is None
+    assert other.pages[0].now
 
 
 def test_a_resolved_alert_pages_nobody() -> None:
