@@ -3,6 +3,7 @@ read, live silences and inhibition from the real Valkey, and one clear line (nev
 traceback) for what cannot be explained."""
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,9 @@ from router.store import IncidentStore
 from tests.integration.test_cli import no_tocsin_environment
 from tocsin.cli import main
 from tocsin.config import load_config
+from tocsin.store import describe
+
+README = (Path(__file__).parents[2] / "README.md").read_text()
 
 __all__ = ["no_tocsin_environment"]  # autouse: nothing from the shell's environment
 
@@ -362,3 +366,55 @@ def test_a_broken_cases_file_is_reported_at_its_lines(
         "group_labels",
         f"{cases}:15: cases[1].paylod: unknown field",
     ]
+
+
+# --- the README's examples -------------------------------------------------------------
+
+
+def readme_block(kind: str, after: str) -> str:
+    found = re.search(rf"```{kind}\n(.*?)```", README[README.index(after) :], re.DOTALL)
+    assert found is not None, f"no {kind} block after {after!r}"
+    return found.group(1)
+
+
+@pytest.fixture
+def readme_example(tmp_path: Path) -> Path:
+    """The README's reference configuration and schedule, and its walkthrough's alert."""
+    (tmp_path / "schedules").mkdir()
+    schedule = readme_block("yaml", "A schedule file, `schedules/payments-primary.yaml`")
+    (tmp_path / "schedules" / "payments-primary.yaml").write_text(schedule)
+    curl = readme_block("sh", "Send an alert, the way Alertmanager would")
+    (tmp_path / "checkout.json").write_text(curl.split("-d '")[1].split("'")[0])
+    path = tmp_path / "tocsin.yaml"
+    path.write_text(readme_block("yaml", "## Configuration reference"))
+    return path
+
+
+def test_the_readme_examples_are_what_tocsin_prints(
+    readme_example: Path,
+    redis: Redis,
+    valkey_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("TOCSIN_REDIS_URL", valkey_url)
+    monkeypatch.chdir(readme_example.parent)
+    monkeypatch.setenv("TOCSIN_CONFIG", str(readme_example))
+    explained = readme_block("text", "## Explain and test your routes")
+    command, *printed = explained.splitlines(keepends=True)
+
+    assert main(command.removeprefix("$ tocsin ").split()) == 0
+
+    out = capsys.readouterr().out
+    url = re.escape(describe(valkey_url))
+    assert re.sub(f"read from {url}\n", "read from redis://127.0.0.1:6379/0\n", out) == "".join(
+        printed
+    )
+
+    tested = readme_block("text", "`tocsin test routes CASES.yaml` checks")
+    command, *printed = tested.splitlines(keepends=True)
+    cases = readme_block("yaml", "`tocsin test routes CASES.yaml` checks")
+    (readme_example.parent / "route-cases.yaml").write_text(cases)
+
+    assert main(command.removeprefix("$ tocsin ").split()) == 1
+    assert capsys.readouterr().out == "".join(printed)
