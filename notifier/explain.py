@@ -135,15 +135,19 @@ def _explanation(
 
 
 def _unchecked(routing: RoutingConfig, facts: Facts) -> list[str]:
-    said = []
-    if facts.silences is None:
-        said.append(f"silences not checked: {facts.unchecked}")
-    if facts.firing_groups is None and routing.inhibit_rules:
-        said.append(
-            f"inhibition by alerts already firing not checked: {facts.unchecked} "
-            "(alerts in this payload are)"
+    unknown = [
+        what
+        for what, known in (
+            ("silences", facts.silences),
+            ("inhibiting alerts", facts.firing_groups if routing.inhibit_rules else ()),
+            ("open incidents", facts.open_incidents),
         )
-    return said
+        if known is None
+    ]
+    if not unknown:
+        return []
+    listed = ", ".join(unknown[:-1]) + " and " + unknown[-1] if len(unknown) > 1 else unknown[0]
+    return [f"{listed} not checked: {facts.unchecked}"]
 
 
 def _page(

@@ -11,7 +11,7 @@ them before the page is sent.
 """
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -34,7 +34,7 @@ class Facts:
     silences: Sequence[Silence] | None = None
     firing_groups: frozenset[str] | None = None
     """Inhibition groups (``InhibitRule.group``) with a firing source alert in the store."""
-    open_incidents: Mapping[str, Incident] = field(default_factory=dict)
+    open_incidents: Mapping[str, Incident] | None = None
     """The open incident of a group key, where the store has one: an alert joins it."""
     unchecked: str = "no store"
 
@@ -113,7 +113,7 @@ def explain_routing(
     rule = next((i for i, r in enumerate(routing.severity) if selects(r, labels)), None)
     return AlertRouting(
         checks=_trace(routing.tree, labels),
-        landings=[_landing(alert, placement, facts.open_incidents) for placement in placements],
+        landings=[_landing(alert, p, facts.open_incidents or {}) for p in placements],
         severity=severity_of(alert, routing.severity),
         severity_rule=rule,
         holds=_holds(alert, routing.inhibit_rules, maintenance, facts, at, payload_groups),

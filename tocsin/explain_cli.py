@@ -97,5 +97,8 @@ async def _explain(
             finally:
                 await redis.aclose()
             if facts.silences is not None:
-                notes = [*notes, f"silences and inhibition read from {describe(url)}"]
+                notes = [
+                    *notes,
+                    f"silences, inhibiting alerts and open incidents read from {describe(url)}",
+                ]
     return explain(routing, loaded.directory, integration, payload, at, facts, notes)

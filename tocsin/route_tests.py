@@ -19,7 +19,7 @@ from tocsin.config import LoadedConfig
 from tocsin.explain_cli import read_payload
 from tocsin.explaining import parse_at
 
-OFFLINE = "offline: silences and alerts already firing are not consulted"
+OFFLINE = "offline: silences, alerts already firing and open incidents are not consulted"
 
 
 class Expect(BaseModel):

@@ -147,5 +147,5 @@ async def test_without_the_store_the_rest_is_still_explained(
         await away.aclose()
 
     (note,) = told["notes"]
-    assert note.startswith("silences not checked: store unreachable (")
+    assert note.startswith("silences and open incidents not checked: store unreachable (")
     assert told["alerts"][0]["pages"][0]["now"] is True

@@ -100,10 +100,8 @@ def test_explain_tells_routes_holds_and_pages(
     assert err == ""
     assert out == (
         "prod-am (alertmanager) at 2026-03-02 03:00:00 UTC\n"
-        "note: silences not checked: no store (TOCSIN_REDIS_URL is not set, and no running "
-        "`tocsin up` in .tocsin)\n"
-        "note: inhibition by alerts already firing not checked: no store (TOCSIN_REDIS_URL "
-        "is not set, and no running `tocsin up` in .tocsin) (alerts in this payload are)\n"
+        "note: silences, inhibiting alerts and open incidents not checked: no store "
+        "(TOCSIN_REDIS_URL is not set, and no running `tocsin up` in .tocsin)\n"
         "\n"
         "alert dbdown firing: DbDown\n"
         "  labels: alertname=DbDown component=db env=prod service=payments\n"
@@ -196,7 +194,7 @@ def test_explain_reads_silences_and_inhibition_from_the_store(
     assert main(argv) == 0  # at the time it is now: the silence is active
 
     out = capsys.readouterr().out
-    assert "note: silences and inhibition read from redis://" in out
+    assert "note: silences, inhibiting alerts and open incidents read from redis://" in out
     assert "not checked" not in out
     assert f"  held: silence {live.id} until " in out
     assert "(carol: migration)" in out
@@ -218,7 +216,10 @@ def test_explain_without_a_reachable_store_says_so(
     assert explain(config, payload, "--integration", "prod-am") == 0
 
     out = capsys.readouterr().out
-    assert "note: silences not checked: store unreachable (" in out
+    assert (
+        "note: silences, inhibiting alerts and open incidents not checked: store unreachable ("
+        in out
+    )
     assert "  -> payments: policy payments" in out
 
 
@@ -311,8 +312,8 @@ def test_routes(config: Path, cases: Path, capsys: pytest.CaptureFixture[str]) -
         "pass  a database alert goes to the DBAs' route\n"
         "pass  the maintenance window holds it\n"
         "pass  generic alerts by cluster\n"
-        "3 cases: 3 passed, 0 failed (offline: silences and alerts already firing are not "
-        "consulted)\n"
+        "3 cases: 3 passed, 0 failed (offline: silences, alerts already firing and open "
+        "incidents are not consulted)\n"
     )
 
 
@@ -334,8 +335,8 @@ def test_routes_that_fail_show_what_differs(
         "FAIL  generic alerts by cluster\n"
         "      group_labels: expected {cluster: us1}, got {cluster: eu1}\n"
         "      route: expected payments-db, got payments\n"
-        "3 cases: 1 passed, 2 failed (offline: silences and alerts already firing are not "
-        "consulted)\n"
+        "3 cases: 1 passed, 2 failed (offline: silences, alerts already firing and open "
+        "incidents are not consulted)\n"
     )
 
 

@@ -226,7 +226,7 @@ def test_a_silence_passed_in_holds_the_page_while_active() -> None:
         created_by="carol",
         comment="deploy",
     )
-    facts = Facts(silences=[silence], firing_groups=frozenset())
+    facts = Facts(silences=[silence], firing_groups=frozenset(), open_incidents={})
 
     (alert,) = told(am({"team": "web"}), facts=facts).alerts
     (hold,) = alert.routing.holds
@@ -316,10 +316,12 @@ def test_payload_errors_are_the_webhooks() -> None:
 
 def test_what_was_not_checked_is_said() -> None:
     assert told(am({"team": "web"}), facts=Facts(unchecked="store unreachable")).notes == [
-        "silences not checked: store unreachable",
-        "inhibition by alerts already firing not checked: store unreachable "
-        "(alerts in this payload are)",
+        "silences, inhibiting alerts and open incidents not checked: store unreachable"
     ]
+    # Inhibition is not mentioned when no rule could inhibit.
+    bare = RoutingConfig.model_validate({"routes": [{"policy": "payments"}]})
+    unchecked = explain(bare, LOADED.directory, AM, am({}), AT, Facts(open_incidents={}))
+    assert unchecked.notes == ["silences not checked: no store"]
 
 
 def test_the_integration_is_a_pseudo_label_routes_can_test() -> None:
