@@ -80,7 +80,7 @@ class CasesFile(BaseModel):
 def add_parser(
     commands: "argparse._SubParsersAction[argparse.ArgumentParser]", common: argparse.ArgumentParser
 ) -> None:
-    test = commands.add_parser("test", parents=[common], help="check the configuration")
+    test = commands.add_parser("test", help="check the configuration")
     kinds = test.add_subparsers(dest="kind", required=True)
     routes = kinds.add_parser("routes", parents=[common], help="run route test cases, offline")
     routes.add_argument("cases", type=Path, help="a YAML file of cases")
