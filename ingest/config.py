@@ -45,3 +45,23 @@ def check_integrations(integrations: Sequence[Integration]) -> None:
         raise ValueError(
             "; ".join(f"integrations[{loc[1]}].{loc[2]}: {text}" for loc, text in conflicts)
         )
+
+
+def pick_integration(integrations: Sequence[Integration], wanted: str | None) -> Integration:
+    """The integration a question names: by name, else by type when one integration has it;
+    unnamed, the only one there is. ``ValueError`` says what to name instead."""
+    names = ", ".join(integration.name for integration in integrations) or "none configured"
+    if wanted is None:
+        if len(integrations) == 1:
+            return integrations[0]
+        raise ValueError(f"name the integration the payload arrives on (one of: {names})")
+    for integration in integrations:
+        if integration.name == wanted:
+            return integration
+    of_type = [integration for integration in integrations if integration.type == wanted]
+    if len(of_type) == 1:
+        return of_type[0]
+    if of_type:
+        several = ", ".join(integration.name for integration in of_type)
+        raise ValueError(f"several integrations have type {wanted!r}: name one of {several}")
+    raise ValueError(f"unknown integration {wanted!r} (known: {names})")

@@ -243,6 +243,19 @@ class IncidentStore:
             found = await pipe.execute()
         return next((group for group, n in zip(groups, found, strict=True) if n), None)
 
+    async def open_incidents(self, group_keys: Sequence[str]) -> dict[str, Incident]:
+        """The open incident of each group that has one, by group key."""
+        if not group_keys:
+            return {}
+        ids = await self.redis.mget([keys.open_group(gkey) for gkey in group_keys])
+        found = {gkey: i.decode() for gkey, i in zip(group_keys, ids, strict=True) if i}
+        heads = await self.redis.mget([keys.incident(i) for i in found.values()]) if found else []
+        return {
+            gkey: Incident.model_validate_json(head)
+            for gkey, head in zip(found, heads, strict=True)
+            if head is not None
+        }
+
     async def acknowledge(self, incident_id: str, person: str, at: datetime) -> Incident:
         """Idempotent; raises ``IncidentNotFound`` or ``IllegalTransition`` (resolved)."""
 

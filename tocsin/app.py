@@ -16,6 +16,8 @@ from router.silence_store import SilenceStore
 from router.store import IncidentStore
 from tocsin.api import IncidentsApi
 from tocsin.api import add_routes as add_api_routes
+from tocsin.explain_api import ExplainApi
+from tocsin.explain_api import add_routes as add_explain_routes
 from tocsin.health import add_health_routes
 from tocsin.runtime import Runtime
 from tocsin.silences_api import SilencesApi
@@ -43,6 +45,7 @@ def make_app(runtime: Runtime) -> web.Application:
     add_ack_routes(app, AckPages(store, runtime.secret, runtime.clock, config.people))
     add_api_routes(app, IncidentsApi(store))
     add_silence_routes(app, SilencesApi(SilenceStore(runtime.redis), runtime.clock))
+    add_explain_routes(app, ExplainApi(runtime.loaded, runtime.redis, runtime.clock))
 
     add_health_routes(app, runtime)
     return app

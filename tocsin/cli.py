@@ -1,4 +1,4 @@
-"""``tocsin up|web|router|worker|check|oncall|dead-letters``."""
+"""``tocsin up|web|router|worker|check|oncall|explain|test|silence|dead-letters``."""
 
 import argparse
 import asyncio
@@ -18,7 +18,11 @@ from schedules.yamlfile import ConfigFileError
 from tocsin.config import LoadedConfig, load_config
 from tocsin.deadletters import dead_letters_command
 from tocsin.embedded import EmbeddedValkey
+from tocsin.explain_cli import add_parser as add_explain_parser
+from tocsin.explain_cli import explain_command
 from tocsin.logs import configure as configure_logging
+from tocsin.route_tests import add_parser as add_test_parser
+from tocsin.route_tests import test_routes_command
 from tocsin.runtime import Runtime, system_clock
 from tocsin.service import Role, running
 from tocsin.settings import LOG_FORMATS, Settings, SettingsError
@@ -66,6 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "oncall":
         return _oncall(loaded, args.schedule, args.at)
+    if args.command == "explain":
+        return explain_command(settings, loaded, args)
+    if args.command == "test":
+        return test_routes_command(loaded, args)
     roles = ROLES[args.command]
     try:
         secret = _check_settings(settings, roles)
@@ -219,4 +227,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     dead.add_argument("id", nargs="?", help="for replay: the id that list shows")
     add_silence_parser(commands, common)
+    add_explain_parser(commands, common)
+    add_test_parser(commands, common)
     return parser

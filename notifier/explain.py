@@ -1,0 +1,186 @@
+"""What a webhook payload would do, told whole: the alerts it becomes (or its errors, as the
+webhook reports them), where each lands and why (``router.explain``), and who would be
+paged at an instant. The core of ``tocsin explain``, ``POST /api/v1/explain`` and ``tocsin
+test routes``.
+
+Pure: the store's answers come in as ``Facts``. Paging is told as the first page of an
+incident: level 1 of each route's policy, resolved through the schedules at ``at``; an alert
+that joins an open incident pages nobody.
+"""
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from ingest.config import Integration
+from ingest.models import Alert, AlertStatus
+from ingest.sources import SOURCES, PayloadError
+from notifier.directory import Directory
+from router.config import RoutingConfig
+from router.explain import AlertRouting, Facts, Landing, explain_routing, inhibition_sources
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PagedPerson(_Model):
+    id: str
+    name: str
+
+
+class Page(_Model):
+    """The first page of one route the alert lands on."""
+
+    route: str
+    policy: str
+    targets: list[str]
+    """Level 1's, as written: ``schedule:payments-primary``, ``person:bob``."""
+    people: list[PagedPerson]
+    """Whom level 1's targets are at the instant explained."""
+    now: bool
+    """Whether the page goes out at that instant; ``why_not`` says why it does not."""
+    why_not: str | None = None
+
+
+class AlertExplanation(_Model):
+    dedup_key: str
+    status: AlertStatus
+    summary: str
+    labels: dict[str, str]
+    routing: AlertRouting
+    pages: list[Page]
+    """One per landing, in the same order."""
+
+
+class FieldProblem(_Model):
+    field: str
+    """Where in the payload, as the webhook's 422 names it: ``alerts[0].labels``."""
+    message: str
+
+
+class Explanation(_Model):
+    integration: str
+    source: str
+    at: datetime
+    alerts: list[AlertExplanation]
+    errors: list[FieldProblem]
+    """The payload is not the integration's format: the webhook would refuse it (422)."""
+    notes: list[str]
+    """What was not checked, and how the question was read."""
+
+
+def explain(
+    routing: RoutingConfig,
+    directory: Directory,
+    integration: Integration,
+    payload: object,
+    at: datetime,
+    facts: Facts,
+    notes: Sequence[str] = (),
+) -> Explanation:
+    """``payload``: the decoded JSON body, as the webhook of ``integration`` would receive
+    it at ``at``."""
+    said = [*notes, *_unchecked(routing, facts)]
+    try:
+        alerts = SOURCES[integration.type].parse(payload, integration, at)
+    except PayloadError as error:
+        problems = [FieldProblem(field=e.field, message=e.message) for e in error.errors]
+        return _explanation(integration, at, [], problems, said)
+    payload_groups = inhibition_sources(routing.inhibit_rules, alerts)
+    explained = []
+    for alert in alerts:
+        routed = explain_routing(
+            alert, routing, directory.maintenance, facts, at, payload_groups=payload_groups
+        )
+        pages = [_page(alert, routed, landing, directory, at) for landing in routed.landings]
+        explained.append(
+            AlertExplanation(
+                dedup_key=alert.dedup_key,
+                status=alert.status,
+                summary=alert.summary,
+                labels=alert.labels,
+                routing=routed,
+                pages=pages,
+            )
+        )
+    return _explanation(integration, at, explained, [], said)
+
+
+def alerts_of(integration: Integration, payload: object, at: datetime) -> list[Alert]:
+    """The alerts the payload becomes, none if it is not the integration's format: for a
+    shell that asks the store about them before calling ``explain``."""
+    try:
+        return SOURCES[integration.type].parse(payload, integration, at)
+    except PayloadError:
+        return []
+
+
+def _explanation(
+    integration: Integration,
+    at: datetime,
+    alerts: list[AlertExplanation],
+    errors: list[FieldProblem],
+    notes: list[str],
+) -> Explanation:
+    return Explanation(
+        integration=integration.name,
+        source=integration.type,
+        at=at,
+        alerts=alerts,
+        errors=errors,
+        notes=notes,
+    )
+
+
+def _unchecked(routing: RoutingConfig, facts: Facts) -> list[str]:
+    unknown = [
+        what
+        for what, known in (
+            ("silences", facts.silences),
+            ("inhibiting alerts", facts.firing_groups if routing.inhibit_rules else ()),
+            ("open incidents", facts.open_incidents),
+        )
+        if known is None
+    ]
+    if not unknown:
+        return []
+    listed = ", ".join(unknown[:-1]) + " and " + unknown[-1] if len(unknown) > 1 else unknown[0]
+    return [f"{listed} not checked: {facts.unchecked}"]
+
+
+def _page(
+    alert: Alert, routed: AlertRouting, landing: Landing, directory: Directory, at: datetime
+) -> Page:
+    level = directory.policies[landing.policy].levels[0]
+    people = directory.resolve(level, at)
+    why_not = _why_not_paged(alert, routed, landing)
+    return Page(
+        route=landing.route,
+        policy=landing.policy,
+        targets=[str(target) for target in level.targets],
+        people=[PagedPerson(id=p, name=_name(directory, p)) for p in people],
+        now=why_not is None,
+        why_not=why_not,
+    )
+
+
+def _why_not_paged(alert: Alert, routed: AlertRouting, landing: Landing) -> str | None:
+    """Why the first page would not go out at the instant explained; ``None``: it would.
+    The one place where rules about whether to page now belong, urgency among them (SEV3
+    within support hours only, SEV4 paging nobody) once the notifier has it."""
+    if not alert.is_firing:
+        return "a resolved alert pages nobody (it resolves its incident)"
+    if landing.joins is not None:
+        # An incident pages when it opens; the alerts that join it later page nobody.
+        joined = landing.joins
+        return f"joins open incident {joined.id} ({joined.status.value}), paged when it opened"
+    if routed.holds:
+        return "held by " + ", ".join(f"{hold.kind} {hold.name}" for hold in routed.holds)
+    return None
+
+
+def _name(directory: Directory, person: str) -> str:
+    found = directory.people.get(person)
+    return person if found is None else found.name
