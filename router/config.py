@@ -30,6 +30,9 @@ from schedules.yamlfile import format_loc
 
 MAX_ROUTE_DEPTH = 10
 """Levels of routes below the top level's; real trees have two or three."""
+DEFAULT_REOPEN_WINDOW = timedelta(minutes=5)
+"""A group firing again this soon after its incident resolved reopens it: a flapping alert
+stays one incident instead of a new one per flap."""
 EVERY_ALERT_ALONE = "..."
 """``group_by: ['...']``: as in Alertmanager, group by every label, so each distinct alert
 is its own incident (the same as no ``group_by`` at the top level)."""
@@ -94,6 +97,8 @@ class Route(Conditions):
     """Read, validated and inherited, but not acted on yet."""
     service: str | None = None
     """Display name shown on the incidents the route opens; a child inherits its parent's."""
+    reopen_window: Duration | None = None
+    """Unset: the parent's, at the top level the configuration's ``reopen_window``."""
     continue_: bool = Field(default=False, alias="continue")
     """When this route matches, its following siblings are tried too, so an alert can open
     incidents on several routes."""
@@ -127,13 +132,8 @@ class ResolvedRoute:
     """How long a group would wait before telling of alerts added to it. Carried, not acted
     on yet."""
     service: str | None
-
-
-_ROOT = ResolvedRoute(
-    name="", policy="", group_by=None, group_wait=None, group_interval=None, service=None
-)
-"""The implicit root above the top-level routes: what they inherit. It has no policy, so
-each top-level route must name one (``route_problems``)."""
+    reopen_window: timedelta = DEFAULT_REOPEN_WINDOW
+    """How soon after its incident resolved the group firing again reopens it."""
 
 
 @dataclass(frozen=True)
@@ -150,10 +150,23 @@ class RouteNode:
         return len(self.loc) // 2 - 1
 
 
-def route_tree(routes: Sequence[Route]) -> tuple[RouteNode, ...]:
+def route_tree(
+    routes: Sequence[Route], reopen_window: timedelta = DEFAULT_REOPEN_WINDOW
+) -> tuple[RouteNode, ...]:
     """The routes with their names and inherited settings; check ``route_problems`` before
-    acting on it."""
-    return _nodes(routes, _ROOT, ())
+    acting on it. ``reopen_window``: the configuration's, for routes that set none."""
+    # The implicit root above the top-level routes: what they inherit. It has no policy, so
+    # each top-level route must name one (``route_problems``).
+    root = ResolvedRoute(
+        name="",
+        policy="",
+        group_by=None,
+        group_wait=None,
+        group_interval=None,
+        service=None,
+        reopen_window=reopen_window,
+    )
+    return _nodes(routes, root, ())
 
 
 def _nodes(routes: Sequence[Route], parent: ResolvedRoute, at: Loc) -> tuple[RouteNode, ...]:
@@ -168,6 +181,7 @@ def _nodes(routes: Sequence[Route], parent: ResolvedRoute, at: Loc) -> tuple[Rou
             group_wait=_own(route.group_wait, parent.group_wait),
             group_interval=_own(route.group_interval, parent.group_interval),
             service=_own(route.service, parent.service),
+            reopen_window=_own(route.reopen_window, parent.reopen_window),
         )
         nodes.append(RouteNode(route, resolved, loc, _nodes(route.routes, resolved, loc)))
     return tuple(nodes)
@@ -218,6 +232,8 @@ class RoutingConfig(BaseModel):
     severity: list[SeverityRule] = Field(default_factory=list)
     retention: timedelta = timedelta(days=30)
     """How long a resolved incident is kept."""
+    reopen_window: timedelta = DEFAULT_REOPEN_WINDOW
+    """For routes that set none (``Route.reopen_window``)."""
     inhibit_rules: list[InhibitRule] = Field(default_factory=list)
     _tree: tuple[RouteNode, ...] = PrivateAttr(default=())
 
@@ -227,7 +243,7 @@ class RoutingConfig(BaseModel):
 
     @model_validator(mode="after")
     def _a_usable_tree(self) -> Self:
-        tree = route_tree(self.routes)
+        tree = route_tree(self.routes, self.reopen_window)
         problems = route_problems(tree)
         if problems:
             raise ValueError("; ".join(f"{format_loc(loc)}: {text}" for loc, text in problems))

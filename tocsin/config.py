@@ -10,7 +10,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ingest.config import Integration, integration_conflicts
 from notifier.config import EscalationPolicy, Person, SmtpConfig
 from notifier.directory import Directory
-from router.config import Route, RoutingConfig, SeverityRule, route_problems, route_tree, walk
+from router.config import (
+    DEFAULT_REOPEN_WINDOW,
+    Route,
+    RoutingConfig,
+    SeverityRule,
+    route_problems,
+    route_tree,
+    walk,
+)
 from router.inhibition import InhibitRule
 from router.maintenance import MaintenanceWindow
 from schedules.durations import Duration
@@ -45,6 +53,9 @@ class TocsinConfig(BaseModel):
     inhibit_rules: list[InhibitRule] = Field(default_factory=list)
     incident_retention: Duration = timedelta(days=30)
     """How long a resolved incident (its alerts and timeline) is kept."""
+    reopen_window: Duration = DEFAULT_REOPEN_WINDOW
+    """For routes that set none: how soon after its incident resolved a group firing again
+    reopens it rather than opening a new one."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +70,7 @@ class LoadedConfig:
             routes=self.config.routes,
             severity=self.config.severity,
             retention=self.config.incident_retention,
+            reopen_window=self.config.reopen_window,
             inhibit_rules=self.config.inhibit_rules,
         )
 
