@@ -2,6 +2,8 @@
 
 from datetime import datetime
 
+from notifier.escalation import Step
+
 PREFIX = "tocsin:notifier:"
 
 ARQ_QUEUE = PREFIX + "queue"
@@ -23,15 +25,16 @@ def sending(incident_id: str, field: str) -> str:
     return f"{PREFIX}sending:{incident_id}:{field}"
 
 
-def escalate_job_id(incident_id: str, round_: int, level: int) -> str:
-    """One escalation timer per (incident, round, level), however often it is scheduled."""
-    return f"tocsin:escalate:{incident_id}:{round_}:{level}"
+def escalate_job_id(incident_id: str, step: Step) -> str:
+    """One escalation timer per (incident, paging run, round, level), however often it is
+    scheduled."""
+    return f"tocsin:escalate:{incident_id}:{step.key}"
 
 
-def held_job_id(incident_id: str, round_: int, level: int, due: datetime) -> str:
+def held_job_id(incident_id: str, step: Step, due: datetime) -> str:
     """A look at the silences again, once per moment it is due."""
-    return f"tocsin:page-held:{incident_id}:{round_}:{level}:{int(due.timestamp() * 1000)}"
+    return f"tocsin:page-held:{incident_id}:{step.key}:{int(due.timestamp() * 1000)}"
 
 
-def retry_job_id(incident_id: str, round_: int, level: int, attempt: int) -> str:
-    return f"tocsin:page-retry:{incident_id}:{round_}:{level}:{attempt}"
+def retry_job_id(incident_id: str, step: Step, attempt: int) -> str:
+    return f"tocsin:page-retry:{incident_id}:{step.key}:{attempt}"

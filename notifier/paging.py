@@ -1,7 +1,8 @@
 """Paging an incident's escalation level, escalating, and telling people it is over.
 
-Every operation re-reads the incident and does nothing once it moved on, and remembers each
-delivery, so a job that runs late, twice, or after a crash sends nothing twice.
+Every operation re-reads the incident and does nothing once it moved on (another status, or
+a later paging run: ``Incident.page_epoch``), and remembers each delivery, so a job that runs
+late, twice, or after a crash sends nothing twice.
 """
 
 import asyncio
@@ -10,7 +11,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeGuard
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
@@ -21,7 +22,7 @@ from notifier.channels import MAX_ALERTS, Channel, DeliveryResult, Kind, Notific
 from notifier.config import Person
 from notifier.deliveries import SENDING_LEASE, Deliveries
 from notifier.directory import Directory
-from notifier.escalation import FIRST, Step, next_step
+from notifier.escalation import FIRST, Step, epoch_tag, first, next_step
 from notifier.signing import AckClaims, ack_url, sign_ack
 from router.config import Severity
 from router.models import Incident, IncidentStatus, TimelineEvent, TimelineKind
@@ -113,10 +114,32 @@ class Pager:
     async def open(self, incident_id: str) -> None:
         await self.page(incident_id, FIRST)
 
+    async def reopened(self, incident_id: str, epoch: int) -> None:
+        """Page from level 1 again; what was delivered is remembered for as long as the
+        incident is, again, so nothing of the new run is sent twice."""
+        await self.deliveries.keep(incident_id)
+        await self.page(incident_id, first(epoch))
+
+    async def severity_raised(self, incident_id: str, epoch: int) -> None:
+        """Urgency went up: page from level 1 again, people already paged too; or, once
+        someone acknowledged it, tell them instead (paging would only interrupt them)."""
+        incident = await self.store.get(incident_id)
+        if incident is None or incident.page_epoch != epoch:
+            return
+        if incident.status is IncidentStatus.TRIGGERED:
+            await self.page(incident_id, first(epoch))
+        elif incident.status is IncidentStatus.ACKNOWLEDGED and incident.acknowledged_by:
+            await self._tell(
+                incident,
+                [incident.acknowledged_by],
+                "severity_raised",
+                TimelineKind.SEVERITY_RAISED_NOTICE,
+            )
+
     async def page(self, incident_id: str, step: Step, attempt: int = 0) -> None:
         """Page everyone at ``step``, then start its acknowledgement timer."""
         incident = await self.store.get(incident_id)
-        if incident is None or incident.status is not IncidentStatus.TRIGGERED:
+        if not _current(incident, step):
             return
         policy = self.directory.policies[incident.policy]
         level = policy.levels[step.level]
@@ -152,7 +175,7 @@ class Pager:
                 "retry_page",
                 step,
                 incident_id,
-                job_id=keys.retry_job_id(incident_id, step.round, step.level, attempt + 1),
+                job_id=keys.retry_job_id(incident_id, step, attempt + 1),
                 delay=SENDING_LEASE if only_taken else PAGE_RETRY_DELAY,
                 attempt=attempt + 1,
             )
@@ -160,7 +183,7 @@ class Pager:
             "escalate",
             step,
             incident_id,
-            job_id=keys.escalate_job_id(incident_id, step.round, step.level),
+            job_id=keys.escalate_job_id(incident_id, step),
             delay=level.ack_timeout,
         )
 
@@ -214,7 +237,7 @@ class Pager:
     ) -> None:
         """Record the hold once, and look again when it ends or within a minute (a silence
         can be expired early, a source alert resolve)."""
-        if await self.deliveries.claim(incident_id, f"held:{step.round}:{step.level}:{hold.key}"):
+        if await self.deliveries.claim(incident_id, f"held:{step.key}:{hold.key}"):
             event = TimelineEvent(
                 at=now,
                 kind=TimelineKind.PAGE_HELD,
@@ -234,7 +257,7 @@ class Pager:
             "retry_page",
             step,
             incident_id,
-            job_id=keys.held_job_id(incident_id, step.round, step.level, now + delay),
+            job_id=keys.held_job_id(incident_id, step, now + delay),
             delay=delay,
             attempt=attempt,
         )
@@ -242,12 +265,12 @@ class Pager:
     async def escalate(self, incident_id: str, expired: Step) -> None:
         """``expired``'s acknowledgement timer ran out: page the next step, if any."""
         incident = await self.store.get(incident_id)
-        if incident is None or incident.status is not IncidentStatus.TRIGGERED:
+        if not _current(incident, expired):
             return
         policy = self.directory.policies[incident.policy]
         step = next_step(policy, expired)
         now = self.clock()
-        marker = f"escalated:{expired.round}:{expired.level}"
+        marker = f"escalated:{expired.key}"
         # The first run records the escalation; a second run only repairs missing pages.
         if await self.deliveries.claim(incident_id, marker):
             kind = TimelineKind.ESCALATED if step else TimelineKind.POLICY_EXHAUSTED
@@ -270,35 +293,47 @@ class Pager:
         if step is not None:
             await self.page(incident_id, step)
 
-    async def resolved(self, incident_id: str) -> None:
+    async def resolved(self, incident_id: str, epoch: int = 0) -> None:
         """Tell everyone who was paged for the incident that it is resolved."""
-        if await self._tell_the_paged(incident_id, "resolved", TimelineKind.RESOLVED_NOTICE):
+        if await self._tell_the_paged(incident_id, epoch, "resolved", TimelineKind.RESOLVED_NOTICE):
             await self.deliveries.forget_after(incident_id, DELIVERIES_KEPT)
 
-    async def acknowledged(self, incident_id: str) -> None:
+    async def acknowledged(self, incident_id: str, epoch: int = 0) -> None:
         """Tell the others who were paged that someone has it, so they can stand down."""
-        await self._tell_the_paged(incident_id, "acknowledged", TimelineKind.ACKNOWLEDGED_NOTICE)
+        await self._tell_the_paged(
+            incident_id, epoch, "acknowledged", TimelineKind.ACKNOWLEDGED_NOTICE
+        )
 
     async def _tell_the_paged(
-        self, incident_id: str, kind: Literal["resolved", "acknowledged"], record: TimelineKind
+        self,
+        incident_id: str,
+        epoch: int,
+        kind: Literal["resolved", "acknowledged"],
+        record: TimelineKind,
     ) -> bool:
         """Send a notice to everyone paged for the incident (but whoever acknowledged it);
-        ``False`` when the incident is gone."""
+        ``False`` when the incident is gone, or reopened or raised since (``epoch``)."""
         incident = await self.store.get(incident_id)
-        if incident is None:
+        if incident is None or incident.page_epoch != epoch:
             return False
         story = await self.store.timeline(incident_id)
         paged = {e.person for e in story if e.kind is TimelineKind.PAGED and e.person}
         paged.discard(incident.acknowledged_by if kind == "acknowledged" else None)
-        results = await self._deliver(incident, sorted(paged), kind, None)
+        await self._tell(incident, sorted(paged), kind, record)
+        return True
+
+    async def _tell(
+        self, incident: Incident, people: Sequence[str], kind: Kind, record: TimelineKind
+    ) -> None:
+        """Send a notice (not a page), once per paging run, and record who got it."""
+        results = await self._deliver(incident, people, kind, None)
         now = self.clock()
         events = [
             _timeline(record, now, person, channel, None, r.detail)
             for person, channel, r in results
             if r.ok
         ]
-        await self.store.add_timeline(incident_id, events)
-        return True
+        await self.store.add_timeline(incident.id, events)
 
     async def could_not_process(self, incident_id: str | None, reason: str, tag: str) -> None:
         """Something about the incident could not be done (an event or a timer kept
@@ -349,7 +384,7 @@ class Pager:
         step: Step | None,
     ) -> list[tuple[str, str, DeliveryResult]]:
         """Send to every contact method of every person at once, skipping what was sent."""
-        tag = f"{kind}:{step.round}:{step.level}" if step else kind
+        tag = f"{kind}:{step.key}" if step else f"{epoch_tag(incident.page_epoch)}{kind}"
         done = await self.deliveries.done(incident.id)
         records, _ = await self.store.alerts(incident.id, limit=MAX_ALERTS)
         sends = []
@@ -431,6 +466,16 @@ class Pager:
     def _ack_url(self, incident_id: str, person: str) -> str:
         claims = AckClaims(incident_id, person, self.clock() + self.links.ttl)
         return ack_url(self.links.public_url, sign_ack(self.links.secret, claims))
+
+
+def _current(incident: Incident | None, step: Step) -> TypeGuard[Incident]:
+    """Whether ``step`` is still to be paged: the incident waits for someone, and no later
+    paging run (a severity raise, a reopening) took over from the step's."""
+    return (
+        incident is not None
+        and incident.status is IncidentStatus.TRIGGERED
+        and incident.page_epoch == step.epoch
+    )
 
 
 async def _send(channel: Channel, person: Person, note: Notification) -> DeliveryResult:

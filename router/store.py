@@ -2,8 +2,9 @@
 
 Applying an alert is one call of ``apply_alert.lua`` touching only the head, that alert's
 record and short lists, so it costs the same whatever the incident holds; a batch of alerts
-is one round trip. Acknowledging is an optimistic MULTI/EXEC over the head. The event that
-announces a change is written atomically with the change.
+is one round trip. Resolving by hand is one call of ``resolve_incident.lua``; acknowledging is
+an optimistic MULTI/EXEC over the head. The event that announces a change is written
+atomically with the change.
 """
 
 import json
@@ -21,7 +22,7 @@ from ingest.stream import TypedStream
 from router import keys
 from router.config import RoutingConfig, Severity
 from router.grouping import group_key, group_labels
-from router.incidents import Change, Outcome, acknowledge
+from router.incidents import Change, Outcome, Resolution, acknowledge
 from router.inhibition import InhibitRule, source_groups, target_groups
 from router.matching import Placement, place
 from router.models import (
@@ -42,7 +43,15 @@ TIMELINE_ALERT_EVENTS = 100
 """Alert events an incident's timeline lists; later ones are counted on its head."""
 MAX_ALERTS_PAGE = 1000
 
-_APPLY = (resources.files("router") / "apply_alert.lua").read_text()
+
+def _script(name: str) -> str:
+    """The script after what every incident script shares (``incident.lua``)."""
+    folder = resources.files("router")
+    return (folder / "incident.lua").read_text() + (folder / name).read_text()
+
+
+_APPLY = _script("apply_alert.lua")
+_RESOLVE = _script("resolve_incident.lua")
 _PUSH_TIMELINE = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('NOINCIDENT') end
 redis.call('RPUSH', KEYS[2], unpack(ARGV))
@@ -78,6 +87,7 @@ class IncidentStore:
         )
         self._apply = redis.register_script(_APPLY)
         self._push_timeline = redis.register_script(_PUSH_TIMELINE)
+        self._resolve = redis.register_script(_RESOLVE)
 
     async def get(self, incident_id: str) -> Incident | None:
         raw = await self.redis.get(keys.incident(incident_id))
@@ -217,7 +227,8 @@ class IncidentStore:
         calls: _ScriptCalls = []
         for placement in placements:
             head = _new_head(alert, placement, group_key(alert, placement.route), now)
-            fields = json.dumps({**common, "group": head.group_key})
+            reopen = int(placement.route.reopen_window.total_seconds())
+            fields = json.dumps({**common, "group": head.group_key, "reopen": reopen})
             # The record and head are JSON already: spliced in, not encoded again.
             packed = (
                 f'{fields[:-1]},"record":{record},"head":{head.model_dump_json(exclude={"id"})}}}'
@@ -256,12 +267,30 @@ class IncidentStore:
                 self.events.stage(
                     pipe,
                     IncidentEvent(
-                        incident_id=incident_id, kind=IncidentEventKind.ACKNOWLEDGED, at=at
+                        incident_id=incident_id,
+                        kind=IncidentEventKind.ACKNOWLEDGED,
+                        at=at,
+                        epoch=incident.page_epoch,
                     ),
                 )
             return incident
 
         return await self._transact(attempt)
+
+    async def resolve(
+        self, incident_id: str, by: str, at: datetime, *, retention: timedelta
+    ) -> tuple[Resolution, Incident | None]:
+        """Resolve an open incident whatever its alerts say (someone knows it is over), and
+        keep it for ``retention`` (the routing configuration's). Its alerts that still fire
+        then open a new incident. Idempotent; returns the incident as it now is."""
+        if not by.strip():
+            raise ValueError("say who resolves the incident")
+        fields = {"now": at.isoformat(), "retention": int(retention.total_seconds())}
+        answer = await self._resolve(
+            args=[keys.PREFIX, json.dumps({**fields, "id": incident_id, "by": by})]
+        )
+        head = Incident.model_validate_json(answer[1]) if len(answer) > 1 else None
+        return Resolution(answer[0].decode()), head
 
     async def add_timeline(self, incident_id: str, events: Sequence[TimelineEvent]) -> None:
         """Append what another stage did (pages sent, escalations) to the incident's story;

@@ -17,8 +17,9 @@ from router.models import AlertRecord, Incident, IncidentStatus
 
 __all__ = ["AlertSummary", "Channel", "DeliveryResult", "Notification"]
 
-Kind = Literal["page", "resolved", "acknowledged"]
-"""A page asks for action; the others tell people paged for an incident what became of it."""
+Kind = Literal["page", "resolved", "acknowledged", "severity_raised"]
+"""A page asks for action; the others tell people paged for an incident what became of it
+(``severity_raised``: whoever acknowledged it, that it became more severe)."""
 
 MAX_ALERTS = 10
 """Alerts listed in one notification; a group of hundreds would bury the ack link."""

@@ -110,7 +110,7 @@ def job(pool: ArqRedis, job_id: str) -> Job:
 
 async def test_the_same_job_id_scheduled_twice_is_one_job(pool: ArqRedis) -> None:
     scheduler = ArqScheduler(pool)
-    job_id = keys.escalate_job_id("7", 0, 1)
+    job_id = keys.escalate_job_id("7", Step(0, 1))
     # arq rounds the enqueue time to the nearest whole millisecond, which may be up to half a
     # millisecond either side of the clock; floor and ceiling of our readings bound it.
     before = math.floor(time.time() * 1000)
@@ -126,20 +126,20 @@ async def test_the_same_job_id_scheduled_twice_is_one_job(pool: ArqRedis) -> Non
     assert before + 300_000 <= jobs[job_id] <= after + 300_000
     info = await job(pool, job_id).info()
     assert info is not None
-    assert (info.function, info.args) == ("escalate", ("7", 0, 1, 0))
+    assert (info.function, info.args) == ("escalate", ("7", 0, 1, 0, 0))
     assert await job(pool, job_id).status() is JobStatus.deferred
     # Nothing went to arq's default queue.
     assert await pool.zcard("arq:queue") == 0
 
-    # Another step is another timer; a retry carries its attempt.
+    # Another step is another timer; a retry carries its attempt, and each its paging run.
     await scheduler.schedule("escalate", Step(1, 0), "7", job_id="other", delay=timedelta(0))
     await scheduler.schedule(
-        "retry_page", FIRST, "7", job_id="retry", delay=PAGE_RETRY_DELAY, attempt=2
+        "retry_page", Step(0, 0, epoch=3), "7", job_id="retry", delay=PAGE_RETRY_DELAY, attempt=2
     )
     assert sorted(await queued(pool)) == sorted([job_id, "other", "retry"])
     retry = await job(pool, "retry").info()
     assert retry is not None
-    assert (retry.function, retry.args) == ("retry_page", ("7", 0, 0, 2))
+    assert (retry.function, retry.args) == ("retry_page", ("7", 0, 0, 2, 3))
 
 
 async def test_the_event_consumer_pages_on_opened_and_notifies_on_resolved(
@@ -154,7 +154,7 @@ async def test_the_event_consumer_pages_on_opened_and_notifies_on_resolved(
     assert notifier.pages() == [("alice", "page", 1), ("alice", "page", 1)]
     assert (await redis.xpending(notifier.store.events.key, keys.EVENTS_GROUP))["pending"] == 0
     # The first level's timer is waiting in arq.
-    timer = keys.escalate_job_id(incident_id, 0, 0)
+    timer = keys.escalate_job_id(incident_id, FIRST)
     assert list(await queued(pool)) == [timer]
 
     # Acknowledging sends nothing; resolving tells alice.
@@ -282,7 +282,7 @@ async def test_an_unreadable_event_is_a_dead_letter_and_pages_every_last_level(
 
 async def test_a_due_escalation_runs_in_the_worker(notifier: Notifier, pool: ArqRedis) -> None:
     incident_id = await notifier.open()
-    timer = keys.escalate_job_id(incident_id, 0, 0)
+    timer = keys.escalate_job_id(incident_id, FIRST)
     await notifier.scheduler.schedule(
         "escalate", FIRST, incident_id, job_id=timer, delay=timedelta(0)
     )
@@ -303,7 +303,7 @@ async def test_a_due_escalation_runs_in_the_worker(notifier: Notifier, pool: Arq
         if e.kind is TimelineKind.ESCALATED
     ] == [2]
     # Level 2's timer is next, due after its own timeout.
-    level_2 = keys.escalate_job_id(incident_id, 0, 1)
+    level_2 = keys.escalate_job_id(incident_id, Step(0, 1))
     jobs = await queued(pool)
     assert list(jobs) == [level_2]
     due_in = jobs[level_2] / 1000 - time.time()
@@ -322,7 +322,7 @@ async def test_a_due_timer_scheduled_with_no_delay_runs(notifier: Notifier, pool
         "escalate",
         FIRST,
         incident_id,
-        job_id=keys.escalate_job_id(incident_id, 0, 0),
+        job_id=keys.escalate_job_id(incident_id, FIRST),
         delay=timedelta(0),
     )
     # The database policy has one level: the timer exhausts it and schedules nothing, so a
@@ -352,7 +352,7 @@ async def test_a_retry_job_carries_its_attempt(notifier: Notifier, pool: ArqRedi
         "retry_page",
         FIRST,
         incident_id,
-        job_id=keys.retry_job_id(incident_id, 0, 0, 2),
+        job_id=keys.retry_job_id(incident_id, Step(0, 0), 2),
         delay=timedelta(0),
         attempt=2,
     )
@@ -361,7 +361,7 @@ async def test_a_retry_job_carries_its_attempt(notifier: Notifier, pool: ArqRedi
 
     assert notifier.pages() == [("alice", "page", 1)]
     assert sorted(await queued(pool)) == sorted(
-        [keys.retry_job_id(incident_id, 0, 0, 3), keys.escalate_job_id(incident_id, 0, 0)]
+        [keys.retry_job_id(incident_id, Step(0, 0), 3), keys.escalate_job_id(incident_id, FIRST)]
     )
 
 
@@ -377,7 +377,7 @@ async def test_a_timer_that_hits_an_error_is_retried_not_dropped(
     notifier: Notifier, pool: ArqRedis, redis: Redis, dead_port: int, clock: ManualClock
 ) -> None:
     incident_id = await notifier.open()
-    timer = keys.escalate_job_id(incident_id, 0, 0)
+    timer = keys.escalate_job_id(incident_id, FIRST)
     await notifier.scheduler.schedule(
         "escalate", FIRST, incident_id, job_id=timer, delay=timedelta(0)
     )
@@ -426,7 +426,7 @@ async def test_a_timer_that_lost_the_store_hands_itself_back_once_it_answers(
     client = connect(own_store.connection_url)
     notifier = make_pager(IncidentStore(client), client, clock)
     incident_id = await notifier.open()
-    timer = keys.escalate_job_id(incident_id, 0, 0)
+    timer = keys.escalate_job_id(incident_id, FIRST)
     await notifier.scheduler.schedule(
         "escalate", FIRST, incident_id, job_id=timer, delay=timedelta(0)
     )
@@ -467,7 +467,7 @@ async def test_a_timer_that_hangs_is_handed_back_not_dropped(
 ) -> None:
     monkeypatch.setattr(worker_module, "JOB_DEADLINE", timedelta(milliseconds=200))
     incident_id = await notifier.open()
-    timer = keys.escalate_job_id(incident_id, 0, 0)
+    timer = keys.escalate_job_id(incident_id, FIRST)
     await notifier.scheduler.schedule(
         "escalate", FIRST, incident_id, job_id=timer, delay=timedelta(0)
     )
