@@ -1,4 +1,4 @@
-"""``tocsin up|web|router|worker|check|oncall|dead-letters``."""
+"""``tocsin up|web|router|worker|check|oncall|dead-letters|silence|incident``."""
 
 import argparse
 import asyncio
@@ -18,6 +18,8 @@ from schedules.yamlfile import ConfigFileError
 from tocsin.config import LoadedConfig, load_config
 from tocsin.deadletters import dead_letters_command
 from tocsin.embedded import EmbeddedValkey
+from tocsin.incident_cli import add_parser as add_incident_parser
+from tocsin.incident_cli import incident_command
 from tocsin.logs import configure as configure_logging
 from tocsin.runtime import Runtime, system_clock
 from tocsin.service import Role, running
@@ -66,6 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "oncall":
         return _oncall(loaded, args.schedule, args.at)
+    if args.command == "incident":
+        return incident_command(settings, loaded, args)
     roles = ROLES[args.command]
     try:
         secret = _check_settings(settings, roles)
@@ -219,4 +223,5 @@ def _parser() -> argparse.ArgumentParser:
     )
     dead.add_argument("id", nargs="?", help="for replay: the id that list shows")
     add_silence_parser(commands, common)
+    add_incident_parser(commands, common)
     return parser
