@@ -124,6 +124,8 @@ if not head then
   save(id, head, record, now_ms + FIRING)
   inhibit(true)
   redis.call('SET', open_key, id)
+  -- Past its window, the group's last incident is no longer the one to reopen.
+  if recent then redis.call('DEL', recent_key) end
   redis.call('ZADD', prefix .. 'incidents', now_ms, string.format('%020d', tonumber(id)))
   announce(id, 'opened', 0)
   return {'opened', id, cjson.encode(head)}
