@@ -1,7 +1,8 @@
 """Paging an incident's escalation level, escalating, and telling people it is over.
 
-Every operation re-reads the incident and does nothing once it moved on, and remembers each
-delivery, so a job that runs late, twice, or after a crash sends nothing twice.
+Every operation re-reads the incident and does nothing once it moved on (another status, or
+a later paging run: ``Incident.page_epoch``), and remembers each delivery, so a job that runs
+late, twice, or after a crash sends nothing twice.
 """
 
 import asyncio
@@ -10,7 +11,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeGuard
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
@@ -22,7 +23,7 @@ from notifier.channels.render import alerts_count, format_time
 from notifier.config import Person
 from notifier.deliveries import SENDING_LEASE, Deliveries
 from notifier.directory import Directory
-from notifier.escalation import FIRST, Step, next_step
+from notifier.escalation import FIRST, Step, epoch_tag, first, next_step
 from notifier.signing import AckClaims, ack_url, sign_ack
 from notifier.urgency import page_time
 from router.config import Severity
@@ -133,10 +134,32 @@ class Pager:
             return
         await self.page(incident_id, FIRST)
 
+    async def reopened(self, incident_id: str, epoch: int) -> None:
+        """Page from level 1 again; what was delivered is remembered for as long as the
+        incident is, again, so nothing of the new run is sent twice."""
+        await self.deliveries.keep(incident_id)
+        await self.page(incident_id, first(epoch))
+
+    async def severity_raised(self, incident_id: str, epoch: int) -> None:
+        """Urgency went up: page from level 1 again, people already paged too; or, once
+        someone acknowledged it, tell them instead (paging would only interrupt them)."""
+        incident = await self.store.get(incident_id)
+        if incident is None or incident.page_epoch != epoch:
+            return
+        if incident.status is IncidentStatus.TRIGGERED:
+            await self.page(incident_id, first(epoch))
+        elif incident.status is IncidentStatus.ACKNOWLEDGED and incident.acknowledged_by:
+            await self._tell(
+                incident,
+                [incident.acknowledged_by],
+                "severity_raised",
+                TimelineKind.SEVERITY_RAISED_NOTICE,
+            )
+
     async def page(self, incident_id: str, step: Step, attempt: int = 0) -> None:
         """Page everyone at ``step``, then start its acknowledgement timer."""
         incident = await self.store.get(incident_id)
-        if incident is None or incident.status is not IncidentStatus.TRIGGERED:
+        if not _current(incident, step):
             return
         policy = self.directory.policies[incident.policy]
         level = policy.levels[step.level]
@@ -174,7 +197,7 @@ class Pager:
                 "retry_page",
                 step,
                 incident_id,
-                job_id=keys.retry_job_id(incident_id, step.round, step.level, attempt + 1),
+                job_id=keys.retry_job_id(incident_id, step, attempt + 1),
                 delay=SENDING_LEASE if only_taken else PAGE_RETRY_DELAY,
                 attempt=attempt + 1,
             )
@@ -182,7 +205,7 @@ class Pager:
             "escalate",
             step,
             incident_id,
-            job_id=keys.escalate_job_id(incident_id, step.round, step.level),
+            job_id=keys.escalate_job_id(incident_id, step),
             delay=level.ack_timeout,
         )
 
@@ -207,18 +230,19 @@ class Pager:
         at = page_time(incident.severity, route.support_hours if route else (), now)
         if at is None:
             detail = f"{incident.severity.value}: pages nobody"
-            await self._record_once(incident.id, "not-paged", TimelineKind.NOT_PAGED, detail)
+            marker = f"{epoch_tag(step.epoch)}not-paged"
+            await self._record_once(incident.id, marker, TimelineKind.NOT_PAGED, detail)
             return False
         if at <= now:
             return True
         detail = f"{incident.severity.value} outside support hours; pages at {format_time(at)}"
-        marker = f"deferred:{step.round}:{step.level}:{at.isoformat()}"
+        marker = f"deferred:{step.key}:{at.isoformat()}"
         await self._record_once(incident.id, marker, TimelineKind.PAGE_DEFERRED, detail, step)
         await self.scheduler.schedule(
             "retry_page",
             step,
             incident.id,
-            job_id=keys.support_hours_job_id(incident.id, step.round, step.level, at),
+            job_id=keys.support_hours_job_id(incident.id, step, at),
             delay=at - now,
             attempt=attempt,
         )
@@ -301,14 +325,14 @@ class Pager:
     ) -> None:
         """Record the hold once, and look again when it ends or within a minute (a silence
         can be expired early, a source alert resolve)."""
-        marker = f"held:{step.round}:{step.level}:{hold.key}"
+        marker = f"held:{step.key}:{hold.key}"
         await self._record_once(incident_id, marker, TimelineKind.PAGE_HELD, hold.reason, step)
         delay = min(hold.until - now, HOLD_RECHECK)
         await self.scheduler.schedule(
             "retry_page",
             step,
             incident_id,
-            job_id=keys.held_job_id(incident_id, step.round, step.level, now + delay),
+            job_id=keys.held_job_id(incident_id, step, now + delay),
             delay=delay,
             attempt=attempt,
         )
@@ -316,12 +340,12 @@ class Pager:
     async def escalate(self, incident_id: str, expired: Step) -> None:
         """``expired``'s acknowledgement timer ran out: page the next step, if any."""
         incident = await self.store.get(incident_id)
-        if incident is None or incident.status is not IncidentStatus.TRIGGERED:
+        if not _current(incident, expired):
             return
         policy = self.directory.policies[incident.policy]
         step = next_step(policy, expired)
         now = self.clock()
-        marker = f"escalated:{expired.round}:{expired.level}"
+        marker = f"escalated:{expired.key}"
         # The first run records the escalation; a second run only repairs missing pages.
         if await self.deliveries.claim(incident_id, marker):
             kind = TimelineKind.ESCALATED if step else TimelineKind.POLICY_EXHAUSTED
@@ -406,35 +430,47 @@ class Pager:
             {e.person for e in paged if e.person and (e.round or 0, e.level or 0) == latest}
         )
 
-    async def resolved(self, incident_id: str) -> None:
+    async def resolved(self, incident_id: str, epoch: int = 0) -> None:
         """Tell everyone who was paged for the incident that it is resolved."""
-        if await self._tell_the_paged(incident_id, "resolved", TimelineKind.RESOLVED_NOTICE):
+        if await self._tell_the_paged(incident_id, epoch, "resolved", TimelineKind.RESOLVED_NOTICE):
             await self.deliveries.forget_after(incident_id, DELIVERIES_KEPT)
 
-    async def acknowledged(self, incident_id: str) -> None:
+    async def acknowledged(self, incident_id: str, epoch: int = 0) -> None:
         """Tell the others who were paged that someone has it, so they can stand down."""
-        await self._tell_the_paged(incident_id, "acknowledged", TimelineKind.ACKNOWLEDGED_NOTICE)
+        await self._tell_the_paged(
+            incident_id, epoch, "acknowledged", TimelineKind.ACKNOWLEDGED_NOTICE
+        )
 
     async def _tell_the_paged(
-        self, incident_id: str, kind: Literal["resolved", "acknowledged"], record: TimelineKind
+        self,
+        incident_id: str,
+        epoch: int,
+        kind: Literal["resolved", "acknowledged"],
+        record: TimelineKind,
     ) -> bool:
         """Send a notice to everyone paged for the incident (but whoever acknowledged it);
-        ``False`` when the incident is gone."""
+        ``False`` when the incident is gone, or reopened or raised since (``epoch``)."""
         incident = await self.store.get(incident_id)
-        if incident is None:
+        if incident is None or incident.page_epoch != epoch:
             return False
         story = await self.store.timeline(incident_id)
         paged = {e.person for e in story if e.kind is TimelineKind.PAGED and e.person}
         paged.discard(incident.acknowledged_by if kind == "acknowledged" else None)
-        results = await self._deliver(incident, sorted(paged), kind, None)
+        await self._tell(incident, sorted(paged), kind, record)
+        return True
+
+    async def _tell(
+        self, incident: Incident, people: Sequence[str], kind: Kind, record: TimelineKind
+    ) -> None:
+        """Send a notice (not a page), once per paging run, and record who got it."""
+        results = await self._deliver(incident, people, kind, None)
         now = self.clock()
         events = [
             _timeline(record, now, person, channel, None, r.detail)
             for person, channel, r in results
             if r.ok
         ]
-        await self.store.add_timeline(incident_id, events)
-        return True
+        await self.store.add_timeline(incident.id, events)
 
     async def could_not_process(self, incident_id: str | None, reason: str, tag: str) -> None:
         """Something about the incident could not be done (an event or a timer kept
@@ -489,7 +525,7 @@ class Pager:
         """Send to every contact method of every person at once, skipping what was sent
         under ``tag`` (by default, the kind and step)."""
         if tag is None:
-            tag = f"{kind}:{step.round}:{step.level}" if step else kind
+            tag = f"{kind}:{step.key}" if step else f"{epoch_tag(incident.page_epoch)}{kind}"
         done = await self.deliveries.done(incident.id)
         records, _ = await self.store.alerts(incident.id, limit=MAX_ALERTS)
         sends = []
@@ -572,6 +608,16 @@ class Pager:
     def _ack_url(self, incident_id: str, person: str) -> str:
         claims = AckClaims(incident_id, person, self.clock() + self.links.ttl)
         return ack_url(self.links.public_url, sign_ack(self.links.secret, claims))
+
+
+def _current(incident: Incident | None, step: Step) -> TypeGuard[Incident]:
+    """Whether ``step`` is still to be paged: the incident waits for someone, and no later
+    paging run (a severity raise, a reopening) took over from the step's."""
+    return (
+        incident is not None
+        and incident.status is IncidentStatus.TRIGGERED
+        and incident.page_epoch == step.epoch
+    )
 
 
 async def _send(channel: Channel, person: Person, note: Notification) -> DeliveryResult:

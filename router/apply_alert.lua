@@ -5,13 +5,12 @@
 -- Written for one alert; router/store.py runs it once per alert of a batch inside one script
 -- call (see _APPLY_MANY there), each alert's ARGV as below.
 --
--- Keys are built here from the prefix, as router/keys.py documents them (one Valkey, not a
--- cluster). ARGV[1] is the prefix, ARGV[2] one JSON object (one argument packs and parses
--- faster than seventeen) with:
---   group: group key  dedup: dedup key  firing: true/false  now: ISO 8601  now_ms
+-- Runs after router/incident.lua. ARGV[2] holds, besides now and retention:
+--   group: group key  dedup: dedup key  firing: true/false  now_ms
 --   entry: stream entry id ("" when none)  episode: "" when unknown
 --   severity, summary: the alert's  ended_ttl: seconds an ended episode is remembered
---   retention: seconds a resolved incident is kept  max_events: alert events in a timeline
+--   max_events: alert events in a timeline
+--   reopen: seconds a resolved incident is reopened by its group firing again
 --   not_shown: alerts the sender's notification left out
 --   inhibits: the inhibition groups the alert is a source for (see router/inhibition.py)
 --   report: whether the route reports alerts joining its incidents (group_interval)
@@ -20,12 +19,10 @@
 -- them.
 -- Returns {outcome, incident id, incident head JSON} (head only when it changed).
 
-local prefix = ARGV[1]
-local a = cjson.decode(ARGV[2])
 local gkey, dedup, firing = a.group, a.dedup, a.firing
-local now, now_ms, entry, episode = a.now, a.now_ms, a.entry, a.episode
+local now_ms, entry, episode = a.now_ms, a.entry, a.episode
 local severity, summary = a.severity, a.summary
-local ended_ttl, retention, max_alert_events = a.ended_ttl, a.retention, a.max_events
+local ended_ttl, max_alert_events = a.ended_ttl, a.max_events
 local not_shown = a.not_shown
 -- Firing alerts sort before resolved ones in the order set: their score gets this on top of
 -- their last-seen milliseconds (2^42, past any millisecond timestamp until the year 2109).
@@ -42,8 +39,6 @@ local function new_head()
   head.created_at = now
   return head
 end
-
-local function incident_key(id, suffix) return prefix .. 'incident:' .. id .. suffix end
 
 -- Stream entries remembered per alert record: enough for every entry a crashed router's
 -- batch can hold of one alert to be known when it is delivered again.
@@ -79,16 +74,6 @@ local function applied_before(record)
   return #record.applied >= REMEMBERED and not later(entry, record.applied[1])
 end
 
-local function announce(id, kind)
-  local event = cjson.encode({incident_id = id, kind = kind, at = now})
-  redis.call('XADD', prefix .. 'events', '*', 'm', event)
-end
-
-local function record_event(id, kind, detail)
-  redis.call('RPUSH', incident_key(id, ':timeline'),
-    cjson.encode({at = now, kind = kind, detail = detail}))
-end
-
 -- Alert events past the first few are counted, not listed: a storm must not grow the story.
 local function alert_event(id, head, kind)
   if head.alert_events < max_alert_events then
@@ -122,11 +107,24 @@ elseif episode ~= '' then
 end
 
 local open_key = prefix .. 'open:' .. gkey
+local recent_key = prefix .. 'recent:' .. gkey
 local id = redis.call('GET', open_key)
 local head = nil
 if id then
   local raw = redis.call('GET', incident_key(id, ''))
   if raw then head = cjson.decode(raw) else redis.call('DEL', open_key) end
+end
+-- The group's incident resolved moments ago: a firing that joins it reopens it (below),
+-- rather than paging for the same problem under a new number. The window is measured in
+-- alert time, like everything here; the key's expiry only clears it away.
+local reopening = false
+local recent = not head and firing and redis.call('GET', recent_key)
+if recent then
+  local recent_id, resolved_ms = string.match(recent, '^(%d+) (%d+)$')
+  local raw = redis.call('GET', incident_key(recent_id, ''))
+  if raw and now_ms - tonumber(resolved_ms) <= a.reopen * 1000 then
+    id, head, reopening = recent_id, cjson.decode(raw), true
+  end
 end
 
 if not head then
@@ -144,8 +142,10 @@ if not head then
   save(id, head, record, now_ms + FIRING)
   inhibit(true)
   redis.call('SET', open_key, id)
+  -- Past its window, the group's last incident is no longer the one to reopen.
+  if recent then redis.call('DEL', recent_key) end
   redis.call('ZADD', prefix .. 'incidents', now_ms, string.format('%020d', tonumber(id)))
-  announce(id, 'opened')
+  announce(id, 'opened', 0)
   return {'opened', id, cjson.encode(head)}
 end
 
@@ -201,7 +201,25 @@ if firing then
   end
   remember(record)
   head.alerts_firing = head.alerts_firing + 1
-  if severity < head.severity then head.severity = severity end -- SEV1 is the most severe
+  -- Reopening and a raise each page again from level 1 under a new epoch: one alert doing
+  -- both starts one new paging run, announced as the reopening.
+  local restart = nil
+  if reopening then
+    restart = 'reopened'
+    head.status, head.resolved_at = 'triggered', cjson.null
+    head.acknowledged_at, head.acknowledged_by = cjson.null, cjson.null
+    redis.call('SET', open_key, id)
+    redis.call('DEL', recent_key)
+    record_event(id, 'reopened', 'fired again: ' .. summary)
+  end
+  local was = head.severity
+  if severity < was then -- SEV1 is the most severe
+    head.severity = severity
+    restart = restart or 'severity_raised'
+    record_event(id, 'severity_raised',
+      'severity raised from ' .. was .. ' to ' .. severity .. ' by ' .. summary)
+  end
+  if restart then head.page_epoch = epoch_of(head) + 1 end
   alert_event(id, head, 'alert_added')
   if a.report then
     -- Counted on the head; announced only when no report is due yet.
@@ -212,19 +230,17 @@ if firing then
     end
   end
   save(id, head, record, last + FIRING)
+  if reopening then
+    for _, suffix in ipairs(INCIDENT_KEYS) do redis.call('PERSIST', incident_key(id, suffix)) end
+  end
   inhibit(true)
-  return {'joined', id, cjson.encode(head)}
+  if restart then announce(id, restart, head.page_epoch) end
+  return {reopening and 'reopened' or 'joined', id, cjson.encode(head)}
 end
 
 local function resolve_incident()
-  head.status, head.resolved_at = 'resolved', now
-  record_event(id, 'resolved', 'all alerts resolved')
-  redis.call('SET', incident_key(id, ''), cjson.encode(head))
-  redis.call('DEL', open_key)
-  announce(id, 'resolved')
-  for _, suffix in ipairs({'', ':alerts', ':order', ':timeline'}) do
-    redis.call('EXPIRE', incident_key(id, suffix), retention)
-  end
+  close(id, head, 'all alerts resolved')
+  redis.call('SET', recent_key, id .. ' ' .. now_ms, 'EX', a.reopen)
   return {'incident_resolved', id, cjson.encode(head)}
 end
 

@@ -20,7 +20,7 @@ CONSUMER_GROUP = "router"
 def incident(incident_id: str) -> str:
     """The incident's head (JSON): status, severity, counts. Its alerts and its story are
     kept in the keys below, so a change to one alert touches only what it needs.
-    ``router/apply_alert.lua`` builds these names from ``PREFIX`` too."""
+    ``router/incident.lua`` and the scripts after it build these names from ``PREFIX`` too."""
     return f"{PREFIX}incident:{incident_id}"
 
 
@@ -43,6 +43,13 @@ def incident_timeline(incident_id: str) -> str:
 def open_group(group_key: str) -> str:
     """Id of the open (not resolved) incident of a route's group, while there is one."""
     return f"{PREFIX}open:{group_key}"
+
+
+def recent_group(group_key: str) -> str:
+    """``<id> <ms>``: the group's incident its alerts resolved, and when (alert time), for
+    the route's reopen window: the group firing again meanwhile reopens it. Not set when
+    someone resolved it by hand."""
+    return f"{PREFIX}recent:{group_key}"
 
 
 def inhibition_group(group: str) -> str:

@@ -30,10 +30,14 @@ class TimelineKind(StrEnum):
     POLICY_EXHAUSTED = "policy_exhausted"
     ACKNOWLEDGED = "acknowledged"
     RESOLVED = "resolved"
+    REOPENED = "reopened"
+    """The group fired again soon after the incident resolved: paged again from level 1."""
+    SEVERITY_RAISED = "severity_raised"
     RESOLVED_NOTICE = "resolved_notice"
     ACKNOWLEDGED_NOTICE = "acknowledged_notice"
     UPDATE_NOTICE = "update_notice"
     """Alerts that joined the incident, reported to whoever has it (``group_interval``)."""
+    SEVERITY_RAISED_NOTICE = "severity_raised_notice"
 
 
 class TimelineEvent(BaseModel):
@@ -87,6 +91,11 @@ class Incident(BaseModel):
     acknowledged_at: AwareDatetime | None = None
     acknowledged_by: str | None = None
     resolved_at: AwareDatetime | None = None
+    resolved_by: str | None = None
+    """Who resolved it by hand; ``None`` when its alerts resolved it."""
+    page_epoch: int = 0
+    """Which paging run is current: a severity raise or a reopening starts paging again
+    from level 1 under the next epoch, and timers of an earlier one then do nothing."""
     alerts_total: int = 0
     """Distinct alerts; the alerts themselves are kept apart (``IncidentStore.alerts``)."""
     alerts_firing: int = 0
@@ -111,6 +120,8 @@ class IncidentEventKind(StrEnum):
     RESOLVED = "resolved"
     ALERTS_ADDED = "alerts_added"
     """Alerts joined an incident whose route reports them, and no report was due yet."""
+    REOPENED = "reopened"
+    SEVERITY_RAISED = "severity_raised"
 
 
 class IncidentEvent(BaseModel):
@@ -123,3 +134,6 @@ class IncidentEvent(BaseModel):
     kind: IncidentEventKind
     at: AwareDatetime
     """When the change happened (for opened: when the alert that opened it was received)."""
+    epoch: int = 0
+    """The incident's ``page_epoch`` after the change: an event of an earlier epoch was
+    overtaken by a later change and is not acted on."""

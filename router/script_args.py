@@ -80,8 +80,14 @@ class ScriptArgs:
         prepared = []
         for placement in placements:
             head = _new_head(alert, placement, group_key(alert, placement.route))
-            report = placement.route.group_interval is not None
-            fields = json.dumps({**common, "group": head.group_key, "report": report})
+            fields = json.dumps(
+                {
+                    **common,
+                    "group": head.group_key,
+                    "report": placement.route.group_interval is not None,
+                    "reopen": int(placement.route.reopen_window.total_seconds()),
+                }
+            )
             prepared.append((fields[1:], record, head.model_dump_json(exclude={"id", *_TIMED})))
         return tuple(prepared)
 

@@ -17,9 +17,10 @@ from router.models import AlertRecord, Incident, IncidentStatus
 
 __all__ = ["AlertSummary", "Channel", "DeliveryResult", "Notification"]
 
-Kind = Literal["page", "resolved", "acknowledged", "update"]
-"""A page asks for action; the others tell people paged for an incident what became of it, or
-(an update) which alerts joined it since the last update."""
+Kind = Literal["page", "resolved", "acknowledged", "update", "severity_raised"]
+"""A page asks for action; the others tell people paged for an incident what became of it
+(``severity_raised``: whoever acknowledged it, that it became more severe), or (an update)
+which alerts joined it since the last update."""
 
 MAX_ALERTS = 10
 """Alerts listed in one notification; a group of hundreds would bury the ack link."""

@@ -105,6 +105,25 @@ smtp: {host: 127.0.0.1, from: tocsin@example.com}
     assert load_config(path).config.people["alice"].email == "alice@example.com"
 
 
+def test_reopen_window_at_the_top_and_on_a_route(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        ALICE_AND_P
+        + """\
+reopen_window: 10m
+routes:
+  - {name: db, policy: p, reopen_window: 1h}
+  - {name: rest, policy: p}
+""",
+    )
+
+    tree = load_config(path).routing.tree
+    assert [node.resolved.reopen_window for node in tree] == [
+        timedelta(hours=1),
+        timedelta(minutes=10),
+    ]
+
+
 # --- broken root files: one problem each, at the marked line -----------------------------
 
 
@@ -330,6 +349,24 @@ routes:
       - group_wait: 30  #!
 """,
         "routes[0].routes[0].group_wait: invalid duration 30",
+    ),
+    "a reopen window of nothing": Broken(
+        ALICE_AND_P
+        + """\
+reopen_window: 0m  #!
+routes:
+  - policy: p
+""",
+        "reopen_window: invalid duration '0m'",
+    ),
+    "a route's reopen window without a unit": Broken(
+        ALICE_AND_P
+        + """\
+routes:
+  - policy: p
+    reopen_window: 300  #!
+""",
+        "routes[0].reopen_window: invalid duration 300",
     ),
     "support hours in an unknown zone": Broken(
         ALICE_AND_P

@@ -236,6 +236,26 @@ def test_children_inherit_what_they_do_not_set() -> None:
     assert resolved["fallback"].group_wait is None
 
 
+def test_the_reopen_window_is_the_configuration_s_unless_a_route_or_parent_sets_one() -> None:
+    config = RoutingConfig.model_validate(
+        {
+            "reopen_window": timedelta(minutes=10),
+            "routes": [
+                {"name": "db", "policy": "db", "reopen_window": "1h", "routes": [{"name": "c"}]},
+                {"name": "rest", "policy": "default"},
+            ],
+        }
+    )
+    windows = {node.resolved.name: node.resolved.reopen_window for node in walk(config.tree)}
+
+    assert windows == {
+        "db": timedelta(hours=1),
+        "c": timedelta(hours=1),
+        "rest": timedelta(minutes=10),
+    }
+    assert TREE.tree[0].resolved.reopen_window == timedelta(minutes=5)
+
+
 def test_group_by_dots_means_each_alert_alone_as_no_group_by_does() -> None:
     config = routing(
         {"name": "dots", "match": {"a": "1"}, "policy": "p", "group_by": ["..."]},
