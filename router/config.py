@@ -94,6 +94,10 @@ class Route(Conditions):
     """Read, validated and inherited, but not acted on yet."""
     service: str | None = None
     """Display name shown on the incidents the route opens; a child inherits its parent's."""
+    storm_limit: int | None = Field(default=None, ge=1, strict=True)
+    """New incidents the route may open in a minute; alerts of further new groups that minute
+    join one "alert storm" incident instead, so a storm pages once. Unset: no cap; a child
+    inherits its parent's."""
     continue_: bool = Field(default=False, alias="continue")
     """When this route matches, its following siblings are tried too, so an alert can open
     incidents on several routes."""
@@ -127,6 +131,9 @@ class ResolvedRoute:
     """How long a group would wait before telling of alerts added to it. Carried, not acted
     on yet."""
     service: str | None
+    storm_limit: int | None = None
+    """New incidents a minute before further new groups join the route's storm incident;
+    ``None``: no cap."""
 
 
 _ROOT = ResolvedRoute(
@@ -168,6 +175,7 @@ def _nodes(routes: Sequence[Route], parent: ResolvedRoute, at: Loc) -> tuple[Rou
             group_wait=_own(route.group_wait, parent.group_wait),
             group_interval=_own(route.group_interval, parent.group_interval),
             service=_own(route.service, parent.service),
+            storm_limit=_own(route.storm_limit, parent.storm_limit),
         )
         nodes.append(RouteNode(route, resolved, loc, _nodes(route.routes, resolved, loc)))
     return tuple(nodes)

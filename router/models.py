@@ -28,6 +28,9 @@ class TimelineKind(StrEnum):
     RESOLVED = "resolved"
     RESOLVED_NOTICE = "resolved_notice"
     ACKNOWLEDGED_NOTICE = "acknowledged_notice"
+    STORM = "storm"
+    """A storm incident's entry for one minute: how many new groups it brought, over what
+    cap; kept up to date through the minute."""
 
 
 class TimelineEvent(BaseModel):
@@ -64,6 +67,19 @@ class AlertRecord(BaseModel):
     """The latest entries applied to it, so a redelivered one changes nothing."""
 
 
+class Storm(BaseModel):
+    """What a storm incident took in: the new groups its route had no room for."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int
+    """The route's ``storm_limit`` (new incidents a minute) when the storm began."""
+    groups: int
+    """Groups taken in."""
+    listed: list[str]
+    """The first few of them, as ``host=a``; the rest are only counted."""
+
+
 class Incident(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -91,6 +107,8 @@ class Incident(BaseModel):
     """Alerts the sender said it left out of its last notification (``truncatedAlerts``):
     while there are any, the incident does not resolve on the alerts it was shown."""
     """Alert events past those, counted instead of listed, so a storm stays readable."""
+    storm: Storm | None = None
+    """Only on the incident a route's storm control opens (``storm_limit``)."""
 
 
 class IncidentEventKind(StrEnum):

@@ -20,7 +20,7 @@ from ingest.models import Alert
 from ingest.stream import TypedStream
 from router import keys
 from router.config import RoutingConfig, Severity
-from router.grouping import group_key, group_labels
+from router.grouping import group_key, group_labels, group_name, storm_group_key
 from router.incidents import Change, Outcome, acknowledge
 from router.inhibition import InhibitRule, source_groups, target_groups
 from router.matching import Placement, place
@@ -41,6 +41,8 @@ episode long over is taken as a new problem."""
 TIMELINE_ALERT_EVENTS = 100
 """Alert events an incident's timeline lists; later ones are counted on its head."""
 MAX_ALERTS_PAGE = 1000
+STORM_LISTED = 10
+"""Groups a storm incident lists by name; the others are counted."""
 
 _APPLY = (resources.files("router") / "apply_alert.lua").read_text()
 _PUSH_TIMELINE = """
@@ -216,8 +218,17 @@ class IncidentStore:
         }
         calls: _ScriptCalls = []
         for placement in placements:
-            head = _new_head(alert, placement, group_key(alert, placement.route), now)
-            fields = json.dumps({**common, "group": head.group_key})
+            route = placement.route
+            head = _new_head(alert, placement, group_key(alert, route), now)
+            own: dict[str, object] = {"group": head.group_key}
+            if route.storm_limit is not None:
+                own["storm"] = {
+                    "limit": route.storm_limit,
+                    "group": storm_group_key(route),
+                    "name": group_name(alert, route),
+                    "listed": STORM_LISTED,
+                }
+            fields = json.dumps({**common, **own})
             # The record and head are JSON already: spliced in, not encoded again.
             packed = (
                 f'{fields[:-1]},"record":{record},"head":{head.model_dump_json(exclude={"id"})}}}'
