@@ -13,7 +13,9 @@ from ingest.models import Alert, AlertStatus
 from ingest.stream import alert_stream
 from notifier.channels import Notification
 from notifier.worker import EventConsumer
+from router import keys as router_keys
 from router.config import Route, RoutingConfig
+from router.consumer import BATCH as ROUTER_BATCH
 from router.consumer import Router
 from router.models import Incident, Storm
 from router.store import MAX_ALERTS_PAGE, IncidentStore
@@ -24,6 +26,7 @@ HOSTS = 10
 CHECKS = 100
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 BLOCK = timedelta(milliseconds=10)
+NOW = timedelta(0)
 
 
 def host(n: int) -> str:
@@ -75,12 +78,14 @@ async def until_done(step: Router | EventConsumer) -> None:
     raise AssertionError("the stream did not drain")
 
 
+def routing(storm_limit: int | None) -> RoutingConfig:
+    route = Route(name="hosts", policy="payments", group_by=["host"], storm_limit=storm_limit)
+    return RoutingConfig(routes=[route])
+
+
 async def storm(redis: Redis, clock: ManualClock, storm_limit: int | None) -> Storming:
-    routing = RoutingConfig(
-        routes=[Route(name="hosts", policy="payments", group_by=["host"], storm_limit=storm_limit)]
-    )
     await alert_stream(redis).append(storm_alerts())
-    router = Router(redis, routing, "router", CollectorRegistry(), clock, block=BLOCK)
+    router = Router(redis, routing(storm_limit), "router", CollectorRegistry(), clock, block=BLOCK)
     store = IncidentStore(redis)
     registry = CollectorRegistry()
     pager, _, hook = pager_with(store, RecordingScheduler(), clock, registry)
@@ -135,3 +140,36 @@ async def test_past_a_storm_limit_of_three_the_other_hosts_page_once_together(
     assert storm_page.title == (
         "alert storm on hosts: 7 groups, e.g. " + ", ".join(f"host={n}" for n in absorbed)
     )
+
+
+async def test_a_router_dead_halfway_through_a_storm_batch_counts_nothing_twice(
+    redis: Redis, clock: ManualClock
+) -> None:
+    capped = routing(storm_limit=3)
+    await alert_stream(redis).append(storm_alerts())
+    crashed = Router(redis, capped, "router", CollectorRegistry(), clock, block=BLOCK)
+    await crashed.alerts.ensure_group(router_keys.CONSUMER_GROUP)
+    # Its first life read a batch and stored the effect of half of it, then died.
+    entries = await crashed.alerts.read(
+        router_keys.CONSUMER_GROUP, crashed.consumer.consumer, count=ROUTER_BATCH, block=None
+    )
+    half = [(e.model, e.id) for e in entries[: ROUTER_BATCH // 2] if e.model is not None]
+    await crashed.store.apply_alerts(half, capped)
+
+    registry = CollectorRegistry()
+    # Started again under its name, it takes its unfinished batch up at once.
+    restarted = Router(redis, capped, "router", registry, clock, block=BLOCK, retry_after=NOW)
+    await until_done(restarted)
+
+    duplicates = registry.get_sample_value("tocsin_router_alerts_total", {"outcome": "duplicate"})
+    assert duplicates == ROUTER_BATCH // 2
+    store = IncidentStore(redis)
+    incidents = await store.list(limit=100)
+    assert len(incidents) == 4
+    [storm_incident] = [i for i in incidents if i.storm is not None]
+    assert storm_incident.storm is not None
+    assert storm_incident.storm.groups == HOSTS - 3
+    for incident in incidents:
+        records, _ = await store.alerts(incident.id, limit=MAX_ALERTS_PAGE)
+        assert {r.count for r in records} == {1}
+    assert sum(i.alerts_total for i in incidents) == HOSTS * CHECKS
