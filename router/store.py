@@ -229,10 +229,10 @@ class IncidentStore:
                     "listed": STORM_LISTED,
                 }
             fields = json.dumps({**common, **own})
-            # The record and head are JSON already: spliced in, not encoded again.
-            packed = (
-                f'{fields[:-1]},"record":{record},"head":{head.model_dump_json(exclude={"id"})}}}'
-            )
+            # The record and head are JSON already: spliced in, not encoded again. Only the
+            # script gives a head its id, or makes it a storm's.
+            new_head = head.model_dump_json(exclude={"id", "storm"})
+            packed = f'{fields[:-1]},"record":{record},"head":{new_head}}}'
             calls.append([keys.PREFIX, packed])
         return calls
 
