@@ -14,7 +14,7 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from ingest.models import Alert, AlertStatus
+from ingest.models import Alert
 from ingest.stream import alert_stream
 from notifier import keys as notifier_keys
 from router import keys as router_keys
@@ -22,7 +22,7 @@ from router.models import Incident
 from router.store import MAX_ALERTS_PAGE, IncidentStore
 from tests.e2e.conftest import Sink, eventually, nothing_left, write_config
 from tests.e2e.processes import RoleProcess, all_ready, started
-from tests.e2e.test_two_routers import processes
+from tests.e2e.test_two_routers import alert, processes
 
 ROUTERS = 4
 GROUPS = 300
@@ -45,15 +45,7 @@ def fleet(tmp_path: Path, valkey_url: str, redis: Redis, sink: Sink) -> Iterator
 def storm(minute: datetime) -> list[Alert]:
     """Groups interleaved, all received within one minute: the storm limit counts per minute."""
     return [
-        Alert(
-            dedup_key=f"c{n % GROUPS}-a{n}",
-            status=AlertStatus.FIRING,
-            summary=f"node {n} unreachable",
-            labels={"service": "payments", "alertname": "NodeDown", "cluster": f"c{n % GROUPS}"},
-            integration="prod-am",
-            source="alertmanager",
-            received_at=minute + timedelta(milliseconds=n),
-        )
+        alert(n % GROUPS, n).model_copy(update={"received_at": minute + timedelta(milliseconds=n)})
         for n in range(ALERTS)
     ]
 
