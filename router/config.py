@@ -102,6 +102,10 @@ class Route(Conditions):
     """Display name shown on the incidents the route opens; a child inherits its parent's."""
     reopen_window: Duration | None = None
     """Unset: the parent's, at the top level the configuration's ``reopen_window``."""
+    storm_limit: int | None = Field(default=None, ge=1, strict=True)
+    """New incidents the route may open in a minute; alerts of further new groups that minute
+    join one "alert storm" incident instead, so a storm pages once. Unset: no cap; a child
+    inherits its parent's."""
     continue_: bool = Field(default=False, alias="continue")
     """When this route matches, its following siblings are tried too, so an alert can open
     incidents on several routes."""
@@ -138,6 +142,9 @@ class ResolvedRoute:
     """When a SEV3 incident may page; empty: at any hour."""
     reopen_window: timedelta = DEFAULT_REOPEN_WINDOW
     """How soon after its incident resolved the group firing again reopens it."""
+    storm_limit: int | None = None
+    """New incidents a minute before further new groups join the route's storm incident;
+    ``None``: no cap."""
 
 
 @dataclass(frozen=True)
@@ -189,6 +196,7 @@ def _nodes(routes: Sequence[Route], parent: ResolvedRoute, at: Loc) -> tuple[Rou
             if route.support_hours is None
             else tuple(route.support_hours),
             reopen_window=_own(route.reopen_window, parent.reopen_window),
+            storm_limit=_own(route.storm_limit, parent.storm_limit),
         )
         nodes.append(RouteNode(route, resolved, loc, _nodes(route.routes, resolved, loc)))
     return tuple(nodes)

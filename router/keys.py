@@ -61,3 +61,12 @@ def inhibition_group(group: str) -> str:
 def ended_episode(dedup_key: str) -> str:
     """Start time of the alert's last firing episode that was resolved."""
     return f"{PREFIX}ended:{dedup_key}"
+
+
+def storm_minute(route: str, minute: int) -> str:
+    """Hash of a route's new groups in one minute (``minute``: minutes since the epoch, by
+    the alerts' arrival): ``groups``, their count against the route's ``storm_limit``, and
+    ``event``, ``<incident id> <index> <at>`` of the storm incident's timeline entry telling
+    of this minute, so it is rewritten in place. Kept two minutes; ``apply_alert.lua``
+    keeps it."""
+    return f"{PREFIX}storm:{route}:{minute}"

@@ -38,6 +38,9 @@ class TimelineKind(StrEnum):
     UPDATE_NOTICE = "update_notice"
     """Alerts that joined the incident, reported to whoever has it (``group_interval``)."""
     SEVERITY_RAISED_NOTICE = "severity_raised_notice"
+    STORM = "storm"
+    """A storm incident's entry for one minute: how many new groups it brought, over what
+    cap; kept up to date through the minute."""
 
 
 class TimelineEvent(BaseModel):
@@ -72,6 +75,19 @@ class AlertRecord(BaseModel):
     """The latest alert stream entry applied to it."""
     applied: list[str] = Field(default_factory=list, exclude=True)
     """The latest entries applied to it, so a redelivered one changes nothing."""
+
+
+class Storm(BaseModel):
+    """What a storm incident took in: the new groups its route had no room for."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int
+    """The route's ``storm_limit`` (new incidents a minute) when the storm began."""
+    groups: int
+    """Groups taken in."""
+    listed: list[str]
+    """The first few of them, as ``host=a``; the rest are only counted."""
 
 
 class Incident(BaseModel):
@@ -112,6 +128,8 @@ class Incident(BaseModel):
     """A report of joined alerts is due: while it is, joining alerts only count up, so a
     storm announces one event per report, not one per alert."""
     last_report_at: AwareDatetime | None = None
+    storm: Storm | None = None
+    """Only on the incident a route's storm control opens (``storm_limit``)."""
 
 
 class IncidentEventKind(StrEnum):

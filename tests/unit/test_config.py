@@ -403,6 +403,25 @@ routes:
 """,
         "routes[0].support_hours[0].days[0]: Input should be 'mon'",
     ),
+    "a storm limit of none at all": Broken(
+        ALICE_AND_P
+        + """\
+routes:
+  - policy: p
+    routes:
+      - storm_limit: 0  #!
+""",
+        "routes[0].routes[0].storm_limit: Input should be greater than or equal to 1",
+    ),
+    "a storm limit that is not a number": Broken(
+        ALICE_AND_P
+        + """\
+routes:
+  - policy: p
+    storm_limit: lots  #!
+""",
+        "routes[0].storm_limit: Input should be a valid integer",
+    ),
     "continue that is not a yes or no": Broken(
         ALICE_AND_P
         + """\
