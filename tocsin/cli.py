@@ -1,4 +1,4 @@
-"""``tocsin up|web|router|worker|check|oncall|explain|test|silence|incident|dead-letters``."""
+"""``tocsin up|web|router|worker|check|oncall|explain|test|silence|incident|token|dead-letters``."""
 
 import argparse
 import asyncio
@@ -31,6 +31,8 @@ from tocsin.settings import LOG_FORMATS, Settings, SettingsError
 from tocsin.silence_cli import add_parser as add_silence_parser
 from tocsin.silence_cli import silence_command
 from tocsin.store import StoreUrlError, connect, describe
+from tocsin.token_cli import add_parser as add_token_parser
+from tocsin.token_cli import token_command
 
 log = logging.getLogger("tocsin")
 
@@ -62,6 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return dead_letters_command(settings, args.action, args.id)
     if args.command == "silence":
         return silence_command(settings, args)
+    if args.command == "token":
+        return token_command(settings, args)
     try:
         loaded = load_config(settings.config_path)
     except ConfigFileError as error:
@@ -234,4 +238,5 @@ def _parser() -> argparse.ArgumentParser:
     add_explain_parser(commands, common)
     add_test_parser(commands, common)
     add_incident_parser(commands, common)
+    add_token_parser(commands, common)
     return parser
