@@ -4,6 +4,7 @@ sender is gone)."""
 
 import argparse
 import getpass
+from pathlib import Path
 
 from arq.connections import ArqRedis
 
@@ -30,7 +31,7 @@ def add_parser(
     resolve.add_argument("id", help="the incident's number")
     resolve.add_argument("--by", default=None, help="who resolves it (default: your user name)")
     resolve.add_argument(
-        "--data-dir", help="of a running `tocsin up`, when TOCSIN_REDIS_URL is unset"
+        "--data-dir", type=Path, help="of a running `tocsin up`, when TOCSIN_REDIS_URL is unset"
     )
 
 

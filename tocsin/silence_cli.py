@@ -4,6 +4,7 @@ command line of a machine that reaches the store."""
 import argparse
 import getpass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from arq.connections import ArqRedis
 from pydantic import ValidationError
@@ -34,7 +35,7 @@ def add_parser(
     expire.add_argument("id")
     for sub in (add, listing, expire):
         sub.add_argument(
-            "--data-dir", help="of a running `tocsin up`, when TOCSIN_REDIS_URL is unset"
+            "--data-dir", type=Path, help="of a running `tocsin up`, when TOCSIN_REDIS_URL is unset"
         )
 
 

@@ -4,6 +4,7 @@ A token is printed once, when it is made; the store keeps only its hash."""
 import argparse
 import sys
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from arq.connections import ArqRedis
 
@@ -33,7 +34,7 @@ def add_parser(
     revoke.add_argument("name")
     for sub in (create, listing, revoke):
         sub.add_argument(
-            "--data-dir", help="of a running `tocsin up`, when TOCSIN_REDIS_URL is unset"
+            "--data-dir", type=Path, help="of a running `tocsin up`, when TOCSIN_REDIS_URL is unset"
         )
 
 

@@ -3,10 +3,12 @@ only as its hash, listed without it, and refused by the store once revoked."""
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
 
+from tests.integration.test_api import DEPLOY
 from tocsin import keys
 from tocsin.cli import main
 from tocsin.tokens import TOKEN_PREFIX, digest
@@ -92,3 +94,25 @@ def test_a_scope_is_required(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["token", "create", "bot"])
     assert "--scope" in capsys.readouterr().err
+
+
+STORE_COMMANDS = {
+    "token": ["token", "list"],
+    "silence": ["silence", "list"],
+    "incident": ["incident", "resolve", "1", "--config", str(DEPLOY)],
+}
+
+
+@pytest.mark.parametrize("command", STORE_COMMANDS.values(), ids=STORE_COMMANDS)
+def test_a_data_dir_without_a_running_up_says_so(
+    command: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.delenv("TOCSIN_REDIS_URL")
+    assert main([*command, "--data-dir", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == (
+        "tocsin: TOCSIN_REDIS_URL is not set, and no running `tocsin up` was found in "
+        f"{tmp_path} (--data-dir)\n"
+    )
