@@ -11,6 +11,7 @@ from router.silence_store import SilenceStore
 from router.store import IncidentStore
 from tocsin.api import IncidentsApi
 from tocsin.api import add_routes as add_api_routes
+from tocsin.api_metrics import counting
 from tocsin.explain_api import ExplainApi
 from tocsin.explain_api import add_routes as add_explain_routes
 from tocsin.health import add_health_routes, api_auth
@@ -21,8 +22,9 @@ from tocsin.silences_api import add_routes as add_silence_routes
 
 
 def make_app(runtime: Runtime) -> web.Application:
-    # Outside the token check: a store that fails it is a 503, like any other.
-    app = web.Application(middlewares=[no_tracebacks, api_auth(runtime).middleware])
+    # Counted as answered; a store that fails the token check is a 503, like any other.
+    middlewares = [counting(runtime.registry), no_tracebacks, api_auth(runtime).middleware]
+    app = web.Application(middlewares=middlewares)
     config = runtime.loaded.config
     store = IncidentStore(runtime.redis)
     webhooks = Webhooks(

@@ -29,16 +29,16 @@ async def no_tracebacks(request: web.Request, handler: Handler) -> web.StreamRes
             response.headers["Allow"] = error.headers["Allow"]
         return response
     except (RedisError, OSError, TimeoutError) as error:
-        log.warning("storage unavailable for %s %s: %s", request.method, _route(request), error)
+        log.warning("storage unavailable for %s %s: %s", request.method, route_of(request), error)
         response = json_error(503, "storage unavailable, try again")
         response.headers["Retry-After"] = "5"
         return response
     except Exception:
-        log.exception("unexpected error for %s %s", request.method, _route(request))
+        log.exception("unexpected error for %s %s", request.method, route_of(request))
         return json_error(500, "internal error")
 
 
-def _route(request: web.Request) -> str:
+def route_of(request: web.Request) -> str:
     """The route's pattern, not the path: a path may hold a credential (``/ack/{token}``)."""
     resource = request.match_info.route.resource
     return "(no route)" if resource is None else resource.canonical

@@ -144,6 +144,22 @@ async def test_a_tokens_last_use_is_written_at_most_once_a_minute(
     assert await last_used() == clock()
 
 
+async def test_answers_are_counted_by_route_and_status(
+    anonymous: Client, redis: Redis, clock: ManualClock
+) -> None:
+    token = await made(redis, clock, Scope.READ)
+    await call(anonymous, "get", None)
+    await call(anonymous, "get", f"Bearer {token}")
+    await call(anonymous, "resolve", f"Bearer {token}")
+
+    text = await (await anonymous.get("/metrics")).text()
+
+    for route, status in [("/api/v1/incidents/{id}", 401), ("/api/v1/incidents/{id}", 200)]:
+        assert f'tocsin_api_requests_total{{route="{route}",status="{status}"}} 1.0' in text
+    resolve = "/api/v1/incidents/{id}/resolve"
+    assert f'tocsin_api_requests_total{{route="{resolve}",status="403"}} 1.0' in text
+
+
 # --- the silence API and /metrics: open unless api_auth says token ------------------------
 
 
