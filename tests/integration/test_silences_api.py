@@ -161,9 +161,9 @@ async def test_amtool_sends_a_token_from_its_http_config_file(
     config = LoadedConfig(loaded.path, loaded.config.model_copy(update={"api_auth": auth}))
     runtime = Runtime(Settings(), config, redis, b"k" * 32, clock=lambda: datetime.now(UTC))
     token, _ = await TokenStore(redis).create("amtool", Scope.WRITE, datetime.now(UTC))
-    # Prometheus's http_config, as amtool reads it.
+    # Prometheus's http_config, as amtool reads it, written as the README has it.
     http_config = tmp_path / "amtool-http.yml"
-    http_config.write_text(f"authorization:\n  type: Bearer\n  credentials: {token}\n")
+    http_config.write_text(f"authorization: {{credentials: {token}}}\n")
     async with TestServer(make_app(runtime), host="127.0.0.1") as server:
         url = f"--alertmanager.url=http://127.0.0.1:{server.port}"
 
