@@ -31,6 +31,7 @@ from tocsin.settings import LOG_FORMATS, Settings, SettingsError
 from tocsin.silence_cli import add_parser as add_silence_parser
 from tocsin.silence_cli import silence_command
 from tocsin.store import StoreUrlError, connect, describe
+from tocsin.storecmd import add_data_dir
 from tocsin.token_cli import add_parser as add_token_parser
 from tocsin.token_cli import token_command
 
@@ -230,9 +231,7 @@ def _parser() -> argparse.ArgumentParser:
         "dead-letters", parents=[common], help="entries that could not be handled"
     )
     dead.add_argument("action", choices=["list", "replay"])
-    dead.add_argument(
-        "--data-dir", type=Path, help="of a running `tocsin up`, when TOCSIN_REDIS_URL is unset"
-    )
+    add_data_dir(dead)
     dead.add_argument("id", nargs="?", help="for replay: the id that list shows")
     add_silence_parser(commands, common)
     add_explain_parser(commands, common)

@@ -4,14 +4,13 @@ A token is printed once, when it is made; the store keeps only its hash."""
 import argparse
 import sys
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from arq.connections import ArqRedis
 
 from schedules.durations import parse_duration
 from tocsin.runtime import system_clock
 from tocsin.settings import Settings
-from tocsin.storecmd import fail, on_store
+from tocsin.storecmd import add_data_dir, fail, on_store
 from tocsin.tokens import ApiToken, Scope, TokenExists, TokenStore, check_name
 
 
@@ -33,9 +32,7 @@ def add_parser(
     revoke = actions.add_parser("revoke", help="stop a token working, at once")
     revoke.add_argument("name")
     for sub in (create, listing, revoke):
-        sub.add_argument(
-            "--data-dir", type=Path, help="of a running `tocsin up`, when TOCSIN_REDIS_URL is unset"
-        )
+        add_data_dir(sub)
 
 
 def token_command(settings: Settings, args: argparse.Namespace) -> int:

@@ -167,9 +167,12 @@ def connect_nowhere() -> Any:
     return connect(f"redis://127.0.0.1:{free_port()}")
 
 
-def locked(loaded: LoadedConfig) -> LoadedConfig:
+@pytest.fixture
+def locked(loaded: LoadedConfig, redis: Redis, clock: ManualClock) -> Runtime:
+    """A web role whose configuration puts silences and metrics behind tokens."""
     auth = ApiAuthConfig(silences=Access.TOKEN, metrics=Access.TOKEN)
-    return LoadedConfig(loaded.path, loaded.config.model_copy(update={"api_auth": auth}))
+    config = LoadedConfig(loaded.path, loaded.config.model_copy(update={"api_auth": auth}))
+    return Runtime(Settings(), config, redis, b"k" * 32, clock=clock)
 
 
 SILENCE = {
@@ -189,12 +192,11 @@ async def test_silences_and_metrics_are_open_by_default(runtime: Runtime) -> Non
 
 
 async def test_with_api_auth_token_silences_need_a_token(
-    loaded: LoadedConfig, redis: Redis, clock: ManualClock
+    locked: Runtime, redis: Redis, clock: ManualClock
 ) -> None:
-    runtime = Runtime(Settings(), locked(loaded), redis, b"k" * 32, clock=clock)
     read = {"Authorization": f"Bearer {await made(redis, clock, Scope.READ)}"}
     write = {"Authorization": f"Bearer {await made(redis, clock, Scope.WRITE)}"}
-    async with serve(runtime) as client:
+    async with serve(locked) as client:
         assert (await client.get("/api/v2/silences")).status == 401
         assert (await client.post("/api/v2/silences", json=SILENCE)).status == 401
         assert (await client.post("/api/v2/silences", json=SILENCE, headers=read)).status == 403
@@ -211,11 +213,10 @@ async def test_with_api_auth_token_silences_need_a_token(
 
 
 async def test_with_api_auth_token_metrics_need_a_read_token_on_every_role(
-    loaded: LoadedConfig, redis: Redis, clock: ManualClock
+    locked: Runtime, redis: Redis, clock: ManualClock
 ) -> None:
-    runtime = Runtime(Settings(), locked(loaded), redis, b"k" * 32, clock=clock)
     read = {"Authorization": f"Bearer {await made(redis, clock, Scope.READ)}"}
-    async with serve(runtime) as web_role, TestClient(TestServer(health_app(runtime))) as router:
+    async with serve(locked) as web_role, TestClient(TestServer(health_app(locked))) as router:
         for client in (web_role, router):
             refused = await client.get("/metrics")
             assert (refused.status, refused.headers["WWW-Authenticate"]) == (401, "Bearer")
