@@ -1,8 +1,10 @@
 """``tocsin token create|list|revoke`` against the real Valkey: a token printed once, kept
 only as its hash, listed without it, and refused by the store once revoked."""
 
+import asyncio
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,10 @@ import redis
 from tests.integration.test_api import DEPLOY
 from tocsin import keys
 from tocsin.cli import main
-from tocsin.tokens import TOKEN_PREFIX, digest
+from tocsin.store import connect
+from tocsin.tokens import TOKEN_PREFIX, Scope, TokenStore, digest
+
+EXPIRES = timedelta(days=90)
 
 
 @pytest.fixture(autouse=True)
@@ -116,3 +121,24 @@ def test_a_data_dir_without_a_running_up_says_so(
         "tocsin: TOCSIN_REDIS_URL is not set, and no running `tocsin up` was found in "
         f"{tmp_path} (--data-dir)\n"
     )
+
+
+def test_list_says_which_tokens_expired(
+    valkey_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def made_a_year_ago() -> None:
+        client = connect(valkey_url)
+        try:
+            a_year_ago = datetime.now(UTC) - timedelta(days=365)
+            await TokenStore(client).create("old", Scope.READ, a_year_ago, lifetime=EXPIRES)
+        finally:
+            await client.aclose()
+
+    asyncio.run(made_a_year_ago())
+    assert main(["token", "create", "new", "--scope", "read", "--expires", "90d"]) == 0
+    capsys.readouterr()
+
+    assert main(["token", "list"]) == 0
+    new, old = capsys.readouterr().out.splitlines()
+    assert old.endswith("last used never  EXPIRED")
+    assert not new.endswith("EXPIRED")
