@@ -125,10 +125,10 @@ class Pager:
             return
         if incident.status is IncidentStatus.TRIGGERED:
             await self.page(incident_id, first(epoch))
-        elif incident.status is IncidentStatus.ACKNOWLEDGED and incident.acknowledged_by:
+        elif incident.status is IncidentStatus.ACKNOWLEDGED:
             await self._tell(
                 incident,
-                [incident.acknowledged_by],
+                await self._owners(incident),
                 "severity_raised",
                 TimelineKind.SEVERITY_RAISED_NOTICE,
             )
@@ -350,8 +350,11 @@ class Pager:
         return False
 
     async def _owners(self, incident: Incident) -> list[str]:
-        if incident.acknowledged_by is not None:
-            return [incident.acknowledged_by]
+        """Whoever acknowledged it; else, or when that was a tool (an API token) rather
+        than a person, everyone paged at its latest level."""
+        acknowledged_by = incident.acknowledged_by
+        if acknowledged_by is not None and acknowledged_by in self.directory.people:
+            return [acknowledged_by]
         paged = [
             e
             for e in await self.store.timeline(incident.id)

@@ -1,4 +1,4 @@
-"""``tocsin up|web|router|worker|check|oncall|explain|test|silence|incident|dead-letters``."""
+"""``tocsin up|web|router|worker|check|oncall|explain|test|silence|incident|token|dead-letters``."""
 
 import argparse
 import asyncio
@@ -31,6 +31,9 @@ from tocsin.settings import LOG_FORMATS, Settings, SettingsError
 from tocsin.silence_cli import add_parser as add_silence_parser
 from tocsin.silence_cli import silence_command
 from tocsin.store import StoreUrlError, connect, describe
+from tocsin.storecmd import add_data_dir
+from tocsin.token_cli import add_parser as add_token_parser
+from tocsin.token_cli import token_command
 
 log = logging.getLogger("tocsin")
 
@@ -62,6 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return dead_letters_command(settings, args.action, args.id)
     if args.command == "silence":
         return silence_command(settings, args)
+    if args.command == "token":
+        return token_command(settings, args)
     try:
         loaded = load_config(settings.config_path)
     except ConfigFileError as error:
@@ -226,12 +231,11 @@ def _parser() -> argparse.ArgumentParser:
         "dead-letters", parents=[common], help="entries that could not be handled"
     )
     dead.add_argument("action", choices=["list", "replay"])
-    dead.add_argument(
-        "--data-dir", type=Path, help="of a running `tocsin up`, when TOCSIN_REDIS_URL is unset"
-    )
+    add_data_dir(dead)
     dead.add_argument("id", nargs="?", help="for replay: the id that list shows")
     add_silence_parser(commands, common)
     add_explain_parser(commands, common)
     add_test_parser(commands, common)
     add_incident_parser(commands, common)
+    add_token_parser(commands, common)
     return parser
