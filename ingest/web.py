@@ -64,6 +64,11 @@ class RejectReason(StrEnum):
     INTERNAL_ERROR = "internal_error"
 
 
+_SERVED_ELSEWHERE = {"pagerduty"}
+"""Types whose events arrive at an endpoint of their own (``ingest.events_v2``), which
+gives a PagerDuty follow-up its trigger's labels."""
+
+
 class Refused(Exception):
     """The request is answered with ``response`` (already counted)."""
 
@@ -133,7 +138,7 @@ class Webhooks:
 
     async def _receive(self, request: web.Request) -> web.Response:
         integration = self.authenticate(request.match_info["source"], request.match_info["token"])
-        if integration is None:
+        if integration is None or integration.type in _SERVED_ELSEWHERE:
             return self.refuse(404, RejectReason.UNKNOWN_WEBHOOK, _UNKNOWN_WEBHOOK)
         try:
             limited = await self.over_limit(integration)

@@ -170,6 +170,8 @@ def _why_not_paged(alert: Alert, routed: AlertRouting, landing: Landing) -> str 
     """Why the first page would not go out at the instant explained; ``None``: it would.
     The one place where rules about whether to page now belong, urgency among them (SEV3
     within support hours only, SEV4 paging nobody) once the notifier has it."""
+    if alert.status is AlertStatus.ACKNOWLEDGED:
+        return "an acknowledgement pages nobody (it acknowledges the incident the alert fires in)"
     if not alert.is_firing:
         return "a resolved alert pages nobody (it resolves its incident)"
     if landing.joins is not None:

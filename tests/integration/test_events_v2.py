@@ -21,6 +21,7 @@ from ingest.models import AlertStatus
 from ingest.stream import alert_stream
 from ingest.triggers import Triggers
 from ingest.web import Webhooks
+from ingest.web import add_routes as add_webhook_routes
 from tests.conftest import ManualClock
 from tests.integration.test_webhooks import on_stream, rejected
 from tocsin.changes_api import ChangesApi
@@ -57,6 +58,7 @@ async def client(
     changes = ChangeLog(redis)
     app = web.Application()
     add_routes(app, EventsV2(webhooks, Triggers(redis), changes))
+    add_webhook_routes(app, webhooks)
     add_changes_routes(app, ChangesApi(changes, integrations))
     async with TestClient(TestServer(app)) as client:
         yield client
@@ -140,6 +142,15 @@ async def test_every_unknown_routing_key_gets_one_answer(
     assert await post(client, body) == (400, {**INVALID, "errors": ["Invalid routing key"]})
     assert await on_stream(redis) == []
     assert rejected(registry, "unknown_webhook") == 1
+
+
+async def test_pagerduty_events_have_no_webhook_url_of_their_own(
+    client: Client, redis: Redis
+) -> None:
+    # Only /v2/enqueue gives a follow-up its trigger's labels: one way in, not two.
+    response = await client.post(f"/v1/webhooks/pagerduty/{KEY}", json=event("trigger_full"))
+    assert (response.status, await response.json()) == (404, {"error": "unknown webhook"})
+    assert await on_stream(redis) == []
 
 
 async def test_an_invalid_event_names_each_field(
