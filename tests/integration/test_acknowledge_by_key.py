@@ -59,11 +59,6 @@ def ack(dedup_key: str, component: str | None = "mysql") -> Alert:
 
 
 @pytest.fixture
-def registry() -> CollectorRegistry:
-    return CollectorRegistry()
-
-
-@pytest.fixture
 async def router(redis: Redis, registry: CollectorRegistry) -> Router:
     router = Router(redis, ROUTING, "r1", registry, ManualClock())
     await router.alerts.ensure_group(keys.CONSUMER_GROUP)

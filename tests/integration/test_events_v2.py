@@ -43,11 +43,6 @@ def event(name: str, **fields: object) -> Any:
 
 
 @pytest.fixture
-def registry() -> CollectorRegistry:
-    return CollectorRegistry()
-
-
-@pytest.fixture
 async def client(
     redis: Redis, registry: CollectorRegistry, clock: ManualClock
 ) -> AsyncIterator[Client]:
