@@ -77,8 +77,9 @@ def _message_page(title: str, text: str) -> str:
 
 def _state(incident: Incident, viewer: str, name_of: NameOf) -> str:
     if incident.status is IncidentStatus.RESOLVED:
+        who = f" by {name_of(incident.resolved_by)}" if incident.resolved_by else ""
         when = f" at {format_time(incident.resolved_at)}" if incident.resolved_at else ""
-        return _notice("good", f"Already resolved{when}: there is nothing to acknowledge.")
+        return _notice("good", f"Already resolved{who}{when}: there is nothing to acknowledge.")
     if incident.status is IncidentStatus.ACKNOWLEDGED:
         who = name_of(incident.acknowledged_by) if incident.acknowledged_by else "someone"
         when = f" at {format_time(incident.acknowledged_at)}" if incident.acknowledged_at else ""

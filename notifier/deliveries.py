@@ -95,6 +95,10 @@ class Deliveries:
         """Once an incident is over its memory only has to outlast late duplicate jobs."""
         await self.redis.expire(keys.deliveries(incident_id), ttl)
 
+    async def keep(self, incident_id: str) -> None:
+        """The incident is open again (reopened): its memory lasts as long as it does."""
+        await self.redis.persist(keys.deliveries(incident_id))
+
     async def claim(self, incident_id: str, what: str) -> bool:
         """True for the first caller only."""
         return await cast(

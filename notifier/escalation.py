@@ -1,12 +1,17 @@
-"""Where an escalation policy goes next: pure arithmetic over (round, level)."""
+"""Where an escalation policy goes next: pure arithmetic over (round, level), within one
+paging run (epoch) of an incident."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from notifier.config import EscalationPolicy
 
 
 @dataclass(frozen=True, order=True)
 class Step:
+    # First, so steps of a later run sort after every step of an earlier one.
+    epoch: int = field(default=0, kw_only=True)
+    """The incident's paging run (``Incident.page_epoch``) the step belongs to: a severity
+    raise or a reopening starts a new run from the first step."""
     round: int
     """0 for the first pass through the policy, then one more per repeat."""
     level: int
@@ -15,14 +20,30 @@ class Step:
     def __str__(self) -> str:
         return f"level {self.level + 1}" + (f" (repeat {self.round})" if self.round else "")
 
+    @property
+    def key(self) -> str:
+        """How the step names its timers, deliveries and markers."""
+        return f"{epoch_tag(self.epoch)}{self.round}:{self.level}"
+
 
 FIRST = Step(0, 0)
+
+
+def first(epoch: int) -> Step:
+    """Where a paging run starts."""
+    return Step(0, 0, epoch=epoch)
+
+
+def epoch_tag(epoch: int) -> str:
+    """The paging run's part of a name: none for the first, spelled as before runs were
+    counted, so timers and deliveries recorded then still count; ``e<epoch>:`` after it."""
+    return f"e{epoch}:" if epoch else ""
 
 
 def next_step(policy: EscalationPolicy, step: Step) -> Step | None:
     """The step after ``step``, or ``None`` once the last repeat of the last level is done."""
     if step.level + 1 < len(policy.levels):
-        return Step(step.round, step.level + 1)
+        return Step(step.round, step.level + 1, epoch=step.epoch)
     if step.round < policy.repeat:
-        return Step(step.round + 1, 0)
+        return Step(step.round + 1, 0, epoch=step.epoch)
     return None

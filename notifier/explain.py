@@ -17,8 +17,10 @@ from ingest.config import Integration
 from ingest.models import Alert, AlertStatus
 from ingest.sources import SOURCES, PayloadError
 from notifier.directory import Directory
+from notifier.urgency import page_time
 from router.config import RoutingConfig
 from router.explain import AlertRouting, Facts, Landing, explain_routing, inhibition_sources
+from schedules.durations import format_duration
 
 
 class _Model(BaseModel):
@@ -41,6 +43,9 @@ class Page(_Model):
     """Whom level 1's targets are at the instant explained."""
     now: bool
     """Whether the page goes out at that instant; ``why_not`` says why it does not."""
+    at: datetime | None = None
+    """When it goes out: that instant, later (``group_wait``, support hours), or ``None``
+    (not for this alert: resolved, joining an open incident, held, SEV4)."""
     why_not: str | None = None
 
 
@@ -155,32 +160,54 @@ def _page(
 ) -> Page:
     level = directory.policies[landing.policy].levels[0]
     people = directory.resolve(level, at)
-    why_not = _why_not_paged(alert, routed, landing)
+    when, why_not = _first_page(alert, routed, landing, directory, at)
     return Page(
         route=landing.route,
         policy=landing.policy,
         targets=[str(target) for target in level.targets],
         people=[PagedPerson(id=p, name=_name(directory, p)) for p in people],
-        now=why_not is None,
+        now=when == at,
+        at=when,
         why_not=why_not,
     )
 
 
-def _why_not_paged(alert: Alert, routed: AlertRouting, landing: Landing) -> str | None:
-    """Why the first page would not go out at the instant explained; ``None``: it would.
-    The one place where rules about whether to page now belong, urgency among them (SEV3
-    within support hours only, SEV4 paging nobody) once the notifier has it."""
+def _first_page(
+    alert: Alert, routed: AlertRouting, landing: Landing, directory: Directory, at: datetime
+) -> tuple[datetime | None, str | None]:
+    """When the first page would go out (``None``: not for this alert), and why not at the
+    instant explained. The one place where rules about whether to page now belong, as
+    ``Pager.page`` applies them."""
     if alert.status is AlertStatus.ACKNOWLEDGED:
-        return "an acknowledgement pages nobody (it acknowledges the incident the alert fires in)"
+        return (
+            None,
+            "an acknowledgement pages nobody (it acknowledges the incident the alert fires in)",
+        )
     if not alert.is_firing:
-        return "a resolved alert pages nobody (it resolves its incident)"
+        return None, "a resolved alert pages nobody (it resolves its incident)"
     if landing.joins is not None:
         # An incident pages when it opens; the alerts that join it later page nobody.
         joined = landing.joins
-        return f"joins open incident {joined.id} ({joined.status.value}), paged when it opened"
+        return (
+            None,
+            f"joins open incident {joined.id} ({joined.status.value}), paged when it opened",
+        )
     if routed.holds:
-        return "held by " + ", ".join(f"{hold.kind} {hold.name}" for hold in routed.holds)
-    return None
+        return None, "held by " + ", ".join(f"{h.kind} {h.name}" for h in routed.holds)
+    route = directory.routes.get(landing.route)
+    hours = route.support_hours if route is not None else ()
+    when = page_time(routed.severity, hours, at)
+    if when is None:
+        return None, f"{routed.severity.value} pages nobody (the incident is only recorded)"
+    if when > at:
+        return when, f"{routed.severity.value} outside support hours; pages at {when.isoformat()}"
+    if route is not None and route.group_wait:
+        wait = format_duration(route.group_wait)
+        return (
+            at + route.group_wait,
+            f"pages after group_wait {wait}, with the alerts collected by then",
+        )
+    return at, None
 
 
 def _name(directory: Directory, person: str) -> str:

@@ -2,6 +2,8 @@
 
 from datetime import datetime
 
+from notifier.escalation import Step
+
 PREFIX = "tocsin:notifier:"
 
 ARQ_QUEUE = PREFIX + "queue"
@@ -23,19 +25,21 @@ def sending(incident_id: str, field: str) -> str:
     return f"{PREFIX}sending:{incident_id}:{field}"
 
 
-def escalate_job_id(incident_id: str, round_: int, level: int) -> str:
-    """One escalation timer per (incident, round, level), however often it is scheduled."""
-    return f"tocsin:escalate:{incident_id}:{round_}:{level}"
+def escalate_job_id(incident_id: str, step: Step) -> str:
+    """One escalation timer per (incident, paging run, round, level), however often it is
+    scheduled."""
+    return f"tocsin:escalate:{incident_id}:{step.key}"
 
 
 def group_wait_job_id(incident_id: str) -> str:
-    """The incident's first page, once its route's group_wait is over."""
+    """The incident's first page, once its route's group_wait is over (an incident opens
+    once: a later paging run starts at once)."""
     return f"tocsin:group-wait:{incident_id}"
 
 
-def support_hours_job_id(incident_id: str, round_: int, level: int, due: datetime) -> str:
+def support_hours_job_id(incident_id: str, step: Step, due: datetime) -> str:
     """A page put off until support hours start, once per start it waits for."""
-    return f"tocsin:page-in-hours:{incident_id}:{round_}:{level}:{_ms(due)}"
+    return f"tocsin:page-in-hours:{incident_id}:{step.key}:{_ms(due)}"
 
 
 def report_job_id(incident_id: str, due: datetime) -> str:
@@ -43,13 +47,13 @@ def report_job_id(incident_id: str, due: datetime) -> str:
     return f"tocsin:report:{incident_id}:{_ms(due)}"
 
 
-def held_job_id(incident_id: str, round_: int, level: int, due: datetime) -> str:
+def held_job_id(incident_id: str, step: Step, due: datetime) -> str:
     """A look at the silences again, once per moment it is due."""
-    return f"tocsin:page-held:{incident_id}:{round_}:{level}:{_ms(due)}"
+    return f"tocsin:page-held:{incident_id}:{step.key}:{_ms(due)}"
 
 
-def retry_job_id(incident_id: str, round_: int, level: int, attempt: int) -> str:
-    return f"tocsin:page-retry:{incident_id}:{round_}:{level}:{attempt}"
+def retry_job_id(incident_id: str, step: Step, attempt: int) -> str:
+    return f"tocsin:page-retry:{incident_id}:{step.key}:{attempt}"
 
 
 def _ms(at: datetime) -> int:

@@ -67,6 +67,7 @@ class ArqScheduler:
             step.round,
             step.level,
             attempt,
+            step.epoch,
             _job_id=job_id,
             _queue_name=keys.ARQ_QUEUE,
             _defer_by=delay,
@@ -83,35 +84,58 @@ class JobArgs(BaseModel):
     round: int
     level: int
     attempt: int
+    epoch: int = 0
+    """Letters kept before paging runs were counted belong to the first."""
+
+    @property
+    def step(self) -> Step:
+        return Step(self.round, self.level, epoch=self.epoch)
 
 
+# The epoch comes last and defaults to the first run, so jobs queued before paging runs were
+# counted still run.
 async def escalate(
-    ctx: dict[str, Any], incident_id: str, round_: int, level: int, attempt: int
+    ctx: dict[str, Any], incident_id: str, round_: int, level: int, attempt: int, epoch: int = 0
 ) -> None:
     pager: Pager = ctx["pager"]
     args = JobArgs(
-        job="escalate", incident_id=incident_id, round=round_, level=level, attempt=attempt
+        job="escalate",
+        incident_id=incident_id,
+        round=round_,
+        level=level,
+        attempt=attempt,
+        epoch=epoch,
     )
-    await _retry_on_error(ctx, args, pager.escalate(incident_id, Step(round_, level)))
+    await _retry_on_error(ctx, args, pager.escalate(incident_id, args.step))
 
 
 async def retry_page(
-    ctx: dict[str, Any], incident_id: str, round_: int, level: int, attempt: int
+    ctx: dict[str, Any], incident_id: str, round_: int, level: int, attempt: int, epoch: int = 0
 ) -> None:
     pager: Pager = ctx["pager"]
     args = JobArgs(
-        job="retry_page", incident_id=incident_id, round=round_, level=level, attempt=attempt
+        job="retry_page",
+        incident_id=incident_id,
+        round=round_,
+        level=level,
+        attempt=attempt,
+        epoch=epoch,
     )
-    await _retry_on_error(ctx, args, pager.page(incident_id, Step(round_, level), attempt))
+    await _retry_on_error(ctx, args, pager.page(incident_id, args.step, attempt))
 
 
 async def report_alerts(
-    ctx: dict[str, Any], incident_id: str, round_: int, level: int, attempt: int
+    ctx: dict[str, Any], incident_id: str, round_: int, level: int, attempt: int, epoch: int = 0
 ) -> None:
-    """Step and attempt are unused: a report belongs to no escalation step."""
+    """Step, attempt and epoch are unused: a report belongs to no escalation step."""
     pager: Pager = ctx["pager"]
     args = JobArgs(
-        job="report_alerts", incident_id=incident_id, round=round_, level=level, attempt=attempt
+        job="report_alerts",
+        incident_id=incident_id,
+        round=round_,
+        level=level,
+        attempt=attempt,
+        epoch=epoch,
     )
     await _retry_on_error(ctx, args, pager.report_alerts(incident_id))
 
@@ -174,7 +198,7 @@ async def replay_job(scheduler: "ArqScheduler", letter: DeadLetter) -> str:
     job_id = f"{letter.entry_id}:replayed:{letter.at.timestamp():.0f}"
     await scheduler.schedule(
         args.job,
-        Step(args.round, args.level),
+        args.step,
         args.incident_id,
         job_id=job_id,
         delay=timedelta(0),
@@ -242,14 +266,21 @@ class EventConsumer:
         return await self.consumer.step()
 
     async def _handle(self, event: IncidentEvent, entry_id: str) -> None:
-        if event.kind is IncidentEventKind.OPENED:
-            await self.pager.open(event.incident_id)
-        elif event.kind is IncidentEventKind.RESOLVED:
-            await self.pager.resolved(event.incident_id)
-        elif event.kind is IncidentEventKind.ALERTS_ADDED:
-            await self.pager.report_alerts(event.incident_id)
-        else:  # pending escalations see the acknowledgement when they run
-            await self.pager.acknowledged(event.incident_id)
+        incident_id, epoch = event.incident_id, event.epoch
+        match event.kind:
+            case IncidentEventKind.OPENED:
+                await self.pager.open(incident_id)
+            case IncidentEventKind.REOPENED:
+                await self.pager.reopened(incident_id, epoch)
+            case IncidentEventKind.SEVERITY_RAISED:
+                await self.pager.severity_raised(incident_id, epoch)
+            case IncidentEventKind.RESOLVED:
+                await self.pager.resolved(incident_id, epoch)
+            case IncidentEventKind.ALERTS_ADDED:
+                await self.pager.report_alerts(incident_id)
+            case IncidentEventKind.ACKNOWLEDGED:
+                # Pending escalations see the acknowledgement when they run.
+                await self.pager.acknowledged(incident_id, epoch)
 
     async def _buried(self, entry: Entry[IncidentEvent], reason: str) -> None:
         incident_id = entry.model.incident_id if entry.model is not None else None

@@ -5,28 +5,34 @@
 -- Written for one alert; router/store.py runs it once per alert of a batch inside one script
 -- call (see _APPLY_MANY there), each alert's ARGV as below.
 --
--- Keys are built here from the prefix, as router/keys.py documents them (one Valkey, not a
--- cluster). ARGV[1] is the prefix, ARGV[2] one JSON object (one argument packs and parses
--- faster than seventeen) with:
---   group: group key  dedup: dedup key  firing: true/false  now: ISO 8601  now_ms
+-- Runs after router/incident.lua. ARGV[2] holds, besides now and retention:
+--   group: group key  dedup: dedup key  firing: true/false  now_ms
 --   entry: stream entry id ("" when none)  episode: "" when unknown
 --   severity, summary: the alert's  ended_ttl: seconds an ended episode is remembered
---   retention: seconds a resolved incident is kept  max_events: alert events in a timeline
+--   max_events: alert events in a timeline
+--   reopen: seconds a resolved incident is reopened by its group firing again
 --   not_shown: alerts the sender's notification left out
 --   inhibits: the inhibition groups the alert is a source for (see router/inhibition.py)
 --   report: whether the route reports alerts joining its incidents (group_interval)
+--   storm: only on a route with a storm_limit, {limit: new incidents a minute, group: the
+--     group key of the route's storm incident, name: this alert's group as the storm lists
+--     it, listed: how many groups a storm lists}
 -- ARGV[3] is the alert's record as first seen and ARGV[4] the incident it would open (without
--- id and times), both JSON, apart so that a repeat, which needs neither, does not pay to parse
--- them.
+-- id, times and storm), both JSON, apart so that a repeat, which needs neither, does not pay
+-- to parse them.
 -- Returns {outcome, incident id, incident head JSON} (head only when it changed).
+--
+-- Storm control: a new group counts against its route's limit for the minute it arrives in;
+-- past the limit it joins the route's open storm incident (opening one if none is open), and
+-- its own open key leads there until that incident resolves, so the group's later alerts,
+-- resolutions included, go where its first one went.
 
-local prefix = ARGV[1]
-local a = cjson.decode(ARGV[2])
 local gkey, dedup, firing = a.group, a.dedup, a.firing
-local now, now_ms, entry, episode = a.now, a.now_ms, a.entry, a.episode
+local now_ms, entry, episode = a.now_ms, a.entry, a.episode
 local severity, summary = a.severity, a.summary
-local ended_ttl, retention, max_alert_events = a.ended_ttl, a.retention, a.max_events
+local ended_ttl, max_alert_events = a.ended_ttl, a.max_events
 local not_shown = a.not_shown
+local storm = a.storm
 -- Firing alerts sort before resolved ones in the order set: their score gets this on top of
 -- their last-seen milliseconds (2^42, past any millisecond timestamp until the year 2109).
 local FIRING = 4398046511104
@@ -42,8 +48,6 @@ local function new_head()
   head.created_at = now
   return head
 end
-
-local function incident_key(id, suffix) return prefix .. 'incident:' .. id .. suffix end
 
 -- Stream entries remembered per alert record: enough for every entry a crashed router's
 -- batch can hold of one alert to be known when it is delivered again.
@@ -79,16 +83,6 @@ local function applied_before(record)
   return #record.applied >= REMEMBERED and not later(entry, record.applied[1])
 end
 
-local function announce(id, kind)
-  local event = cjson.encode({incident_id = id, kind = kind, at = now})
-  redis.call('XADD', prefix .. 'events', '*', 'm', event)
-end
-
-local function record_event(id, kind, detail)
-  redis.call('RPUSH', incident_key(id, ':timeline'),
-    cjson.encode({at = now, kind = kind, detail = detail}))
-end
-
 -- Alert events past the first few are counted, not listed: a storm must not grow the story.
 local function alert_event(id, head, kind)
   if head.alert_events < max_alert_events then
@@ -121,18 +115,42 @@ elseif episode ~= '' then
   redis.call('SET', ended_key, episode, 'EX', ended_ttl)
 end
 
-local open_key = prefix .. 'open:' .. gkey
-local id = redis.call('GET', open_key)
-local head = nil
-if id then
-  local raw = redis.call('GET', incident_key(id, ''))
-  if raw then head = cjson.decode(raw) else redis.call('DEL', open_key) end
+local function open_key_of(group) return prefix .. 'open:' .. group end
+local open_key = open_key_of(gkey)
+local recent_key = prefix .. 'recent:' .. gkey
+
+-- The open incident a group's key leads to, if any. The key of a group a storm took in
+-- outlives the storm's incident: a resolved incident is open no more.
+local function open_incident(key)
+  local found = redis.call('GET', key)
+  if not found then return nil end
+  local raw = redis.call('GET', incident_key(found, ''))
+  if raw then
+    local open_head = cjson.decode(raw)
+    if open_head.status ~= 'resolved' then return found, open_head end
+  end
+  redis.call('DEL', key)
+  return nil
 end
 
-if not head then
-  if not firing then return {'ignored'} end
+local id, head = open_incident(open_key)
+-- The group's incident resolved moments ago: a firing that joins it reopens it (below),
+-- rather than paging for the same problem under a new number. The window is measured in
+-- alert time, like everything here; the key's expiry only clears it away.
+local reopening = false
+local recent = not head and firing and redis.call('GET', recent_key)
+if recent then
+  local recent_id, resolved_ms = string.match(recent, '^(%d+) (%d+)$')
+  local raw = redis.call('GET', incident_key(recent_id, ''))
+  if raw and now_ms - tonumber(resolved_ms) <= a.reopen * 1000 then
+    id, head, reopening = recent_id, cjson.decode(raw), true
+  end
+end
+
+-- Opens the incident with this alert as its first; `taking_in` adds to it before it is saved.
+local function open(new_head, key, taking_in)
   id = tostring(redis.call('INCR', prefix .. 'incident-seq'))
-  head = new_head()
+  head = new_head
   head.id = id
   head.alerts_total, head.alerts_firing = 1, 1
   head.alert_events, head.alert_events_omitted = 0, 0
@@ -140,18 +158,68 @@ if not head then
   local record = new_record()
   remember(record)
   record_event(id, 'created', 'route ' .. head.route)
+  if taking_in then taking_in() end
   alert_event(id, head, 'alert_added')
   save(id, head, record, now_ms + FIRING)
   inhibit(true)
-  redis.call('SET', open_key, id)
+  redis.call('SET', key, id)
+  -- Past its window, the group's last incident is no longer the one to reopen.
+  if recent then redis.call('DEL', recent_key) end
   redis.call('ZADD', prefix .. 'incidents', now_ms, string.format('%020d', tonumber(id)))
-  announce(id, 'opened')
+  announce(id, 'opened', 0)
   return {'opened', id, cjson.encode(head)}
+end
+
+-- The storm incident takes in this alert's group: counted, listed while the list is short,
+-- and the minute's timeline entry says how many new groups the minute has brought so far.
+local function take_in(minute_key, groups)
+  local taken = head.storm
+  taken.groups = taken.groups + 1
+  if #taken.listed < storm.listed then table.insert(taken.listed, storm.name) end
+  local detail = groups .. ' new groups in a minute over the cap of ' .. storm.limit
+  local timeline = incident_key(id, ':timeline')
+  local told = redis.call('HGET', minute_key, 'event')
+  local told_id, index, since = nil, nil, nil
+  if told then told_id, index, since = string.match(told, '^(%d+) (%d+) (.+)$') end
+  if told_id == id then
+    redis.call('LSET', timeline, tonumber(index),
+      cjson.encode({at = since, kind = 'storm', detail = detail}))
+  else
+    local length = redis.call('RPUSH', timeline,
+      cjson.encode({at = now, kind = 'storm', detail = detail}))
+    redis.call('HSET', minute_key, 'event', id .. ' ' .. (length - 1) .. ' ' .. now)
+  end
+  redis.call('SET', open_key, id, 'EX', a.retention)
+end
+
+local absorbed = false
+if not head then
+  if not firing then return {'ignored'} end
+  local fresh = new_head()
+  if not storm then return open(fresh, open_key) end
+  local minute_key = prefix .. 'storm:' .. fresh.route .. ':' .. math.floor(now_ms / 60000)
+  local groups = redis.call('HINCRBY', minute_key, 'groups', 1)
+  if groups == 1 then redis.call('EXPIRE', minute_key, 120) end
+  if groups <= storm.limit then return open(fresh, open_key) end
+  local storm_key = open_key_of(storm.group)
+  id, head = open_incident(storm_key)
+  if not head then
+    fresh.title = 'alert storm on ' .. fresh.route
+    fresh.group_key, fresh.group_labels = storm.group, {}
+    fresh.storm = {limit = storm.limit, groups = 0, listed = {}}
+    return open(fresh, storm_key, function() take_in(minute_key, groups) end)
+  end
+  take_in(minute_key, groups)
+  absorbed = true
+elseif head.group_key ~= gkey then
+  -- A group the storm took in: its way there lasts while the group is heard from.
+  redis.call('EXPIRE', open_key, a.retention)
 end
 
 -- The sender's latest notification says how many alerts it left out.
 local not_shown_changed = head.alerts_not_shown ~= not_shown
 head.alerts_not_shown = not_shown
+local head_changed = not_shown_changed or absorbed
 local order = incident_key(id, ':order')
 -- Two routers can apply a group's alerts out of order: last seen never moves backwards.
 -- It is kept as the alert's score in the order set, so it is compared without parsing.
@@ -177,6 +245,7 @@ if record and entry ~= '' and record.last_entry and not later(entry, record.last
     outcome = 'repeated'
   end
   redis.call('HSET', incident_key(id, ':alerts'), dedup, cjson.encode(record))
+  if head_changed then redis.call('SET', incident_key(id, ''), cjson.encode(head)) end
   return {outcome, id}
 end
 
@@ -186,7 +255,7 @@ if firing then
     remember(record)
     redis.call('ZADD', order, seen_now(record) + FIRING, dedup)
     redis.call('HSET', incident_key(id, ':alerts'), dedup, cjson.encode(record))
-    if not_shown_changed then redis.call('SET', incident_key(id, ''), cjson.encode(head)) end
+    if head_changed then redis.call('SET', incident_key(id, ''), cjson.encode(head)) end
     inhibit(true)
     return {'repeated', id}
   end
@@ -201,7 +270,25 @@ if firing then
   end
   remember(record)
   head.alerts_firing = head.alerts_firing + 1
-  if severity < head.severity then head.severity = severity end -- SEV1 is the most severe
+  -- Reopening and a raise each page again from level 1 under a new epoch: one alert doing
+  -- both starts one new paging run, announced as the reopening.
+  local restart = nil
+  if reopening then
+    restart = 'reopened'
+    head.status, head.resolved_at = 'triggered', cjson.null
+    head.acknowledged_at, head.acknowledged_by = cjson.null, cjson.null
+    redis.call('SET', open_key, id)
+    redis.call('DEL', recent_key)
+    record_event(id, 'reopened', 'fired again: ' .. summary)
+  end
+  local was = head.severity
+  if severity < was then -- SEV1 is the most severe
+    head.severity = severity
+    restart = restart or 'severity_raised'
+    record_event(id, 'severity_raised',
+      'severity raised from ' .. was .. ' to ' .. severity .. ' by ' .. summary)
+  end
+  if restart then head.page_epoch = epoch_of(head) + 1 end
   alert_event(id, head, 'alert_added')
   if a.report then
     -- Counted on the head; announced only when no report is due yet.
@@ -212,19 +299,19 @@ if firing then
     end
   end
   save(id, head, record, last + FIRING)
+  if reopening then
+    for _, suffix in ipairs(INCIDENT_KEYS) do redis.call('PERSIST', incident_key(id, suffix)) end
+  end
   inhibit(true)
-  return {'joined', id, cjson.encode(head)}
+  if restart then announce(id, restart, head.page_epoch) end
+  return {reopening and 'reopened' or 'joined', id, cjson.encode(head)}
 end
 
 local function resolve_incident()
-  head.status, head.resolved_at = 'resolved', now
-  record_event(id, 'resolved', 'all alerts resolved')
-  redis.call('SET', incident_key(id, ''), cjson.encode(head))
-  redis.call('DEL', open_key)
-  announce(id, 'resolved')
-  for _, suffix in ipairs({'', ':alerts', ':order', ':timeline'}) do
-    redis.call('EXPIRE', incident_key(id, suffix), retention)
-  end
+  close(id, head, 'all alerts resolved')
+  -- The group whose alert resolved it, if a storm took it in (close frees the incident's own).
+  if redis.call('GET', open_key) == id then redis.call('DEL', open_key) end
+  redis.call('SET', recent_key, id .. ' ' .. now_ms, 'EX', a.reopen)
   return {'incident_resolved', id, cjson.encode(head)}
 end
 

@@ -31,6 +31,9 @@ from schedules.yamlfile import format_loc
 
 MAX_ROUTE_DEPTH = 10
 """Levels of routes below the top level's; real trees have two or three."""
+DEFAULT_REOPEN_WINDOW = timedelta(minutes=5)
+"""A group firing again this soon after its incident resolved reopens it: a flapping alert
+stays one incident instead of a new one per flap."""
 EVERY_ALERT_ALONE = "..."
 """``group_by: ['...']``: as in Alertmanager, group by every label, so each distinct alert
 is its own incident (the same as no ``group_by`` at the top level)."""
@@ -97,6 +100,12 @@ class Route(Conditions):
     """When SEV3 incidents page; outside them, at their next start. ``[]``: at any hour."""
     service: str | None = None
     """Display name shown on the incidents the route opens; a child inherits its parent's."""
+    reopen_window: Duration | None = None
+    """Unset: the parent's, at the top level the configuration's ``reopen_window``."""
+    storm_limit: int | None = Field(default=None, ge=1, strict=True)
+    """New incidents the route may open in a minute; alerts of further new groups that minute
+    join one "alert storm" incident instead, so a storm pages once. Unset: no cap; a child
+    inherits its parent's."""
     continue_: bool = Field(default=False, alias="continue")
     """When this route matches, its following siblings are tried too, so an alert can open
     incidents on several routes."""
@@ -131,13 +140,11 @@ class ResolvedRoute:
     service: str | None
     support_hours: tuple[WeeklyWindow, ...] = ()
     """When a SEV3 incident may page; empty: at any hour."""
-
-
-_ROOT = ResolvedRoute(
-    name="", policy="", group_by=None, group_wait=None, group_interval=None, service=None
-)
-"""The implicit root above the top-level routes: what they inherit. It has no policy, so
-each top-level route must name one (``route_problems``)."""
+    reopen_window: timedelta = DEFAULT_REOPEN_WINDOW
+    """How soon after its incident resolved the group firing again reopens it."""
+    storm_limit: int | None = None
+    """New incidents a minute before further new groups join the route's storm incident;
+    ``None``: no cap."""
 
 
 @dataclass(frozen=True)
@@ -154,10 +161,23 @@ class RouteNode:
         return len(self.loc) // 2 - 1
 
 
-def route_tree(routes: Sequence[Route]) -> tuple[RouteNode, ...]:
+def route_tree(
+    routes: Sequence[Route], reopen_window: timedelta = DEFAULT_REOPEN_WINDOW
+) -> tuple[RouteNode, ...]:
     """The routes with their names and inherited settings; check ``route_problems`` before
-    acting on it."""
-    return _nodes(routes, _ROOT, ())
+    acting on it. ``reopen_window``: the configuration's, for routes that set none."""
+    # The implicit root above the top-level routes: what they inherit. It has no policy, so
+    # each top-level route must name one (``route_problems``).
+    root = ResolvedRoute(
+        name="",
+        policy="",
+        group_by=None,
+        group_wait=None,
+        group_interval=None,
+        service=None,
+        reopen_window=reopen_window,
+    )
+    return _nodes(routes, root, ())
 
 
 def _nodes(routes: Sequence[Route], parent: ResolvedRoute, at: Loc) -> tuple[RouteNode, ...]:
@@ -175,6 +195,8 @@ def _nodes(routes: Sequence[Route], parent: ResolvedRoute, at: Loc) -> tuple[Rou
             support_hours=parent.support_hours
             if route.support_hours is None
             else tuple(route.support_hours),
+            reopen_window=_own(route.reopen_window, parent.reopen_window),
+            storm_limit=_own(route.storm_limit, parent.storm_limit),
         )
         nodes.append(RouteNode(route, resolved, loc, _nodes(route.routes, resolved, loc)))
     return tuple(nodes)
@@ -230,13 +252,15 @@ class RoutingConfig(BaseModel):
     severity: list[SeverityRule] = Field(default_factory=list)
     retention: timedelta = timedelta(days=30)
     """How long a resolved incident is kept."""
+    reopen_window: timedelta = DEFAULT_REOPEN_WINDOW
+    """For routes that set none (``Route.reopen_window``)."""
     inhibit_rules: list[InhibitRule] = Field(default_factory=list)
 
     @cached_property
     def tree(self) -> tuple[RouteNode, ...]:
         # Cached as a plain attribute: the router reads it for every alert, and a pydantic
         # private attribute costs a lookup through __getattr__ each time.
-        return route_tree(self.routes)
+        return route_tree(self.routes, self.reopen_window)
 
     @model_validator(mode="after")
     def _a_usable_tree(self) -> Self:

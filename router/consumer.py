@@ -37,6 +37,7 @@ Each lane is a consumer of its own in the group, as separate routers are."""
 
 _LIFECYCLE = {
     Outcome.OPENED: "opened",
+    Outcome.REOPENED: "reopened",
     Outcome.JOINED: "joined",
     Outcome.INCIDENT_RESOLVED: "resolved",
 }

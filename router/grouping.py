@@ -36,3 +36,18 @@ def _hashed(route: str, alert: str | None, labels: tuple[tuple[str, str], ...] |
         identity["labels"] = dict(labels)
     canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+def storm_group_key(route: ResolvedRoute) -> str:
+    """The group of the route's storm incident: no hash of labels looks like it, so it never
+    meets an ordinary group."""
+    return f"storm:{route.name}"
+
+
+def group_name(alert: Alert, route: ResolvedRoute) -> str:
+    """How a storm incident lists a group it took in: ``host=a``; the alert's summary when
+    the route groups each alert alone (its group has no labels to show)."""
+    labels = group_labels(alert, route)
+    if not labels:
+        return alert.summary
+    return " ".join(f"{name}={value}" for name, value in sorted(labels.items()))

@@ -1,6 +1,6 @@
-"""What happens to incidents: the outcomes of applying an alert (the change itself is made
-atomically by ``apply_alert.lua``, see ``router.store``) and acknowledging, a pure change of
-an incident's head by the lifecycle table."""
+"""What happens to incidents: the outcomes of applying an alert and of resolving by hand (the
+changes themselves are made atomically by Lua scripts, see ``router.store``) and
+acknowledging, a pure change of an incident's head by the lifecycle table."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,6 +12,8 @@ from router.states import IncidentAction, next_status
 
 class Outcome(StrEnum):
     OPENED = "opened"
+    REOPENED = "reopened"
+    """The group fired again within its route's reopen window after the incident resolved."""
     JOINED = "joined"
     """A new or re-firing alert joined an open incident."""
     REPEATED = "repeated"
@@ -27,6 +29,14 @@ class Outcome(StrEnum):
     """A stream entry delivered again after its effect was stored."""
     ACKNOWLEDGED = "acknowledged"
     """The sender acknowledged an alert: the incidents it fires in are acknowledged."""
+
+
+class Resolution(StrEnum):
+    """What resolving an incident by hand did."""
+
+    RESOLVED = "resolved"
+    ALREADY_RESOLVED = "already_resolved"
+    NOT_FOUND = "not_found"
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ CONSUMER_GROUP = "router"
 def incident(incident_id: str) -> str:
     """The incident's head (JSON): status, severity, counts. Its alerts and its story are
     kept in the keys below, so a change to one alert touches only what it needs.
-    ``router/apply_alert.lua`` builds these names from ``PREFIX`` too."""
+    ``router/incident.lua`` and the scripts after it build these names from ``PREFIX`` too."""
     return f"{PREFIX}incident:{incident_id}"
 
 
@@ -45,6 +45,13 @@ def open_group(group_key: str) -> str:
     return f"{PREFIX}open:{group_key}"
 
 
+def recent_group(group_key: str) -> str:
+    """``<id> <ms>``: the group's incident its alerts resolved, and when (alert time), for
+    the route's reopen window: the group firing again meanwhile reopens it. Not set when
+    someone resolved it by hand."""
+    return f"{PREFIX}recent:{group_key}"
+
+
 def inhibition_group(group: str) -> str:
     """Set of the firing source alerts (dedup keys) of an inhibition group
     (``router.inhibition``); ``apply_alert.lua`` keeps it."""
@@ -54,3 +61,12 @@ def inhibition_group(group: str) -> str:
 def ended_episode(dedup_key: str) -> str:
     """Start time of the alert's last firing episode that was resolved."""
     return f"{PREFIX}ended:{dedup_key}"
+
+
+def storm_minute(route: str, minute: int) -> str:
+    """Hash of a route's new groups in one minute (``minute``: minutes since the epoch, by
+    the alerts' arrival): ``groups``, their count against the route's ``storm_limit``, and
+    ``event``, ``<incident id> <index> <at>`` of the storm incident's timeline entry telling
+    of this minute, so it is rewritten in place. Kept two minutes; ``apply_alert.lua``
+    keeps it."""
+    return f"{PREFIX}storm:{route}:{minute}"

@@ -30,10 +30,17 @@ class TimelineKind(StrEnum):
     POLICY_EXHAUSTED = "policy_exhausted"
     ACKNOWLEDGED = "acknowledged"
     RESOLVED = "resolved"
+    REOPENED = "reopened"
+    """The group fired again soon after the incident resolved: paged again from level 1."""
+    SEVERITY_RAISED = "severity_raised"
     RESOLVED_NOTICE = "resolved_notice"
     ACKNOWLEDGED_NOTICE = "acknowledged_notice"
     UPDATE_NOTICE = "update_notice"
     """Alerts that joined the incident, reported to whoever has it (``group_interval``)."""
+    SEVERITY_RAISED_NOTICE = "severity_raised_notice"
+    STORM = "storm"
+    """A storm incident's entry for one minute: how many new groups it brought, over what
+    cap; kept up to date through the minute."""
 
 
 class TimelineEvent(BaseModel):
@@ -70,6 +77,19 @@ class AlertRecord(BaseModel):
     """The latest entries applied to it, so a redelivered one changes nothing."""
 
 
+class Storm(BaseModel):
+    """What a storm incident took in: the new groups its route had no room for."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int
+    """The route's ``storm_limit`` (new incidents a minute) when the storm began."""
+    groups: int
+    """Groups taken in."""
+    listed: list[str]
+    """The first few of them, as ``host=a``; the rest are only counted."""
+
+
 class Incident(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -87,6 +107,11 @@ class Incident(BaseModel):
     acknowledged_at: AwareDatetime | None = None
     acknowledged_by: str | None = None
     resolved_at: AwareDatetime | None = None
+    resolved_by: str | None = None
+    """Who resolved it by hand; ``None`` when its alerts resolved it."""
+    page_epoch: int = 0
+    """Which paging run is current: a severity raise or a reopening starts paging again
+    from level 1 under the next epoch, and timers of an earlier one then do nothing."""
     alerts_total: int = 0
     """Distinct alerts; the alerts themselves are kept apart (``IncidentStore.alerts``)."""
     alerts_firing: int = 0
@@ -103,6 +128,8 @@ class Incident(BaseModel):
     """A report of joined alerts is due: while it is, joining alerts only count up, so a
     storm announces one event per report, not one per alert."""
     last_report_at: AwareDatetime | None = None
+    storm: Storm | None = None
+    """Only on the incident a route's storm control opens (``storm_limit``)."""
 
 
 class IncidentEventKind(StrEnum):
@@ -111,6 +138,8 @@ class IncidentEventKind(StrEnum):
     RESOLVED = "resolved"
     ALERTS_ADDED = "alerts_added"
     """Alerts joined an incident whose route reports them, and no report was due yet."""
+    REOPENED = "reopened"
+    SEVERITY_RAISED = "severity_raised"
 
 
 class IncidentEvent(BaseModel):
@@ -123,3 +152,6 @@ class IncidentEvent(BaseModel):
     kind: IncidentEventKind
     at: AwareDatetime
     """When the change happened (for opened: when the alert that opened it was received)."""
+    epoch: int = 0
+    """The incident's ``page_epoch`` after the change: an event of an earlier epoch was
+    overtaken by a later change and is not acted on."""

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from ingest.models import Alert
 from router.config import RoutingConfig, Severity
-from router.grouping import group_key, group_labels
+from router.grouping import group_key, group_labels, group_name, storm_group_key
 from router.inhibition import source_groups
 from router.matching import Placement, place
 from router.models import AlertRecord, Incident
@@ -22,6 +22,8 @@ ENDED_EPISODE_TTL = timedelta(days=1)
 episode long over is taken as a new problem."""
 TIMELINE_ALERT_EVENTS = 100
 """Alert events an incident's timeline lists; later ones are counted on its head."""
+STORM_LISTED = 10
+"""Groups a storm incident lists by name; the others are counted."""
 REMEMBERED = 10_000
 """Distinct alerts whose arguments are kept: a few MB, more alerts than most fleets fire at
 once; past it, the oldest are worked out again when they come back."""
@@ -79,10 +81,24 @@ class ScriptArgs:
         }
         prepared = []
         for placement in placements:
-            head = _new_head(alert, placement, group_key(alert, placement.route))
-            report = placement.route.group_interval is not None
-            fields = json.dumps({**common, "group": head.group_key, "report": report})
-            prepared.append((fields[1:], record, head.model_dump_json(exclude={"id", *_TIMED})))
+            route = placement.route
+            head = _new_head(alert, placement, group_key(alert, route))
+            own: dict[str, object] = {
+                "group": head.group_key,
+                "report": route.group_interval is not None,
+                "reopen": int(route.reopen_window.total_seconds()),
+            }
+            if route.storm_limit is not None:
+                own["storm"] = {
+                    "limit": route.storm_limit,
+                    "group": storm_group_key(route),
+                    "name": group_name(alert, route),
+                    "listed": STORM_LISTED,
+                }
+            fields = json.dumps({**common, **own})
+            # Only the script gives a head its id, or makes it a storm's.
+            new_head = head.model_dump_json(exclude={"id", "storm", *_TIMED})
+            prepared.append((fields[1:], record, new_head))
         return tuple(prepared)
 
 

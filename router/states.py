@@ -1,7 +1,8 @@
 """The incident lifecycle: one status enum and an explicit table of transitions.
 
 Every (status, event) pair is in the table. A pair mapping to the same status is an
-idempotent no-op (acknowledging twice); a pair missing a target raises.
+idempotent no-op (acknowledging twice); a pair missing a target raises. The Lua scripts
+that resolve and reopen incidents atomically (``router.store``) follow the same table.
 """
 
 from enum import StrEnum
@@ -12,6 +13,8 @@ from router.models import IncidentStatus
 class IncidentAction(StrEnum):
     ACKNOWLEDGE = "acknowledge"
     RESOLVE = "resolve"
+    REOPEN = "reopen"
+    """The group fired again within its route's reopen window."""
 
 
 class IllegalTransition(ValueError):
@@ -31,6 +34,11 @@ TRANSITIONS: dict[tuple[IncidentStatus, IncidentAction], IncidentStatus | None] 
     # Nobody can stop paging for an incident that is already over.
     (_R, IncidentAction.ACKNOWLEDGE): None,
     (_R, IncidentAction.RESOLVE): _R,
+    # Only what is over reopens (an open incident just takes the alert), and then it waits
+    # for someone again: the acknowledgement was for the problem that had ended.
+    (_T, IncidentAction.REOPEN): None,
+    (_A, IncidentAction.REOPEN): None,
+    (_R, IncidentAction.REOPEN): _T,
 }
 
 

@@ -2,12 +2,14 @@
 
 Applying an alert is one call of ``apply_alert.lua`` touching only the head, that alert's
 record and short lists, so it costs the same whatever the incident holds; a batch of alerts
-is one round trip. Acknowledging is an optimistic MULTI/EXEC over the head. The event that
-announces a change is written atomically with the change.
+is one round trip. Resolving by hand is one call of ``resolve_incident.lua``; acknowledging is
+an optimistic MULTI/EXEC over the head. The event that announces a change is written
+atomically with the change.
 """
 
+import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from importlib import resources
 from itertools import chain
 from typing import TypeVar, cast
@@ -20,13 +22,14 @@ from ingest.models import Alert, AlertStatus
 from ingest.stream import TypedStream
 from router import keys
 from router.config import RoutingConfig
-from router.incidents import Change, Outcome, acknowledge
+from router.incidents import Change, Outcome, Resolution, acknowledge
 from router.inhibition import InhibitRule, target_groups
 from router.models import (
     AlertRecord,
     Incident,
     IncidentEvent,
     IncidentEventKind,
+    IncidentStatus,
     TimelineEvent,
 )
 from router.script_args import ScriptArgs
@@ -36,7 +39,14 @@ T = TypeVar("T")
 
 MAX_ALERTS_PAGE = 1000
 
-_APPLY = (resources.files("router") / "apply_alert.lua").read_text()
+
+def _script(name: str) -> str:
+    """The script after what every incident script shares (``incident.lua``)."""
+    folder = resources.files("router")
+    return (folder / "incident.lua").read_text() + (folder / name).read_text()
+
+
+_APPLY = _script("apply_alert.lua")
 _APPLY_MANY = f"""
 local function apply(ARGV)
 {_APPLY}
@@ -57,6 +67,7 @@ error in its place and the others go on."""
 ALERTS_PER_CALL = 100
 """Alerts applied by one script call: few enough that the store, which runs nothing else
 during a script, answers other clients within a few milliseconds."""
+_RESOLVE = _script("resolve_incident.lua")
 _PUSH_TIMELINE = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('NOINCIDENT') end
 redis.call('RPUSH', KEYS[2], unpack(ARGV))
@@ -107,6 +118,7 @@ class IncidentStore:
         self._args: ScriptArgs | None = None
         self._push_timeline = redis.register_script(_PUSH_TIMELINE)
         self._take_report = redis.register_script(_TAKE_REPORT)
+        self._resolve = redis.register_script(_RESOLVE)
 
     async def get(self, incident_id: str) -> Incident | None:
         raw = await self.redis.get(keys.incident(incident_id))
@@ -278,12 +290,30 @@ class IncidentStore:
                 self.events.stage(
                     pipe,
                     IncidentEvent(
-                        incident_id=incident_id, kind=IncidentEventKind.ACKNOWLEDGED, at=at
+                        incident_id=incident_id,
+                        kind=IncidentEventKind.ACKNOWLEDGED,
+                        at=at,
+                        epoch=incident.page_epoch,
                     ),
                 )
             return incident
 
         return await self._transact(attempt)
+
+    async def resolve(
+        self, incident_id: str, by: str, at: datetime, *, retention: timedelta
+    ) -> tuple[Resolution, Incident | None]:
+        """Resolve an open incident whatever its alerts say (someone knows it is over), and
+        keep it for ``retention`` (the routing configuration's). Its alerts that still fire
+        then open a new incident. Idempotent; returns the incident as it now is."""
+        if not by.strip():
+            raise ValueError("say who resolves the incident")
+        fields = {"now": at.isoformat(), "retention": int(retention.total_seconds())}
+        answer = await self._resolve(
+            args=[keys.PREFIX, json.dumps({**fields, "id": incident_id, "by": by})]
+        )
+        head = Incident.model_validate_json(answer[1]) if len(answer) > 1 else None
+        return Resolution(answer[0].decode()), head
 
     async def acknowledge_alert(
         self, dedup_key: str, group_keys: Sequence[str], person: str, at: datetime
@@ -294,6 +324,8 @@ class IncidentStore:
         PagerDuty has it."""
         incidents: Incidents = []
         for incident in (await self.open_incidents(group_keys)).values():
+            if incident.status is IncidentStatus.RESOLVED:
+                continue  # the key of a group a storm took in outlives its incident
             raw = await cast(
                 Awaitable[bytes | None],
                 self.redis.hget(keys.incident_alerts(incident.id), dedup_key),

@@ -1,4 +1,4 @@
-"""``tocsin up|web|router|worker|check|oncall|explain|test|silence|dead-letters``."""
+"""``tocsin up|web|router|worker|check|oncall|explain|test|silence|incident|dead-letters``."""
 
 import argparse
 import asyncio
@@ -21,6 +21,8 @@ from tocsin.deadletters import dead_letters_command
 from tocsin.embedded import EmbeddedValkey
 from tocsin.explain_cli import add_parser as add_explain_parser
 from tocsin.explain_cli import explain_command
+from tocsin.incident_cli import add_parser as add_incident_parser
+from tocsin.incident_cli import incident_command
 from tocsin.logs import configure as configure_logging
 from tocsin.route_tests import add_parser as add_test_parser
 from tocsin.route_tests import test_routes_command
@@ -77,6 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return explain_command(settings, loaded, args)
     if args.command == "test":
         return test_routes_command(loaded, args)
+    if args.command == "incident":
+        return incident_command(settings, loaded, args)
     roles = ROLES[args.command]
     try:
         secret, tls = _check_settings(settings, roles)
@@ -252,4 +256,5 @@ def _parser() -> argparse.ArgumentParser:
     add_silence_parser(commands, common)
     add_explain_parser(commands, common)
     add_test_parser(commands, common)
+    add_incident_parser(commands, common)
     return parser

@@ -11,6 +11,7 @@ from ingest.config import Integration, integration_conflicts
 from notifier.config import EscalationPolicy, Person, SmtpConfig
 from notifier.directory import Directory
 from router.config import (
+    DEFAULT_REOPEN_WINDOW,
     Route,
     RoutingConfig,
     SeverityRule,
@@ -53,6 +54,9 @@ class TocsinConfig(BaseModel):
     inhibit_rules: list[InhibitRule] = Field(default_factory=list)
     incident_retention: Duration = timedelta(days=30)
     """How long a resolved incident (its alerts and timeline) is kept."""
+    reopen_window: Duration = DEFAULT_REOPEN_WINDOW
+    """For routes that set none: how soon after its incident resolved a group firing again
+    reopens it rather than opening a new one."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,7 @@ class LoadedConfig:
             routes=self.config.routes,
             severity=self.config.severity,
             retention=self.config.incident_retention,
+            reopen_window=self.config.reopen_window,
             inhibit_rules=self.config.inhibit_rules,
         )
 

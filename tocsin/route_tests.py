@@ -31,8 +31,9 @@ class Expect(BaseModel):
     """Every route, in order (``continue``); ``[]``: unrouted."""
     severity: Severity | None = None
     paged: list[str] | None = None
-    """Person ids paged at the case's instant, in order: level 1 of each route's policy,
-    unless something holds the page."""
+    """Person ids the alert pages, in order: level 1 of each route's policy at the case's
+    instant, unless something holds the page or its severity pages nobody (a page that
+    group_wait or support hours put off still counts)."""
     group_labels: dict[str, str] | None = None
     """Of the first route it lands on."""
 
@@ -176,7 +177,7 @@ def _compared(expect: Expect, alert: AlertExplanation) -> list[tuple[str, Any, A
     routes = [landing.route for landing in routing.landings]
     paged: list[str] = []
     for page in alert.pages:
-        paged += [p.id for p in page.people if page.now and p.id not in paged]
+        paged += [p.id for p in page.people if page.at is not None and p.id not in paged]
     first = routing.landings[0].group_labels if routing.landings else None
     actual = {
         "route": routes[0] if len(routes) == 1 else routes,

@@ -22,7 +22,8 @@ from notifier.channels import Channel
 from notifier.channels.console import ConsoleChannel
 from notifier.channels.email import EmailChannel
 from notifier.channels.webhook import WebhookChannel
-from notifier.paging import Links, Pager
+from notifier.paging import Pager
+from notifier.sending import Links
 from notifier.worker import ArqScheduler, EventConsumer, arq_worker
 from router.consumer import Router
 from router.store import IncidentStore

@@ -17,9 +17,10 @@ from router.models import AlertRecord, Incident, IncidentStatus
 
 __all__ = ["AlertSummary", "Channel", "DeliveryResult", "Notification"]
 
-Kind = Literal["page", "resolved", "acknowledged", "update"]
-"""A page asks for action; the others tell people paged for an incident what became of it, or
-(an update) which alerts joined it since the last update."""
+Kind = Literal["page", "resolved", "acknowledged", "update", "severity_raised"]
+"""A page asks for action; the others tell people paged for an incident what became of it
+(``severity_raised``: whoever acknowledged it, that it became more severe), or (an update)
+which alerts joined it since the last update."""
 
 MAX_ALERTS = 10
 """Alerts listed in one notification; a group of hundreds would bury the ack link."""
@@ -87,7 +88,7 @@ class Notification(BaseModel):
         return cls(
             kind=kind,
             incident_id=incident.id,
-            title=incident.title,
+            title=title(incident),
             severity=incident.severity,
             status=incident.status,
             level=level,
@@ -104,6 +105,17 @@ class Notification(BaseModel):
             acknowledged_by=acknowledged_by,
             alerts_added=alerts_added,
         )
+
+
+def title(incident: Incident) -> str:
+    """The incident's title; a storm's also says how many groups it took in, and which:
+    ``alert storm on infra: 312 groups, e.g. host=a, host=b, ...``."""
+    storm = incident.storm
+    if storm is None:
+        return incident.title
+    groups = f"{storm.groups} group{'' if storm.groups == 1 else 's'}"
+    more = ", ..." if storm.groups > len(storm.listed) else ""
+    return f"{incident.title}: {groups}, e.g. {', '.join(storm.listed)}{more}"
 
 
 @dataclass(frozen=True)

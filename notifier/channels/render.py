@@ -8,8 +8,14 @@ from notifier.channels import AlertSummary, Notification
 
 
 def headline(note: Notification) -> str:
-    """``[SEV1] Tocsin #12: <title>``, or ``[RESOLVED] Tocsin #12: <title>``."""
-    tag = note.severity.value if note.kind == "page" else note.kind.upper()
+    """``[SEV1] Tocsin #12: <title>``, ``[RESOLVED] Tocsin #12: <title>``, or
+    ``[NOW SEV1] Tocsin #12: <title>`` when its severity rose."""
+    if note.kind == "page":
+        tag = note.severity.value
+    elif note.kind == "severity_raised":
+        tag = f"NOW {note.severity.value}"
+    else:
+        tag = note.kind.upper()
     return f"[{tag}] Tocsin #{note.incident_id}: {note.title}"
 
 
@@ -42,6 +48,11 @@ def notice(note: Notification) -> str:
     if note.kind == "update":
         joined = alerts_count(note.alerts_added)
         return f"{joined} joined incident #{note.incident_id} since the last update."
+    if note.kind == "severity_raised":
+        return (
+            f"Incident #{note.incident_id}, which you acknowledged, is now "
+            f"{note.severity.value}: a more severe alert joined it. It is still yours."
+        )
     return f"Incident #{note.incident_id} is resolved; no action needed."
 
 

@@ -242,10 +242,16 @@ async def sink() -> AsyncIterator[Sink]:
 
 
 def write_config(
-    directory: Path, *, smtp_port: int | None, sink_url: str, ack_timeout: str
+    directory: Path,
+    *,
+    smtp_port: int | None,
+    sink_url: str,
+    ack_timeout: str,
+    storm_limit: int | None = None,
 ) -> Path:
     """Alice is on call (level 1), Bob is level 2; both have a webhook, and email when
-    ``smtp_port`` is given."""
+    ``smtp_port`` is given. ``storm_limit`` caps the new incidents a minute of the payments
+    route."""
     (directory / "schedules").mkdir()
     (directory / "schedules" / "primary.yaml").write_text(
         "name: primary\ntimezone: Europe/Berlin\n"
@@ -256,6 +262,7 @@ def write_config(
     if smtp_port is not None:
         email = {name: f"email: {name}@example.com, " for name in email}
         smtp = f"smtp: {{host: 127.0.0.1, port: {smtp_port}, from: tocsin@example.com}}"
+    storm = "" if storm_limit is None else f", storm_limit: {storm_limit}"
     path = directory / "tocsin.yaml"
     path.write_text(
         f"""
@@ -272,7 +279,7 @@ escalation_policies:
       - {{targets: [schedule:primary], ack_timeout: {ack_timeout}}}
       - {{targets: [person:bob], ack_timeout: {ack_timeout}}}
 routes:
-  - {{match: {{service: payments}}, policy: payments, group_by: [alertname, cluster]}}
+  - {{match: {{service: payments}}, policy: payments, group_by: [alertname, cluster]{storm}}}
   - {{match: {{}}, policy: payments}}
 severity:
   - {{match: {{severity: critical}}, level: SEV1}}

@@ -9,6 +9,7 @@ from arq.jobs import Job, JobStatus
 from redis.asyncio import Redis
 
 from notifier import keys as notifier_keys
+from notifier.escalation import Step
 from router.store import IncidentStore
 from tests.e2e.conftest import WEBHOOK, Mailbox, Sink, alertmanager_payload, eventually
 from tocsin.service import Running
@@ -21,7 +22,7 @@ async def post(url: str, body: object) -> aiohttp.ClientResponse:
 
 
 async def escalation_done(redis: Redis, incident_id: str, level: int) -> bool:
-    job = Job(notifier_keys.escalate_job_id(incident_id, 0, level), redis)
+    job = Job(notifier_keys.escalate_job_id(incident_id, Step(0, level)), redis)
     return await job.status() is JobStatus.complete
 
 

@@ -78,7 +78,7 @@ def titles(sink: Sink, person: str) -> list[str]:
 async def escalation_timer_set(store: Store, incident_id: str) -> bool:
     redis = connect(store.url())
     try:
-        job_id = notifier_keys.escalate_job_id(incident_id, FIRST.round, FIRST.level)
+        job_id = notifier_keys.escalate_job_id(incident_id, FIRST)
         job = Job(job_id, redis, _queue_name=notifier_keys.ARQ_QUEUE)
         return await job.status() is JobStatus.deferred
     finally:

@@ -155,6 +155,17 @@ async def test_second_post_is_idempotent(
         assert "Acknowledged by Alice Smith at 2026-03-02 12:00:00 UTC" in await response.text()
 
 
+async def test_an_incident_resolved_by_hand_says_who(
+    client: AckClient, store: IncidentStore, clock: ManualClock, incident: Incident
+) -> None:
+    url = link(clock, incident.id)
+    await store.resolve(incident.id, "bob", clock(), retention=timedelta(days=1))
+
+    page = await (await client.get(url)).text()
+
+    assert "Already resolved by Bob &lt;B&gt; at 2026-03-02 12:00:00 UTC" in page
+
+
 @pytest.mark.parametrize("method", ["GET", "POST"])
 async def test_tampered_link_is_forbidden(
     client: AckClient, store: IncidentStore, clock: ManualClock, incident: Incident, method: str

@@ -53,6 +53,20 @@ async def test_resolved_notice() -> None:
     assert "Acknowledge" not in text
 
 
+async def test_severity_raised_notice() -> None:
+    out = io.StringIO()
+    note = PAGE.model_copy(
+        update={"kind": "severity_raised", "status": IncidentStatus.ACKNOWLEDGED, "ack_url": None}
+    )
+
+    assert (await ConsoleChannel(out).send(ALICE, note)).ok
+
+    text = out.getvalue()
+    assert "[NOW SEV1] Tocsin #12: Disk full on db-1" in text
+    assert "Incident #12, which you acknowledged, is now SEV1" in text
+    assert "Acknowledge" not in text
+
+
 async def test_reaches_only_people_with_console_on() -> None:
     channel = ConsoleChannel(io.StringIO())
     assert channel.reaches(ALICE)

@@ -160,6 +160,21 @@ async def test_resolved_mail(mailbox: tuple[Mailbox, int], clock: ManualClock) -
     assert "Acknowledge" not in message.as_string()
 
 
+async def test_severity_raised_mail(mailbox: tuple[Mailbox, int], clock: ManualClock) -> None:
+    box, port = mailbox
+    note = PAGE.model_copy(
+        update={"kind": "severity_raised", "status": IncidentStatus.ACKNOWLEDGED, "ack_url": None}
+    )
+
+    assert (await channel_for(port, clock).send(ALICE, note)).ok
+
+    [message] = box.messages()
+    assert message["Subject"] == f"[NOW {PAGE.severity.value}] Tocsin #12: Disk <full> & slow"
+    raw = message.as_string()
+    assert "which you acknowledged, is now" in raw
+    assert "Acknowledge" not in raw
+
+
 @pytest.mark.parametrize(("code", "retryable"), [("450", True), ("550", False)])
 async def test_refused_recipient(
     mailbox: tuple[Mailbox, int], clock: ManualClock, code: str, retryable: bool

@@ -98,6 +98,20 @@ async def test_posts_the_notification_as_json(
     assert body["text"] == "[SEV2] Tocsin #7: API latency high\nhttp://tocsin.test/ack/v1.abc.def"
 
 
+async def test_a_severity_raised_notice_says_so_in_its_text(
+    server: TestServer, sink: Sink, channel: WebhookChannel
+) -> None:
+    note = PAGE.model_copy(
+        update={"kind": "severity_raised", "status": IncidentStatus.ACKNOWLEDGED, "ack_url": None}
+    )
+
+    assert (await channel.send(person_at(server.make_url("/reply/200")), note)).ok
+
+    [body] = sink.received
+    assert (body["kind"], body["severity"]) == ("severity_raised", "SEV2")
+    assert body["text"] == "[NOW SEV2] Tocsin #7: API latency high"
+
+
 @pytest.mark.parametrize(
     ("status", "retryable"),
     [(500, True), (503, True), (429, True), (408, True), (400, False), (404, False)],

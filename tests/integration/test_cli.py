@@ -1,17 +1,23 @@
 """``tocsin check|oncall|web|worker|…`` as an operator runs them: exit codes, and messages
 that say what to fix (never a stack trace). In-process, except one real ``python -m tocsin``."""
 
+import asyncio
 import logging
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
 
+from ingest.models import Alert, AlertStatus
+from router.config import Route, RoutingConfig
+from router.store import IncidentStore
 from tocsin.cli import main
+from tocsin.store import connect
 
 DEPLOY = Path(__file__).parents[2] / "deploy" / "tocsin.yaml"
 
@@ -384,3 +390,44 @@ def test_a_bad_silence_command_says_why(
     assert main(["silence", *args]) == 2
     (line,) = refused(capsys)
     assert message in line
+
+
+def test_incident_resolve_from_the_command_line(
+    valkey_url: str,
+    redis: Redis,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    async def open_incident() -> str:
+        store = IncidentStore(connect(valkey_url))
+        try:
+            routing = RoutingConfig(routes=[Route(policy="p")])
+            alert = Alert(
+                dedup_key="disk",
+                status=AlertStatus.FIRING,
+                summary="disk full",
+                integration="prom",
+                source="alertmanager",
+                received_at=datetime.now(UTC),
+            )
+            change = await store.apply_alert(alert, routing)
+            assert change.incident_id is not None
+            return change.incident_id
+        finally:
+            await store.redis.aclose()
+
+    incident_id = asyncio.run(open_incident())
+    monkeypatch.setenv("TOCSIN_REDIS_URL", valkey_url)
+    resolve = ["incident", "resolve", "--config", str(DEPLOY), incident_id]
+
+    assert main([*resolve, "--by", "al"]) == 0
+    assert capsys.readouterr().out == f"incident {incident_id} resolved by al\n"
+    assert main(resolve) == 0
+    assert capsys.readouterr().out == f"incident {incident_id} was already resolved\n"
+
+    assert main(["incident", "resolve", "--config", str(DEPLOY), "99"]) == 2
+    (line,) = refused(capsys)
+    assert line == "tocsin: no incident '99' (or it was resolved more than 30d ago)"
+    assert main([*resolve, "--by", " "]) == 2
+    (line,) = refused(capsys)
+    assert line == "tocsin: --by: say who resolves the incident"

@@ -137,11 +137,15 @@ async def test_a_repeat_bumps_count_and_last_seen_without_an_event(world: World)
     assert await world.events() == [IncidentEventKind.OPENED]
 
 
-async def test_a_new_alert_joins_and_raises_severity_without_an_event(world: World) -> None:
+async def test_a_more_severe_alert_joins_raises_severity_and_starts_a_new_paging_epoch(
+    world: World,
+) -> None:
     await world.apply(alert("disk", severity="warning"))
     later = T0 + timedelta(minutes=1)
 
-    change = await world.apply(alert("cpu", at=later, severity="critical"))
+    change = await world.apply(
+        alert("cpu", at=later, severity="critical", summary="cpu melting on api-1")
+    )
 
     assert change.outcome is Outcome.JOINED
     incident = await world.incident()
@@ -153,16 +157,27 @@ async def test_a_new_alert_joins_and_raises_severity_without_an_event(world: Wor
     assert records["cpu"].first_seen == later
     assert records["cpu"].severity is Severity.SEV1
     timeline = await world.store.timeline("1")
-    assert (timeline[-1].kind, timeline[-1].detail) == (TimelineKind.ALERT_ADDED, "cpu is broken")
+    assert [(e.kind, e.detail) for e in timeline[-2:]] == [
+        (TimelineKind.SEVERITY_RAISED, "severity raised from SEV3 to SEV1 by cpu melting on api-1"),
+        (TimelineKind.ALERT_ADDED, "cpu melting on api-1"),
+    ]
     assert incident.title == "disk is broken"
-    assert await world.events() == [IncidentEventKind.OPENED]
+    assert incident.page_epoch == 1
+    entries = await world.redis.xrange(keys.EVENT_STREAM)
+    announced = [IncidentEvent.model_validate_json(fields[b"m"]) for _, fields in entries]
+    assert [(e.kind, e.epoch, e.at) for e in announced] == [
+        (IncidentEventKind.OPENED, 0, T0),
+        (IncidentEventKind.SEVERITY_RAISED, 1, later),
+    ]
 
 
 async def test_a_less_severe_alert_does_not_lower_severity(world: World) -> None:
     await world.apply(alert("disk", severity="critical"))
     await world.apply(alert("cpu", severity="warning"))
     await world.apply(alert("mem", severity="unknown"))  # SEV2 by default
-    assert (await world.incident()).severity is Severity.SEV1
+    incident = await world.incident()
+    assert (incident.severity, incident.page_epoch) == (Severity.SEV1, 0)
+    assert await world.events() == [IncidentEventKind.OPENED]
 
 
 async def test_resolving_one_alert_of_several_resolves_only_that_alert(world: World) -> None:
@@ -343,8 +358,9 @@ LEVEL_OF = {"critical": Severity.SEV1, "warning": Severity.SEV3, "other": Severi
 
 def test_invariants_over_any_sequence_of_alerts(valkey_url: str) -> None:
     """Until it resolves: it is resolved exactly when no alert fires, it announces only its
-    opening and its resolution, each record counts its firings and the severity is the worst
-    seen. (Its own event loop per example: hypothesis calls it synchronously.)"""
+    opening, each raise of its severity (each a new paging epoch) and its resolution, each
+    record counts its firings and the severity is the worst seen. (Its own event loop per
+    example: hypothesis calls it synchronously.)"""
 
     async def scenario(first: str, steps: list[tuple[str, bool]]) -> None:
         redis = connect(valkey_url)
@@ -353,6 +369,8 @@ def test_invariants_over_any_sequence_of_alerts(valkey_url: str) -> None:
             world = World(IncidentStore(redis), redis)
             await world.apply(alert(first, severity=SEVERITY_OF[first]))
             firings = {first: 1}
+            worst = LEVEL_OF[SEVERITY_OF[first]]
+            raised: list[IncidentEventKind] = []
             for minute, (key, firing) in enumerate(steps, start=1):
                 at = T0 + timedelta(minutes=minute)
                 change = await world.apply(
@@ -364,16 +382,20 @@ def test_invariants_over_any_sequence_of_alerts(valkey_url: str) -> None:
                 records = await world.records()
                 assert {k: r.count for k, r in records.items()} == firings
                 incident = await world.incident()
-                assert incident.severity == min(LEVEL_OF[SEVERITY_OF[k]] for k in firings)
+                seen_worst = min(LEVEL_OF[SEVERITY_OF[k]] for k in firings)
+                if seen_worst < worst:
+                    raised.append(IncidentEventKind.SEVERITY_RAISED)
+                    worst = seen_worst
+                assert (incident.severity, incident.page_epoch) == (worst, len(raised))
                 firing_now = sum(r.status is FIRING for r in records.values())
                 assert incident.alerts_firing == firing_now
                 assert (incident.status is IncidentStatus.RESOLVED) is (firing_now == 0)
                 events = await world.events()
                 if change.outcome is Outcome.INCIDENT_RESOLVED:
-                    assert events == [IncidentEventKind.OPENED, IncidentEventKind.RESOLVED]
+                    assert events == [IncidentEventKind.OPENED, *raised, IncidentEventKind.RESOLVED]
                     assert incident.resolved_at == at
-                    return  # whatever comes next opens a new incident
-                assert events == [IncidentEventKind.OPENED]
+                    return  # whatever comes next reopens it, or opens a new incident
+                assert events == [IncidentEventKind.OPENED, *raised]
         finally:
             await redis.aclose()
 

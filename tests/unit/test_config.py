@@ -105,6 +105,25 @@ smtp: {host: 127.0.0.1, from: tocsin@example.com}
     assert load_config(path).config.people["alice"].email == "alice@example.com"
 
 
+def test_reopen_window_at_the_top_and_on_a_route(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        ALICE_AND_P
+        + """\
+reopen_window: 10m
+routes:
+  - {name: db, policy: p, reopen_window: 1h}
+  - {name: rest, policy: p}
+""",
+    )
+
+    tree = load_config(path).routing.tree
+    assert [node.resolved.reopen_window for node in tree] == [
+        timedelta(hours=1),
+        timedelta(minutes=10),
+    ]
+
+
 # --- broken root files: one problem each, at the marked line -----------------------------
 
 
@@ -331,6 +350,24 @@ routes:
 """,
         "routes[0].routes[0].group_wait: invalid duration 30",
     ),
+    "a reopen window of nothing": Broken(
+        ALICE_AND_P
+        + """\
+reopen_window: 0m  #!
+routes:
+  - policy: p
+""",
+        "reopen_window: invalid duration '0m'",
+    ),
+    "a route's reopen window without a unit": Broken(
+        ALICE_AND_P
+        + """\
+routes:
+  - policy: p
+    reopen_window: 300  #!
+""",
+        "routes[0].reopen_window: invalid duration 300",
+    ),
     "support hours in an unknown zone": Broken(
         ALICE_AND_P
         + """\
@@ -365,6 +402,25 @@ routes:
       - {timezone: UTC, days: [monday], start: "09:00", end: "17:00"}  #!
 """,
         "routes[0].support_hours[0].days[0]: Input should be 'mon'",
+    ),
+    "a storm limit of none at all": Broken(
+        ALICE_AND_P
+        + """\
+routes:
+  - policy: p
+    routes:
+      - storm_limit: 0  #!
+""",
+        "routes[0].routes[0].storm_limit: Input should be greater than or equal to 1",
+    ),
+    "a storm limit that is not a number": Broken(
+        ALICE_AND_P
+        + """\
+routes:
+  - policy: p
+    storm_limit: lots  #!
+""",
+        "routes[0].storm_limit: Input should be a valid integer",
     ),
     "continue that is not a yes or no": Broken(
         ALICE_AND_P

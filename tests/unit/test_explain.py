@@ -433,3 +433,46 @@ def test_routing_config_only_is_enough() -> None:
     bare = RoutingConfig.model_validate({"routes": [{"policy": "payments"}]})
     routed = explain_routing(_alert({}), bare, [], Facts(), AT)
     assert [landing.route for landing in routed.landings] == ["route-1"]
+
+
+def test_urgency_says_when_sev3_and_sev4_page() -> None:
+    """As the pager decides it: SEV3 outside its route's support hours pages when they next
+    start, SEV4 pages nobody, and a group_wait holds the first page back."""
+    config = {
+        **CONFIG,
+        "routes": [
+            {
+                "name": "web",
+                "matchers": ["team=web"],
+                "policy": "payments",
+                "support_hours": [
+                    {"timezone": "Europe/Berlin", "days": ["mon"], "start": "09:00", "end": "17:00"}
+                ],
+            },
+            {"name": "batch", "matchers": ["team=batch"], "policy": "audit", "group_wait": "30s"},
+        ],
+        "severity": [
+            {"match": {"severity": "info"}, "level": "SEV4"},
+            {"match": {"severity": "warning"}, "level": "SEV3"},
+        ],
+    }
+    loaded = LoadedConfig(
+        path=Path("tocsin.yaml"),
+        config=TocsinConfig.model_validate(config),
+        schedules={"primary": PRIMARY},
+    )
+
+    def why_not(labels: dict[str, str]) -> str | None:
+        (alert,) = explain(loaded.routing, loaded.directory, AM, am(labels), AT, Facts()).alerts
+        return alert.pages[0].why_not
+
+    assert why_not({"team": "web", "severity": "warning"}) == (
+        "SEV3 outside support hours; pages at 2026-03-02T08:00:00+00:00"
+    )
+    assert why_not({"team": "web", "severity": "info"}) == (
+        "SEV4 pages nobody (the incident is only recorded)"
+    )
+    assert why_not({"team": "web", "severity": "critical"}) is None
+    assert why_not({"team": "batch"}) == (
+        "pages after group_wait 30s, with the alerts collected by then"
+    )

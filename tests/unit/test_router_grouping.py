@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from ingest.models import Alert, AlertStatus
 from router.config import EVERY_ALERT_ALONE, ResolvedRoute, Route, RoutingConfig
-from router.grouping import group_key, group_labels
+from router.grouping import group_key, group_labels, group_name, storm_group_key
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -85,6 +85,18 @@ def test_the_same_values_on_different_routes_are_different_groups() -> None:
     assert group_key(a, routed(["service"], name="one")) != group_key(
         a, routed(["service"], name="two")
     )
+
+
+def test_a_storm_names_a_group_by_its_values_or_by_its_one_alert() -> None:
+    a = alert(service="api", env="prod", instance="web-1")
+    assert group_name(a, routed(BY)) == "env=prod service=api"
+    assert group_name(a, routed(None)) == "s"  # each alert alone: its summary
+
+
+@given(st.dictionaries(label_names, label_values, max_size=8), st.booleans())
+def test_no_group_is_a_storms_group(labels: dict[str, str], alone: bool) -> None:
+    route = routed(None if alone else sorted(labels))
+    assert group_key(labelled("a", labels), route) != storm_group_key(route)
 
 
 def sha(canonical: str) -> str:

@@ -157,9 +157,15 @@ TREE = routing(
         "group_wait": "30s",
         "group_interval": "5m",
         "service": "Database",
+        "storm_limit": 50,
         "routes": [
             {"name": "db-urgent", "matchers": ['severity=~"critical|error"'], "policy": "db-24x7"},
-            {"matchers": ["env!=prod"], "group_by": ["..."], "group_interval": "1h"},
+            {
+                "matchers": ["env!=prod"],
+                "group_by": ["..."],
+                "group_interval": "1h",
+                "storm_limit": 5,
+            },
         ],
     },
     {
@@ -220,6 +226,7 @@ def test_children_inherit_what_they_do_not_set() -> None:
         group_wait=timedelta(seconds=30),
         group_interval=timedelta(minutes=5),
         service="Database",
+        storm_limit=50,
     )
     assert resolved["db.2"] == ResolvedRoute(
         name="db.2",
@@ -228,12 +235,34 @@ def test_children_inherit_what_they_do_not_set() -> None:
         group_wait=timedelta(seconds=30),
         group_interval=timedelta(hours=1),
         service="Database",
+        storm_limit=5,
     )
     assert resolved["web-prod"].service == "Storefront"
     assert resolved["web-eu"].service is None
     assert resolved["web-eu"].policy == "web"
     assert resolved["fallback"].group_by is None
     assert resolved["fallback"].group_wait is None
+    assert resolved["fallback"].storm_limit is None
+
+
+def test_the_reopen_window_is_the_configuration_s_unless_a_route_or_parent_sets_one() -> None:
+    config = RoutingConfig.model_validate(
+        {
+            "reopen_window": timedelta(minutes=10),
+            "routes": [
+                {"name": "db", "policy": "db", "reopen_window": "1h", "routes": [{"name": "c"}]},
+                {"name": "rest", "policy": "default"},
+            ],
+        }
+    )
+    windows = {node.resolved.name: node.resolved.reopen_window for node in walk(config.tree)}
+
+    assert windows == {
+        "db": timedelta(hours=1),
+        "c": timedelta(hours=1),
+        "rest": timedelta(minutes=10),
+    }
+    assert TREE.tree[0].resolved.reopen_window == timedelta(minutes=5)
 
 
 def test_group_by_dots_means_each_alert_alone_as_no_group_by_does() -> None:

@@ -9,6 +9,7 @@ from router.states import TRANSITIONS, IllegalTransition, IncidentAction, next_s
 
 T, A, R = IncidentStatus.TRIGGERED, IncidentStatus.ACKNOWLEDGED, IncidentStatus.RESOLVED
 ACK, RESOLVE = IncidentAction.ACKNOWLEDGE, IncidentAction.RESOLVE
+REOPEN = IncidentAction.REOPEN
 
 EXPECTED: dict[tuple[IncidentStatus, IncidentAction], IncidentStatus | None] = {
     (T, ACK): A,
@@ -17,6 +18,9 @@ EXPECTED: dict[tuple[IncidentStatus, IncidentAction], IncidentStatus | None] = {
     (A, RESOLVE): R,
     (R, ACK): None,
     (R, RESOLVE): R,
+    (T, REOPEN): None,
+    (A, REOPEN): None,
+    (R, REOPEN): T,
 }
 """Written out independently of the table under test; ``None`` means illegal."""
 
@@ -68,9 +72,14 @@ def test_acknowledging_a_resolved_incident_is_illegal() -> None:
 
 
 @pytest.mark.parametrize("start", list(IncidentStatus))
-def test_resolve_is_reachable_from_every_status_and_final(start: IncidentStatus) -> None:
+def test_resolve_is_reachable_from_every_status_and_only_a_reopening_leaves_it(
+    start: IncidentStatus,
+) -> None:
     resolved = next_status(start, RESOLVE)
     assert resolved is R
     for action in IncidentAction:
         target = TRANSITIONS[(resolved, action)]
-        assert target in (None, R), f"{action} leaves resolved"
+        if action is REOPEN:
+            assert target is T
+        else:
+            assert target in (None, R), f"{action} leaves resolved"
