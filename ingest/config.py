@@ -7,14 +7,27 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 
+class RateLimit(BaseModel):
+    """A token bucket: ``burst`` requests at once, refilled at ``per_second``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    per_second: float = Field(gt=0, le=1_000_000)
+    burst: int = Field(ge=1, le=1_000_000)
+
+
 class Integration(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(min_length=1)
     """Stamped on every alert it delivers and used as a metrics label."""
-    type: Literal["alertmanager", "generic"]
+    type: Literal["alertmanager", "generic", "pagerduty"]
     """The payload format, a key of ``ingest.sources.SOURCES``."""
     token: str = Field(min_length=1)
+    """For ``pagerduty``, the ``routing_key`` its events carry."""
+    rate_limit: RateLimit | None = None
+    """Requests beyond it are refused with 429; shared by every web process. None: no
+    limit."""
 
 
 Conflict = tuple[tuple[str | int, ...], str]

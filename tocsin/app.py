@@ -2,7 +2,12 @@
 
 from aiohttp import web
 
+from ingest.changes import ChangeLog
+from ingest.events_v2 import EventsV2
+from ingest.events_v2 import add_routes as add_events_v2_routes
+from ingest.ratelimit import RateLimiter
 from ingest.stream import alert_stream
+from ingest.triggers import Triggers
 from ingest.web import Webhooks
 from ingest.web import add_routes as add_webhook_routes
 from notifier.ack_web import AckPages
@@ -12,6 +17,8 @@ from router.store import IncidentStore
 from tocsin.api import IncidentsApi
 from tocsin.api import add_routes as add_api_routes
 from tocsin.api_metrics import counting
+from tocsin.changes_api import ChangesApi
+from tocsin.changes_api import add_routes as add_changes_routes
 from tocsin.explain_api import ExplainApi
 from tocsin.explain_api import add_routes as add_explain_routes
 from tocsin.health import add_health_routes, api_auth
@@ -32,10 +39,14 @@ def make_app(runtime: Runtime) -> web.Application:
         stream=alert_stream(runtime.redis, runtime.settings.durability),
         registry=runtime.registry,
         clock=runtime.clock,
+        limiter=RateLimiter(runtime.redis),
     )
+    changes = ChangeLog(runtime.redis)
     add_webhook_routes(app, webhooks)
+    add_events_v2_routes(app, EventsV2(webhooks, Triggers(runtime.redis), changes))
     add_ack_routes(app, AckPages(store, runtime.secret, runtime.clock, config.people))
     add_api_routes(app, IncidentsApi(store, runtime.loaded, runtime.clock))
+    add_changes_routes(app, ChangesApi(changes, config.integrations))
     add_silence_routes(app, SilencesApi(SilenceStore(runtime.redis), runtime.clock))
     add_explain_routes(app, ExplainApi(runtime.loaded, runtime.redis, runtime.clock))
 

@@ -72,7 +72,9 @@ class Running:
 async def running(runtime: Runtime, roles: Collection[Role]) -> AsyncIterator[Running]:
     settings = runtime.settings
     stop = asyncio.Event()
-    state = Running(url=f"http://{settings.host}:{settings.port}", stop=stop)
+    tls = runtime.tls if Role.WEB in roles else None
+    scheme = "https" if tls else "http"
+    state = Running(url=f"{scheme}://{settings.host}:{settings.port}", stop=stop)
     grace = settings.shutdown_grace.total_seconds()
 
     def spawn(name: str, work: Coroutine[Any, Any, None]) -> None:
@@ -93,7 +95,7 @@ async def running(runtime: Runtime, roles: Collection[Role]) -> AsyncIterator[Ru
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
         try:
-            await web.TCPSite(runner, settings.host, settings.port).start()
+            await web.TCPSite(runner, settings.host, settings.port, ssl_context=tls).start()
         except OSError as error:
             raise SettingsError(
                 f"cannot listen on {settings.host}:{settings.port}: {error.strerror}; "
