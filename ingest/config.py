@@ -12,7 +12,7 @@ class Integration(BaseModel):
 
     name: str = Field(min_length=1)
     """Stamped on every alert it delivers and used as a metrics label."""
-    type: Literal["alertmanager", "generic"]
+    type: Literal["alertmanager", "generic", "grafana", "datadog"]
     """The payload format, a key of ``ingest.sources.SOURCES``."""
     token: str = Field(min_length=1)
 

@@ -4,10 +4,13 @@ from collections.abc import Mapping
 
 from ingest.sources.alertmanager import AlertmanagerSource
 from ingest.sources.base import FieldError, PayloadError, Source
+from ingest.sources.datadog import DatadogSource
 from ingest.sources.generic import GenericSource
+from ingest.sources.grafana import GrafanaSource
 
 SOURCES: Mapping[str, Source] = {
-    source.name: source for source in (AlertmanagerSource(), GenericSource())
+    source.name: source
+    for source in (AlertmanagerSource(), GenericSource(), GrafanaSource(), DatadogSource())
 }
 """Keyed by ``Source.name``, which is ``Integration.type``."""
 

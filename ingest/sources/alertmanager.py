@@ -48,7 +48,9 @@ def _unless_zero(value: object) -> object:
 _GoTime = Annotated[Timestamp | None, BeforeValidator(_unless_zero)]
 
 
-class _AlertmanagerAlert(Payload):
+class AlertmanagerAlert(Payload):
+    """One alert of Alertmanager's notification; Grafana's alerts extend it."""
+
     status: AlertStatus
     labels: Labels
     annotations: Annotations = Field(default_factory=dict)
@@ -63,7 +65,7 @@ class _Notification(Payload):
     """Checked so that a future format with another shape is refused, not misread."""
     external_url: ShortText | None = Field(default=None, alias="externalURL")
     truncated_alerts: int = Field(default=0, ge=0, le=10**9, alias="truncatedAlerts")
-    alerts: Annotated[list[_AlertmanagerAlert], Field(max_length=MAX_ALERTS)]
+    alerts: Annotated[list[AlertmanagerAlert], Field(max_length=MAX_ALERTS)]
 
 
 _NOTIFICATION = TypeAdapter(_Notification)
@@ -75,26 +77,49 @@ class AlertmanagerSource:
     def parse(self, body: object, integration: Integration, now: datetime) -> list[Alert]:
         notification = validate(_NOTIFICATION, body)
         return [
-            Alert(
-                dedup_key=alert.fingerprint or labels_fingerprint(alert.labels),
-                status=alert.status,
-                summary=_summary(alert),
-                labels=alert.labels,
-                annotations=alert.annotations,
-                integration=integration.name,
+            to_alert(
+                alert,
+                alert.annotations,
+                integration=integration,
                 source=self.name,
-                origin=notification.external_url or None,
-                generator_url=alert.generator_url or None,
-                starts_at=alert.starts_at,
-                ends_at=alert.ends_at,
-                received_at=now,
+                origin=notification.external_url,
                 sender_not_shown=notification.truncated_alerts,
+                now=now,
             )
             for alert in notification.alerts
         ]
 
 
-def _summary(alert: _AlertmanagerAlert) -> str:
+def to_alert(
+    alert: AlertmanagerAlert,
+    annotations: dict[str, str],
+    *,
+    integration: Integration,
+    source: str,
+    origin: str | None,
+    sender_not_shown: int,
+    now: datetime,
+) -> Alert:
+    """The ``Alert`` of an Alertmanager-shaped alert, with ``annotations`` (its own, or
+    more)."""
+    return Alert(
+        dedup_key=alert.fingerprint or labels_fingerprint(alert.labels),
+        status=alert.status,
+        summary=_summary(alert),
+        labels=alert.labels,
+        annotations=annotations,
+        integration=integration.name,
+        source=source,
+        origin=origin or None,
+        generator_url=alert.generator_url or None,
+        starts_at=alert.starts_at,
+        ends_at=alert.ends_at,
+        received_at=now,
+        sender_not_shown=sender_not_shown,
+    )
+
+
+def _summary(alert: AlertmanagerAlert) -> str:
     return (
         alert.annotations.get("summary")
         or alert.annotations.get("description")
