@@ -9,9 +9,11 @@ the variable, never a secret.
 import os
 import re
 from collections.abc import Sequence
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from ingest.mapping import Mapping
 
 ENV_PREFIX = "env:"
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -59,6 +61,14 @@ class Integration(BaseModel):
     hmac_timestamp_header: str | None = Field(default=None, min_length=1)
     """When set, every request must carry a recent Unix time in this header, and the
     signature covers ``timestamp:body``."""
+    mapping: Mapping | None = None
+    """A generic integration's fields in the sender's own shape (``ingest.mapping``)."""
+
+    @model_validator(mode="after")
+    def _mapping_only_for_generic(self) -> Self:
+        if self.mapping is not None and self.type != "generic":
+            raise ValueError(f"mapping: only a generic integration takes one, not {self.type}")
+        return self
 
 
 Conflict = tuple[tuple[str | int, ...], str]
