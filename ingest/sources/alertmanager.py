@@ -19,8 +19,9 @@ annotations itself. Fields we do not use are not validated, so a tool that sends
 odd shape is still accepted.
 """
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import BeforeValidator, Field, TypeAdapter
 
@@ -60,11 +61,16 @@ class AlertmanagerAlert(Payload):
     fingerprint: DedupKey | None = None
 
 
-class _Notification(Payload):
-    version: Literal["4"]
-    """Checked so that a future format with another shape is refused, not misread."""
+class NotificationFields(Payload):
+    """What Alertmanager's notification and Grafana's share, besides their alerts."""
+
     external_url: ShortText | None = Field(default=None, alias="externalURL")
     truncated_alerts: int = Field(default=0, ge=0, le=10**9, alias="truncatedAlerts")
+
+
+class _Notification(NotificationFields):
+    version: Literal["4"]
+    """Checked so that a future format with another shape is refused, not misread."""
     alerts: Annotated[list[AlertmanagerAlert], Field(max_length=MAX_ALERTS)]
 
 
@@ -76,47 +82,48 @@ class AlertmanagerSource:
 
     def parse(self, body: object, integration: Integration, now: datetime) -> list[Alert]:
         notification = validate(_NOTIFICATION, body)
-        return [
-            to_alert(
-                alert,
-                alert.annotations,
-                integration=integration,
-                source=self.name,
-                origin=notification.external_url,
-                sender_not_shown=notification.truncated_alerts,
-                now=now,
-            )
-            for alert in notification.alerts
-        ]
+        return to_alerts(
+            notification,
+            notification.alerts,
+            lambda alert: alert.annotations,
+            integration=integration,
+            source=self.name,
+            now=now,
+        )
 
 
-def to_alert(
-    alert: AlertmanagerAlert,
-    annotations: dict[str, str],
+A = TypeVar("A", bound=AlertmanagerAlert)
+
+
+def to_alerts(
+    notification: NotificationFields,
+    alerts: Sequence[A],
+    annotations: Callable[[A], dict[str, str]],
     *,
     integration: Integration,
     source: str,
-    origin: str | None,
-    sender_not_shown: int,
     now: datetime,
-) -> Alert:
-    """The ``Alert`` of an Alertmanager-shaped alert, with ``annotations`` (its own, or
-    more)."""
-    return Alert(
-        dedup_key=alert.fingerprint or labels_fingerprint(alert.labels),
-        status=alert.status,
-        summary=_summary(alert),
-        labels=alert.labels,
-        annotations=annotations,
-        integration=integration.name,
-        source=source,
-        origin=origin or None,
-        generator_url=alert.generator_url or None,
-        starts_at=alert.starts_at,
-        ends_at=alert.ends_at,
-        received_at=now,
-        sender_not_shown=sender_not_shown,
-    )
+) -> list[Alert]:
+    """The ``Alert`` of each Alertmanager-shaped alert, with the ``annotations`` a source
+    gives it (its own, or more)."""
+    return [
+        Alert(
+            dedup_key=alert.fingerprint or labels_fingerprint(alert.labels),
+            status=alert.status,
+            summary=_summary(alert),
+            labels=alert.labels,
+            annotations=annotations(alert),
+            integration=integration.name,
+            source=source,
+            origin=notification.external_url or None,
+            generator_url=alert.generator_url or None,
+            starts_at=alert.starts_at,
+            ends_at=alert.ends_at,
+            received_at=now,
+            sender_not_shown=notification.truncated_alerts,
+        )
+        for alert in alerts
+    ]
 
 
 def _summary(alert: AlertmanagerAlert) -> str:

@@ -28,12 +28,11 @@ from pydantic import Field, TypeAdapter
 
 from ingest.config import Integration
 from ingest.models import MAX_LABELS, Alert
-from ingest.sources.alertmanager import AlertmanagerAlert, to_alert
+from ingest.sources.alertmanager import AlertmanagerAlert, NotificationFields, to_alerts
 from ingest.sources.base import (
     MAX_ALERTS,
     Annotations,
     LongText,
-    Payload,
     ShortText,
     validate,
 )
@@ -56,11 +55,9 @@ class _GrafanaAlert(AlertmanagerAlert):
     values: Annotated[dict[_RefId, float | None], Field(max_length=_MAX_VALUES)] | None = None
 
 
-class _Notification(Payload):
+class _Notification(NotificationFields):
     version: Literal["1"]
     """Checked so that a future format with another shape is refused, not misread."""
-    external_url: ShortText | None = Field(default=None, alias="externalURL")
-    truncated_alerts: int = Field(default=0, ge=0, le=10**9, alias="truncatedAlerts")
     alerts: Annotated[list[_GrafanaAlert], Field(max_length=MAX_ALERTS)]
 
 
@@ -72,18 +69,14 @@ class GrafanaSource:
 
     def parse(self, body: object, integration: Integration, now: datetime) -> list[Alert]:
         notification = validate(_NOTIFICATION, body)
-        return [
-            to_alert(
-                alert,
-                _annotations(alert),
-                integration=integration,
-                source=self.name,
-                origin=notification.external_url,
-                sender_not_shown=notification.truncated_alerts,
-                now=now,
-            )
-            for alert in notification.alerts
-        ]
+        return to_alerts(
+            notification,
+            notification.alerts,
+            _annotations,
+            integration=integration,
+            source=self.name,
+            now=now,
+        )
 
 
 def _annotations(alert: _GrafanaAlert) -> dict[str, str]:

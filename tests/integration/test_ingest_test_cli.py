@@ -7,12 +7,14 @@ from pathlib import Path
 import pytest
 
 from tests.integration.test_cli import no_tocsin_environment
+from tests.unit.test_config_integrations import ROUTES
 from tocsin.cli import main
 
 __all__ = ["no_tocsin_environment"]  # autouse: nothing from the shell's environment
 
 PAYLOADS = Path(__file__).parents[1] / "fixtures" / "payloads"
-CONFIG = """\
+CONFIG = (
+    """\
 integrations:
   - {name: grafana-prod, type: grafana, token: 'env:TOCSIN_GRAFANA_TOKEN', hmac_secret: s}
   - {name: datadog, type: datadog, token: dd}
@@ -24,13 +26,9 @@ integrations:
       dedup_key: monitor.id
       status: heartbeat.status
       resolved_values: [1]
-people:
-  alice: {name: Alice}
-escalation_policies:
-  p: {levels: [{targets: [person:alice], ack_timeout: 5m}]}
-routes:
-  - {policy: p}
 """
+    + ROUTES
+)
 
 
 @pytest.fixture

@@ -5,25 +5,20 @@ from the environment included."""
 import hashlib
 import hmac
 import json
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
-from prometheus_client import CollectorRegistry
+from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
-from ingest.stream import alert_stream
-from router import keys
 from router.consumer import Router
 from tests.conftest import ManualClock
-from tocsin.app import make_app
+from tests.integration.test_api import client, router, runtime
 from tocsin.config import LoadedConfig, load_config
 from tocsin.runtime import Runtime
-from tocsin.settings import Settings
 
 PAYLOADS = Path(__file__).parents[1] / "fixtures" / "payloads"
 HMAC_SECRET = "grafana-hmac-s3cret"
@@ -64,6 +59,7 @@ severity:
 """
 
 Client = TestClient[web.Request, web.Application]
+__all__ = ["client", "router", "runtime"]  # over the `loaded` configuration below
 
 
 def payload(source: str, name: str) -> bytes:
@@ -82,23 +78,6 @@ def loaded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LoadedConfig:
     path = tmp_path / "tocsin.yaml"
     path.write_text(CONFIG)
     return load_config(path)
-
-
-@pytest.fixture
-def runtime(loaded: LoadedConfig, redis: Redis, clock: ManualClock) -> Runtime:
-    return Runtime(Settings(), loaded, redis, b"link-signing-key", clock=clock)
-
-
-@pytest.fixture
-async def client(runtime: Runtime) -> AsyncIterator[Client]:
-    async with TestClient(TestServer(make_app(runtime))) as client:
-        yield client
-
-
-@pytest.fixture
-async def router(redis: Redis, loaded: LoadedConfig, clock: ManualClock) -> Router:
-    await alert_stream(redis).ensure_group(keys.CONSUMER_GROUP)
-    return Router(redis, loaded.routing, "test-router", CollectorRegistry(), clock)
 
 
 async def post(

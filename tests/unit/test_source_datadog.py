@@ -12,31 +12,17 @@ from hypothesis import strategies as st
 
 from ingest.config import Integration
 from ingest.models import Alert, AlertStatus
-from ingest.sources import SOURCES, PayloadError
+from ingest.sources import PayloadError
 from ingest.sources.datadog import tag_labels
+from tests.unit.source_under_test import NOW, SourceUnderTest
 
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "payloads" / "datadog"
-NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-INTEGRATION = Integration(name="datadog", type="datadog", token="t0ken")
-SOURCE = SOURCES["datadog"]
-
-
-def load(name: str) -> Any:
-    return json.loads((FIXTURES / name).read_text())
-
-
-def parse(body: object) -> list[Alert]:
-    return SOURCE.parse(body, INTEGRATION, NOW)
+SOURCE = SourceUnderTest(Integration(name="datadog", type="datadog", token="t0ken"))
+FIXTURES = SOURCE.fixtures
+load, parse, error_fields = SOURCE.load, SOURCE.parse, SOURCE.error_fields
 
 
 def minimal(**fields: object) -> dict[str, Any]:
     return {"title": "Disk full", "transition": "Triggered", "alert_id": "42", **fields}
-
-
-def error_fields(body: object) -> set[str]:
-    with pytest.raises(PayloadError) as raised:
-        parse(body)
-    return {error.field for error in raised.value.errors}
 
 
 @pytest.mark.parametrize("path", sorted(FIXTURES.glob("*.json")), ids=lambda p: p.stem)

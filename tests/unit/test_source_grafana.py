@@ -10,21 +10,12 @@ import pytest
 
 from ingest.config import Integration
 from ingest.models import Alert, AlertStatus
-from ingest.sources import SOURCES, PayloadError
 from ingest.sources.alertmanager import AlertmanagerSource
+from tests.unit.source_under_test import NOW, SourceUnderTest
 
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "payloads" / "grafana"
-NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-INTEGRATION = Integration(name="grafana-prod", type="grafana", token="t0ken")
-SOURCE = SOURCES["grafana"]
-
-
-def load(name: str) -> Any:
-    return json.loads((FIXTURES / name).read_text())
-
-
-def parse(body: object) -> list[Alert]:
-    return SOURCE.parse(body, INTEGRATION, NOW)
+SOURCE = SourceUnderTest(Integration(name="grafana-prod", type="grafana", token="t0ken"))
+FIXTURES = SOURCE.fixtures
+load, parse, error_fields = SOURCE.load, SOURCE.parse, SOURCE.error_fields
 
 
 def minimal(**alert: object) -> dict[str, Any]:
@@ -32,12 +23,6 @@ def minimal(**alert: object) -> dict[str, Any]:
         "version": "1",
         "alerts": [{"status": "firing", "labels": {"alertname": "Down"}, **alert}],
     }
-
-
-def error_fields(body: object) -> set[str]:
-    with pytest.raises(PayloadError) as raised:
-        parse(body)
-    return {error.field for error in raised.value.errors}
 
 
 @pytest.mark.parametrize("path", sorted(FIXTURES.glob("*.json")), ids=lambda p: p.stem)
@@ -130,7 +115,7 @@ def test_the_same_alert_as_alertmanager_sends_it_differs_only_in_its_source() ->
     """Grafana's alerts are Alertmanager's with more: the shared fields read alike."""
     grafana = minimal(fingerprint="f1", annotations={"summary": "S"}, startsAt="2026-03-02T11:00Z")
     (from_grafana,) = parse(grafana)
-    (from_am,) = AlertmanagerSource().parse({**grafana, "version": "4"}, INTEGRATION, NOW)
+    (from_am,) = AlertmanagerSource().parse({**grafana, "version": "4"}, SOURCE.integration, NOW)
     assert from_grafana == from_am.model_copy(update={"source": "grafana"})
 
 
