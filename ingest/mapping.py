@@ -18,7 +18,15 @@ import re
 from collections.abc import Sequence
 from typing import Annotated, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+)
 
 PathPart = str | int
 _PART = re.compile(r"\.?([^.\[\]]+)|\[(\d+)\]")
@@ -119,7 +127,33 @@ class First(BaseModel):
         return next((text for part in self.first if (text := part.read(body))), None)
 
 
-Value = Annotated[Union[Path, Literal, Join, First], BeforeValidator(_a_path)]  # noqa: UP007
+def _kind(value: object) -> str | None:
+    # Chosen by its key, so a mistake is told once in the words of the form meant, not
+    # once per form it is not.
+    if isinstance(value, BaseModel):
+        return type(value).__name__
+    if isinstance(value, dict):
+        return next((kind for key, kind in _KEYS.items() if key in value), None)
+    return None
+
+
+_KEYS = {"value": "Literal", "join": "Join", "first": "First", "parts": "Path"}
+
+Value = Annotated[
+    Union[  # noqa: UP007
+        Annotated[Path, Tag("Path")],
+        Annotated[Literal, Tag("Literal")],
+        Annotated[Join, Tag("Join")],
+        Annotated[First, Tag("First")],
+    ],
+    Discriminator(
+        _kind,
+        custom_error_type="invalid_value",
+        custom_error_message="write a path (a.b[0].c), {value: TEXT}, {join: [...]} or "
+        "{first: [...]}",
+    ),
+    BeforeValidator(_a_path),
+]
 """Written as a path string or one of the small objects the module docstring lists."""
 
 

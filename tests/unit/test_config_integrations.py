@@ -116,6 +116,15 @@ BROKEN = {
         GENERIC + "    mapping:\n      summary: s\n      alerts: {value: x}  #!\n",
         "alerts is a path to a list in the body",
     ),
+    "a misspelled form of value": (
+        GENERIC + "    mapping:\n      summary: {valu: x}  #!\n",
+        "integrations[0].mapping.summary: write a path (a.b[0].c), {value: TEXT}, {join: [...]} "
+        "or {first: [...]}",
+    ),
+    "a number where a value belongs": (
+        GENERIC + "    mapping:\n      summary: s\n      severity: 1  #!\n",
+        "integrations[0].mapping.severity: write a path",
+    ),
     "an empty join": (
         GENERIC + "    mapping:\n      summary: {join: []}  #!\n",
         "integrations[0].mapping.summary",
@@ -131,6 +140,7 @@ def test_a_broken_integration_names_file_line_and_problem(
     assert isinstance(error, ConfigFileError)
     path = tmp_path / "tocsin.yaml"
     assert_reported(error, path, marked_line(path.read_text()), fragment)
+    assert len(error.problems) == 1, str(error)
 
 
 def test_a_secret_is_never_shown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
