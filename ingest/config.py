@@ -44,6 +44,8 @@ def _secret(value: object) -> object:
 
 
 Secret = Annotated[str, BeforeValidator(_secret)]
+HeaderName = Annotated[str, Field(pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", max_length=256)]
+"""An HTTP header's name (RFC 9110 token characters): any other could never arrive."""
 
 
 class Integration(BaseModel):
@@ -57,8 +59,8 @@ class Integration(BaseModel):
     hmac_secret: Secret | None = Field(default=None, min_length=1, repr=False)
     """When set, every request must carry a hex HMAC-SHA256 of its body made with it
     (``ingest.signature``)."""
-    hmac_header: str = Field(default=GRAFANA_SIGNATURE_HEADER, min_length=1)
-    hmac_timestamp_header: str | None = Field(default=None, min_length=1)
+    hmac_header: HeaderName = GRAFANA_SIGNATURE_HEADER
+    hmac_timestamp_header: HeaderName | None = None
     """When set, every request must carry a recent Unix time in this header, and the
     signature covers ``timestamp:body``."""
     mapping: Mapping | None = None

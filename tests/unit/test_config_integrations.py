@@ -88,6 +88,10 @@ BROKEN = {
         "    hmac_secret: env:TOCSIN_TEST_UNSET  #!\n",
         "integrations[0].hmac_secret: the environment variable TOCSIN_TEST_UNSET is not set",
     ),
+    "a header name no request can carry": (
+        "  - {name: g, type: grafana, token: t, hmac_secret: s, hmac_header: 'X Signature'}  #!\n",
+        "integrations[0].hmac_header: String should match pattern",
+    ),
     "an unknown type": (
         "  - {name: g, type: nagios, token: t}  #!\n",
         "integrations[0].type:",
