@@ -1,10 +1,51 @@
 """The ``integrations`` the operator configures: one per sending tool instance, each with a
-secret token that appears in its webhook URL."""
+secret token that appears in its webhook URL or its ``Authorization`` header.
 
+A secret (``token``, ``hmac_secret``) written ``env:NAME`` is read from the environment
+variable ``NAME`` when the file loads, so it stays out of files kept in git. Errors name
+the variable, never a secret.
+"""
+
+import os
+import re
 from collections.abc import Sequence
-from typing import Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from ingest.mapping import Mapping
+
+ENV_PREFIX = "env:"
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+GRAFANA_SIGNATURE_HEADER = "X-Grafana-Alerting-Signature"
+"""The header Grafana puts its signature in when its contact point names none. Grafana's
+own code disagrees with itself: grafana/alerting ``http/hmac.go`` once defaulted to
+``X-Grafana-Alert-Signature`` while its contact point form showed
+``X-Grafana-Alerting-Signature``; later versions of that file default to the latter. The
+timestamp header has no default there: signing covers the timestamp only when one is
+named."""
+
+
+def _secret(value: object) -> object:
+    # Never echo the value: a config error must not print a token (YAML reads `1234` as a
+    # number, which pydantic's own message would show).
+    if not isinstance(value, str):
+        raise ValueError("must be text (quote it in YAML)")
+    if not value.startswith(ENV_PREFIX):
+        return value
+    name = value.removeprefix(ENV_PREFIX)
+    if not _ENV_NAME.fullmatch(name):
+        raise ValueError(f"{value!r}: after env: comes an environment variable's name")
+    found = os.environ.get(name)
+    if not found:
+        raise ValueError(f"the environment variable {name} is not set, or empty")
+    return found
+
+
+Secret = Annotated[str, BeforeValidator(_secret)]
+HeaderName = Annotated[str, Field(pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", max_length=256)]
+"""An HTTP header's name (RFC 9110 token characters): any other could never arrive."""
 
 
 class RateLimit(BaseModel):
@@ -21,13 +62,28 @@ class Integration(BaseModel):
 
     name: str = Field(min_length=1)
     """Stamped on every alert it delivers and used as a metrics label."""
-    type: Literal["alertmanager", "generic", "pagerduty"]
+    type: Literal["alertmanager", "generic", "grafana", "datadog", "pagerduty"]
     """The payload format, a key of ``ingest.sources.SOURCES``."""
-    token: str = Field(min_length=1)
+    token: Secret = Field(min_length=1, repr=False)
     """For ``pagerduty``, the ``routing_key`` its events carry."""
     rate_limit: RateLimit | None = None
     """Requests beyond it are refused with 429; shared by every web process. None: no
     limit."""
+    hmac_secret: Secret | None = Field(default=None, min_length=1, repr=False)
+    """When set, every request must carry a hex HMAC-SHA256 of its body made with it
+    (``ingest.signature``)."""
+    hmac_header: HeaderName = GRAFANA_SIGNATURE_HEADER
+    hmac_timestamp_header: HeaderName | None = None
+    """When set, every request must carry a recent Unix time in this header, and the
+    signature covers ``timestamp:body``."""
+    mapping: Mapping | None = None
+    """A generic integration's fields in the sender's own shape (``ingest.mapping``)."""
+
+    @model_validator(mode="after")
+    def _mapping_only_for_generic(self) -> Self:
+        if self.mapping is not None and self.type != "generic":
+            raise ValueError(f"mapping: only a generic integration takes one, not {self.type}")
+        return self
 
 
 Conflict = tuple[tuple[str | int, ...], str]
