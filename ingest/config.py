@@ -2,9 +2,26 @@
 secret token that appears in its webhook URL."""
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from schedules.durations import Duration
+
+HEARTBEAT = "heartbeat"
+"""The type of an integration that is pinged rather than sent alerts (``ingest.heartbeats``)."""
+_HEARTBEAT_FIELDS = ("interval", "grace", "watchdog")
+
+
+class Watchdog(BaseModel):
+    """Alerts that count as pings of a heartbeat: an always-firing alert (Alertmanager's
+    ``Watchdog``) proves the whole pipeline up to Tocsin works."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    integration: str = Field(min_length=1)
+    """The name of the integration they arrive on."""
+    alertname: str = Field(default="Watchdog", min_length=1)
 
 
 class Integration(BaseModel):
@@ -12,9 +29,26 @@ class Integration(BaseModel):
 
     name: str = Field(min_length=1)
     """Stamped on every alert it delivers and used as a metrics label."""
-    type: Literal["alertmanager", "generic"]
-    """The payload format, a key of ``ingest.sources.SOURCES``."""
+    type: Literal["alertmanager", "generic", "heartbeat"]
+    """The payload format, a key of ``ingest.sources.SOURCES``; or ``heartbeat``."""
     token: str = Field(min_length=1)
+    interval: Duration | None = None
+    """A heartbeat's: at most this long between pings."""
+    grace: Duration | None = None
+    """A heartbeat's: how late a ping may be before it counts as missed (default: see
+    ``ingest.heartbeats.grace_of``)."""
+    watchdog: Watchdog | None = None
+    """A heartbeat's: alerts that count as its pings."""
+
+    @model_validator(mode="after")
+    def _heartbeat_fields_on_heartbeats(self) -> Self:
+        if self.type == HEARTBEAT and self.interval is None:
+            raise ValueError("a heartbeat needs an interval, for example interval: 5m")
+        if self.type != HEARTBEAT:
+            given = [name for name in _HEARTBEAT_FIELDS if getattr(self, name) is not None]
+            if given:
+                raise ValueError(f"{', '.join(given)}: only for integrations of type heartbeat")
+        return self
 
 
 Conflict = tuple[tuple[str | int, ...], str]
@@ -50,6 +84,8 @@ def check_integrations(integrations: Sequence[Integration]) -> None:
 def pick_integration(integrations: Sequence[Integration], wanted: str | None) -> Integration:
     """The integration a question names: by name, else by type when one integration has it;
     unnamed, the only one there is. ``ValueError`` says what to name instead."""
+    # A heartbeat takes no payload: there is nothing to explain or test for it.
+    integrations = webhook_integrations(integrations)
     names = ", ".join(integration.name for integration in integrations) or "none configured"
     if wanted is None:
         if len(integrations) == 1:
@@ -65,3 +101,8 @@ def pick_integration(integrations: Sequence[Integration], wanted: str | None) ->
         several = ", ".join(integration.name for integration in of_type)
         raise ValueError(f"several integrations have type {wanted!r}: name one of {several}")
     raise ValueError(f"unknown integration {wanted!r} (known: {names})")
+
+
+def webhook_integrations(integrations: Sequence[Integration]) -> list[Integration]:
+    """Those that send payloads to a webhook, heartbeats left out."""
+    return [integration for integration in integrations if integration.type != HEARTBEAT]

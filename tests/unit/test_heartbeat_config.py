@@ -1,0 +1,128 @@
+"""Heartbeat integrations in ``tocsin.yaml``: what loads, and every mistake reported as
+``file:line: message`` at the line to change (marked ``#!``)."""
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from ingest.config import Watchdog
+from schedules.yamlfile import ConfigFileError
+from tests.unit.test_config import assert_reported, marked_line, write
+from tocsin.config import load_config
+
+REST = """\
+people:
+  alice: {name: Alice}
+escalation_policies:
+  p: {levels: [{targets: [person:alice], ack_timeout: 5m}]}
+routes:
+  - {policy: p}
+"""
+
+
+def test_heartbeats_load(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+integrations:
+  - {name: prod-am, type: alertmanager, token: s3cret}
+  - {name: backup, type: heartbeat, token: hb1, interval: 1d, grace: 1h}
+  - name: prod-am-watchdog
+    type: heartbeat
+    token: hb2
+    interval: 5m
+    watchdog: {integration: prod-am}
+"""
+        + REST,
+    )
+
+    _, backup, watched = load_config(path).config.integrations
+    assert (backup.interval, backup.grace) == (timedelta(days=1), timedelta(hours=1))
+    assert watched.watchdog == Watchdog(integration="prod-am", alertname="Watchdog")
+
+
+@pytest.mark.parametrize(
+    ("integrations", "fragment"),
+    [
+        (
+            """\
+  - name: backup
+    type: heartbeat
+    token: hb1
+    interval: 5x  #!
+""",
+            "integrations[0].interval: invalid duration '5x'",
+        ),
+        (
+            """\
+  - name: backup
+    type: heartbeat
+    token: hb1
+    interval: 0m  #!
+""",
+            "integrations[0].interval: invalid duration '0m'",
+        ),
+        (
+            """\
+  - {name: backup, type: heartbeat, token: hb1}  #!
+""",
+            "integrations[0]: a heartbeat needs an interval, for example interval: 5m",
+        ),
+        (
+            """\
+  - {name: cron, type: generic, token: t, interval: 5m}  #!
+""",
+            "integrations[0]: interval: only for integrations of type heartbeat",
+        ),
+        (
+            """\
+  - name: w
+    type: heartbeat
+    token: hb1
+    interval: 5m
+    watchdog:
+      integration: prod-am  #!
+""",
+            "integrations[0].watchdog.integration: unknown integration 'prod-am': "
+            "name one that sends alerts (not a heartbeat)",
+        ),
+        (
+            """\
+  - name: w
+    type: heartbeat
+    token: hb1
+    interval: 5m
+    watchdog: {integration: prod-am, labels: {}}  #!
+""",
+            "integrations[0].watchdog.labels: unknown field",
+        ),
+        (
+            """\
+  - {name: a, type: heartbeat, token: same, interval: 5m}
+  - {name: b, type: alertmanager, token: same}  #!
+""",
+            "integrations[1].token: the same token as integrations[0]",
+        ),
+    ],
+    ids=[
+        "bad interval",
+        "zero interval",
+        "no interval",
+        "interval of a webhook",
+        "watchdog of an unknown integration",
+        "unknown watchdog field",
+        "a token shared with a webhook",
+    ],
+)
+def test_a_broken_heartbeat_is_reported_at_its_line(
+    tmp_path: Path, integrations: str, fragment: str
+) -> None:
+    text = "integrations:\n" + integrations + REST
+    path = write(tmp_path, text)
+
+    with pytest.raises(ConfigFileError) as raised:
+        load_config(path)
+
+    assert_reported(raised.value, path, marked_line(text), fragment)
+    assert len(raised.value.problems) == 1, str(raised.value)
