@@ -7,7 +7,13 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from redis.exceptions import RedisError
 
+from ingest.config import webhook_integrations
+from ingest.heartbeat_store import HeartbeatStore
+from ingest.heartbeat_web import HeartbeatPings
+from ingest.heartbeat_web import add_routes as add_heartbeat_routes
+from ingest.heartbeats import heartbeats_of
 from ingest.stream import alert_stream
+from ingest.watchdogs import WatchdogFeed
 from ingest.web import Webhooks
 from ingest.web import add_routes as add_webhook_routes
 from notifier.ack_web import AckPages
@@ -35,13 +41,24 @@ def make_app(runtime: Runtime) -> web.Application:
     app = web.Application(middlewares=[_no_tracebacks])
     config = runtime.loaded.config
     store = IncidentStore(runtime.redis)
+    beats = HeartbeatStore(runtime.redis)
+    alerts = alert_stream(runtime.redis, runtime.settings.durability)
     webhooks = Webhooks(
-        integrations=config.integrations,
-        stream=alert_stream(runtime.redis, runtime.settings.durability),
+        integrations=webhook_integrations(config.integrations),
+        stream=WatchdogFeed(alerts, heartbeats_of(config.integrations), beats, runtime.clock),
         registry=runtime.registry,
         clock=runtime.clock,
     )
     add_webhook_routes(app, webhooks)
+    add_heartbeat_routes(
+        app,
+        HeartbeatPings(
+            integrations=config.integrations,
+            store=beats,
+            clock=runtime.clock,
+            registry=runtime.registry,
+        ),
+    )
     add_ack_routes(app, AckPages(store, runtime.secret, runtime.clock, config.people))
     add_api_routes(app, IncidentsApi(store))
     add_silence_routes(app, SilencesApi(SilenceStore(runtime.redis), runtime.clock))
