@@ -9,6 +9,7 @@ import pytest
 from ingest.config import Watchdog
 from schedules.yamlfile import ConfigFileError
 from tests.unit.test_config import assert_reported, marked_line, write
+from tests.unit.test_readme_config import yaml_block_after
 from tocsin.config import load_config
 
 REST = """\
@@ -126,3 +127,10 @@ def test_a_broken_heartbeat_is_reported_at_its_line(
 
     assert_reported(raised.value, path, marked_line(text), fragment)
     assert len(raised.value.problems) == 1, str(raised.value)
+
+
+def test_the_readme_heartbeats_load(tmp_path: Path) -> None:
+    path = write(tmp_path, yaml_block_after("## Heartbeats") + REST)
+
+    names = [i.name for i in load_config(path).config.integrations if i.type == "heartbeat"]
+    assert names == ["nightly-backup", "prod-am-watchdog"]
