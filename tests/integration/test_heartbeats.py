@@ -3,7 +3,7 @@ pings over HTTP, watchdog alerts through the Alertmanager webhook, checkers driv
 test's clock, and the router and the pager run in-process on what they append."""
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from router.consumer import Router
 from router.models import IncidentStatus
 from router.store import IncidentStore
 from tests.conftest import ManualClock
-from tests.e2e.conftest import alertmanager_payload, free_port
+from tests.e2e.conftest import alertmanager_payload
 from tests.integration.test_paging import RecordingChannel, RecordingScheduler
 from tests.integration.test_webhooks import on_stream  # what came since its last call
 from tocsin.app import make_app
@@ -252,20 +252,6 @@ async def test_who_may_ping(
         assert set(body) == {"error"}
     if status == 401:
         assert response.headers["WWW-Authenticate"] == "Bearer"
-
-
-@pytest.fixture
-def own_store(tmp_path: Path) -> Iterator[ValkeyServer]:
-    """A Valkey of the test's own with its append-only file: killed and started again, it
-    comes back with its data."""
-    server = ValkeyServer(
-        port=free_port(), data_dir=tmp_path, persist=True, appendonly="yes", appendfsync="always"
-    )
-    server.start()
-    try:
-        yield server
-    finally:
-        server.terminate()
 
 
 async def test_a_check_while_the_store_is_away_is_waited_out(
