@@ -28,12 +28,13 @@ from router.consumer import Router
 from router.models import IncidentStatus
 from router.store import IncidentStore
 from tests.conftest import ManualClock
-from tests.e2e.conftest import alertmanager_payload
+from tests.e2e.conftest import alertmanager_payload, eventually, free_port
 from tests.integration.test_paging import RecordingChannel, RecordingScheduler
 from tests.integration.test_webhooks import on_stream  # what came since its last call
 from tocsin.app import make_app
 from tocsin.config import LoadedConfig, load_config
 from tocsin.runtime import Runtime
+from tocsin.service import Role, running
 from tocsin.settings import Settings
 from tocsin.store import connect
 
@@ -274,3 +275,23 @@ async def test_a_check_while_the_store_is_away_is_waited_out(
         assert heartbeat_alerts(await on_stream(client)) == [("backup", AlertStatus.FIRING)]
     finally:
         await client.aclose()
+
+
+@pytest.mark.parametrize(("role", "checks"), [(Role.WEB, True), (Role.ROUTER, False)])
+async def test_web_processes_check_heartbeats(
+    loaded: LoadedConfig, redis: Redis, clock: ManualClock, role: Role, checks: bool
+) -> None:
+    settings = Settings(config_path=loaded.path, port=free_port())
+    runtime = Runtime(settings, loaded, redis, b"k" * 32, clock=clock)
+
+    async def started() -> bool:
+        return set((await HeartbeatStore(redis).state()).last_pings) == {
+            "backup",
+            "prod-am-watchdog",
+        }
+
+    async with running(runtime, [role]) as state:
+        assert ("heartbeats" in {task.get_name() for task in state.tasks}) is checks
+        if checks:
+            # The first check starts the clocks, at once.
+            await eventually(started, within=10, what="the first check")
