@@ -8,18 +8,11 @@ import pytest
 
 from ingest.config import Watchdog
 from schedules.yamlfile import ConfigFileError
-from tests.unit.test_config import assert_reported, marked_line, write
+from tests.unit.test_config import ALICE_AND_P, assert_reported, marked_line, write
 from tests.unit.test_readme_config import yaml_block_after
 from tocsin.config import load_config
 
-REST = """\
-people:
-  alice: {name: Alice}
-escalation_policies:
-  p: {levels: [{targets: [person:alice], ack_timeout: 5m}]}
-routes:
-  - {policy: p}
-"""
+REST = ALICE_AND_P + "routes:\n  - {policy: p}\n"
 
 
 def test_heartbeats_load(tmp_path: Path) -> None:
