@@ -24,14 +24,27 @@ class Watchdog(BaseModel):
     alertname: str = Field(default="Watchdog", min_length=1)
 
 
+class RateLimit(BaseModel):
+    """A token bucket: ``burst`` requests at once, refilled at ``per_second``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    per_second: float = Field(gt=0, le=1_000_000)
+    burst: int = Field(ge=1, le=1_000_000)
+
+
 class Integration(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(min_length=1)
     """Stamped on every alert it delivers and used as a metrics label."""
-    type: Literal["alertmanager", "generic", "heartbeat"]
+    type: Literal["alertmanager", "generic", "pagerduty", "heartbeat"]
     """The payload format, a key of ``ingest.sources.SOURCES``; or ``heartbeat``."""
     token: str = Field(min_length=1)
+    """For ``pagerduty``, the ``routing_key`` its events carry."""
+    rate_limit: RateLimit | None = None
+    """Requests beyond it are refused with 429; shared by every web process. None: no
+    limit."""
     interval: Duration | None = None
     """A heartbeat's: at most this long between pings."""
     grace: Duration | None = None
@@ -42,12 +55,15 @@ class Integration(BaseModel):
 
     @model_validator(mode="after")
     def _heartbeat_fields_on_heartbeats(self) -> Self:
-        if self.type == HEARTBEAT and self.interval is None:
-            raise ValueError("a heartbeat needs an interval, for example interval: 5m")
-        if self.type != HEARTBEAT:
-            given = [name for name in _HEARTBEAT_FIELDS if getattr(self, name) is not None]
-            if given:
-                raise ValueError(f"{', '.join(given)}: only for integrations of type heartbeat")
+        if self.type == HEARTBEAT:
+            if self.interval is None:
+                raise ValueError("a heartbeat needs an interval, for example interval: 5m")
+            if self.rate_limit is not None:
+                raise ValueError("rate_limit: only for integrations that send alerts")
+            return self
+        given = [name for name in _HEARTBEAT_FIELDS if getattr(self, name) is not None]
+        if given:
+            raise ValueError(f"{', '.join(given)}: only for integrations of type heartbeat")
         return self
 
 

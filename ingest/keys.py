@@ -10,3 +10,20 @@ HEARTBEAT_PINGS = f"{PREFIX}heartbeats:pings"
 configured (``ingest.heartbeat_store``)."""
 HEARTBEAT_MISSED = f"{PREFIX}heartbeats:missed"
 """Hash: heartbeat name -> when it was found missed (Unix ms), while its alert fires."""
+
+
+def rate_bucket(integration: str) -> str:
+    """Hash ``tokens``, ``at`` (ms): the integration's token bucket (``ingest.ratelimit``),
+    shared by every web process; it expires once it would be full again."""
+    return f"{PREFIX}rate:{integration}"
+
+
+def change_log(integration: str) -> str:
+    """Stream of the integration's latest change events (``ingest.changes``), capped."""
+    return f"{PREFIX}changes:{integration}"
+
+
+def trigger(integration: str, dedup_key: str) -> str:
+    """The labels and summary of the last trigger of a PagerDuty alert (``ingest.triggers``),
+    for its acknowledge and resolve, which carry only the dedup key."""
+    return f"{PREFIX}trigger:{integration}:{dedup_key}"

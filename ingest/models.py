@@ -22,6 +22,10 @@ MAX_DEDUP_KEY = 512
 class AlertStatus(StrEnum):
     FIRING = "firing"
     RESOLVED = "resolved"
+    ACKNOWLEDGED = "acknowledged"
+    """The sender says someone is on it (PagerDuty's ``acknowledge``): not a state of the
+    alert but an action, which the router applies to the open incidents where an alert with
+    this dedup key fires. No alert record ever holds it."""
 
 
 def _storable(value: object) -> object:

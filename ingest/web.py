@@ -5,7 +5,7 @@ append the alerts to the stream. The status tells the sender what to do:
 
 - 202 ``{"accepted": n}``: the alerts are on the stream (the append is the commit point).
 - 4xx: the request itself is wrong; resending it will not help. (408: the body did not
-  arrive in time.)
+  arrive in time.) 429 with ``Retry-After``: the integration is over its ``rate_limit``.
 - 503 with ``Retry-After``: nothing was accepted (the store is away, or the alerts are not
   yet as durable as ``TOCSIN_DURABILITY`` asks); resend later. Alertmanager retries 5xx and
   not 4xx.
@@ -34,6 +34,7 @@ from ingest.body import (
 from ingest.clock import Clock
 from ingest.config import Integration, check_integrations
 from ingest.models import Alert
+from ingest.ratelimit import Limited, RateLimiter
 from ingest.sources import SOURCES, FieldError, PayloadError
 from ingest.stream import NotDurable, TypedStream
 
@@ -57,9 +58,23 @@ class RejectReason(StrEnum):
     CLIENT_DISCONNECTED = "client_disconnected"
     MALFORMED_JSON = "malformed_json"
     INVALID_PAYLOAD = "invalid_payload"
+    RATE_LIMITED = "rate_limited"
     STREAM_UNAVAILABLE = "stream_unavailable"
     NOT_DURABLE = "not_durable"
     INTERNAL_ERROR = "internal_error"
+
+
+_SERVED_ELSEWHERE = {"pagerduty"}
+"""Types whose events arrive at an endpoint of their own (``ingest.events_v2``), which
+gives a PagerDuty follow-up its trigger's labels."""
+
+
+class Refused(Exception):
+    """The request is answered with ``response`` (already counted)."""
+
+    def __init__(self, response: web.Response) -> None:
+        super().__init__(response.status)
+        self.response = response
 
 
 _UNKNOWN_WEBHOOK = {"error": "unknown webhook"}
@@ -78,13 +93,17 @@ class Webhooks:
         stream: TypedStream[Alert],
         registry: CollectorRegistry,
         clock: Clock,
+        limiter: RateLimiter | None = None,
         max_body_bytes: int = MAX_BODY_BYTES,
         body_deadline: timedelta = BODY_DEADLINE,
     ) -> None:
+        """``limiter``: where integrations with a ``rate_limit`` keep their buckets; without
+        one, no limit applies."""
         check_integrations(integrations)
         self._tokens = [(integration, _secret(integration.token)) for integration in integrations]
         self._stream = stream
-        self._clock = clock
+        self.clock = clock
+        self._limiter = limiter
         self._max_body_bytes = max_body_bytes
         self._body_deadline = body_deadline
         self._received = Counter(
@@ -111,62 +130,105 @@ class Webhooks:
         except Exception:
             log.exception("webhook failed unexpectedly")
             error = "internal error; nothing was accepted, retry later"
-            return self._refuse(500, RejectReason.INTERNAL_ERROR, {"error": error})
+            return self.refuse(500, RejectReason.INTERNAL_ERROR, {"error": error})
 
     async def unknown(self, request: web.Request) -> web.Response:
         """Anything else under the webhook prefix: answered like a wrong token, in JSON."""
-        return self._refuse(404, RejectReason.UNKNOWN_WEBHOOK, _UNKNOWN_WEBHOOK)
+        return self.refuse(404, RejectReason.UNKNOWN_WEBHOOK, _UNKNOWN_WEBHOOK)
 
     async def _receive(self, request: web.Request) -> web.Response:
-        integration = self._authenticate(request.match_info["source"], request.match_info["token"])
-        if integration is None:
-            return self._refuse(404, RejectReason.UNKNOWN_WEBHOOK, _UNKNOWN_WEBHOOK)
+        integration = self.authenticate(request.match_info["source"], request.match_info["token"])
+        if integration is None or integration.type in _SERVED_ELSEWHERE:
+            return self.refuse(404, RejectReason.UNKNOWN_WEBHOOK, _UNKNOWN_WEBHOOK)
+        try:
+            limited = await self.over_limit(integration)
+        except (RedisError, OSError) as error:
+            return self.store_unavailable(error)
+        if limited is not None:
+            over = {
+                "error": f"integration {integration.name} is over its rate limit; retry later",
+                "limit": limited.limit.model_dump(),
+                "retry_after_seconds": limited.retry_after,
+            }
+            return self.refuse_limited(limited, over)
+        try:
+            body = await self.read_json(request)
+            alerts = SOURCES[integration.type].parse(body, integration, self.clock())
+        except Refused as answered:
+            return answered.response
+        except MalformedJson as error:
+            position = {} if error.line is None else {"line": error.line, "column": error.column}
+            return self.refuse(400, RejectReason.MALFORMED_JSON, {"error": str(error), **position})
+        except PayloadError as error:
+            return self.refuse(422, RejectReason.INVALID_PAYLOAD, _invalid_payload(error.errors))
+        refused = await self.publish(integration, alerts)
+        return refused or web.json_response({"accepted": len(alerts)}, status=202)
+
+    async def read_json(self, request: web.Request) -> object:
+        """The body's JSON value, read within the limits. ``Refused`` with the answer when
+        it is too large, too slow or cut off; ``MalformedJson`` for the caller to answer in
+        its format."""
         try:
             raw = await read_limited(request, self._max_body_bytes, self._body_deadline)
-            body = decode_json(raw)
-            alerts = SOURCES[integration.type].parse(body, integration, self._clock())
         except BodyTooLarge as error:
             too_large = {"error": str(error), "limit_bytes": error.limit}
-            return self._refuse(413, RejectReason.BODY_TOO_LARGE, too_large)
+            raise Refused(self.refuse(413, RejectReason.BODY_TOO_LARGE, too_large)) from None
         except BodyTimeout as error:
             too_slow = {"error": str(error), "limit_seconds": error.deadline.total_seconds()}
-            return self._refuse(408, RejectReason.BODY_TIMEOUT, too_slow)
+            raise Refused(self.refuse(408, RejectReason.BODY_TIMEOUT, too_slow)) from None
         except ClientDisconnected:
             # Nobody reads this answer; it is counted, and an access log shows it.
             gone = {"error": "the connection closed before the whole body arrived"}
-            return self._refuse(400, RejectReason.CLIENT_DISCONNECTED, gone)
-        except MalformedJson as error:
-            position = {} if error.line is None else {"line": error.line, "column": error.column}
-            return self._refuse(400, RejectReason.MALFORMED_JSON, {"error": str(error), **position})
-        except PayloadError as error:
-            return self._refuse(422, RejectReason.INVALID_PAYLOAD, _invalid_payload(error.errors))
-        if alerts:
-            try:
-                await self._stream.append(alerts)
-            except (RedisError, OSError) as error:
-                log.warning("alert stream unavailable, refused %d alert(s): %s", len(alerts), error)
-                return self._retry_later(
-                    RejectReason.STREAM_UNAVAILABLE,
-                    "the alert stream is unavailable; nothing was accepted, retry later",
-                )
-            except NotDurable as error:
-                # Written, but not yet where TOCSIN_DURABILITY asks (no replica confirmed):
-                # the repeat the sender sends is deduplicated, so asking for it costs nothing.
-                log.warning("not durable in time, refused %d alert(s): %s", len(alerts), error)
-                return self._retry_later(
-                    RejectReason.NOT_DURABLE,
-                    f"not stored durably in time: {error}; retry later (a repeat is deduplicated)",
-                )
-            self._received.labels(integration.name, integration.type).inc(len(alerts))
-            log.info(
-                "accepted %d alert(s) from %s",
-                len(alerts),
-                integration.name,
-                extra={"event": "alerts_accepted", "integration": integration.name},
-            )
-        return web.json_response({"accepted": len(alerts)}, status=202)
+            raise Refused(self.refuse(400, RejectReason.CLIENT_DISCONNECTED, gone)) from None
+        return decode_json(raw)
 
-    def _authenticate(self, source: str, token: str) -> Integration | None:
+    async def publish(
+        self, integration: Integration, alerts: Sequence[Alert]
+    ) -> web.Response | None:
+        """Append the alerts to the stream: ``None`` once they are on it, else the 503 that
+        says nothing was accepted."""
+        if not alerts:
+            return None
+        try:
+            await self._stream.append(alerts)
+        except (RedisError, OSError) as error:
+            return self.store_unavailable(error)
+        except NotDurable as error:
+            # Written, but not yet where TOCSIN_DURABILITY asks (no replica confirmed):
+            # the repeat the sender sends is deduplicated, so asking for it costs nothing.
+            log.warning("not durable in time, refused %d alert(s): %s", len(alerts), error)
+            return self._retry_later(
+                RejectReason.NOT_DURABLE,
+                f"not stored durably in time: {error}; retry later (a repeat is deduplicated)",
+            )
+        self._received.labels(integration.name, integration.type).inc(len(alerts))
+        log.info(
+            "accepted %d alert(s) from %s",
+            len(alerts),
+            integration.name,
+            extra={"event": "alerts_accepted", "integration": integration.name},
+        )
+        return None
+
+    def store_unavailable(self, error: Exception) -> web.Response:
+        log.warning("alert stream unavailable, refused a webhook: %s", error)
+        return self._retry_later(
+            RejectReason.STREAM_UNAVAILABLE,
+            "the alert stream is unavailable; nothing was accepted, retry later",
+        )
+
+    async def over_limit(self, integration: Integration) -> Limited | None:
+        """Take this request from the integration's rate limit; ``Limited`` when over it."""
+        if integration.rate_limit is None or self._limiter is None:
+            return None
+        return await self._limiter.take(integration.name, integration.rate_limit, self.clock())
+
+    def refuse_limited(self, limited: Limited, body: Mapping[str, object]) -> web.Response:
+        retry = {"Retry-After": str(limited.retry_after)}
+        return self.refuse(429, RejectReason.RATE_LIMITED, body, headers=retry)
+
+    def authenticate(self, source: str, token: str) -> Integration | None:
+        """The integration of type ``source`` with this token, if there is one."""
         # Compare against every token, whatever the source, so the time taken does not tell
         # which tokens or sources exist.
         presented = _secret(token)
@@ -176,20 +238,21 @@ class Webhooks:
                 found = integration
         return found
 
-    def _refuse(
+    def refuse(
         self,
         status: int,
         reason: RejectReason,
         body: Mapping[str, object],
         headers: Mapping[str, str] | None = None,
     ) -> web.Response:
+        """Answer ``status`` with ``body``, counted under ``reason``."""
         self._rejected.labels(reason).inc()
         return web.json_response(body, status=status, headers=headers)
 
     def _retry_later(self, reason: RejectReason, message: str) -> web.Response:
         """503: nothing is counted as accepted; Alertmanager and most senders retry."""
         retry = {"Retry-After": str(RETRY_AFTER_SECONDS)}
-        return self._refuse(503, reason, {"error": message}, headers=retry)
+        return self.refuse(503, reason, {"error": message}, headers=retry)
 
 
 def _secret(token: str) -> bytes:

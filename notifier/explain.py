@@ -178,6 +178,11 @@ def _first_page(
     """When the first page would go out (``None``: not for this alert), and why not at the
     instant explained. The one place where rules about whether to page now belong, as
     ``Pager.page`` applies them."""
+    if alert.status is AlertStatus.ACKNOWLEDGED:
+        return (
+            None,
+            "an acknowledgement pages nobody (it acknowledges the incident the alert fires in)",
+        )
     if not alert.is_firing:
         return None, "a resolved alert pages nobody (it resolves its incident)"
     if landing.joins is not None:

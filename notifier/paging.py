@@ -5,47 +5,38 @@ a later paging run: ``Incident.page_epoch``), and remembers each delivery, so a 
 late, twice, or after a crash sends nothing twice.
 """
 
-import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Literal, Protocol, TypeGuard
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Histogram
 
 from ingest.clock import Clock
-from ingest.models import AlertStatus
 from notifier import keys
-from notifier.channels import MAX_ALERTS, Channel, DeliveryResult, Kind, Notification
+from notifier.channels import Channel, Kind, Notification
 from notifier.channels.render import alerts_count, format_time
-from notifier.config import Person
 from notifier.deliveries import SENDING_LEASE, Deliveries
 from notifier.directory import Directory
 from notifier.escalation import FIRST, Step, epoch_tag, first, next_step
-from notifier.signing import AckClaims, ack_url, sign_ack
+from notifier.holds import HOLD_RECHECK, Hold, Holds
+from notifier.sending import TAKEN_ELSEWHERE, Links, Sender
 from notifier.urgency import page_time
 from router.config import Severity
 from router.models import Incident, IncidentStatus, TimelineEvent, TimelineKind
-from router.silence_store import SilenceStore
-from router.silences import Silence, SilenceState, holding
 from router.store import IncidentStore
 
 log = logging.getLogger(__name__)
 
 MAX_PAGE_RETRIES = 3
 ZERO = timedelta(0)
-HOLD_RECHECK = timedelta(minutes=1)
-"""Longest wait before a held page looks at the silences again."""
 DELIVERIES_KEPT = timedelta(days=7)
 """How long what was delivered for a resolved incident is remembered."""
 _FAILURES = "failures"
 """The deliveries record of "could not process" pages, kept apart from any incident's."""
 _MAX_TITLE = 500
 PAGE_RETRY_DELAY = timedelta(seconds=30)
-TAKEN_ELSEWHERE = DeliveryResult.failed("being sent by another run", retryable=True)
-"""The result of a delivery left to the run that took it first (not in the timeline)."""
 
 
 class Scheduler(Protocol):
@@ -63,22 +54,6 @@ class Scheduler(Protocol):
     ) -> None: ...
 
 
-@dataclass(frozen=True)
-class Hold:
-    """Why nobody is paged for an incident now, and until when at the latest."""
-
-    key: str
-    reason: str
-    until: datetime
-
-
-@dataclass(frozen=True)
-class Links:
-    public_url: str
-    secret: bytes
-    ttl: timedelta = timedelta(days=1)
-
-
 class Pager:
     def __init__(
         self,
@@ -94,25 +69,27 @@ class Pager:
     ) -> None:
         """``name``: the process's stream consumer name (see ``Deliveries``)."""
         self.store = store
-        self.silences = SilenceStore(store.redis)
+        self.holds = Holds(store, directory)
         self.deliveries = Deliveries(store.redis, name)
-        self.directory = directory
-        self.channels = channels
-        self.links = links
+        self.sender = Sender(store, self.deliveries, directory, channels, links, clock, registry)
+        self._directory = directory
         self.scheduler = scheduler
         self.clock = clock
-        self._sent = Counter(
-            "tocsin_notifications",
-            "Notifications attempted, by channel, kind and result.",
-            ["channel", "kind", "result"],
-            registry=registry,
-        )
         self._first_page = Histogram(
             "tocsin_alert_to_first_page_seconds",
             "From receiving the alert that opened an incident to its first delivered page.",
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
             registry=registry,
         )
+
+    @property
+    def directory(self) -> Directory:
+        return self._directory
+
+    @directory.setter
+    def directory(self, directory: Directory) -> None:
+        """A new configuration: what holds and what sends pages read it too."""
+        self._directory = self.holds.directory = self.sender.directory = directory
 
     async def open(self, incident_id: str) -> None:
         """Page the first level, once the route's ``group_wait`` has let a burst of alerts
@@ -148,10 +125,10 @@ class Pager:
             return
         if incident.status is IncidentStatus.TRIGGERED:
             await self.page(incident_id, first(epoch))
-        elif incident.status is IncidentStatus.ACKNOWLEDGED and incident.acknowledged_by:
+        elif incident.status is IncidentStatus.ACKNOWLEDGED:
             await self._tell(
                 incident,
-                [incident.acknowledged_by],
+                await self._owners(incident),
                 "severity_raised",
                 TimelineKind.SEVERITY_RAISED_NOTICE,
             )
@@ -166,12 +143,12 @@ class Pager:
         now = self.clock()
         if not await self._urgent_now(incident, step, attempt, now):
             return
-        held = await self._held_by(incident_id, now)
+        held = await self.holds.held_by(incident_id, now)
         if held is not None:
             await self._hold(incident_id, step, attempt, held, now)
             return
         people = self.directory.resolve(level, now)
-        results = await self._deliver(incident, people, "page", step)
+        results = await self.sender.deliver(incident, people, "page", step)
         events = [
             _timeline(
                 TimelineKind.PAGED if r.ok else TimelineKind.PAGE_FAILED,
@@ -275,51 +252,6 @@ class Pager:
             extra={"event": kind.value, "incident": incident_id},
         )
 
-    async def _held_by(self, incident_id: str, now: datetime) -> Hold | None:
-        """What holds every firing alert of the incident, ending first; ``None`` when some
-        firing alert is neither silenced nor inhibited. Firing alerts are read first, a
-        page at a time, so one that is not held usually ends the look at once."""
-        active = [s for s in await self.silences.all(now) if s.state(now) is SilenceState.ACTIVE]
-        active += [
-            silence
-            for window in self.directory.maintenance
-            if (silence := window.silence_at(now)) is not None
-        ]
-        rules = self.directory.inhibit_rules
-        if not active and not rules:
-            return None
-        holds: list[Hold] = []
-        cursor: int | None = 0
-        while cursor is not None:
-            records, cursor = await self.store.alerts(incident_id, limit=200, cursor=cursor)
-            for record in records:
-                if record.status is not AlertStatus.FIRING:
-                    cursor = None
-                    break
-                hold = await self._hold_of(active, record.labels, now)
-                if hold is None:
-                    return None
-                holds.append(hold)
-        return min(holds, key=lambda hold: hold.until, default=None)
-
-    async def _hold_of(
-        self, silences: list[Silence], labels: Mapping[str, str], now: datetime
-    ) -> Hold | None:
-        silence = holding(silences, labels, now)
-        if silence is not None:
-            until = silence.ends_at.isoformat()
-            return Hold(
-                silence.id,
-                f"silenced by {silence.id} until {until}: {silence.comment}",
-                silence.ends_at,
-            )
-        group = await self.store.inhibiting(self.directory.inhibit_rules, labels)
-        if group is not None:
-            rule = group.partition(":")[0]
-            # Inhibition lasts while its source fires: look again within the recheck time.
-            return Hold(f"inhibit:{rule}", f"inhibited by rule {rule}", now + HOLD_RECHECK)
-        return None
-
     async def _hold(
         self, incident_id: str, step: Step, attempt: int, hold: Hold, now: datetime
     ) -> None:
@@ -384,7 +316,7 @@ class Pager:
             return
         owners = await self._owners(incident)
         tag = f"update:{int(now.timestamp() * 1000)}"
-        results = await self._deliver(incident, owners, "update", None, tag, joined)
+        results = await self.sender.deliver(incident, owners, "update", None, tag, joined)
         detail = f"{alerts_count(joined)} joined"
         events = [
             _timeline(TimelineKind.UPDATE_NOTICE, now, person, channel, None, detail)
@@ -418,8 +350,11 @@ class Pager:
         return False
 
     async def _owners(self, incident: Incident) -> list[str]:
-        if incident.acknowledged_by is not None:
-            return [incident.acknowledged_by]
+        """Whoever acknowledged it; else, or when that was a tool (an API token) rather
+        than a person, everyone paged at its latest level."""
+        acknowledged_by = incident.acknowledged_by
+        if acknowledged_by is not None and acknowledged_by in self.directory.people:
+            return [acknowledged_by]
         paged = [
             e
             for e in await self.store.timeline(incident.id)
@@ -463,7 +398,7 @@ class Pager:
         self, incident: Incident, people: Sequence[str], kind: Kind, record: TimelineKind
     ) -> None:
         """Send a notice (not a page), once per paging run, and record who got it."""
-        results = await self._deliver(incident, people, kind, None)
+        results = await self.sender.deliver(incident, people, kind, None)
         now = self.clock()
         events = [
             _timeline(record, now, person, channel, None, r.detail)
@@ -490,9 +425,7 @@ class Pager:
             dict.fromkeys(p for level in last_levels for p in self.directory.resolve(level, now))
         )
         title = f"Tocsin could not process incident {incident_id or '(unknown)'}: {reason}"
-        done = await self.deliveries.done(_FAILURES)
         for person_id in people:
-            person = self.directory.people[person_id]
             note = Notification(
                 kind="page",
                 incident_id=incident_id or "?",
@@ -501,113 +434,10 @@ class Pager:
                 status=IncidentStatus.TRIGGERED,
                 level=max(len(policy.levels) for policy in policies),
                 person=person_id,
-                person_name=person.name,
+                person_name=self.directory.people[person_id].name,
             )
-            for channel in self.channels:
-                field = f"{tag}:{person_id}:{channel.name}"
-                if not channel.reaches(person) or field in done:
-                    continue
-                result = await _send(channel, person, note)
-                self._sent.labels(channel.name, "failure", "ok" if result.ok else "failed").inc()
-                if result.ok:
-                    await self.deliveries.mark(_FAILURES, field)
+            await self.sender.deliver_once(_FAILURES, tag, person_id, note, "failure")
         log.error("paged %s: %s", ", ".join(people) or "nobody (no policies)", title)
-
-    async def _deliver(
-        self,
-        incident: Incident,
-        people: Sequence[str],
-        kind: Kind,
-        step: Step | None,
-        tag: str | None = None,
-        alerts_added: int = 0,
-    ) -> list[tuple[str, str, DeliveryResult]]:
-        """Send to every contact method of every person at once, skipping what was sent
-        under ``tag`` (by default, the kind and step)."""
-        if tag is None:
-            tag = f"{kind}:{step.key}" if step else f"{epoch_tag(incident.page_epoch)}{kind}"
-        done = await self.deliveries.done(incident.id)
-        records, _ = await self.store.alerts(incident.id, limit=MAX_ALERTS)
-        sends = []
-        for person_id in people:
-            person = self.directory.people[person_id]
-            note = Notification.from_incident(
-                kind,
-                incident,
-                records,
-                person_id,
-                person,
-                level=step.level + 1 if step else None,
-                ack_url=self._ack_url(incident.id, person_id) if kind == "page" else None,
-                acknowledged_by=self._name(incident.acknowledged_by),
-                alerts_added=alerts_added,
-            )
-            for channel in self.channels:
-                field = f"{tag}:{person_id}:{channel.name}"
-                if channel.reaches(person) and field not in done:
-                    sends.append((person_id, channel, field, person, note))
-        # Two runs of one step at once (an event and a retry job) must not both send: each
-        # delivery is taken before it is sent (a taken one is in flight elsewhere), and what
-        # was delivered is read again once taken, as the other run may have just finished.
-        taken = await self.deliveries.take(incident.id, [field for _, _, field, *_ in sends])
-        results = [
-            (person_id, channel.name, TAKEN_ELSEWHERE)
-            for (person_id, channel, *_), mine in zip(sends, taken, strict=True)
-            if not mine
-        ]
-        ours = [send for send, mine in zip(sends, taken, strict=True) if mine]
-        try:
-            delivered = await self.deliveries.done(incident.id)
-            sends = [send for send in ours if send[2] not in delivered]
-            results += await self._send_taken(incident, kind, step, sends)
-        finally:
-            # Also when a store outage or a deadline cut this run short: a later run must
-            # be free to make what this one did not record.
-            await self.deliveries.release(incident.id, [field for _, _, field, *_ in ours])
-        return results
-
-    async def _send_taken(
-        self,
-        incident: Incident,
-        kind: Kind,
-        step: Step | None,
-        sends: Sequence[tuple[str, Channel, str, Person, Notification]],
-    ) -> list[tuple[str, str, DeliveryResult]]:
-        """Make the deliveries this run took, each recorded once made."""
-        outcomes = await asyncio.gather(
-            *(_send(channel, person, note) for _, channel, _, person, note in sends)
-        )
-        results = []
-        for (person_id, channel, field, *_), result in zip(sends, outcomes, strict=True):
-            self._sent.labels(channel.name, kind, "ok" if result.ok else "failed").inc()
-            facts = {"incident": incident.id, "person": person_id, "channel": channel.name}
-            where = f"incident {incident.id}: {person_id} by {channel.name}"
-            if step is not None:
-                facts["level"] = str(step.level + 1)
-                where += f", {step}"
-            if result.ok:
-                await self.deliveries.mark(incident.id, field)
-                event = "paged" if kind == "page" else f"{kind}_notice"
-                log.info("%s %s", event.replace("_", " "), where, extra={"event": event, **facts})
-            else:
-                event = f"{kind}_failed"
-                log.warning(
-                    "%s failed %s: %s",
-                    kind,
-                    where,
-                    result.detail,
-                    extra={"event": event, **facts},
-                )
-            results.append((person_id, channel.name, result))
-        return results
-
-    def _name(self, person_id: str | None) -> str | None:
-        person = self.directory.people.get(person_id or "")
-        return person.name if person is not None else person_id
-
-    def _ack_url(self, incident_id: str, person: str) -> str:
-        claims = AckClaims(incident_id, person, self.clock() + self.links.ttl)
-        return ack_url(self.links.public_url, sign_ack(self.links.secret, claims))
 
 
 def _current(incident: Incident | None, step: Step) -> TypeGuard[Incident]:
@@ -618,16 +448,6 @@ def _current(incident: Incident | None, step: Step) -> TypeGuard[Incident]:
         and incident.status is IncidentStatus.TRIGGERED
         and incident.page_epoch == step.epoch
     )
-
-
-async def _send(channel: Channel, person: Person, note: Notification) -> DeliveryResult:
-    """A channel that raises has a bug; count it as a failed send so the deliveries that did
-    go out are still remembered (not repeated) and the escalation timer still starts."""
-    try:
-        return await channel.send(person, note)
-    except Exception as exc:
-        log.exception("%s channel raised instead of reporting a failure", channel.name)
-        return DeliveryResult.failed(f"{channel.name} channel error: {exc!r}", retryable=False)
 
 
 def _timeline(

@@ -9,6 +9,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
+from itertools import groupby
 
 from prometheus_client import CollectorRegistry, Counter
 from redis.asyncio import Redis
@@ -16,11 +17,13 @@ from redis.asyncio import Redis
 from ingest.clock import Clock
 from ingest.consuming import RETRY_AFTER, Outcomes, StreamConsumer
 from ingest.deadletters import DeadLetters
-from ingest.models import Alert
+from ingest.models import Alert, AlertStatus
 from ingest.stream import Entry, alert_stream
 from router import keys
 from router.config import RoutingConfig
+from router.grouping import group_key
 from router.incidents import Outcome
+from router.matching import place
 from router.models import Incident
 from router.store import IncidentStore
 
@@ -88,13 +91,25 @@ class Router:
         return await self.consumer.step()
 
     async def _apply(self, entries: Sequence[Entry[Alert]]) -> Outcomes:
-        """The batch in one round trip; each alert's error, if any, in its place. An alert
-        on several routes is counted once per route; when one of them failed, the whole entry
-        is an error and is tried again (the routes it reached see a duplicate then)."""
-        batch: list[tuple[Alert, str | None]] = []
-        for entry in entries:
-            assert entry.model is not None  # the consumer hands over readable entries only
-            batch.append((entry.model, entry.id))
+        """The batch in order, in as few round trips as it allows; each entry's error, if
+        any, in its place. Alerts are applied in runs of one script call each; an
+        acknowledgement waits for the alerts before it (its trigger may be among them)."""
+        outcomes: Outcomes = []
+        for acknowledging, run in groupby(entries, key=_acknowledges):
+            batch: list[tuple[Alert, str | None]] = []
+            for entry in run:
+                assert entry.model is not None  # the consumer hands over readable entries
+                batch.append((entry.model, entry.id))
+            if acknowledging:
+                outcomes += [await self._acknowledge(alert) for alert, _ in batch]
+            else:
+                outcomes += await self._apply_alerts(batch)
+        return outcomes
+
+    async def _apply_alerts(self, batch: Sequence[tuple[Alert, str | None]]) -> Outcomes:
+        """An alert on several routes is counted once per route; when one of them failed,
+        the whole entry is an error and is tried again (the routes it reached see a
+        duplicate then)."""
         results = await self.store.apply_alerts(batch, self.routing)
         outcomes: Outcomes = []
         for (alert, _), result in zip(batch, results, strict=True):
@@ -107,6 +122,34 @@ class Router:
                 if change.incident is not None and change.outcome in _LIFECYCLE:
                     _log_change(alert, change.outcome, change.incident)
         return outcomes
+
+    async def _acknowledge(self, alert: Alert) -> BaseException | None:
+        """Acknowledge the incidents the alert fires in, as ``<source>:<integration>``: on
+        the routes an alert with its labels lands on, the open incident of its group."""
+        who = f"{alert.source}:{alert.integration}"
+        try:
+            groups = [group_key(alert, p.route) for p in place(alert, self.routing)]
+            incidents = await self.store.acknowledge_alert(
+                alert.dedup_key, groups, who, alert.received_at
+            )
+        except Exception as error:
+            return error
+        outcome = Outcome.ACKNOWLEDGED if incidents else Outcome.IGNORED
+        self._outcomes.labels(outcome.value).inc()
+        for incident in incidents:
+            if incident.acknowledged_by == who and incident.acknowledged_at == alert.received_at:
+                log.info(
+                    "incident %s acknowledged by %s (alert %s)",
+                    incident.id,
+                    who,
+                    alert.dedup_key,
+                    extra={"event": "acknowledged", "incident": incident.id, "person": who},
+                )
+        return None
+
+
+def _acknowledges(entry: Entry[Alert]) -> bool:
+    return entry.model is not None and entry.model.status is AlertStatus.ACKNOWLEDGED
 
 
 def _log_change(alert: Alert, outcome: Outcome, incident: Incident) -> None:

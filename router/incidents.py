@@ -27,6 +27,8 @@ class Outcome(StrEnum):
     """A firing of an episode whose resolution was already applied (it arrived late)."""
     DUPLICATE = "duplicate"
     """A stream entry delivered again after its effect was stored."""
+    ACKNOWLEDGED = "acknowledged"
+    """The sender acknowledged an alert: the incidents it fires in are acknowledged."""
 
 
 class Resolution(StrEnum):

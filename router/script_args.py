@@ -66,7 +66,8 @@ class ScriptArgs:
             return ()
         # Severity is the alert's, whatever the route: one record serves every route.
         severity = placements[0].severity
-        record = _record(alert, severity).model_dump_json(exclude=_TIMED)
+        # Stored as the script gets them: what readers default need not take room in Redis.
+        record = _record(alert, severity).model_dump_json(exclude=_TIMED, exclude_none=True)
         common = {
             "dedup": alert.dedup_key,
             "firing": alert.is_firing,
@@ -97,7 +98,7 @@ class ScriptArgs:
                 }
             fields = json.dumps({**common, **own})
             # Only the script gives a head its id, or makes it a storm's.
-            new_head = head.model_dump_json(exclude={"id", "storm", *_TIMED})
+            new_head = head.model_dump_json(exclude={"id", "storm", *_TIMED}, exclude_defaults=True)
             prepared.append((fields[1:], record, new_head))
         return tuple(prepared)
 

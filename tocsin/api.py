@@ -1,18 +1,44 @@
-"""``/api/v1``: incidents as JSON, for scripts and dashboards."""
+"""``/api/v1``: incidents as JSON, for scripts and dashboards, and acting on them
+(acknowledge, resolve) for chat bots and tools. Who may do what is checked before a handler
+runs (``tocsin.api_auth``); acting records the token, or a person its body names."""
+
+import logging
 
 from aiohttp import web
+from pydantic import BaseModel, ConfigDict
 
-from router.store import MAX_ALERTS_PAGE, IncidentStore
+from ingest.clock import Clock
+from router.incidents import Resolution
+from router.models import Incident
+from router.store import MAX_ALERTS_PAGE, IllegalTransition, IncidentNotFound, IncidentStore
+from tocsin.api_auth import TOKEN
+from tocsin.config import LoadedConfig
+from tocsin.json_body import BadBody, read_model
+
+log = logging.getLogger(__name__)
 
 MAX_LIMIT = 500
 DEFAULT_ALERTS = 100
 MAX_OFFSET = 1_000_000_000
 """Far past any real history, and small enough for Redis's 64-bit ranges."""
+MAX_ACTION_BYTES = 4096
+
+
+class Acting(BaseModel):
+    """The body of an action, optional: ``{"by": "alice"}`` records a configured person
+    instead of the token (a chat bot acting for someone)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    by: str | None = None
 
 
 class IncidentsApi:
-    def __init__(self, store: IncidentStore) -> None:
+    def __init__(self, store: IncidentStore, loaded: LoadedConfig, clock: Clock) -> None:
         self.store = store
+        self.people = loaded.config.people
+        self.retention = loaded.routing.retention
+        self.clock = clock
 
     async def list(self, request: web.Request) -> web.Response:
         limit = _whole(request.query.get("limit", "100"))
@@ -47,6 +73,64 @@ class IncidentsApi:
         ]
         return web.json_response(body)
 
+    async def acknowledge(self, request: web.Request) -> web.Response:
+        incident_id = request.match_info["id"]
+        try:
+            person = await self._who(request)
+        except BadBody as error:
+            return _error(error.status, str(error))
+        now = self.clock()
+        try:
+            incident = await self.store.acknowledge(incident_id, person, now)
+        except IncidentNotFound:
+            return _error(404, "no such incident")
+        except IllegalTransition:
+            return _error(409, "the incident is resolved: there is nothing to acknowledge")
+        done = incident.acknowledged_at == now and incident.acknowledged_by == person
+        if done:
+            _log("acknowledged", incident_id, person)
+        return _acted(incident, "acknowledged" if done else "already acknowledged")
+
+    async def resolve(self, request: web.Request) -> web.Response:
+        """As ``tocsin incident resolve``: whatever its alerts say; firing ones open a new
+        incident."""
+        incident_id = request.match_info["id"]
+        try:
+            person = await self._who(request)
+        except BadBody as error:
+            return _error(error.status, str(error))
+        outcome, incident = await self.store.resolve(
+            incident_id, person, self.clock(), retention=self.retention
+        )
+        if outcome is Resolution.NOT_FOUND or incident is None:
+            return _error(404, "no such incident")
+        if outcome is Resolution.RESOLVED:
+            _log("resolved", incident_id, person)
+        return _acted(incident, outcome.value.replace("_", " "))
+
+    async def _who(self, request: web.Request) -> str:
+        """The person the body names, else the token (``token:NAME``)."""
+        acting = await read_model(request, Acting, limit=MAX_ACTION_BYTES, empty=Acting())
+        if acting.by is None:
+            return request[TOKEN].person
+        if acting.by not in self.people:
+            raise BadBody(400, f"by: {acting.by!r} is not a person in the configuration")
+        return acting.by
+
+
+def _acted(incident: Incident, result: str) -> web.Response:
+    return web.json_response({"result": result, "incident": incident.model_dump(mode="json")})
+
+
+def _log(event: str, incident_id: str, person: str) -> None:
+    log.info(
+        "incident %s %s by %s over the API",
+        incident_id,
+        event,
+        person,
+        extra={"event": event, "incident": incident_id, "person": person},
+    )
+
 
 def _whole(text: str) -> int | None:
     """ASCII digits only: ``int()`` also takes spaces, signs, underscores, other scripts."""
@@ -65,3 +149,5 @@ def _error(status: int, message: str) -> web.Response:
 def add_routes(app: web.Application, api: IncidentsApi) -> None:
     app.router.add_get("/api/v1/incidents", api.list)
     app.router.add_get("/api/v1/incidents/{id}", api.get)
+    app.router.add_post("/api/v1/incidents/{id}/acknowledge", api.acknowledge)
+    app.router.add_post("/api/v1/incidents/{id}/resolve", api.resolve)

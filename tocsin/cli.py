@@ -1,9 +1,10 @@
-"""``tocsin up|web|router|worker|check|oncall|explain|test|silence|incident|dead-letters``."""
+"""``tocsin up|web|router|worker|check|oncall|explain|test|silence|incident|token|dead-letters``."""
 
 import argparse
 import asyncio
 import logging
 import signal
+import ssl
 import sys
 from collections.abc import Sequence
 from datetime import datetime
@@ -31,6 +32,9 @@ from tocsin.settings import LOG_FORMATS, Settings, SettingsError
 from tocsin.silence_cli import add_parser as add_silence_parser
 from tocsin.silence_cli import silence_command
 from tocsin.store import StoreUrlError, connect, describe
+from tocsin.storecmd import add_data_dir
+from tocsin.token_cli import add_parser as add_token_parser
+from tocsin.token_cli import token_command
 
 log = logging.getLogger("tocsin")
 
@@ -53,6 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             port=getattr(args, "port", None) or DEFAULT_PORTS.get(args.command),
             data_dir=getattr(args, "data_dir", None),
             log_format=getattr(args, "log_format", None),
+            tls_cert=getattr(args, "tls_cert", None),
+            tls_key=getattr(args, "tls_key", None),
         )
     except SettingsError as error:
         print(f"tocsin: {error}", file=sys.stderr)
@@ -62,6 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return dead_letters_command(settings, args.action, args.id)
     if args.command == "silence":
         return silence_command(settings, args)
+    if args.command == "token":
+        return token_command(settings, args)
     try:
         loaded = load_config(settings.config_path)
     except ConfigFileError as error:
@@ -80,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return incident_command(settings, loaded, args)
     roles = ROLES[args.command]
     try:
-        secret = _check_settings(settings, roles)
+        secret, tls = _check_settings(settings, roles)
     except SettingsError as error:
         for line in str(error).splitlines():
             print(f"tocsin: {line}", file=sys.stderr)
@@ -88,15 +96,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Only now, with everything checked: a refused start changes nothing in the process.
     configure_logging(settings.log_format)
     try:
-        return asyncio.run(_serve(settings, loaded, roles, secret))
+        return asyncio.run(_serve(settings, loaded, roles, secret, tls))
     except SettingsError as error:
         print(f"tocsin: {error}", file=sys.stderr)
         return 2
 
 
-def _check_settings(settings: Settings, roles: Sequence[Role]) -> bytes:
-    """The link-signing key the roles need (empty if none); ``SettingsError`` names every
-    missing setting, one per line, before anything starts."""
+def _check_settings(
+    settings: Settings, roles: Sequence[Role]
+) -> tuple[bytes, ssl.SSLContext | None]:
+    """The link-signing key the roles need (empty if none) and the web's TLS context (None:
+    plain http); ``SettingsError`` names every missing setting, one per line, before
+    anything starts."""
     whole = roles == ROLES["up"]
     problems: list[str] = []
     if settings.redis_url is None and not whole:
@@ -107,13 +118,23 @@ def _check_settings(settings: Settings, roles: Sequence[Role]) -> bytes:
             secret = settings.secret(may_create=whole)
         except SettingsError as error:
             problems.append(str(error))
+    tls = None
+    if Role.WEB in roles:
+        try:
+            tls = settings.tls()
+        except SettingsError as error:
+            problems.append(str(error))
     if problems:
         raise SettingsError("\n".join(problems))
-    return secret
+    return secret, tls
 
 
 async def _serve(
-    settings: Settings, loaded: LoadedConfig, roles: Sequence[Role], secret: bytes
+    settings: Settings,
+    loaded: LoadedConfig,
+    roles: Sequence[Role],
+    secret: bytes,
+    tls: ssl.SSLContext | None,
 ) -> int:
     embedded = None
     redis_url = settings.redis_url
@@ -126,7 +147,7 @@ async def _serve(
         raise SettingsError(f"TOCSIN_REDIS_URL: {error}") from None
     try:
         await _say_if_unreachable(redis, redis_url)
-        runtime = Runtime(settings, loaded, redis, secret, clock=system_clock)
+        runtime = Runtime(settings, loaded, redis, secret, clock=system_clock, tls=tls)
         if embedded is not None:
             # One process owns its stream entries across restarts: pending work resumes at
             # once.
@@ -218,6 +239,13 @@ def _parser() -> argparse.ArgumentParser:
             sub.add_argument(
                 "--data-dir", type=Path, help="embedded Valkey data (default ./.tocsin)"
             )
+        if name in ("up", "web"):
+            sub.add_argument(
+                "--tls-cert", type=Path, help="serve https: PEM certificate (TOCSIN_TLS_CERT)"
+            )
+            sub.add_argument(
+                "--tls-key", type=Path, help="its unencrypted PEM private key (TOCSIN_TLS_KEY)"
+            )
     commands.add_parser("check", parents=[common], help="validate the configuration")
     oncall = commands.add_parser("oncall", parents=[common], help="who is on call")
     oncall.add_argument("schedule", nargs="?", help="one schedule (default: all)")
@@ -226,12 +254,11 @@ def _parser() -> argparse.ArgumentParser:
         "dead-letters", parents=[common], help="entries that could not be handled"
     )
     dead.add_argument("action", choices=["list", "replay"])
-    dead.add_argument(
-        "--data-dir", type=Path, help="of a running `tocsin up`, when TOCSIN_REDIS_URL is unset"
-    )
+    add_data_dir(dead)
     dead.add_argument("id", nargs="?", help="for replay: the id that list shows")
     add_silence_parser(commands, common)
     add_explain_parser(commands, common)
     add_test_parser(commands, common)
     add_incident_parser(commands, common)
+    add_token_parser(commands, common)
     return parser

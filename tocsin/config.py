@@ -27,6 +27,7 @@ from schedules.durations import Duration
 from schedules.loader import load_schedules, schedule_file
 from schedules.models import Schedule
 from schedules.yamlfile import ConfigFileError, Problem, format_loc, line_of, load_yaml_model
+from tocsin.api_auth import ApiAuthConfig
 
 
 class TocsinConfig(BaseModel):
@@ -58,6 +59,8 @@ class TocsinConfig(BaseModel):
     reopen_window: Duration = DEFAULT_REOPEN_WINDOW
     """For routes that set none: how soon after its incident resolved a group firing again
     reopens it rather than opening a new one."""
+    api_auth: ApiAuthConfig = Field(default_factory=ApiAuthConfig)
+    """Whether the silence API and ``/metrics`` need an API token too."""
 
 
 @dataclass(frozen=True)

@@ -5,26 +5,16 @@ the explanation (``notifier.explain.Explanation``) as JSON. Kept to itself, so a
 who may ask can wrap it."""
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
+from pydantic import BaseModel, ConfigDict, JsonValue
 from redis.asyncio import Redis
 
-from ingest.body import (
-    BodyTimeout,
-    BodyTooLarge,
-    ClientDisconnected,
-    MalformedJson,
-    decode_json,
-    read_limited,
-)
 from ingest.clock import Clock
 from ingest.config import pick_integration
-from ingest.web import BODY_DEADLINE, MAX_BODY_BYTES
 from notifier.explain import alerts_of, explain
-from schedules.yamlfile import format_loc
+from tocsin.api_auth import EXPLAIN
 from tocsin.config import LoadedConfig
 from tocsin.explaining import live_facts, parse_at
-
-PATH = "/api/v1/explain"
+from tocsin.json_body import BadBody, read_model
 
 
 class ExplainRequest(BaseModel):
@@ -46,16 +36,9 @@ class ExplainApi:
 
     async def explain(self, request: web.Request) -> web.Response:
         try:
-            raw = await read_limited(request, MAX_BODY_BYTES, BODY_DEADLINE)
-            asked = ExplainRequest.model_validate(decode_json(raw))
-        except BodyTooLarge as error:
-            return _error(413, str(error))
-        except BodyTimeout as error:
-            return _error(408, str(error))
-        except (ClientDisconnected, MalformedJson) as error:
-            return _error(400, str(error) or "the connection closed before the whole body")
-        except ValidationError as error:
-            return _error(400, _say(error))
+            asked = await read_model(request, ExplainRequest)
+        except BadBody as error:
+            return _error(error.status, str(error))
         now = self.clock()
         try:
             integration = pick_integration(self.loaded.config.integrations, asked.integration)
@@ -68,16 +51,9 @@ class ExplainApi:
         return web.json_response(told.model_dump(mode="json"))
 
 
-def _say(error: ValidationError) -> str:
-    return "; ".join(
-        f"{format_loc(detail['loc']) or 'the body'}: {detail['msg']}"
-        for detail in error.errors(include_url=False)
-    )
-
-
 def _error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
 def add_routes(app: web.Application, api: ExplainApi) -> None:
-    app.router.add_post(PATH, api.explain)
+    app.router.add_post(EXPLAIN, api.explain)

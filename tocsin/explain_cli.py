@@ -18,7 +18,7 @@ from tocsin.explain_text import render
 from tocsin.explaining import live_facts, parse_at
 from tocsin.settings import Settings
 from tocsin.store import StoreUrlError, connect, describe
-from tocsin.storecmd import fail
+from tocsin.storecmd import add_data_dir, fail
 
 
 def add_parser(
@@ -33,9 +33,7 @@ def add_parser(
     )
     sub.add_argument("--at", help="ISO 8601 instant (default now; without offset: UTC)")
     sub.add_argument("--json", action="store_true", help="the explanation as JSON")
-    sub.add_argument(
-        "--data-dir", type=Path, help="of a running `tocsin up`, when TOCSIN_REDIS_URL is unset"
-    )
+    add_data_dir(sub)
 
 
 def explain_command(settings: Settings, loaded: LoadedConfig, args: argparse.Namespace) -> int:

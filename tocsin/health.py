@@ -9,7 +9,10 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.exceptions import RedisError
 
+from tocsin.api_auth import ApiAuth
+from tocsin.http_errors import no_tracebacks
 from tocsin.runtime import Runtime
+from tocsin.tokens import TokenStore
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +57,13 @@ def _unready(body: dict[str, str]) -> web.Response:
     return web.json_response(body, status=503, headers={"Retry-After": "5"})
 
 
+def api_auth(runtime: Runtime) -> ApiAuth:
+    """The same token check on every role: ``/metrics`` may need one everywhere."""
+    return ApiAuth(TokenStore(runtime.redis), runtime.loaded.config.api_auth, runtime.clock)
+
+
 def health_app(runtime: Runtime) -> web.Application:
     """The whole HTTP surface of a router or worker process."""
-    app = web.Application()
+    app = web.Application(middlewares=[no_tracebacks, api_auth(runtime).middleware])
     add_health_routes(app, runtime)
     return app

@@ -13,7 +13,7 @@ from schedules.durations import format_duration
 from tocsin.config import LoadedConfig
 from tocsin.runtime import system_clock
 from tocsin.settings import Settings
-from tocsin.storecmd import fail, on_store
+from tocsin.storecmd import add_data_dir, fail, on_store
 
 
 def add_parser(
@@ -29,9 +29,7 @@ def add_parser(
     )
     resolve.add_argument("id", help="the incident's number")
     resolve.add_argument("--by", default=None, help="who resolves it (default: your user name)")
-    resolve.add_argument(
-        "--data-dir", help="of a running `tocsin up`, when TOCSIN_REDIS_URL is unset"
-    )
+    add_data_dir(resolve)
 
 
 def incident_command(settings: Settings, loaded: LoadedConfig, args: argparse.Namespace) -> int:

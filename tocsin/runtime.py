@@ -3,6 +3,7 @@ client, one metrics registry, the clock, the link-signing key, and whether it is
 
 import asyncio
 import socket
+import ssl
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -40,6 +41,8 @@ class Runtime:
     """Default: ``consumer_name(settings)``."""
     draining: asyncio.Event = field(default_factory=asyncio.Event)
     """Set on SIGTERM: take no new work, say not ready, finish what is in flight."""
+    tls: ssl.SSLContext | None = None
+    """The web role serves https with it (``Settings.tls``); other roles' ports stay http."""
 
     def __post_init__(self) -> None:
         if not self.consumer:

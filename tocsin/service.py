@@ -25,7 +25,8 @@ from notifier.channels import Channel
 from notifier.channels.console import ConsoleChannel
 from notifier.channels.email import EmailChannel
 from notifier.channels.webhook import WebhookChannel
-from notifier.paging import Links, Pager
+from notifier.paging import Pager
+from notifier.sending import Links
 from notifier.worker import ArqScheduler, EventConsumer, arq_worker
 from router.consumer import Router
 from router.store import IncidentStore
@@ -74,7 +75,9 @@ class Running:
 async def running(runtime: Runtime, roles: Collection[Role]) -> AsyncIterator[Running]:
     settings = runtime.settings
     stop = asyncio.Event()
-    state = Running(url=f"http://{settings.host}:{settings.port}", stop=stop)
+    tls = runtime.tls if Role.WEB in roles else None
+    scheme = "https" if tls else "http"
+    state = Running(url=f"{scheme}://{settings.host}:{settings.port}", stop=stop)
     grace = settings.shutdown_grace.total_seconds()
 
     def spawn(name: str, work: Coroutine[Any, Any, None]) -> None:
@@ -95,7 +98,7 @@ async def running(runtime: Runtime, roles: Collection[Role]) -> AsyncIterator[Ru
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
         try:
-            await web.TCPSite(runner, settings.host, settings.port).start()
+            await web.TCPSite(runner, settings.host, settings.port, ssl_context=tls).start()
         except OSError as error:
             raise SettingsError(
                 f"cannot listen on {settings.host}:{settings.port}: {error.strerror}; "

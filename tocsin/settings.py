@@ -3,6 +3,7 @@ holds what the service does; these say where it runs)."""
 
 import os
 import secrets
+import ssl
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -26,6 +27,10 @@ def _durability(value: str | None) -> Durability:
         raise SettingsError(f"TOCSIN_DURABILITY={value!r}: use one of {choices}") from None
 
 
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value else None
+
+
 @dataclass(frozen=True)
 class Settings:
     config_path: Path = Path("tocsin.yaml")
@@ -42,6 +47,9 @@ class Settings:
     log_format: str = "text"
     shutdown_grace: timedelta = timedelta(seconds=20)
     """After SIGTERM: how long in-flight work may take before the process exits anyway."""
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    """PEM files: with both, ``tocsin web`` and ``up`` serve https on their port."""
 
     @classmethod
     def from_env(cls, **overrides: object) -> "Settings":
@@ -54,6 +62,8 @@ class Settings:
             "public_url": env.get("TOCSIN_PUBLIC_URL") or None,
             "durability": _durability(env.get("TOCSIN_DURABILITY")),
             "log_format": env.get("TOCSIN_LOG_FORMAT") or "text",
+            "tls_cert": _path(env.get("TOCSIN_TLS_CERT")),
+            "tls_key": _path(env.get("TOCSIN_TLS_KEY")),
         }
         grace = env.get("TOCSIN_SHUTDOWN_GRACE")
         if grace:
@@ -71,7 +81,34 @@ class Settings:
 
     @property
     def base_url(self) -> str:
-        return self.public_url or f"http://{self.host}:{self.port}"
+        scheme = "https" if self.tls_cert else "http"
+        return self.public_url or f"{scheme}://{self.host}:{self.port}"
+
+    def tls(self) -> ssl.SSLContext | None:
+        """The server context of ``--tls-cert``/``--tls-key``, or None without them;
+        ``SettingsError`` in one line when they cannot be used."""
+        if self.tls_cert is None and self.tls_key is None:
+            return None
+        if self.tls_cert is None or self.tls_key is None:
+            raise SettingsError("TLS needs both --tls-cert and --tls-key (TOCSIN_TLS_CERT/_KEY)")
+        for flag, path in (("--tls-cert", self.tls_cert), ("--tls-key", self.tls_key)):
+            try:
+                path.read_bytes()
+            except OSError as error:
+                raise SettingsError(f"{flag} {path}: cannot read file: {error.strerror}") from None
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        try:
+            context.load_cert_chain(self.tls_cert, self.tls_key)
+        except ssl.SSLError as error:
+            why = (
+                "the key does not belong to the certificate"
+                if error.reason == "KEY_VALUES_MISMATCH"
+                else "not a PEM certificate and its unencrypted private key"
+            )
+            raise SettingsError(
+                f"--tls-cert {self.tls_cert} --tls-key {self.tls_key}: {why} ({error.reason})"
+            ) from None
+        return context
 
     def secret(self, *, may_create: bool) -> bytes:
         """The link-signing key. ``tocsin up`` keeps a generated one in the data dir; the

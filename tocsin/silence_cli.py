@@ -13,7 +13,7 @@ from router.silence_store import SilenceNotFound, SilenceStore
 from router.silences import Silence, SilenceMatcher, SilenceState
 from schedules.durations import parse_duration
 from tocsin.settings import Settings
-from tocsin.storecmd import fail, on_store
+from tocsin.storecmd import add_data_dir, fail, on_store
 
 
 def add_parser(
@@ -33,9 +33,7 @@ def add_parser(
     expire = actions.add_parser("expire", help="end a silence now")
     expire.add_argument("id")
     for sub in (add, listing, expire):
-        sub.add_argument(
-            "--data-dir", help="of a running `tocsin up`, when TOCSIN_REDIS_URL is unset"
-        )
+        add_data_dir(sub)
 
 
 def silence_command(settings: Settings, args: argparse.Namespace) -> int:

@@ -1,9 +1,11 @@
 """Running a short command against the store (``tocsin dead-letters``, ``tocsin silence``):
 the store of TOCSIN_REDIS_URL, or of a running ``tocsin up`` on the data dir."""
 
+import argparse
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from arq.connections import ArqRedis
 from redis.exceptions import RedisError
@@ -13,6 +15,13 @@ from tocsin.settings import Settings
 from tocsin.store import StoreUrlError, connect
 
 Work = Callable[[ArqRedis], Awaitable[int]]
+
+
+def add_data_dir(parser: argparse.ArgumentParser) -> None:
+    """``--data-dir``: where a command finds the store of a running ``tocsin up``."""
+    parser.add_argument(
+        "--data-dir", type=Path, help="of a running `tocsin up`, when TOCSIN_REDIS_URL is unset"
+    )
 
 
 def on_store(settings: Settings, work: Work) -> int:

@@ -5,9 +5,10 @@ from collections.abc import Mapping
 from ingest.sources.alertmanager import AlertmanagerSource
 from ingest.sources.base import FieldError, PayloadError, Source
 from ingest.sources.generic import GenericSource
+from ingest.sources.pagerduty import PagerDutySource
 
 SOURCES: Mapping[str, Source] = {
-    source.name: source for source in (AlertmanagerSource(), GenericSource())
+    source.name: source for source in (AlertmanagerSource(), GenericSource(), PagerDutySource())
 }
 """Keyed by ``Source.name``, which is ``Integration.type``."""
 

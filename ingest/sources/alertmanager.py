@@ -33,6 +33,7 @@ from ingest.sources.base import (
     DedupKey,
     Labels,
     Payload,
+    SentStatus,
     ShortText,
     Timestamp,
     validate,
@@ -49,7 +50,7 @@ _GoTime = Annotated[Timestamp | None, BeforeValidator(_unless_zero)]
 
 
 class _AlertmanagerAlert(Payload):
-    status: AlertStatus
+    status: SentStatus
     labels: Labels
     annotations: Annotations = Field(default_factory=dict)
     starts_at: _GoTime = Field(default=None, alias="startsAt")
@@ -77,7 +78,7 @@ class AlertmanagerSource:
         return [
             Alert(
                 dedup_key=alert.fingerprint or labels_fingerprint(alert.labels),
-                status=alert.status,
+                status=AlertStatus(alert.status),
                 summary=_summary(alert),
                 labels=alert.labels,
                 annotations=alert.annotations,

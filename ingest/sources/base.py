@@ -44,13 +44,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Protocol, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
 
 from ingest import models
 from ingest.config import Integration
-from ingest.models import MAX_LABELS, Alert
+from ingest.models import MAX_LABELS, Alert, AlertStatus
 
 T = TypeVar("T")
 
@@ -111,6 +112,14 @@ Timestamp = models.UtcTime
 docstring says."""
 
 MAX_ALERTS = 10_000
+
+
+class SentStatus(StrEnum):
+    """The statuses a monitoring tool sends of an alert; ``AlertStatus.ACKNOWLEDGED`` comes
+    only from a source that has such an action (PagerDuty's)."""
+
+    FIRING = AlertStatus.FIRING.value
+    RESOLVED = AlertStatus.RESOLVED.value
 
 
 class Payload(BaseModel):

@@ -26,7 +26,16 @@ from pydantic import Field, TypeAdapter, model_validator
 from ingest.config import Integration
 from ingest.fingerprint import labels_fingerprint
 from ingest.models import MAX_LABELS, Alert, AlertStatus
-from ingest.sources.base import MAX_ALERTS, DedupKey, Labels, LongText, Payload, ShortText, validate
+from ingest.sources.base import (
+    MAX_ALERTS,
+    DedupKey,
+    Labels,
+    LongText,
+    Payload,
+    SentStatus,
+    ShortText,
+    validate,
+)
 
 _SUMMARY_LABEL = "__summary__"
 """Stands in for the labels when there are none; ``__`` names are reserved in Prometheus, so
@@ -43,7 +52,7 @@ class _GenericAlert(Payload):
     summary: LongText = Field(min_length=1)
     severity: ShortText = Field(min_length=1)
     dedup_key: DedupKey | None = None
-    status: AlertStatus = AlertStatus.FIRING
+    status: SentStatus = SentStatus.FIRING
     # One place is kept for the severity, which joins them.
     labels: Annotated[Labels, Field(max_length=MAX_LABELS - 1)] = Field(default_factory=dict)
     source: ShortText | None = None
@@ -51,7 +60,7 @@ class _GenericAlert(Payload):
     @model_validator(mode="before")
     @classmethod
     def _a_resolve_needs_only_its_identity(cls, data: object) -> object:
-        if isinstance(data, dict) and data.get("status") == AlertStatus.RESOLVED.value:
+        if isinstance(data, dict) and data.get("status") == SentStatus.RESOLVED.value:
             if not any(data.get(name) for name in ("dedup_key", "labels", "summary")):
                 raise ValueError(
                     "a resolve needs what identifies the alert: dedup_key, labels or summary"
@@ -74,7 +83,7 @@ class GenericSource:
         return [
             Alert(
                 dedup_key=item.dedup_key or _identity(item),
-                status=item.status,
+                status=AlertStatus(item.status),
                 summary=item.summary if item.summary != _UNSAID else "resolved",
                 labels=item.labels
                 if item.severity == _UNSAID

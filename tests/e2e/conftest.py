@@ -2,11 +2,12 @@
 
 import asyncio
 import json
+import secrets
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.message import Message
 from pathlib import Path
@@ -26,6 +27,7 @@ from tocsin.config import load_config
 from tocsin.runtime import Runtime
 from tocsin.service import Role, Running, running
 from tocsin.settings import Settings
+from tocsin.tokens import Scope, TokenStore
 
 WEBHOOK = "/v1/webhooks/alertmanager/s3cret"
 RESEND_FIRST = 0.1
@@ -177,10 +179,17 @@ async def nothing_left(redis: Redis) -> bool:
     return await redis.zcard(notifier_keys.ARQ_QUEUE) == 0
 
 
-async def incidents(url: str, *, at_most: int) -> list[dict[str, Any]]:
+async def read_token(redis: Redis) -> dict[str, str]:
+    """Headers for ``/api/v1`` with a new read token, as ``tocsin token create`` makes one."""
+    name = f"e2e-{secrets.token_hex(4)}"
+    token, _ = await TokenStore(redis).create(name, Scope.READ, datetime.now(UTC))
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def incidents(url: str, headers: dict[str, str], *, at_most: int) -> list[dict[str, Any]]:
     """From ``GET /api/v1/incidents``, a page at a time."""
     found: list[dict[str, Any]] = []
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=headers) as http:
         for offset in range(0, at_most, 100):
             async with http.get(f"{url}/api/v1/incidents?limit=100&offset={offset}") as got:
                 assert got.status == 200
@@ -191,10 +200,10 @@ async def incidents(url: str, *, at_most: int) -> list[dict[str, Any]]:
     return found
 
 
-async def alert_keys(url: str, incident_ids: Iterable[str]) -> set[str]:
+async def alert_keys(url: str, headers: dict[str, str], incident_ids: Iterable[str]) -> set[str]:
     """The dedup keys of every alert of the incidents, from ``GET /api/v1/incidents/{id}``."""
     found: set[str] = set()
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=headers) as http:
         for incident_id in incident_ids:
             cursor = 0
             for _ in range(100):  # pages of 1,000 alerts: far more than a test sends

@@ -1,5 +1,6 @@
 """Starting the real ``tocsin`` command as a separate process, as an operator would."""
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -36,6 +37,28 @@ def start_tocsin(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+
+async def token_from_the_cli(cwd: Path, *args: str, env: Mapping[str, str] = {}) -> dict[str, str]:
+    """Headers for ``/api/v1`` with a read token made as an operator makes one:
+    ``tocsin token create``, told where the store is by ``args`` (``--data-dir``) or
+    ``env`` (``TOCSIN_REDIS_URL``)."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("TOCSIN_")}
+    environment.update(env)
+    command = ["token", "create", "e2e", "--scope", "read", *args]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tocsin",
+        *command,
+        cwd=cwd,
+        env=environment,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, err.decode()
+    return {"Authorization": f"Bearer {out.decode().strip()}"}
 
 
 def kill_group(process: subprocess.Popen[bytes], sig: signal.Signals = signal.SIGKILL) -> None:

@@ -39,11 +39,13 @@ class Answer:
     body: str
 
 
-async def request(method: str, url: str, body: Any = None) -> Answer:
+async def request(
+    method: str, url: str, body: Any = None, headers: dict[str, str] | None = None
+) -> Answer:
     started = time.monotonic()
     try:
         async with (
-            aiohttp.ClientSession(timeout=CLIENT_TIMEOUT) as http,
+            aiohttp.ClientSession(timeout=CLIENT_TIMEOUT, headers=headers) as http,
             http.request(method, url, json=body) as response,
         ):
             text = await response.text()

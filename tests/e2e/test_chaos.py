@@ -42,6 +42,7 @@ from tests.e2e.conftest import (
     free_port,
     incidents,
     nothing_left,
+    read_token,
     write_config,
 )
 from tests.e2e.processes import RoleProcess, all_ready, started
@@ -227,7 +228,7 @@ async def test_kills_silence_no_incident(
         )
     finally:
         # The figures, also when the service fell short: they say where.
-        opened = await incidents(fleet[0].url, at_most=10 * GROUPS)
+        opened = await incidents(fleet[0].url, await read_token(observer), at_most=10 * GROUPS)
         pages = sink.pages()
         repeated = [copies for copies in pages.values() if len(copies) > 1]
         causes = [chaos.nearest(copies[0]) for copies in repeated]
@@ -252,7 +253,7 @@ async def test_kills_silence_no_incident(
     assert {(i, level) for i, level, _ in pages} == {
         (i["id"], level) for i in opened for level in (1, 2)
     }
-    stored = await alert_keys(fleet[0].url, [i["id"] for i in opened])
+    stored = await alert_keys(fleet[0].url, await read_token(observer), [i["id"] for i in opened])
     assert len(stored) == ALERTS
     assert kills["store"] >= 2
     unexplained = [c for c, (_, at) in zip(repeated, causes, strict=True) if abs(at) > IN_FLIGHT]

@@ -11,7 +11,14 @@ from redis.asyncio import Redis
 from notifier import keys as notifier_keys
 from notifier.escalation import Step
 from router.store import IncidentStore
-from tests.e2e.conftest import WEBHOOK, Mailbox, Sink, alertmanager_payload, eventually
+from tests.e2e.conftest import (
+    WEBHOOK,
+    Mailbox,
+    Sink,
+    alertmanager_payload,
+    eventually,
+    read_token,
+)
 from tocsin.service import Running
 
 
@@ -82,9 +89,11 @@ async def test_page_escalate_acknowledge_resolve(
     assert incident is not None
     assert incident.status == "resolved"
 
+    headers = await read_token(redis)
+
     async def timeline() -> list[str]:
         api = f"{service.url}/api/v1/incidents/{incident_id}"
-        async with aiohttp.ClientSession() as http, http.get(api) as got:
+        async with aiohttp.ClientSession(headers=headers) as http, http.get(api) as got:
             body = await got.json()
         return [event["kind"] for event in body["timeline"]]
 

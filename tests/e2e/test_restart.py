@@ -17,7 +17,7 @@ from tests.e2e.conftest import (
     free_port,
     write_config,
 )
-from tests.e2e.processes import kill_group, responds, start_tocsin
+from tests.e2e.processes import kill_group, responds, start_tocsin, token_from_the_cli
 
 ACK_TIMEOUT = 4.0
 
@@ -54,8 +54,11 @@ async def fire(url: str) -> int:
         return response.status
 
 
-async def paged_recorded(url: str) -> bool:
-    async with aiohttp.ClientSession() as http, http.get(url + "/api/v1/incidents/1") as got:
+async def paged_recorded(url: str, headers: dict[str, str]) -> bool:
+    async with (
+        aiohttp.ClientSession(headers=headers) as http,
+        http.get(url + "/api/v1/incidents/1") as got,
+    ):
         body = await got.json()
     return sum(e["kind"] == "paged" for e in body["timeline"]) == 2  # webhook and email
 
@@ -72,7 +75,8 @@ async def test_escalation_survives_a_crash(
         paged_at = time.monotonic()
         # Crash once the page is on record: a crash between sending and recording would
         # rightly send it again after the restart (delivery is at least once).
-        await eventually(lambda: paged_recorded(url), what="the page on the timeline")
+        api = await token_from_the_cli(tmp_path, "--data-dir", str(tmp_path / "data"))
+        await eventually(lambda: paged_recorded(url, api), what="the page on the timeline")
     finally:
         kill_group(first)  # SIGKILL: the service and its embedded Valkey die mid-flight
 

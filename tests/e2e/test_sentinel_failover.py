@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import Sink, eventually, free_port
+from tests.e2e.processes import token_from_the_cli
 from tests.e2e.store_outages import (
     GENERIC_WEBHOOK,
     SECRET_KEY,
@@ -84,10 +85,11 @@ def paged(sink: Sink) -> set[str]:
     return {page["title"] for page in sink.at("/oncall", "page")}
 
 
-async def incident_titles(url: str) -> set[str]:
+async def incident_titles(url: str, headers: dict[str, str]) -> set[str]:
     titles: set[str] = set()
     for offset in range(0, MAX_ALERTS + LIST_PAGE, LIST_PAGE):
-        answer = await request("GET", f"{url}/api/v1/incidents?limit={LIST_PAGE}&offset={offset}")
+        page = f"{url}/api/v1/incidents?limit={LIST_PAGE}&offset={offset}"
+        answer = await request("GET", page, headers=headers)
         assert answer.status == 200, answer
         incidents = json.loads(answer.body)["incidents"]
         titles |= {incident["title"] for incident in incidents}
@@ -125,6 +127,7 @@ async def test_a_primary_killed_mid_stream_loses_no_accepted_alert(
         "TOCSIN_DURABILITY": "replica",
         "TOCSIN_SECRET_KEY": SECRET_KEY,
     }
+    api = await token_from_the_cli(tmp_path, env=env)
     with tocsin_roles(commands, cwd=tmp_path, env=env) as processes:
         for url in urls.values():
             await eventually(partial(ready, url), what="every role to be ready")
@@ -171,7 +174,7 @@ async def test_a_primary_killed_mid_stream_loses_no_accepted_alert(
                 lambda: accepted <= paged(sink), within=30, what="every accepted alert paged"
             )
         finally:
-            in_incidents = await incident_titles(urls["web"])
+            in_incidents = await incident_titles(urls["web"], api)
             lost = sorted(accepted - in_incidents)
             unpaged = sorted(accepted - paged(sink))
             refused = [item for item in sender.sent if item.is_(503)]

@@ -23,6 +23,7 @@ from tests.e2e.conftest import (
     incidents,
     nothing_left,
     probe,
+    read_token,
     write_config,
 )
 from tests.e2e.processes import RoleProcess, all_ready, started
@@ -130,7 +131,8 @@ async def test_each_role_stops_cleanly_under_load_and_loses_nothing(
             await sending
 
     await eventually(lambda: nothing_left(redis), within=30, interval=0.2, what="quiet")
-    opened = await incidents(web.url, at_most=MAX_ALERTS)
+    api = await read_token(redis)
+    opened = await incidents(web.url, api, at_most=MAX_ALERTS)
     pages = sink.pages()
     summary = (
         f"sigterm: alerts={sender.accepted} (resent {sender.resent}: 503 {sender.refused}, "
@@ -152,7 +154,7 @@ async def test_each_role_stops_cleanly_under_load_and_loses_nothing(
         # Never ready again once told to stop (the first probe may beat the signal handler).
         assert 200 not in stopped.readiness[1:], stopped
     assert sender.accepted == len(sent)
-    assert await alert_keys(web.url, [i["id"] for i in opened]) == set(sent)
+    assert await alert_keys(web.url, api, [i["id"] for i in opened]) == set(sent)
     assert len(opened) == len({f"c{n // ALERTS_PER_GROUP}" for n in range(len(sent))})
     assert sorted(pages) == sorted(
         (i["id"], level, person) for i in opened for level, person in ((1, "alice"), (2, "bob"))

@@ -24,6 +24,7 @@ from tocsin.config import LoadedConfig, load_config
 from tocsin.runtime import Runtime
 from tocsin.settings import Settings
 from tocsin.store import connect
+from tocsin.tokens import Scope, TokenStore, new_token
 
 DEPLOY = Path(__file__).parents[2] / "deploy" / "tocsin.yaml"
 WEBHOOK = "/v1/webhooks/alertmanager/s3cret"
@@ -38,8 +39,10 @@ def loaded() -> LoadedConfig:
 
 
 @asynccontextmanager
-async def serve(runtime: Runtime) -> AsyncIterator[Client]:
-    async with TestClient(TestServer(make_app(runtime))) as client:
+async def serve(runtime: Runtime, token: str | None = None) -> AsyncIterator[Client]:
+    """A client of the app that sends ``token`` with every request."""
+    headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+    async with TestClient(TestServer(make_app(runtime)), headers=headers) as client:
         yield client
 
 
@@ -49,8 +52,10 @@ def runtime(loaded: LoadedConfig, redis: Redis, valkey_url: str, clock: ManualCl
 
 
 @pytest.fixture
-async def client(runtime: Runtime) -> AsyncIterator[Client]:
-    async with serve(runtime) as client:
+async def client(runtime: Runtime, redis: Redis, clock: ManualClock) -> AsyncIterator[Client]:
+    """With a write token, as a script that acts on incidents has."""
+    token, _ = await TokenStore(redis).create("tests", Scope.WRITE, clock())
+    async with serve(runtime, token) as client:
         yield client
 
 
@@ -304,7 +309,7 @@ async def unreachable(loaded: LoadedConfig, clock: ManualClock) -> AsyncIterator
     redis = connect(f"redis://127.0.0.1:{free_port()}")
     try:
         runtime = Runtime(Settings(), loaded, redis, b"link-signing-key", clock=clock)
-        async with serve(runtime) as client:
+        async with serve(runtime, new_token()) as client:
             yield client
     finally:
         await redis.aclose()

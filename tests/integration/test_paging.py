@@ -17,7 +17,8 @@ from notifier.config import EscalationPolicy, Level, Person, Target
 from notifier.deliveries import SENDING_LEASE, Deliveries
 from notifier.directory import Directory
 from notifier.escalation import FIRST, Step
-from notifier.paging import MAX_PAGE_RETRIES, PAGE_RETRY_DELAY, Links, Pager, Scheduler
+from notifier.paging import MAX_PAGE_RETRIES, PAGE_RETRY_DELAY, Pager, Scheduler
+from notifier.sending import Links
 from notifier.signing import InvalidLink, verify_ack
 from router.config import Route, RoutingConfig
 from router.models import Incident, IncidentStatus, TimelineEvent, TimelineKind

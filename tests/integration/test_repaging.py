@@ -164,6 +164,24 @@ async def test_a_raise_on_an_acknowledged_incident_tells_its_owner_instead(world
     assert (await world.incident(incident_id)).status is IncidentStatus.ACKNOWLEDGED
 
 
+async def test_a_raise_on_an_incident_a_tool_acknowledged_tells_those_paged(
+    world: World,
+) -> None:
+    # An API token is nobody to tell: whoever its latest level paged hears of it instead.
+    incident_id = await opened_and_paged(world)
+    await world.store.acknowledge(incident_id, "token:ci-bot", world.clock())
+    await world.pager.acknowledged(incident_id)
+
+    epoch = await raise_severity(world)
+    await world.pager.severity_raised(incident_id, epoch)
+
+    assert notes(world, "severity_raised") == [
+        ("mail", "alice", None, Severity.SEV1),
+        ("hook", "alice", None, Severity.SEV1),
+    ]
+    assert (await world.incident(incident_id)).acknowledged_by == "token:ci-bot"
+
+
 async def test_a_reopened_incident_is_paged_again_and_told_again_when_over(
     world: World, redis: Redis
 ) -> None:

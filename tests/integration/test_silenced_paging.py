@@ -9,7 +9,7 @@ from redis.asyncio import Redis
 
 from ingest.models import AlertStatus
 from notifier.escalation import FIRST
-from notifier.paging import HOLD_RECHECK
+from notifier.holds import HOLD_RECHECK
 from router.config import Route, RoutingConfig
 from router.inhibition import InhibitRule
 from router.maintenance import MaintenanceWindow

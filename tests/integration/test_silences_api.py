@@ -6,6 +6,7 @@ import json
 import shutil
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -14,9 +15,17 @@ from redis.asyncio import Redis
 
 from router.silence_store import SilenceStore
 from tests.conftest import ManualClock
+from tests.integration.test_api import loaded
+from tocsin.api_auth import Access, ApiAuthConfig
+from tocsin.app import make_app
+from tocsin.config import LoadedConfig
+from tocsin.runtime import Runtime
+from tocsin.settings import Settings
 from tocsin.silences_api import SilencesApi, add_routes
+from tocsin.tokens import Scope, TokenStore
 
 AMTOOL = shutil.which("amtool")
+__all__ = ["loaded"]  # the configuration of the incidents API's tests
 Client = TestClient[web.Request, web.Application]
 
 
@@ -140,3 +149,42 @@ async def test_amtool_adds_queries_and_expires_a_silence_on_tocsin(
         assert json.loads(await amtool("silence", "query", "-o", "json")) == []
         [expired] = json.loads(await amtool("silence", "query", "--expired", "-o", "json"))
         assert expired["status"]["state"] == "expired"
+
+
+@pytest.mark.skipif(
+    AMTOOL is None, reason="amtool is not installed (Debian: prometheus-alertmanager)"
+)
+async def test_amtool_sends_a_token_from_its_http_config_file(
+    redis: Redis, loaded: LoadedConfig, tmp_path: Path
+) -> None:
+    auth = ApiAuthConfig(silences=Access.TOKEN)
+    config = LoadedConfig(loaded.path, loaded.config.model_copy(update={"api_auth": auth}))
+    runtime = Runtime(Settings(), config, redis, b"k" * 32, clock=lambda: datetime.now(UTC))
+    token, _ = await TokenStore(redis).create("amtool", Scope.WRITE, datetime.now(UTC))
+    # Prometheus's http_config, as amtool reads it, written as the README has it.
+    http_config = tmp_path / "amtool-http.yml"
+    http_config.write_text(f"authorization: {{credentials: {token}}}\n")
+    async with TestServer(make_app(runtime), host="127.0.0.1") as server:
+        url = f"--alertmanager.url=http://127.0.0.1:{server.port}"
+
+        async def amtool(*args: str) -> tuple[int | None, str, str]:
+            assert AMTOOL is not None
+            process = await asyncio.create_subprocess_exec(
+                AMTOOL, url, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+            )
+            out, err = await asyncio.wait_for(process.communicate(), 30)
+            return process.returncode, out.decode(), err.decode()
+
+        add = ("silence", "add", "alertname=DiskFull", "--comment=disks", "--author=alice")
+        refused, _, _ = await amtool(*add)
+        assert refused != 0
+        assert await SilenceStore(redis).all(datetime.now(UTC)) == []
+
+        code, out, err = await amtool(f"--http.config.file={http_config}", *add)
+        assert code == 0, err
+        silence_id = out.strip()
+        code, out, err = await amtool(
+            f"--http.config.file={http_config}", "silence", "query", "-o", "json"
+        )
+        assert code == 0, err
+        assert [s["id"] for s in json.loads(out)] == [silence_id]

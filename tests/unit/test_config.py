@@ -456,6 +456,26 @@ routes:
 """,
         "escalation_policy: unknown field",
     ),
+    "api_auth that is neither open nor token": Broken(
+        ALICE_AND_P
+        + """\
+routes:
+  - policy: p
+api_auth:
+  silences: tokens  #!
+""",
+        "api_auth.silences: Input should be 'open' or 'token'",
+    ),
+    "api_auth for something it does not cover": Broken(
+        ALICE_AND_P
+        + """\
+routes:
+  - policy: p
+api_auth:
+  incidents: open  #!
+""",
+        "api_auth.incidents: unknown field",
+    ),
     "YAML syntax error": Broken(
         """\
 people:

@@ -294,6 +294,19 @@ def test_a_resolved_alert_pages_nobody() -> None:
     assert alert.pages[0].why_not == "a resolved alert pages nobody (it resolves its incident)"
 
 
+def test_a_pagerduty_acknowledgement_pages_nobody() -> None:
+    pagerduty = Integration(name="pd", type="pagerduty", token="k")
+    body = {"routing_key": "k", "event_action": "acknowledge", "dedup_key": "srv01"}
+    # Offline, explain cannot know the trigger's labels: a route for every alert takes it.
+    routing = RoutingConfig.model_validate({"routes": [{"policy": "audit"}]})
+    (alert,) = explain(routing, LOADED.directory, pagerduty, body, AT, Facts()).alerts
+
+    assert alert.status is AlertStatus.ACKNOWLEDGED
+    assert [page.why_not for page in alert.pages] == [
+        "an acknowledgement pages nobody (it acknowledges the incident the alert fires in)"
+    ]
+
+
 def test_who_is_paged_follows_the_schedule_at_the_instant() -> None:
     (monday,) = told(am({"team": "web"}), at=datetime(2026, 1, 5, 10, 0, tzinfo=UTC)).alerts
     (next_week,) = told(am({"team": "web"}), at=datetime(2026, 1, 12, 10, 0, tzinfo=UTC)).alerts

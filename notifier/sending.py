@@ -1,0 +1,186 @@
+"""Sending notifications to people, each delivery once.
+
+A delivery (one kind of notice, to one person, by one channel, for one step of one paging
+run) is recorded once made, and taken while it is being made, so a run that comes late,
+twice or after a crash sends nothing twice.
+"""
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from prometheus_client import CollectorRegistry, Counter
+
+from ingest.clock import Clock
+from notifier.channels import MAX_ALERTS, Channel, DeliveryResult, Kind, Notification
+from notifier.config import Person
+from notifier.deliveries import Deliveries
+from notifier.directory import Directory
+from notifier.escalation import Step, epoch_tag
+from notifier.signing import AckClaims, ack_url, sign_ack
+from router.models import Incident
+from router.store import IncidentStore
+
+log = logging.getLogger(__name__)
+
+TAKEN_ELSEWHERE = DeliveryResult.failed("being sent by another run", retryable=True)
+"""The result of a delivery left to the run that took it first (not in the timeline)."""
+
+Delivered = list[tuple[str, str, DeliveryResult]]
+"""Per delivery tried: the person, the channel and what came of it."""
+
+
+@dataclass(frozen=True)
+class Links:
+    public_url: str
+    secret: bytes
+    ttl: timedelta = timedelta(days=1)
+
+
+class Sender:
+    def __init__(
+        self,
+        store: IncidentStore,
+        deliveries: Deliveries,
+        directory: Directory,
+        channels: Sequence[Channel],
+        links: Links,
+        clock: Clock,
+        registry: CollectorRegistry,
+    ) -> None:
+        self.store = store
+        self.deliveries = deliveries
+        self.directory = directory
+        self.channels = channels
+        self.links = links
+        self.clock = clock
+        self._sent = Counter(
+            "tocsin_notifications",
+            "Notifications attempted, by channel, kind and result.",
+            ["channel", "kind", "result"],
+            registry=registry,
+        )
+
+    async def deliver(
+        self,
+        incident: Incident,
+        people: Sequence[str],
+        kind: Kind,
+        step: Step | None,
+        tag: str | None = None,
+        alerts_added: int = 0,
+    ) -> Delivered:
+        """Send to every contact method of every person at once, skipping what was sent
+        under ``tag`` (by default, the kind and step)."""
+        if tag is None:
+            tag = f"{kind}:{step.key}" if step else f"{epoch_tag(incident.page_epoch)}{kind}"
+        done = await self.deliveries.done(incident.id)
+        records, _ = await self.store.alerts(incident.id, limit=MAX_ALERTS)
+        sends = []
+        for person_id in people:
+            person = self.directory.people[person_id]
+            note = Notification.from_incident(
+                kind,
+                incident,
+                records,
+                person_id,
+                person,
+                level=step.level + 1 if step else None,
+                ack_url=self.ack_url(incident.id, person_id) if kind == "page" else None,
+                acknowledged_by=self.name(incident.acknowledged_by),
+                alerts_added=alerts_added,
+            )
+            for channel in self.channels:
+                field = f"{tag}:{person_id}:{channel.name}"
+                if channel.reaches(person) and field not in done:
+                    sends.append((person_id, channel, field, person, note))
+        # Two runs of one step at once (an event and a retry job) must not both send: each
+        # delivery is taken before it is sent (a taken one is in flight elsewhere), and what
+        # was delivered is read again once taken, as the other run may have just finished.
+        taken = await self.deliveries.take(incident.id, [field for _, _, field, *_ in sends])
+        results = [
+            (person_id, channel.name, TAKEN_ELSEWHERE)
+            for (person_id, channel, *_), mine in zip(sends, taken, strict=True)
+            if not mine
+        ]
+        ours = [send for send, mine in zip(sends, taken, strict=True) if mine]
+        try:
+            delivered = await self.deliveries.done(incident.id)
+            sends = [send for send in ours if send[2] not in delivered]
+            results += await self._send_taken(incident, kind, step, sends)
+        finally:
+            # Also when a store outage or a deadline cut this run short: a later run must
+            # be free to make what this one did not record.
+            await self.deliveries.release(incident.id, [field for _, _, field, *_ in ours])
+        return results
+
+    async def _send_taken(
+        self,
+        incident: Incident,
+        kind: Kind,
+        step: Step | None,
+        sends: Sequence[tuple[str, Channel, str, Person, Notification]],
+    ) -> Delivered:
+        """Make the deliveries this run took, each recorded once made."""
+        outcomes = await asyncio.gather(
+            *(_send(channel, person, note) for _, channel, _, person, note in sends)
+        )
+        results = []
+        for (person_id, channel, field, *_), result in zip(sends, outcomes, strict=True):
+            self._sent.labels(channel.name, kind, "ok" if result.ok else "failed").inc()
+            facts = {"incident": incident.id, "person": person_id, "channel": channel.name}
+            where = f"incident {incident.id}: {person_id} by {channel.name}"
+            if step is not None:
+                facts["level"] = str(step.level + 1)
+                where += f", {step}"
+            if result.ok:
+                await self.deliveries.mark(incident.id, field)
+                event = "paged" if kind == "page" else f"{kind}_notice"
+                log.info("%s %s", event.replace("_", " "), where, extra={"event": event, **facts})
+            else:
+                event = f"{kind}_failed"
+                log.warning(
+                    "%s failed %s: %s",
+                    kind,
+                    where,
+                    result.detail,
+                    extra={"event": event, **facts},
+                )
+            results.append((person_id, channel.name, result))
+        return results
+
+    def name(self, person_id: str | None) -> str | None:
+        person = self.directory.people.get(person_id or "")
+        return person.name if person is not None else person_id
+
+    def ack_url(self, incident_id: str, person: str) -> str:
+        claims = AckClaims(incident_id, person, self.clock() + self.links.ttl)
+        return ack_url(self.links.public_url, sign_ack(self.links.secret, claims))
+
+    async def deliver_once(
+        self, record: str, tag: str, person_id: str, note: Notification, kind: str
+    ) -> None:
+        """Send ``note`` by every channel that reaches the person, once per ``tag`` in the
+        deliveries ``record`` (one apart from any incident's)."""
+        person = self.directory.people[person_id]
+        done = await self.deliveries.done(record)
+        for channel in self.channels:
+            field = f"{tag}:{person_id}:{channel.name}"
+            if not channel.reaches(person) or field in done:
+                continue
+            result = await _send(channel, person, note)
+            self._sent.labels(channel.name, kind, "ok" if result.ok else "failed").inc()
+            if result.ok:
+                await self.deliveries.mark(record, field)
+
+
+async def _send(channel: Channel, person: Person, note: Notification) -> DeliveryResult:
+    """A channel that raises has a bug; count it as a failed send so the deliveries that did
+    go out are still remembered (not repeated) and the escalation timer still starts."""
+    try:
+        return await channel.send(person, note)
+    except Exception as exc:
+        log.exception("%s channel raised instead of reporting a failure", channel.name)
+        return DeliveryResult.failed(f"{channel.name} channel error: {exc!r}", retryable=False)
