@@ -93,6 +93,12 @@ integrations:
         ),
         (
             """\
+  - {name: b, type: heartbeat, token: h, interval: 5m, rate_limit: {per_second: 1, burst: 1}}  #!
+""",
+            "integrations[0]: rate_limit: only for integrations that send alerts",
+        ),
+        (
+            """\
   - {name: a, type: heartbeat, token: same, interval: 5m}
   - {name: b, type: alertmanager, token: same}  #!
 """,
@@ -106,6 +112,7 @@ integrations:
         "interval of a webhook",
         "watchdog of an unknown integration",
         "unknown watchdog field",
+        "a rate limit on a heartbeat",
         "a token shared with a webhook",
     ],
 )
