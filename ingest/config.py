@@ -14,6 +14,7 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from ingest.mapping import Mapping
+from schedules.durations import Duration
 
 ENV_PREFIX = "env:"
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -47,6 +48,21 @@ Secret = Annotated[str, BeforeValidator(_secret)]
 HeaderName = Annotated[str, Field(pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", max_length=256)]
 """An HTTP header's name (RFC 9110 token characters): any other could never arrive."""
 
+HEARTBEAT = "heartbeat"
+"""The type of an integration that is pinged rather than sent alerts (``ingest.heartbeats``)."""
+_HEARTBEAT_FIELDS = ("interval", "grace", "watchdog")
+
+
+class Watchdog(BaseModel):
+    """Alerts that count as pings of a heartbeat: an always-firing alert (Alertmanager's
+    ``Watchdog``) proves the whole pipeline up to Tocsin works."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    integration: str = Field(min_length=1)
+    """The name of the integration they arrive on."""
+    alertname: str = Field(default="Watchdog", min_length=1)
+
 
 class RateLimit(BaseModel):
     """A token bucket: ``burst`` requests at once, refilled at ``per_second``."""
@@ -62,8 +78,8 @@ class Integration(BaseModel):
 
     name: str = Field(min_length=1)
     """Stamped on every alert it delivers and used as a metrics label."""
-    type: Literal["alertmanager", "generic", "grafana", "datadog", "pagerduty"]
-    """The payload format, a key of ``ingest.sources.SOURCES``."""
+    type: Literal["alertmanager", "generic", "grafana", "datadog", "pagerduty", "heartbeat"]
+    """The payload format, a key of ``ingest.sources.SOURCES``; or ``heartbeat``."""
     token: Secret = Field(min_length=1, repr=False)
     """For ``pagerduty``, the ``routing_key`` its events carry."""
     rate_limit: RateLimit | None = None
@@ -79,10 +95,31 @@ class Integration(BaseModel):
     mapping: Mapping | None = None
     """A generic integration's fields in the sender's own shape (``ingest.mapping``)."""
 
+    interval: Duration | None = None
+    """A heartbeat's: at most this long between pings."""
+    grace: Duration | None = None
+    """A heartbeat's: how late a ping may be before it counts as missed (default: see
+    ``ingest.heartbeats.grace_of``)."""
+    watchdog: Watchdog | None = None
+    """A heartbeat's: alerts that count as its pings."""
+
     @model_validator(mode="after")
     def _mapping_only_for_generic(self) -> Self:
         if self.mapping is not None and self.type != "generic":
             raise ValueError(f"mapping: only a generic integration takes one, not {self.type}")
+        return self
+
+    @model_validator(mode="after")
+    def _heartbeat_fields_on_heartbeats(self) -> Self:
+        if self.type == HEARTBEAT:
+            if self.interval is None:
+                raise ValueError("a heartbeat needs an interval, for example interval: 5m")
+            if self.rate_limit is not None:
+                raise ValueError("rate_limit: only for integrations that send alerts")
+            return self
+        given = [name for name in _HEARTBEAT_FIELDS if getattr(self, name) is not None]
+        if given:
+            raise ValueError(f"{', '.join(given)}: only for integrations of type heartbeat")
         return self
 
 
@@ -119,6 +156,8 @@ def check_integrations(integrations: Sequence[Integration]) -> None:
 def pick_integration(integrations: Sequence[Integration], wanted: str | None) -> Integration:
     """The integration a question names: by name, else by type when one integration has it;
     unnamed, the only one there is. ``ValueError`` says what to name instead."""
+    # A heartbeat takes no payload: there is nothing to explain or test for it.
+    integrations = webhook_integrations(integrations)
     names = ", ".join(integration.name for integration in integrations) or "none configured"
     if wanted is None:
         if len(integrations) == 1:
@@ -134,3 +173,8 @@ def pick_integration(integrations: Sequence[Integration], wanted: str | None) ->
         several = ", ".join(integration.name for integration in of_type)
         raise ValueError(f"several integrations have type {wanted!r}: name one of {several}")
     raise ValueError(f"unknown integration {wanted!r} (known: {names})")
+
+
+def webhook_integrations(integrations: Sequence[Integration]) -> list[Integration]:
+    """Those that send payloads to a webhook, heartbeats left out."""
+    return [integration for integration in integrations if integration.type != HEARTBEAT]

@@ -3,11 +3,17 @@
 from aiohttp import web
 
 from ingest.changes import ChangeLog
+from ingest.config import webhook_integrations
 from ingest.events_v2 import EventsV2
 from ingest.events_v2 import add_routes as add_events_v2_routes
+from ingest.heartbeat_store import HeartbeatStore
+from ingest.heartbeat_web import HeartbeatPings
+from ingest.heartbeat_web import add_routes as add_heartbeat_routes
+from ingest.heartbeats import heartbeats_of
 from ingest.ratelimit import RateLimiter
 from ingest.stream import alert_stream
 from ingest.triggers import Triggers
+from ingest.watchdogs import WatchdogFeed
 from ingest.web import Webhooks
 from ingest.web import add_routes as add_webhook_routes
 from notifier.ack_web import AckPages
@@ -34,15 +40,26 @@ def make_app(runtime: Runtime) -> web.Application:
     app = web.Application(middlewares=middlewares)
     config = runtime.loaded.config
     store = IncidentStore(runtime.redis)
+    beats = HeartbeatStore(runtime.redis)
+    alerts = alert_stream(runtime.redis, runtime.settings.durability)
     webhooks = Webhooks(
-        integrations=config.integrations,
-        stream=alert_stream(runtime.redis, runtime.settings.durability),
+        integrations=webhook_integrations(config.integrations),
+        stream=WatchdogFeed(alerts, heartbeats_of(config.integrations), beats, runtime.clock),
         registry=runtime.registry,
         clock=runtime.clock,
         limiter=RateLimiter(runtime.redis),
     )
     changes = ChangeLog(runtime.redis)
     add_webhook_routes(app, webhooks)
+    add_heartbeat_routes(
+        app,
+        HeartbeatPings(
+            integrations=config.integrations,
+            store=beats,
+            clock=runtime.clock,
+            registry=runtime.registry,
+        ),
+    )
     add_events_v2_routes(app, EventsV2(webhooks, Triggers(runtime.redis), changes))
     add_ack_routes(app, AckPages(store, runtime.secret, runtime.clock, config.people))
     add_api_routes(app, IncidentsApi(store, runtime.loaded, runtime.clock))

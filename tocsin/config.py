@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ingest.config import Integration, integration_conflicts
+from ingest.heartbeats import heartbeat_problems
 from notifier.config import EscalationPolicy, Person, SmtpConfig
 from notifier.directory import Directory
 from router.config import (
@@ -118,7 +119,11 @@ def _check_references(
         problems.append(Problem(path, line_of(path, loc), f"{format_loc(loc)}: {message}"))
 
     tree = route_tree(config.routes)
-    for loc, message in [*integration_conflicts(config.integrations), *route_problems(tree)]:
+    for loc, message in [
+        *integration_conflicts(config.integrations),
+        *heartbeat_problems(config.integrations),
+        *route_problems(tree),
+    ]:
         problem(loc, message)
     for node in walk(tree):
         wanted = node.route.policy

@@ -18,6 +18,9 @@ from aiohttp import web
 from arq import Worker
 
 from ingest.consuming import consume
+from ingest.heartbeat_checker import HeartbeatChecker
+from ingest.heartbeat_store import HeartbeatStore
+from ingest.heartbeats import heartbeats_of
 from notifier.channels import Channel
 from notifier.channels.console import ConsoleChannel
 from notifier.channels.email import EmailChannel
@@ -101,6 +104,11 @@ async def running(runtime: Runtime, roles: Collection[Role]) -> AsyncIterator[Ru
                 f"cannot listen on {settings.host}:{settings.port}: {error.strerror}; "
                 "choose another --port"
             ) from None
+        heartbeats = heartbeats_of(runtime.loaded.config.integrations)
+        if Role.WEB in roles and heartbeats:
+            store = HeartbeatStore(runtime.redis)
+            checker = HeartbeatChecker(store, heartbeats, runtime.clock, runtime.registry)
+            spawn("heartbeats", checker.run(stop))
         worker: Worker | None = None
         if Role.WORKER in roles:
             channels = _channels(runtime)
