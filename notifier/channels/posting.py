@@ -51,6 +51,18 @@ def encode(body: Any) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+async def _head(body: aiohttp.StreamReader) -> bytes:
+    """Up to ``_MAX_ANSWER`` bytes of a body (one ``read(n)`` may return only its first
+    chunk, and half an answer would not parse)."""
+    head = b""
+    while len(head) < _MAX_ANSWER:
+        chunk = await body.read(_MAX_ANSWER - len(head))
+        if not chunk:
+            break
+        head += chunk
+    return head
+
+
 class Poster:
     """One HTTP session per channel, made on first use (inside the running event loop)."""
 
@@ -71,11 +83,10 @@ class Poster:
                 headers={"Content-Type": "application/json; charset=utf-8", **(headers or {})},
                 allow_redirects=False,
             ) as response:
-                raw = await response.content.read(_MAX_ANSWER)
                 return Reply(
                     status=response.status,
                     reason=response.reason or "",
-                    text=raw.decode("utf-8", "replace"),
+                    text=(await _head(response.content)).decode("utf-8", "replace"),
                     retry_after=response.headers.get("Retry-After"),
                 )
         except (aiohttp.InvalidURL, ValueError):

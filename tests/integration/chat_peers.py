@@ -2,6 +2,7 @@
 the shape the real ones check, and answer as the real ones do, including their failures."""
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -79,6 +80,17 @@ def block_kit_problems(body: dict[str, Any]) -> list[str]:
     return problems
 
 
+async def in_pieces(request: web.Request, answer: dict[str, Any]) -> web.StreamResponse:
+    response = web.StreamResponse(headers={"Content-Type": "application/json"})
+    await response.prepare(request)
+    data = json.dumps(answer).encode()
+    for start in range(0, len(data), 512):
+        await response.write(data[start : start + 512])
+        await asyncio.sleep(0.01)  # each piece its own arrival, as over a real network
+    await response.write_eof()
+    return response
+
+
 class SlackPeer:
     """Slack's incoming webhooks (``/services/T/B/<secret>``) and Web API
     ``/api/chat.postMessage`` with one valid bot token."""
@@ -133,7 +145,11 @@ class SlackPeer:
         if block_kit_problems(body):
             return web.json_response({"ok": False, "error": "invalid_blocks"})
         self.posted.append(body)
-        return web.json_response({"ok": True, "channel": channel, "ts": "1772452800.000100"})
+        answer = {"ok": True, "channel": channel, "ts": "1772452800.000100"}
+        if channel == "CCHUNKED":
+            # Slack's answers hold the whole message: large, and sent in pieces.
+            return await in_pieces(request, {**answer, "message": body})
+        return web.json_response(answer)
 
 
 class WorkflowPeer:

@@ -114,6 +114,16 @@ async def test_the_bot_posts_a_resolved_notice_to_a_channel_without_buttons(
     assert "actions" not in [b["type"] for b in body["blocks"]]
 
 
+async def test_an_answer_that_arrives_in_pieces_is_read_whole(
+    slack: tuple[SlackPeer, TestServer],
+) -> None:
+    _, server = slack
+
+    result = await send(bot(server), Person(name="Ops", slack_channel="CCHUNKED"))
+
+    assert result.ok, result.detail
+
+
 @pytest.mark.parametrize(
     ("target", "token", "retryable", "detail"),
     [
