@@ -10,14 +10,13 @@ result's detail, only the service's name is.
 import asyncio
 from datetime import timedelta
 
-from apprise import Apprise, AppriseResultStatus, NotifyType
-
 from notifier.channels import DeliveryResult, Notification
 from notifier.channels.posting import DEFAULT_TIMEOUT
 from notifier.channels.render import headline, text_body
 from notifier.config import Person
 
-_TYPES = {"page": NotifyType.FAILURE, "severity_raised": NotifyType.WARNING}
+_TYPES = {"page": "failure", "severity_raised": "warning"}
+"""Apprise's notify types, which some services show as a colour or an icon."""
 
 
 class AppriseChannel:
@@ -45,13 +44,17 @@ class AppriseChannel:
 
 
 def _notify(urls: list[str], note: Notification, timeout: float) -> DeliveryResult:
+    # Imported on the first send, in its thread: loading Apprise's plugins takes a third of
+    # a second, which every command of the CLI would otherwise wait for.
+    from apprise import Apprise, AppriseResultStatus
+
     targets = Apprise()
     for url in urls:
         targets.add(url)
     result = targets.notify(
         body=text_body(note),
         title=headline(note),
-        notify_type=_TYPES.get(note.kind, NotifyType.INFO),
+        notify_type=_TYPES.get(note.kind, "info"),
         timeout=timeout,
     )
     failed = [r.name for r in result.results if r.status is not AppriseResultStatus.SUCCESS]
