@@ -6,18 +6,14 @@ variable ``NAME`` when the file loads, so it stays out of files kept in git. Err
 the variable, never a secret.
 """
 
-import os
-import re
 from collections.abc import Sequence
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ingest.mapping import Mapping
+from ingest.secrets import Secret
 from schedules.durations import Duration
-
-ENV_PREFIX = "env:"
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 GRAFANA_SIGNATURE_HEADER = "X-Grafana-Alerting-Signature"
 """The header Grafana puts its signature in when its contact point names none. Grafana's
@@ -28,23 +24,6 @@ timestamp header has no default there: signing covers the timestamp only when on
 named."""
 
 
-def _secret(value: object) -> object:
-    # Never echo the value: a config error must not print a token (YAML reads `1234` as a
-    # number, which pydantic's own message would show).
-    if not isinstance(value, str):
-        raise ValueError("must be text (quote it in YAML)")
-    if not value.startswith(ENV_PREFIX):
-        return value
-    name = value.removeprefix(ENV_PREFIX)
-    if not _ENV_NAME.fullmatch(name):
-        raise ValueError(f"{value!r}: after env: comes an environment variable's name")
-    found = os.environ.get(name)
-    if not found:
-        raise ValueError(f"the environment variable {name} is not set, or empty")
-    return found
-
-
-Secret = Annotated[str, BeforeValidator(_secret)]
 HeaderName = Annotated[str, Field(pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", max_length=256)]
 """An HTTP header's name (RFC 9110 token characters): any other could never arrive."""
 

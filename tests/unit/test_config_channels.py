@@ -72,7 +72,7 @@ people:
   alice: {{name: Alice, slack_user: U1}}
 """
         + TAIL,
-        f"slack.bot_token: environment variable {UNSET} is not set",
+        f"slack.bot_token: the environment variable {UNSET} is not set, or empty",
     ),
     "env: without a variable name": Broken(
         """\
@@ -81,7 +81,7 @@ people:
   alice: {name: Alice}
 """
         + TAIL,
-        "webhook_secret: env: is not an environment variable name",
+        "webhook_secret: 'env:': after env: comes an environment variable's name",
     ),
     "a Slack member without a slack section": Broken(
         """\
