@@ -1,9 +1,11 @@
 """Where an escalation policy goes next: pure arithmetic over (round, level), within one
 paging run (epoch) of an incident."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from notifier.config import EscalationPolicy
+from router.models import TimelineEvent, TimelineKind
 
 
 @dataclass(frozen=True, order=True)
@@ -47,3 +49,14 @@ def next_step(policy: EscalationPolicy, step: Step) -> Step | None:
     if step.round < policy.repeat:
         return Step(step.round + 1, 0, epoch=step.epoch)
     return None
+
+
+def current_step(epoch: int, story: Sequence[TimelineEvent]) -> Step | None:
+    """The latest step of paging run ``epoch`` that paged someone, from the incident's
+    timeline: where escalating by hand goes on from. ``None`` before anyone was paged."""
+    steps = [
+        Step(event.round or 0, event.level - 1, epoch=epoch)
+        for event in story
+        if event.kind is TimelineKind.PAGED and event.epoch == epoch and event.level
+    ]
+    return max(steps, default=None)

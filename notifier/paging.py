@@ -51,7 +51,10 @@ class Scheduler(Protocol):
         job_id: str,
         delay: timedelta,
         attempt: int = 0,
-    ) -> None: ...
+        person: str | None = None,
+    ) -> None:
+        """``person``: who asked, for the jobs someone starts from the incident page."""
+        ...
 
 
 class Pager:
@@ -300,6 +303,159 @@ class Pager:
         if step is not None:
             await self.page(incident_id, step)
 
+    async def escalate_now(self, incident_id: str, step: Step, by: str) -> None:
+        """Someone asked from the incident page to escalate from ``step`` at once: what its
+        acknowledgement timer would do, recorded as theirs, and the others paged told. The
+        timer, when it runs, finds the escalation made."""
+        incident = await self.store.get(incident_id)
+        if not _current(incident, step):
+            return
+        after = next_step(self.directory.policies[incident.policy], step)
+        if after is None:
+            return
+        if await self.deliveries.claim(incident_id, f"escalated:{step.key}"):
+            event = TimelineEvent(
+                at=self.clock(),
+                kind=TimelineKind.ESCALATED_BY_HAND,
+                person=by,
+                detail=f"escalated to {after} by {self.sender.name(by)}",
+                level=after.level + 1,
+                round=after.round,
+            )
+            await self.store.add_timeline(incident_id, [event])
+            log.info(
+                "incident %s: escalated to %s by %s",
+                incident_id,
+                after,
+                by,
+                extra={"event": event.kind.value, "incident": incident_id, "person": by},
+            )
+        others = await self._paged(incident, [by])
+        await self._tell(
+            incident, others, "escalated", TimelineKind.ESCALATED_NOTICE, step=after, by=by
+        )
+        await self.page(incident_id, after)
+
+    async def snoozed(self, incident_id: str, epoch: int) -> None:
+        """Someone snoozed the incident: tell the others paged, and page it again when the
+        snooze ends."""
+        incident = await self.store.get(incident_id)
+        if incident is None or incident.page_epoch != epoch or incident.snoozed_until is None:
+            return
+        until = incident.snoozed_until
+        await self.scheduler.schedule(
+            "snooze_over",
+            first(epoch),
+            incident_id,
+            job_id=keys.snooze_job_id(incident_id, until),
+            delay=max(until - self.clock(), ZERO),
+        )
+        by = incident.acknowledged_by
+        others = await self._paged(incident, [by or ""])
+        tag = f"{epoch_tag(epoch)}snoozed:{_ms(until)}"
+        await self._tell(incident, others, "snoozed", TimelineKind.SNOOZED_NOTICE, tag=tag, by=by)
+
+    async def snooze_over(self, incident_id: str) -> None:
+        """A snooze ended: unless someone acknowledged the incident for good, snoozed it
+        again or resolved it since, it waits for someone again (``retriggered``)."""
+        incident = await self.store.get(incident_id)
+        now = self.clock()
+        if (
+            incident is None
+            or incident.status is not IncidentStatus.ACKNOWLEDGED
+            or incident.snoozed_until is None
+            or incident.snoozed_until > now
+            or incident.acknowledged_at is None
+        ):
+            return
+        detail = f"snooze by {self.sender.name(incident.acknowledged_by)} ended"
+        await self.store.retrigger(incident_id, incident.acknowledged_at, now, detail)
+
+    async def _expire_later(self, incident_id: str) -> None:
+        """Look at the acknowledgement again when its route's ``ack_expiry`` is over."""
+        incident = await self.store.get(incident_id)
+        expiry = self._ack_expiry(incident)
+        if incident is None or incident.acknowledged_at is None or expiry is None:
+            return
+        await self.scheduler.schedule(
+            "ack_expired",
+            first(incident.page_epoch),
+            incident_id,
+            job_id=keys.ack_expiry_job_id(incident_id, incident.acknowledged_at),
+            delay=max(incident.acknowledged_at + expiry - self.clock(), ZERO),
+        )
+
+    async def ack_expired(self, incident_id: str) -> None:
+        """An acknowledgement's ``ack_expiry`` is over: an incident still firing waits for
+        someone again and pages from level 1, as PagerDuty does. Nothing when it was
+        acknowledged again, snoozed or resolved since, or no alert fires any more."""
+        incident = await self.store.get(incident_id)
+        expiry = self._ack_expiry(incident)
+        now = self.clock()
+        if (
+            incident is None
+            or expiry is None
+            or incident.acknowledged_at is None
+            or incident.acknowledged_at + expiry > now
+            or incident.alerts_firing == 0
+        ):
+            return
+        who = self.sender.name(incident.acknowledged_by)
+        detail = f"acknowledgement by {who} expired after {expiry}, still firing"
+        await self.store.retrigger(incident_id, incident.acknowledged_at, now, detail)
+
+    def _ack_expiry(self, incident: Incident | None) -> timedelta | None:
+        """How long the incident's plain acknowledgement holds (a snooze has its own end)."""
+        if (
+            incident is None
+            or incident.status is not IncidentStatus.ACKNOWLEDGED
+            or incident.snoozed_until is not None
+        ):
+            return None
+        route = self.directory.routes.get(incident.route)
+        return route.ack_expiry if route is not None else None
+
+    async def reassigned(self, incident_id: str, epoch: int) -> None:
+        """Someone handed the incident to a person: page them now with their own link, and
+        tell the others paged."""
+        incident = await self.store.get(incident_id)
+        if (
+            incident is None
+            or incident.page_epoch != epoch
+            or incident.status is not IncidentStatus.TRIGGERED
+            or incident.assigned_at is None
+        ):
+            return
+        to, by = incident.assigned_to, incident.assigned_by
+        if to is None or to not in self.directory.people:
+            return
+        tag = f"assigned:{_ms(incident.assigned_at)}"
+        results = await self.sender.deliver(incident, [to], "assigned", None, tag, by=by)
+        now, detail = self.clock(), f"handed over by {self.sender.name(by)}"
+        events = [
+            _timeline(
+                TimelineKind.PAGED if r.ok else TimelineKind.PAGE_FAILED,
+                now,
+                person,
+                channel,
+                None,
+                detail if r.ok else r.detail,
+            )
+            for person, channel, r in results
+            if r is not TAKEN_ELSEWHERE
+        ]
+        await self.store.add_timeline(incident_id, events)
+        others = await self._paged(incident, [to, by or ""])
+        await self._tell(
+            incident,
+            others,
+            "reassigned",
+            TimelineKind.REASSIGNED_NOTICE,
+            tag=f"reassigned:{_ms(incident.assigned_at)}",
+            by=by,
+            assigned_to=to,
+        )
+
     async def report_alerts(self, incident_id: str) -> None:
         """Alerts joined the incident: once its route's ``group_interval`` since the last
         report (or since it opened) is over, tell whoever has it how many, listing those seen
@@ -350,11 +506,11 @@ class Pager:
         return False
 
     async def _owners(self, incident: Incident) -> list[str]:
-        """Whoever acknowledged it; else, or when that was a tool (an API token) rather
-        than a person, everyone paged at its latest level."""
-        acknowledged_by = incident.acknowledged_by
-        if acknowledged_by is not None and acknowledged_by in self.directory.people:
-            return [acknowledged_by]
+        """Whoever acknowledged it; else whoever it was handed to; else, or when that was
+        a tool (an API token) rather than a person, everyone paged at its latest level."""
+        for owner in (incident.acknowledged_by, incident.assigned_to):
+            if owner is not None and owner in self.directory.people:
+                return [owner]
         paged = [
             e
             for e in await self.store.timeline(incident.id)
@@ -371,10 +527,12 @@ class Pager:
             await self.deliveries.forget_after(incident_id, DELIVERIES_KEPT)
 
     async def acknowledged(self, incident_id: str, epoch: int = 0) -> None:
-        """Tell the others who were paged that someone has it, so they can stand down."""
-        await self._tell_the_paged(
+        """Tell the others who were paged that someone has it, so they can stand down; and
+        look again when the route's ``ack_expiry`` is over."""
+        if await self._tell_the_paged(
             incident_id, epoch, "acknowledged", TimelineKind.ACKNOWLEDGED_NOTICE
-        )
+        ):
+            await self._expire_later(incident_id)
 
     async def _tell_the_paged(
         self,
@@ -388,17 +546,33 @@ class Pager:
         incident = await self.store.get(incident_id)
         if incident is None or incident.page_epoch != epoch:
             return False
-        story = await self.store.timeline(incident_id)
-        paged = {e.person for e in story if e.kind is TimelineKind.PAGED and e.person}
-        paged.discard(incident.acknowledged_by if kind == "acknowledged" else None)
-        await self._tell(incident, sorted(paged), kind, record)
+        but = [incident.acknowledged_by or ""] if kind == "acknowledged" else []
+        await self._tell(incident, await self._paged(incident, but), kind, record)
         return True
 
+    async def _paged(self, incident: Incident, but: Sequence[str] = ()) -> list[str]:
+        """Everyone paged for the incident so far, but ``but``."""
+        story = await self.store.timeline(incident.id)
+        paged = {e.person for e in story if e.kind is TimelineKind.PAGED and e.person}
+        return sorted(paged.difference(but))
+
     async def _tell(
-        self, incident: Incident, people: Sequence[str], kind: Kind, record: TimelineKind
+        self,
+        incident: Incident,
+        people: Sequence[str],
+        kind: Kind,
+        record: TimelineKind,
+        *,
+        step: Step | None = None,
+        tag: str | None = None,
+        by: str | None = None,
+        assigned_to: str | None = None,
     ) -> None:
-        """Send a notice (not a page), once per paging run, and record who got it."""
-        results = await self.sender.deliver(incident, people, kind, None)
+        """Send a notice (not a page), once per paging run (or ``step``, or ``tag``), and
+        record who got it."""
+        results = await self.sender.deliver(
+            incident, people, kind, step, tag, by=by, assigned_to=assigned_to
+        )
         now = self.clock()
         events = [
             _timeline(record, now, person, channel, None, r.detail)
@@ -440,6 +614,10 @@ class Pager:
         log.error("paged %s: %s", ", ".join(people) or "nobody (no policies)", title)
 
 
+def _ms(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
 def _current(incident: Incident | None, step: Step) -> TypeGuard[Incident]:
     """Whether ``step`` is still to be paged: the incident waits for someone, and no later
     paging run (a severity raise, a reopening) took over from the step's."""
@@ -466,4 +644,5 @@ def _timeline(
         detail=detail,
         level=step.level + 1 if step else None,
         round=step.round if step else None,
+        epoch=step.epoch if step else None,
     )

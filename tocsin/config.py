@@ -48,8 +48,9 @@ class TocsinConfig(BaseModel):
     routes: list[Route] = Field(min_length=1)
     severity: list[SeverityRule] = Field(default_factory=list)
     smtp: SmtpConfig | None = None
-    ack_link_ttl: Duration = timedelta(days=1)
-    """How long the acknowledge link in a page stays valid."""
+    ack_link_grace: Duration = timedelta(hours=1)
+    """How long the link in a page keeps working after its incident resolved (showing who
+    resolved it); until then it works as long as the incident is open."""
     maintenance_windows: list[MaintenanceWindow] = Field(default_factory=list)
     """Recurring silences."""
     inhibit_rules: list[InhibitRule] = Field(default_factory=list)

@@ -4,13 +4,13 @@ mail, a terminal and a chat message."""
 from datetime import UTC, datetime
 
 from ingest.models import AlertStatus
-from notifier.channels import AlertSummary, Notification
+from notifier.channels import ACTION_KINDS, AlertSummary, Notification
 
 
 def headline(note: Notification) -> str:
     """``[SEV1] Tocsin #12: <title>``, ``[RESOLVED] Tocsin #12: <title>``, or
     ``[NOW SEV1] Tocsin #12: <title>`` when its severity rose."""
-    if note.kind == "page":
+    if note.kind in ACTION_KINDS:
         tag = note.severity.value
     elif note.kind == "severity_raised":
         tag = f"NOW {note.severity.value}"
@@ -21,8 +21,8 @@ def headline(note: Notification) -> str:
 
 def text_body(note: Notification) -> str:
     lines = [headline(note), ""]
-    if note.kind == "page":
-        lines.append(f"{note.person_name}, you are paged (escalation level {note.level}).")
+    if note.kind in ACTION_KINDS:
+        lines.append(call(note))
         if note.ack_url:
             lines += ["", f"Acknowledge: {note.ack_url}"]
     else:
@@ -40,8 +40,27 @@ def text_body(note: Notification) -> str:
     return "\n".join(lines) + "\n"
 
 
+def call(note: Notification) -> str:
+    """Why a page or an assignment asks this person to act."""
+    if note.kind == "assigned":
+        return f"{note.person_name}, {note.by or 'someone'} handed this incident to you."
+    return f"{note.person_name}, you are paged (escalation level {note.level})."
+
+
 def notice(note: Notification) -> str:
     """What a notice that is not a page says happened."""
+    who = note.by or "someone"
+    if note.kind == "escalated":
+        return f"Incident #{note.incident_id} was escalated by {who}: level {note.level} is paged."
+    if note.kind == "snoozed":
+        again = f" at {format_time(note.until)}" if note.until else " later"
+        return (
+            f"Incident #{note.incident_id} was snoozed by {who}; it pages again{again} "
+            "unless resolved by then."
+        )
+    if note.kind == "reassigned":
+        to = note.assigned_to or "someone"
+        return f"Incident #{note.incident_id} was handed to {to} by {who}."
     if note.kind == "acknowledged":
         who = note.acknowledged_by or "someone"
         return f"Incident #{note.incident_id} was acknowledged by {who}; no action needed."

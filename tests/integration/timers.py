@@ -17,6 +17,7 @@ class Timer:
     incident_id: str
     job_id: str
     attempt: int
+    person: str | None = None
 
 
 @dataclass
@@ -34,11 +35,12 @@ class Timers:
         job_id: str,
         delay: timedelta,
         attempt: int = 0,
+        person: str | None = None,
     ) -> None:
         if job_id not in self.used:
             self.used.add(job_id)
             self.pending[job_id] = Timer(
-                self.clock() + delay, job, step, incident_id, job_id, attempt
+                self.clock() + delay, job, step, incident_id, job_id, attempt, person
             )
 
     def due(self, job: str) -> list[datetime]:
@@ -67,5 +69,12 @@ async def run(pager: Pager, timer: Timer) -> None:
         await pager.page(timer.incident_id, timer.step, timer.attempt)
     elif timer.job == "report_alerts":
         await pager.report_alerts(timer.incident_id)
+    elif timer.job == "escalate_now":
+        assert timer.person is not None
+        await pager.escalate_now(timer.incident_id, timer.step, timer.person)
+    elif timer.job == "snooze_over":
+        await pager.snooze_over(timer.incident_id)
+    elif timer.job == "ack_expired":
+        await pager.ack_expired(timer.incident_id)
     else:
         raise AssertionError(f"unknown job {timer.job!r}")

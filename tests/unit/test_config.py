@@ -65,7 +65,7 @@ def test_the_deploy_example_loads() -> None:
     assert [i.name for i in config.integrations] == ["prod-am", "custom"]
     assert set(config.people) == {"alice", "bob"}
     assert set(loaded.schedules) == {"payments-primary"}
-    assert config.ack_link_ttl == timedelta(days=1)
+    assert config.ack_link_grace == timedelta(hours=1)
     assert config.smtp is None
 
 
