@@ -125,7 +125,10 @@ class Route(Conditions):
         if type(value) is int and value == 0:
             return timedelta(0)
         if isinstance(value, str):
-            return parse_duration(value)
+            try:
+                return parse_duration(value)
+            except ValueError as error:
+                raise ValueError(f"{error}; or 0 for acknowledgements that never run out") from None
         if value is None or (isinstance(value, timedelta) and value > timedelta(0)):
             return value
         raise ValueError(f"invalid ack_expiry {value!r}: write 0 (never) or a duration such as 30m")

@@ -227,3 +227,20 @@ def test_reaches_only_people_with_an_address(clock: ManualClock) -> None:
     channel = channel_for(25, clock)
     assert channel.reaches(ALICE)
     assert not channel.reaches(Person(name="Bob", console=True))
+
+
+async def test_a_handed_over_incident_mails_the_new_owner_a_button(
+    mailbox: tuple[Mailbox, int], clock: ManualClock
+) -> None:
+    box, port = mailbox
+    note = PAGE.model_copy(update={"kind": "assigned", "level": None, "by": "Bob <B>"})
+
+    assert (await channel_for(port, clock).send(ALICE, note)).ok
+
+    [message] = box.messages()
+    assert message["Subject"] == "[SEV1] Tocsin #12: Disk <full> & slow"
+    html = message.get_body(("html",))
+    assert html is not None
+    content = html.get_content()
+    assert "Alice &lt;Ops&gt;, Bob &lt;B&gt; handed this incident to you." in content
+    assert f'href="{ACK}"' in content
