@@ -31,7 +31,7 @@ from tests.integration.test_paging import (
     alert,
     pager_with,
 )
-from tests.integration.timers import Timers
+from tests.integration.timers import Timers, Worker
 
 GRACE = timedelta(hours=1)
 BROWSER = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
@@ -50,8 +50,7 @@ class Desk:
 
     store: IncidentStore
     client: TestClient[web.Request, web.Application]
-    consumer: EventConsumer
-    timers: Timers
+    worker: Worker
     mail: RecordingChannel
     hook: RecordingChannel
     clock: ManualClock
@@ -69,25 +68,10 @@ class Desk:
         return incident
 
     async def settle(self) -> None:
-        """Handle every router event and every timer due by now, as the worker would."""
-        while True:
-            handled = await self.consumer.step()
-            due = [t for t in self.timers.pending.values() if t.due <= self.clock()]
-            if not handled and not due:
-                return
-            await self.timers.run_until(self.consumer.pager, self.clock())
+        await self.worker.settle()
 
     async def advance(self, delta: timedelta) -> None:
-        """Move the clock, each timer running at its due time with what it sets off."""
-        until = self.clock() + delta
-        while True:
-            await self.settle()
-            due = [t.due for t in self.timers.pending.values() if t.due <= until]
-            if not due:
-                break
-            self.clock.now = max(self.clock.now, min(due))
-        self.clock.now = until
-        await self.settle()
+        await self.worker.advance(delta)
 
     def link(
         self, incident: Incident, person: str, actions: frozenset[Action] = EVERY_ACTION
@@ -143,7 +127,7 @@ async def desk(
     client: TestClient[web.Request, web.Application] = TestClient(TestServer(app, host="127.0.0.1"))
     await client.start_server()
     try:
-        yield Desk(store, client, consumer, timers, mail, hook, clock, desk_routing)
+        yield Desk(store, client, Worker(consumer, timers), mail, hook, clock, desk_routing)
     finally:
         await client.close()
 
