@@ -28,6 +28,15 @@ PAGE_ALERTS = 50
 
 ACK_ROUTE = "/ack/{token}"
 
+_LOGGED = {
+    Action.ACKNOWLEDGE: "acknowledged",
+    Action.RESOLVE: "resolved",
+    Action.ESCALATE: "escalated_by_hand",
+    Action.SNOOZE: "snoozed",
+    Action.REASSIGN: "reassigned",
+}
+"""The log event of each action done."""
+
 _HEADERS = {
     # The token in the URL is a credential: keep it out of caches, indexes and Referer
     # headers, and keep the button out of other sites' frames (clickjacking).
@@ -75,12 +84,13 @@ class AckPages:
         except IncidentNotFound:
             raise _not_found(claims) from None
         if answer.changed:
+            event = _LOGGED[action]
             log.info(
-                "incident %s: %s by %s",
+                "incident %s %s by %s",
                 incident.id,
-                action.value,
+                event.replace("_", " "),
                 claims.person,
-                extra={"event": action.value, "incident": incident.id, "person": claims.person},
+                extra={"event": event, "incident": incident.id, "person": claims.person},
             )
         if not _from_a_browser(request):
             # curl and scripts: the result itself, not a redirect (``curl -L -XPOST`` would
