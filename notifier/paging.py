@@ -9,7 +9,7 @@ import contextlib
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Literal, Protocol, TypeGuard
+from typing import Literal, Protocol
 
 from prometheus_client import CollectorRegistry, Histogram
 
@@ -19,7 +19,16 @@ from notifier.channels import Channel, Kind, Notification
 from notifier.channels.render import alerts_count, format_time
 from notifier.deliveries import SENDING_LEASE, Deliveries
 from notifier.directory import Directory
-from notifier.escalation import FIRST, Step, epoch_tag, first, next_step
+from notifier.escalation import (
+    FIRST,
+    Step,
+    epoch_tag,
+    first,
+    is_current,
+    next_step,
+    timeline_event,
+)
+from notifier.followups import Followups
 from notifier.holds import HOLD_RECHECK, Hold, Holds
 from notifier.sending import TAKEN_ELSEWHERE, Links, Sender
 from notifier.urgency import page_time
@@ -78,6 +87,8 @@ class Pager:
         self._directory = directory
         self.scheduler = scheduler
         self.clock = clock
+        self.followups = Followups(self)
+        """What follows someone acting from the incident page."""
         self._first_page = Histogram(
             "tocsin_alert_to_first_page_seconds",
             "From receiving the alert that opened an incident to its first delivered page.",
@@ -129,7 +140,7 @@ class Pager:
         if incident.status is IncidentStatus.TRIGGERED:
             await self.page(incident_id, first(epoch))
         elif incident.status is IncidentStatus.ACKNOWLEDGED:
-            await self._tell(
+            await self.tell(
                 incident,
                 await self._owners(incident),
                 "severity_raised",
@@ -139,7 +150,7 @@ class Pager:
     async def page(self, incident_id: str, step: Step, attempt: int = 0) -> None:
         """Page everyone at ``step``, then start its acknowledgement timer."""
         incident = await self.store.get(incident_id)
-        if not _current(incident, step):
+        if not is_current(incident, step):
             return
         policy = self.directory.policies[incident.policy]
         level = policy.levels[step.level]
@@ -153,7 +164,7 @@ class Pager:
         people = self.directory.resolve(level, now)
         results = await self.sender.deliver(incident, people, "page", step)
         events = [
-            _timeline(
+            timeline_event(
                 TimelineKind.PAGED if r.ok else TimelineKind.PAGE_FAILED,
                 now,
                 person,
@@ -275,7 +286,7 @@ class Pager:
     async def escalate(self, incident_id: str, expired: Step) -> None:
         """``expired``'s acknowledgement timer ran out: page the next step, if any."""
         incident = await self.store.get(incident_id)
-        if not _current(incident, expired):
+        if not is_current(incident, expired):
             return
         policy = self.directory.policies[incident.policy]
         step = next_step(policy, expired)
@@ -303,159 +314,6 @@ class Pager:
         if step is not None:
             await self.page(incident_id, step)
 
-    async def escalate_now(self, incident_id: str, step: Step, by: str) -> None:
-        """Someone asked from the incident page to escalate from ``step`` at once: what its
-        acknowledgement timer would do, recorded as theirs, and the others paged told. The
-        timer, when it runs, finds the escalation made."""
-        incident = await self.store.get(incident_id)
-        if not _current(incident, step):
-            return
-        after = next_step(self.directory.policies[incident.policy], step)
-        if after is None:
-            return
-        if await self.deliveries.claim(incident_id, f"escalated:{step.key}"):
-            event = TimelineEvent(
-                at=self.clock(),
-                kind=TimelineKind.ESCALATED_BY_HAND,
-                person=by,
-                detail=f"escalated to {after} by {self.sender.name(by)}",
-                level=after.level + 1,
-                round=after.round,
-            )
-            await self.store.add_timeline(incident_id, [event])
-            log.info(
-                "incident %s: escalated to %s by %s",
-                incident_id,
-                after,
-                by,
-                extra={"event": event.kind.value, "incident": incident_id, "person": by},
-            )
-        others = await self._paged(incident, [by])
-        await self._tell(
-            incident, others, "escalated", TimelineKind.ESCALATED_NOTICE, step=after, by=by
-        )
-        await self.page(incident_id, after)
-
-    async def snoozed(self, incident_id: str, epoch: int) -> None:
-        """Someone snoozed the incident: tell the others paged, and page it again when the
-        snooze ends."""
-        incident = await self.store.get(incident_id)
-        if incident is None or incident.page_epoch != epoch or incident.snoozed_until is None:
-            return
-        until = incident.snoozed_until
-        await self.scheduler.schedule(
-            "snooze_over",
-            first(epoch),
-            incident_id,
-            job_id=keys.snooze_job_id(incident_id, until),
-            delay=max(until - self.clock(), ZERO),
-        )
-        by = incident.acknowledged_by
-        others = await self._paged(incident, [by or ""])
-        tag = f"{epoch_tag(epoch)}snoozed:{_ms(until)}"
-        await self._tell(incident, others, "snoozed", TimelineKind.SNOOZED_NOTICE, tag=tag, by=by)
-
-    async def snooze_over(self, incident_id: str) -> None:
-        """A snooze ended: unless someone acknowledged the incident for good, snoozed it
-        again or resolved it since, it waits for someone again (``retriggered``)."""
-        incident = await self.store.get(incident_id)
-        now = self.clock()
-        if (
-            incident is None
-            or incident.status is not IncidentStatus.ACKNOWLEDGED
-            or incident.snoozed_until is None
-            or incident.snoozed_until > now
-            or incident.acknowledged_at is None
-        ):
-            return
-        detail = f"snooze by {self.sender.name(incident.acknowledged_by)} ended"
-        await self.store.retrigger(incident_id, incident.acknowledged_at, now, detail)
-
-    async def _expire_later(self, incident_id: str) -> None:
-        """Look at the acknowledgement again when its route's ``ack_expiry`` is over."""
-        incident = await self.store.get(incident_id)
-        expiry = self._ack_expiry(incident)
-        if incident is None or incident.acknowledged_at is None or expiry is None:
-            return
-        await self.scheduler.schedule(
-            "ack_expired",
-            first(incident.page_epoch),
-            incident_id,
-            job_id=keys.ack_expiry_job_id(incident_id, incident.acknowledged_at),
-            delay=max(incident.acknowledged_at + expiry - self.clock(), ZERO),
-        )
-
-    async def ack_expired(self, incident_id: str) -> None:
-        """An acknowledgement's ``ack_expiry`` is over: an incident still firing waits for
-        someone again and pages from level 1, as PagerDuty does. Nothing when it was
-        acknowledged again, snoozed or resolved since, or no alert fires any more."""
-        incident = await self.store.get(incident_id)
-        expiry = self._ack_expiry(incident)
-        now = self.clock()
-        if (
-            incident is None
-            or expiry is None
-            or incident.acknowledged_at is None
-            or incident.acknowledged_at + expiry > now
-            or incident.alerts_firing == 0
-        ):
-            return
-        who = self.sender.name(incident.acknowledged_by)
-        detail = f"acknowledgement by {who} expired after {expiry}, still firing"
-        await self.store.retrigger(incident_id, incident.acknowledged_at, now, detail)
-
-    def _ack_expiry(self, incident: Incident | None) -> timedelta | None:
-        """How long the incident's plain acknowledgement holds (a snooze has its own end)."""
-        if (
-            incident is None
-            or incident.status is not IncidentStatus.ACKNOWLEDGED
-            or incident.snoozed_until is not None
-        ):
-            return None
-        route = self.directory.routes.get(incident.route)
-        return route.ack_expiry if route is not None else None
-
-    async def reassigned(self, incident_id: str, epoch: int) -> None:
-        """Someone handed the incident to a person: page them now with their own link, and
-        tell the others paged."""
-        incident = await self.store.get(incident_id)
-        if (
-            incident is None
-            or incident.page_epoch != epoch
-            or incident.status is not IncidentStatus.TRIGGERED
-            or incident.assigned_at is None
-        ):
-            return
-        to, by = incident.assigned_to, incident.assigned_by
-        if to is None or to not in self.directory.people:
-            return
-        tag = f"assigned:{_ms(incident.assigned_at)}"
-        results = await self.sender.deliver(incident, [to], "assigned", None, tag, by=by)
-        now, detail = self.clock(), f"handed over by {self.sender.name(by)}"
-        events = [
-            _timeline(
-                TimelineKind.PAGED if r.ok else TimelineKind.PAGE_FAILED,
-                now,
-                person,
-                channel,
-                None,
-                detail if r.ok else r.detail,
-            )
-            for person, channel, r in results
-            if r is not TAKEN_ELSEWHERE
-        ]
-        await self.store.add_timeline(incident_id, events)
-        others = await self._paged(incident, [to, by or ""])
-        await self._tell(
-            incident,
-            others,
-            "reassigned",
-            TimelineKind.REASSIGNED_NOTICE,
-            tag=f"reassigned:{_ms(incident.assigned_at)}",
-            by=by,
-            assigned_to=to,
-        )
-
     async def report_alerts(self, incident_id: str) -> None:
         """Alerts joined the incident: once its route's ``group_interval`` since the last
         report (or since it opened) is over, tell whoever has it how many, listing those seen
@@ -475,7 +333,7 @@ class Pager:
         results = await self.sender.deliver(incident, owners, "update", None, tag, joined)
         detail = f"{alerts_count(joined)} joined"
         events = [
-            _timeline(TimelineKind.UPDATE_NOTICE, now, person, channel, None, detail)
+            timeline_event(TimelineKind.UPDATE_NOTICE, now, person, channel, None, detail)
             for person, channel, r in results
             if r.ok
         ]
@@ -532,7 +390,7 @@ class Pager:
         if await self._tell_the_paged(
             incident_id, epoch, "acknowledged", TimelineKind.ACKNOWLEDGED_NOTICE
         ):
-            await self._expire_later(incident_id)
+            await self.followups.expire_later(incident_id)
 
     async def _tell_the_paged(
         self,
@@ -547,16 +405,16 @@ class Pager:
         if incident is None or incident.page_epoch != epoch:
             return False
         but = [incident.acknowledged_by or ""] if kind == "acknowledged" else []
-        await self._tell(incident, await self._paged(incident, but), kind, record)
+        await self.tell(incident, await self.paged(incident, but), kind, record)
         return True
 
-    async def _paged(self, incident: Incident, but: Sequence[str] = ()) -> list[str]:
+    async def paged(self, incident: Incident, but: Sequence[str] = ()) -> list[str]:
         """Everyone paged for the incident so far, but ``but``."""
         story = await self.store.timeline(incident.id)
         paged = {e.person for e in story if e.kind is TimelineKind.PAGED and e.person}
         return sorted(paged.difference(but))
 
-    async def _tell(
+    async def tell(
         self,
         incident: Incident,
         people: Sequence[str],
@@ -575,7 +433,7 @@ class Pager:
         )
         now = self.clock()
         events = [
-            _timeline(record, now, person, channel, None, r.detail)
+            timeline_event(record, now, person, channel, None, r.detail)
             for person, channel, r in results
             if r.ok
         ]
@@ -612,37 +470,3 @@ class Pager:
             )
             await self.sender.deliver_once(_FAILURES, tag, person_id, note, "failure")
         log.error("paged %s: %s", ", ".join(people) or "nobody (no policies)", title)
-
-
-def _ms(at: datetime) -> int:
-    return int(at.timestamp() * 1000)
-
-
-def _current(incident: Incident | None, step: Step) -> TypeGuard[Incident]:
-    """Whether ``step`` is still to be paged: the incident waits for someone, and no later
-    paging run (a severity raise, a reopening) took over from the step's."""
-    return (
-        incident is not None
-        and incident.status is IncidentStatus.TRIGGERED
-        and incident.page_epoch == step.epoch
-    )
-
-
-def _timeline(
-    kind: TimelineKind,
-    at: datetime,
-    person: str,
-    channel: str,
-    step: Step | None,
-    detail: str,
-) -> TimelineEvent:
-    return TimelineEvent(
-        at=at,
-        kind=kind,
-        person=person,
-        channel=channel,
-        detail=detail,
-        level=step.level + 1 if step else None,
-        round=step.round if step else None,
-        epoch=step.epoch if step else None,
-    )

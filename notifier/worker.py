@@ -167,7 +167,7 @@ async def escalate_now(
         epoch=epoch,
         person=person,
     )
-    await _retry_on_error(ctx, args, pager.escalate_now(incident_id, args.step, person))
+    await _retry_on_error(ctx, args, pager.followups.escalate_now(incident_id, args.step, person))
 
 
 async def snooze_over(
@@ -183,7 +183,7 @@ async def snooze_over(
         attempt=attempt,
         epoch=epoch,
     )
-    await _retry_on_error(ctx, args, pager.snooze_over(incident_id))
+    await _retry_on_error(ctx, args, pager.followups.snooze_over(incident_id))
 
 
 async def ack_expired(
@@ -200,7 +200,7 @@ async def ack_expired(
         attempt=attempt,
         epoch=epoch,
     )
-    await _retry_on_error(ctx, args, pager.ack_expired(incident_id))
+    await _retry_on_error(ctx, args, pager.followups.ack_expired(incident_id))
 
 
 async def _retry_on_error(ctx: dict[str, Any], args: JobArgs, work: Awaitable[None]) -> None:
@@ -346,9 +346,9 @@ class EventConsumer:
                 # Pending escalations see the acknowledgement when they run.
                 await self.pager.acknowledged(incident_id, epoch)
             case IncidentEventKind.SNOOZED:
-                await self.pager.snoozed(incident_id, epoch)
+                await self.pager.followups.snoozed(incident_id, epoch)
             case IncidentEventKind.REASSIGNED:
-                await self.pager.reassigned(incident_id, epoch)
+                await self.pager.followups.reassigned(incident_id, epoch)
             case IncidentEventKind.RETRIGGERED:
                 # A snooze or an acknowledgement ran out: a new run, as a reopening starts.
                 await self.pager.reopened(incident_id, epoch)

@@ -72,11 +72,11 @@ async def run(pager: Pager, timer: Timer) -> None:
         await pager.report_alerts(timer.incident_id)
     elif timer.job == "escalate_now":
         assert timer.person is not None
-        await pager.escalate_now(timer.incident_id, timer.step, timer.person)
+        await pager.followups.escalate_now(timer.incident_id, timer.step, timer.person)
     elif timer.job == "snooze_over":
-        await pager.snooze_over(timer.incident_id)
+        await pager.followups.snooze_over(timer.incident_id)
     elif timer.job == "ack_expired":
-        await pager.ack_expired(timer.incident_id)
+        await pager.followups.ack_expired(timer.incident_id)
     else:
         raise AssertionError(f"unknown job {timer.job!r}")
 
