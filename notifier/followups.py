@@ -14,6 +14,7 @@ from notifier import keys
 from notifier.escalation import Step, epoch_tag, first, is_current, next_step, timeline_event
 from notifier.sending import TAKEN_ELSEWHERE
 from router.models import Incident, IncidentStatus, TimelineEvent, TimelineKind
+from schedules.durations import format_duration
 
 if TYPE_CHECKING:
     from notifier.paging import Pager
@@ -127,7 +128,7 @@ class Followups:
         ):
             return
         who = self.pager.sender.name(incident.acknowledged_by)
-        detail = f"acknowledgement by {who} expired after {expiry}, still firing"
+        detail = f"acknowledgement by {who} expired after {format_duration(expiry)}, still firing"
         await self.pager.store.retrigger(incident_id, incident.acknowledged_at, now, detail)
 
     def _ack_expiry(self, incident: Incident | None) -> timedelta | None:

@@ -346,7 +346,7 @@ async def test_an_acknowledgement_still_firing_after_ack_expiry_pages_again(desk
     back = await desk.incident(incident.id)
     assert (back.status, back.page_epoch) == (IncidentStatus.TRIGGERED, 1)
     [(_, detail)] = await kinds(desk, incident.id, TimelineKind.RETRIGGERED)
-    assert detail == "acknowledgement by Alice expired after 0:30:00, still firing"
+    assert detail == "acknowledgement by Alice expired after 30m, still firing"
     assert desk.sent_since(pages) == [("alice", 1, "hook"), ("alice", 1, "mail")]
 
 
