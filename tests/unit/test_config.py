@@ -393,6 +393,15 @@ routes:
 """,
         "1w); or 0 for acknowledgements that never run out",
     ),
+    "the ack_link_ttl of earlier versions": Broken(
+        ALICE_AND_P
+        + """\
+routes:
+  - policy: p
+ack_link_ttl: 1d  #!
+""",
+        "ack_link_ttl: replaced by ack_link_grace: a link now works while its incident is open",
+    ),
     "a reopen window of nothing": Broken(
         ALICE_AND_P
         + """\
