@@ -9,10 +9,21 @@ from importlib import resources
 from string import Template
 
 from notifier.channels.render import format_time
+from notifier.page_actions import SNOOZE_MINUTES, Offer
+from notifier.signing import Action
 from router.models import AlertRecord, Incident, IncidentStatus
 
 NameOf = Callable[[str], str]
 """A person's display name from their id."""
+
+DONE = {
+    Action.ACKNOWLEDGE.value: "You acknowledged it: paging has stopped.",
+    Action.RESOLVE.value: "You resolved it: everyone paged is told.",
+    Action.ESCALATE.value: "You escalated it: the next level is paged now.",
+    Action.SNOOZE.value: "You snoozed it.",
+    Action.REASSIGN.value: "You handed it over: they are paged now.",
+}
+"""What the page says after an action redirected to it (``?done=<action>``)."""
 
 
 @cache
@@ -27,17 +38,24 @@ def page(title: str, body: str) -> str:
 
 
 def incident_page(
-    incident: Incident, records: Sequence[AlertRecord], viewer: str, name_of: NameOf
+    incident: Incident,
+    records: Sequence[AlertRecord],
+    viewer: str,
+    name_of: NameOf,
+    offer: Offer,
+    notice: tuple[str, str] | None = None,
 ) -> str:
-    """The incident as the person holding the link sees it, with the button while there is
-    something to acknowledge; ``records`` are its first alerts, firing first."""
+    """The incident as the person holding the link sees it, with a button for each action
+    ``offer`` holds; ``records`` are its first alerts, firing first; ``notice``: (tone,
+    text) of what the last action did."""
     title = f"Incident #{incident.id}: {incident.title}"
     body = (
         f"<h1>{escape(title)}</h1>"
         f'<p class="meta"><span class="sev-{escape(incident.severity.value)}">'
         f"{escape(incident.severity.value)}</span>"
         f"<span>{escape(incident.status.value)}</span>{_service(incident)}</p>"
-        f"{_state(incident, viewer, name_of)}"
+        + (_notice(*notice) if notice else "")
+        + f"{_state(incident, name_of)}{_buttons(offer, viewer, name_of)}"
         f"{_alerts(incident, records)}"
         f'<p class="muted">Opened {escape(format_time(incident.created_at))}'
         f" · route {escape(incident.route)}</p>"
@@ -65,6 +83,22 @@ def expired_link_page(expired_at: datetime) -> str:
     )
 
 
+def another_incident_page(incident_id: str) -> str:
+    return _message_page(
+        "Link for another incident",
+        f"This link was made for an earlier incident that had the number #{incident_id}; "
+        "it cannot act on the incident that has that number now.",
+    )
+
+
+def not_allowed_page(action: str) -> str:
+    return _message_page("Not allowed", f"This link does not allow to {action} the incident.")
+
+
+def bad_request_page(problem: str) -> str:
+    return _message_page("Cannot do that", f"Nothing was done: {problem}.")
+
+
 def not_found_page(incident_id: str) -> str:
     return _message_page(
         "Incident not found", f"Incident #{incident_id} no longer exists; nothing to acknowledge."
@@ -75,20 +109,69 @@ def _message_page(title: str, text: str) -> str:
     return page(title, f'<h1>{escape(title)}</h1><p class="notice bad">{escape(text)}</p>')
 
 
-def _state(incident: Incident, viewer: str, name_of: NameOf) -> str:
+def _state(incident: Incident, name_of: NameOf) -> str:
     if incident.status is IncidentStatus.RESOLVED:
         who = f" by {name_of(incident.resolved_by)}" if incident.resolved_by else ""
         when = f" at {format_time(incident.resolved_at)}" if incident.resolved_at else ""
         return _notice("good", f"Already resolved{who}{when}: there is nothing to acknowledge.")
     if incident.status is IncidentStatus.ACKNOWLEDGED:
         who = name_of(incident.acknowledged_by) if incident.acknowledged_by else "someone"
+        if incident.snoozed_until is not None:
+            until = format_time(incident.snoozed_until)
+            return _notice("good", f"Snoozed by {who} until {until}: it pages again then.")
         when = f" at {format_time(incident.acknowledged_at)}" if incident.acknowledged_at else ""
         return _notice("good", f"Acknowledged by {who}{when}. Paging has stopped.")
-    # No action attribute: the form posts back to this very URL, whatever prefix a proxy adds.
+    if incident.assigned_to is not None:
+        by = f" by {name_of(incident.assigned_by)}" if incident.assigned_by else ""
+        return _notice("", f"Handed to {name_of(incident.assigned_to)}{by}; not acknowledged yet.")
+    return ""
+
+
+def _buttons(offer: Offer, viewer: str, name_of: NameOf) -> str:
+    """One form per action; none of them names a URL, so each posts back to this very
+    page, whatever prefix a proxy adds."""
+    actions, forms = offer.actions, []
+    if Action.ACKNOWLEDGE in actions:
+        forms.append(
+            '<form method="post"><button type="submit">Acknowledge</button></form>'
+            f'<p class="muted">Acknowledging as {escape(name_of(viewer))} stops the paging '
+            "for this incident.</p>"
+        )
+    if Action.ESCALATE in actions and offer.escalate_from and offer.escalate_to:
+        forms.append(
+            _form(
+                "escalate",
+                f'<input type="hidden" name="step" value="{escape(offer.escalate_from.key)}">'
+                f'<button type="submit" class="second">Escalate now: page {offer.escalate_to}'
+                "</button>",
+            )
+        )
+    if Action.SNOOZE in actions:
+        buttons = "".join(
+            f'<button type="submit" class="second" name="minutes" value="{m}">'
+            f"Snooze {m} min</button> "
+            for m in SNOOZE_MINUTES
+        )
+        forms.append(_form("snooze", buttons))
+    if Action.REASSIGN in actions and offer.reassign_to:
+        options = "".join(
+            f'<option value="{escape(p)}">{escape(name_of(p))}</option>' for p in offer.reassign_to
+        )
+        forms.append(
+            _form(
+                "reassign",
+                f'<label>Hand to <select name="to">{options}</select></label> '
+                '<button type="submit" class="second">Reassign</button>',
+            )
+        )
+    if Action.RESOLVE in actions:
+        forms.append(_form("resolve", '<button type="submit" class="second">Resolve</button>'))
+    return "".join(forms)
+
+
+def _form(action: str, inside: str) -> str:
     return (
-        '<form method="post"><button type="submit">Acknowledge</button></form>'
-        f'<p class="muted">Acknowledging as {escape(name_of(viewer))} stops the paging '
-        "for this incident.</p>"
+        f'<form method="post"><input type="hidden" name="action" value="{action}">{inside}</form>'
     )
 
 

@@ -1,9 +1,13 @@
 """Where an escalation policy goes next: pure arithmetic over (round, level), within one
-paging run (epoch) of an incident."""
+paging run (epoch) of an incident; and how a step is told from an incident and its timeline."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TypeGuard
 
 from notifier.config import EscalationPolicy
+from router.models import Incident, IncidentStatus, TimelineEvent, TimelineKind
 
 
 @dataclass(frozen=True, order=True)
@@ -47,3 +51,45 @@ def next_step(policy: EscalationPolicy, step: Step) -> Step | None:
     if step.round < policy.repeat:
         return Step(step.round + 1, 0, epoch=step.epoch)
     return None
+
+
+def current_step(epoch: int, story: Sequence[TimelineEvent]) -> Step | None:
+    """The latest step of paging run ``epoch`` that paged someone, from the incident's
+    timeline: where escalating by hand goes on from. ``None`` before anyone was paged."""
+    steps = [
+        Step(event.round or 0, event.level - 1, epoch=epoch)
+        for event in story
+        if event.kind is TimelineKind.PAGED and event.epoch == epoch and event.level
+    ]
+    return max(steps, default=None)
+
+
+def is_current(incident: Incident | None, step: Step) -> TypeGuard[Incident]:
+    """Whether ``step`` is still to be paged: the incident waits for someone, and no later
+    paging run (a severity raise, a reopening) took over from the step's."""
+    return (
+        incident is not None
+        and incident.status is IncidentStatus.TRIGGERED
+        and incident.page_epoch == step.epoch
+    )
+
+
+def timeline_event(
+    kind: TimelineKind,
+    at: datetime,
+    person: str,
+    channel: str,
+    step: Step | None,
+    detail: str,
+) -> TimelineEvent:
+    """A delivery's entry on the incident's timeline, with the step it belongs to."""
+    return TimelineEvent(
+        at=at,
+        kind=kind,
+        person=person,
+        channel=channel,
+        detail=detail,
+        level=step.level + 1 if step else None,
+        round=step.round if step else None,
+        epoch=step.epoch if step else None,
+    )

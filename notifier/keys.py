@@ -52,6 +52,22 @@ def held_job_id(incident_id: str, step: Step, due: datetime) -> str:
     return f"tocsin:page-held:{incident_id}:{step.key}:{_ms(due)}"
 
 
+def escalate_now_job_id(incident_id: str, step: Step) -> str:
+    """Someone asked from the incident page to escalate from ``step`` now: once per step,
+    however often the button is pressed."""
+    return f"tocsin:escalate-now:{incident_id}:{step.key}"
+
+
+def snooze_job_id(incident_id: str, until: datetime) -> str:
+    """The end of a snooze, once per time it ends."""
+    return f"tocsin:snooze:{incident_id}:{_ms(until)}"
+
+
+def ack_expiry_job_id(incident_id: str, acknowledged_at: datetime) -> str:
+    """The end of an acknowledgement (the route's ``ack_expiry``), once per acknowledgement."""
+    return f"tocsin:ack-expiry:{incident_id}:{_ms(acknowledged_at)}"
+
+
 def retry_job_id(incident_id: str, step: Step, attempt: int) -> str:
     return f"tocsin:page-retry:{incident_id}:{step.key}:{attempt}"
 

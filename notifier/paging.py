@@ -9,7 +9,7 @@ import contextlib
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Literal, Protocol, TypeGuard
+from typing import Literal, Protocol
 
 from prometheus_client import CollectorRegistry, Histogram
 
@@ -19,7 +19,16 @@ from notifier.channels import Channel, Kind, Notification
 from notifier.channels.render import alerts_count, format_time
 from notifier.deliveries import SENDING_LEASE, Deliveries
 from notifier.directory import Directory
-from notifier.escalation import FIRST, Step, epoch_tag, first, next_step
+from notifier.escalation import (
+    FIRST,
+    Step,
+    epoch_tag,
+    first,
+    is_current,
+    next_step,
+    timeline_event,
+)
+from notifier.followups import Followups
 from notifier.holds import HOLD_RECHECK, Hold, Holds
 from notifier.sending import TAKEN_ELSEWHERE, Links, Sender
 from notifier.urgency import page_time
@@ -51,7 +60,10 @@ class Scheduler(Protocol):
         job_id: str,
         delay: timedelta,
         attempt: int = 0,
-    ) -> None: ...
+        person: str | None = None,
+    ) -> None:
+        """``person``: who asked, for the jobs someone starts from the incident page."""
+        ...
 
 
 class Pager:
@@ -75,6 +87,8 @@ class Pager:
         self._directory = directory
         self.scheduler = scheduler
         self.clock = clock
+        self.followups = Followups(self)
+        """What follows someone acting from the incident page."""
         self._first_page = Histogram(
             "tocsin_alert_to_first_page_seconds",
             "From receiving the alert that opened an incident to its first delivered page.",
@@ -126,7 +140,7 @@ class Pager:
         if incident.status is IncidentStatus.TRIGGERED:
             await self.page(incident_id, first(epoch))
         elif incident.status is IncidentStatus.ACKNOWLEDGED:
-            await self._tell(
+            await self.tell(
                 incident,
                 await self._owners(incident),
                 "severity_raised",
@@ -136,7 +150,7 @@ class Pager:
     async def page(self, incident_id: str, step: Step, attempt: int = 0) -> None:
         """Page everyone at ``step``, then start its acknowledgement timer."""
         incident = await self.store.get(incident_id)
-        if not _current(incident, step):
+        if not is_current(incident, step):
             return
         policy = self.directory.policies[incident.policy]
         level = policy.levels[step.level]
@@ -150,7 +164,7 @@ class Pager:
         people = self.directory.resolve(level, now)
         results = await self.sender.deliver(incident, people, "page", step)
         events = [
-            _timeline(
+            timeline_event(
                 TimelineKind.PAGED if r.ok else TimelineKind.PAGE_FAILED,
                 now,
                 person,
@@ -272,7 +286,7 @@ class Pager:
     async def escalate(self, incident_id: str, expired: Step) -> None:
         """``expired``'s acknowledgement timer ran out: page the next step, if any."""
         incident = await self.store.get(incident_id)
-        if not _current(incident, expired):
+        if not is_current(incident, expired):
             return
         policy = self.directory.policies[incident.policy]
         step = next_step(policy, expired)
@@ -319,7 +333,7 @@ class Pager:
         results = await self.sender.deliver(incident, owners, "update", None, tag, joined)
         detail = f"{alerts_count(joined)} joined"
         events = [
-            _timeline(TimelineKind.UPDATE_NOTICE, now, person, channel, None, detail)
+            timeline_event(TimelineKind.UPDATE_NOTICE, now, person, channel, None, detail)
             for person, channel, r in results
             if r.ok
         ]
@@ -350,11 +364,11 @@ class Pager:
         return False
 
     async def _owners(self, incident: Incident) -> list[str]:
-        """Whoever acknowledged it; else, or when that was a tool (an API token) rather
-        than a person, everyone paged at its latest level."""
-        acknowledged_by = incident.acknowledged_by
-        if acknowledged_by is not None and acknowledged_by in self.directory.people:
-            return [acknowledged_by]
+        """Whoever acknowledged it; else whoever it was handed to; else, or when that was
+        a tool (an API token) rather than a person, everyone paged at its latest level."""
+        for owner in (incident.acknowledged_by, incident.assigned_to):
+            if owner is not None and owner in self.directory.people:
+                return [owner]
         paged = [
             e
             for e in await self.store.timeline(incident.id)
@@ -371,10 +385,12 @@ class Pager:
             await self.deliveries.forget_after(incident_id, DELIVERIES_KEPT)
 
     async def acknowledged(self, incident_id: str, epoch: int = 0) -> None:
-        """Tell the others who were paged that someone has it, so they can stand down."""
-        await self._tell_the_paged(
+        """Tell the others who were paged that someone has it, so they can stand down; and
+        look again when the route's ``ack_expiry`` is over."""
+        if await self._tell_the_paged(
             incident_id, epoch, "acknowledged", TimelineKind.ACKNOWLEDGED_NOTICE
-        )
+        ):
+            await self.followups.expire_later(incident_id)
 
     async def _tell_the_paged(
         self,
@@ -388,20 +404,36 @@ class Pager:
         incident = await self.store.get(incident_id)
         if incident is None or incident.page_epoch != epoch:
             return False
-        story = await self.store.timeline(incident_id)
-        paged = {e.person for e in story if e.kind is TimelineKind.PAGED and e.person}
-        paged.discard(incident.acknowledged_by if kind == "acknowledged" else None)
-        await self._tell(incident, sorted(paged), kind, record)
+        but = [incident.acknowledged_by or ""] if kind == "acknowledged" else []
+        await self.tell(incident, await self.paged(incident, but), kind, record)
         return True
 
-    async def _tell(
-        self, incident: Incident, people: Sequence[str], kind: Kind, record: TimelineKind
+    async def paged(self, incident: Incident, but: Sequence[str] = ()) -> list[str]:
+        """Everyone paged for the incident so far, but ``but``."""
+        story = await self.store.timeline(incident.id)
+        paged = {e.person for e in story if e.kind is TimelineKind.PAGED and e.person}
+        return sorted(paged.difference(but))
+
+    async def tell(
+        self,
+        incident: Incident,
+        people: Sequence[str],
+        kind: Kind,
+        record: TimelineKind,
+        *,
+        step: Step | None = None,
+        tag: str | None = None,
+        by: str | None = None,
+        assigned_to: str | None = None,
     ) -> None:
-        """Send a notice (not a page), once per paging run, and record who got it."""
-        results = await self.sender.deliver(incident, people, kind, None)
+        """Send a notice (not a page), once per paging run (or ``step``, or ``tag``), and
+        record who got it."""
+        results = await self.sender.deliver(
+            incident, people, kind, step, tag, by=by, assigned_to=assigned_to
+        )
         now = self.clock()
         events = [
-            _timeline(record, now, person, channel, None, r.detail)
+            timeline_event(record, now, person, channel, None, r.detail)
             for person, channel, r in results
             if r.ok
         ]
@@ -438,32 +470,3 @@ class Pager:
             )
             await self.sender.deliver_once(_FAILURES, tag, person_id, note, "failure")
         log.error("paged %s: %s", ", ".join(people) or "nobody (no policies)", title)
-
-
-def _current(incident: Incident | None, step: Step) -> TypeGuard[Incident]:
-    """Whether ``step`` is still to be paged: the incident waits for someone, and no later
-    paging run (a severity raise, a reopening) took over from the step's."""
-    return (
-        incident is not None
-        and incident.status is IncidentStatus.TRIGGERED
-        and incident.page_epoch == step.epoch
-    )
-
-
-def _timeline(
-    kind: TimelineKind,
-    at: datetime,
-    person: str,
-    channel: str,
-    step: Step | None,
-    detail: str,
-) -> TimelineEvent:
-    return TimelineEvent(
-        at=at,
-        kind=kind,
-        person=person,
-        channel=channel,
-        detail=detail,
-        level=step.level + 1 if step else None,
-        round=step.round if step else None,
-    )

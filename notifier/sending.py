@@ -9,17 +9,16 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 
 from prometheus_client import CollectorRegistry, Counter
 
 from ingest.clock import Clock
-from notifier.channels import MAX_ALERTS, Channel, DeliveryResult, Kind, Notification
+from notifier.channels import ACTION_KINDS, MAX_ALERTS, Channel, DeliveryResult, Kind, Notification
 from notifier.config import Person
 from notifier.deliveries import Deliveries
 from notifier.directory import Directory
 from notifier.escalation import Step, epoch_tag
-from notifier.signing import AckClaims, ack_url, sign_ack
+from notifier.signing import action_url
 from router.models import Incident
 from router.store import IncidentStore
 
@@ -34,9 +33,11 @@ Delivered = list[tuple[str, str, DeliveryResult]]
 
 @dataclass(frozen=True)
 class Links:
+    """Where the incident pages are served and the key that signs their links (which last
+    as long as their incident, and a grace period after it resolved: ``notifier.ack_web``)."""
+
     public_url: str
     secret: bytes
-    ttl: timedelta = timedelta(days=1)
 
 
 class Sender:
@@ -71,9 +72,13 @@ class Sender:
         step: Step | None,
         tag: str | None = None,
         alerts_added: int = 0,
+        *,
+        by: str | None = None,
+        assigned_to: str | None = None,
     ) -> Delivered:
         """Send to every contact method of every person at once, skipping what was sent
-        under ``tag`` (by default, the kind and step)."""
+        under ``tag`` (by default, the kind and step). ``by`` and ``assigned_to``: person
+        ids, for notices of what someone did from the incident page."""
         if tag is None:
             tag = f"{kind}:{step.key}" if step else f"{epoch_tag(incident.page_epoch)}{kind}"
         done = await self.deliveries.done(incident.id)
@@ -88,9 +93,11 @@ class Sender:
                 person_id,
                 person,
                 level=step.level + 1 if step else None,
-                ack_url=self.ack_url(incident.id, person_id) if kind == "page" else None,
+                ack_url=self.ack_url(incident, person_id) if kind in ACTION_KINDS else None,
                 acknowledged_by=self.name(incident.acknowledged_by),
                 alerts_added=alerts_added,
+                by=self.name(by),
+                assigned_to=self.name(assigned_to),
             )
             for channel in self.channels:
                 field = f"{tag}:{person_id}:{channel.name}"
@@ -155,9 +162,11 @@ class Sender:
         person = self.directory.people.get(person_id or "")
         return person.name if person is not None else person_id
 
-    def ack_url(self, incident_id: str, person: str) -> str:
-        claims = AckClaims(incident_id, person, self.clock() + self.links.ttl)
-        return ack_url(self.links.public_url, sign_ack(self.links.secret, claims))
+    def ack_url(self, incident: Incident, person: str) -> str:
+        """The person's link to the incident page, with every action."""
+        return action_url(
+            self.links.public_url, self.links.secret, incident.id, incident.created_at, person
+        )
 
     async def deliver_once(
         self, record: str, tag: str, person_id: str, note: Notification, kind: str

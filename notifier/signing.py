@@ -1,15 +1,25 @@
-"""Signed acknowledge links: ``/ack/{token}`` where the token names an incident, a person and an
-expiry, under an HMAC-SHA256 tag. Pure: no I/O, and the time is passed in.
+"""Signed incident links: ``/ack/{token}`` where the token names an incident, a person and
+what the link lets them do, under an HMAC-SHA256 tag. Pure: no I/O, and the time is passed in.
 
-Token format, version 1::
+Token format, version 2 (what pages carry)::
 
-    v1.<payload>.<tag>
+    v2.<payload>.<tag>
 
 ``payload`` is base64url (no padding) of the compact JSON array ``[incident_id, person,
-expires_at_unix_seconds]``; ``tag`` is base64url of the first 16 bytes of
-HMAC-SHA256(secret, ``"v1." + payload``). The tag covers the version too, so a token cannot be
-replayed under another format. Each token has exactly one accepted spelling: a non-canonical
-base64 variant of a valid token is rejected, so flipping any character invalidates it.
+created_at_unix_ms, actions]``: ``created_at`` is the incident's, so a link cannot act on
+another incident that got the same id (after the store lost writes); ``actions`` is a string
+of one letter per action the link allows (``a`` acknowledge, ``r`` resolve, ``e`` escalate
+now, ``s`` snooze, ``p`` reassign). A v2 link has no expiry of its own: it is valid while
+its incident is open and for a grace period after it resolved, which only the store knows
+(``notifier.ack_web``).
+
+Version 1 (``[incident_id, person, expires_at_unix_seconds]``, acknowledge only) is no longer
+signed but still accepted until each link's own expiry.
+
+``tag`` is base64url of the first 16 bytes of HMAC-SHA256(secret, ``"<version>." +
+payload``). The tag covers the version too, so a token cannot be replayed under another
+format. Each token has exactly one accepted spelling: a non-canonical base64 variant of a
+valid token is rejected, so flipping any character invalidates it.
 """
 
 import base64
@@ -19,11 +29,26 @@ import hmac
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 
-__all__ = ["AckClaims", "ExpiredLink", "InvalidLink", "ack_url", "sign_ack", "verify_ack"]
+__all__ = [
+    "EVERY_ACTION",
+    "AckClaims",
+    "Action",
+    "ExpiredLink",
+    "InvalidLink",
+    "LinkClaims",
+    "ack_url",
+    "action_url",
+    "sign_ack",
+    "sign_link",
+    "verify_ack",
+    "verify_link",
+]
 
 VERSION = "v1"
+VERSION_2 = "v2"
 _TAG_BYTES = 16
 """A 128-bit tag is unforgeable in practice and keeps links short enough for SMS and chat."""
 MIN_SECRET_BYTES = 16
@@ -63,7 +88,103 @@ class AckClaims:
         object.__setattr__(self, "expires_at", normalized)
 
 
+class Action(StrEnum):
+    """What a link lets its person do to the incident."""
+
+    ACKNOWLEDGE = "acknowledge"
+    RESOLVE = "resolve"
+    ESCALATE = "escalate"
+    SNOOZE = "snooze"
+    REASSIGN = "reassign"
+
+
+EVERY_ACTION = frozenset(Action)
+_LETTERS = {
+    Action.ACKNOWLEDGE: "a",
+    Action.RESOLVE: "r",
+    Action.ESCALATE: "e",
+    Action.SNOOZE: "s",
+    Action.REASSIGN: "p",
+}
+_ACTIONS = {letter: action for action, letter in _LETTERS.items()}
+
+
+@dataclass(frozen=True)
+class LinkClaims:
+    """What a genuine link of either version says."""
+
+    incident_id: str
+    person: str
+    actions: frozenset[Action]
+    created_at: datetime | None = None
+    """The incident's (v2, at whole milliseconds, UTC); ``None`` for a v1 link."""
+    expires_at: datetime | None = None
+    """The link's own expiry (v1); ``None`` for a v2 link, which lasts as its incident does."""
+
+    def __post_init__(self) -> None:
+        if not self.actions:
+            raise ValueError("a link allows at least one action")
+        if self.created_at is not None:
+            if self.created_at.utcoffset() is None:
+                raise ValueError("created_at must be timezone-aware")
+            object.__setattr__(self, "created_at", _whole_ms(self.created_at))
+
+    def is_for(self, created_at: datetime) -> bool:
+        """Whether the link was signed for the incident created at ``created_at`` (a v1
+        link names no creation time: it is taken for whichever incident has its id)."""
+        return self.created_at is None or self.created_at == _whole_ms(created_at)
+
+
+def sign_link(secret: bytes, claims: LinkClaims) -> str:
+    """A v2 token; the claims need the incident's ``created_at``."""
+    if claims.created_at is None:
+        raise ValueError("a link names its incident's created_at")
+    letters = "".join(_LETTERS[action] for action in Action if action in claims.actions)
+    payload = json.dumps(
+        [claims.incident_id, claims.person, _ms(claims.created_at), letters],
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    signed = f"{VERSION_2}.{_encode(payload.encode())}"
+    return f"{signed}.{_encode(_tag(secret, signed))}"
+
+
+def verify_link(secret: bytes, token: str, now: datetime) -> LinkClaims:
+    """The claims of a genuine link, v2 or an unexpired v1 (which only acknowledges).
+    Raises as ``verify_ack`` does; whether a v2 link's incident still takes it is for the
+    caller to check against the store."""
+    version, _, rest = token.partition(".")
+    if version == VERSION:
+        v1 = verify_ack(secret, token, now)
+        return LinkClaims(
+            v1.incident_id, v1.person, frozenset({Action.ACKNOWLEDGE}), expires_at=v1.expires_at
+        )
+    if version != VERSION_2:
+        raise InvalidLink("unknown link format")
+    payload_b64, _, tag_b64 = rest.partition(".")
+    tag = _decode(tag_b64)
+    if not hmac.compare_digest(tag, _tag(secret, f"{VERSION_2}.{payload_b64}")):
+        raise InvalidLink("bad signature")
+    return _parse_link(_decode(payload_b64))
+
+
+def action_url(
+    base_url: str,
+    secret: bytes,
+    incident_id: str,
+    created_at: datetime,
+    person: str,
+    actions: frozenset[Action] = EVERY_ACTION,
+) -> str:
+    """The link to an incident's page for ``person``, offering only ``actions``: a chat
+    button for one action links to a page with that one button (opening it acts on
+    nothing; the button on the page does)."""
+    claims = LinkClaims(incident_id, person, actions, created_at=created_at)
+    return ack_url(base_url, sign_link(secret, claims))
+
+
 def sign_ack(secret: bytes, claims: AckClaims) -> str:
+    """A v1 token, as pages carried before v2."""
     payload = json.dumps(
         [claims.incident_id, claims.person, int(claims.expires_at.timestamp())],
         separators=(",", ":"),
@@ -97,6 +218,22 @@ def ack_url(base_url: str, token: str) -> str:
     """The absolute link to put in a notification, for ``base_url`` like
     ``https://tocsin.example.com`` (a path prefix is kept)."""
     return f"{base_url.rstrip('/')}/ack/{token}"
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+
+
+def _ms(at: datetime) -> int:
+    return (at - _EPOCH) // _MS
+
+
+def _whole_ms(at: datetime) -> datetime:
+    return _from_ms(_ms(at))
+
+
+def _from_ms(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms // 1000, UTC).replace(microsecond=ms % 1000 * 1000)
 
 
 def _tag(secret: bytes, signed: str) -> bytes:
@@ -134,4 +271,19 @@ def _parse_claims(payload: bytes) -> AckClaims:
             raise TypeError("expiry must be an integer")
         return AckClaims(incident_id, person, datetime.fromtimestamp(expires, UTC))
     except (ValueError, TypeError, OverflowError, OSError) as exc:
+        raise InvalidLink("malformed link") from exc
+
+
+def _parse_link(payload: bytes) -> LinkClaims:
+    try:
+        incident_id, person, created_ms, letters = json.loads(payload)
+        if not (isinstance(incident_id, str) and isinstance(person, str)):
+            raise TypeError("ids must be strings")
+        if type(created_ms) is not int or not isinstance(letters, str):
+            raise TypeError("created_at must be an integer, actions a string")
+        actions = frozenset(_ACTIONS[letter] for letter in letters)
+        if len(actions) != len(letters):
+            raise ValueError("an action named twice")
+        return LinkClaims(incident_id, person, actions, created_at=_from_ms(created_ms))
+    except (ValueError, TypeError, KeyError, OverflowError, OSError) as exc:
         raise InvalidLink("malformed link") from exc

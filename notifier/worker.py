@@ -60,7 +60,10 @@ class ArqScheduler:
         job_id: str,
         delay: timedelta,
         attempt: int = 0,
+        person: str | None = None,
     ) -> None:
+        # The person only where there is one, so each job takes the arguments it always did.
+        asked = () if person is None else (person,)
         await self.pool.enqueue_job(
             job,
             incident_id,
@@ -68,6 +71,7 @@ class ArqScheduler:
             step.level,
             attempt,
             step.epoch,
+            *asked,
             _job_id=job_id,
             _queue_name=keys.ARQ_QUEUE,
             _defer_by=delay,
@@ -87,13 +91,17 @@ class JobArgs(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    job: Literal["escalate", "retry_page", "report_alerts"]
+    job: Literal[
+        "escalate", "retry_page", "report_alerts", "escalate_now", "snooze_over", "ack_expired"
+    ]
     incident_id: str
     round: int
     level: int
     attempt: int
     epoch: int = 0
     """Letters kept before paging runs were counted belong to the first."""
+    person: str | None = None
+    """Who asked, for a job started from the incident page."""
 
     @property
     def step(self) -> Step:
@@ -125,6 +133,40 @@ async def report_alerts(
     pager: Pager = ctx["pager"]
     args = JobArgs(job="report_alerts", **_fields(incident_id, round_, level, attempt, epoch))
     await _retry_on_error(ctx, args, pager.report_alerts(incident_id))
+
+
+async def escalate_now(
+    ctx: dict[str, Any],
+    incident_id: str,
+    round_: int,
+    level: int,
+    attempt: int,
+    epoch: int,
+    person: str,
+) -> None:
+    pager: Pager = ctx["pager"]
+    fields = _fields(incident_id, round_, level, attempt, epoch)
+    args = JobArgs(job="escalate_now", person=person, **fields)
+    await _retry_on_error(ctx, args, pager.followups.escalate_now(incident_id, args.step, person))
+
+
+async def snooze_over(
+    ctx: dict[str, Any], incident_id: str, round_: int, level: int, attempt: int, epoch: int = 0
+) -> None:
+    """Step and attempt are unused: the incident itself says whether its snooze is over."""
+    pager: Pager = ctx["pager"]
+    args = JobArgs(job="snooze_over", **_fields(incident_id, round_, level, attempt, epoch))
+    await _retry_on_error(ctx, args, pager.followups.snooze_over(incident_id))
+
+
+async def ack_expired(
+    ctx: dict[str, Any], incident_id: str, round_: int, level: int, attempt: int, epoch: int = 0
+) -> None:
+    """Step and attempt are unused: the incident itself says whether its acknowledgement
+    ran out."""
+    pager: Pager = ctx["pager"]
+    args = JobArgs(job="ack_expired", **_fields(incident_id, round_, level, attempt, epoch))
+    await _retry_on_error(ctx, args, pager.followups.ack_expired(incident_id))
 
 
 def _fields(incident_id: str, round_: int, level: int, attempt: int, epoch: int) -> _JobFields:
@@ -200,6 +242,7 @@ async def replay_job(scheduler: "ArqScheduler", letter: DeadLetter) -> str:
         job_id=job_id,
         delay=timedelta(0),
         attempt=args.attempt,
+        person=args.person,
     )
     return job_id
 
@@ -212,7 +255,7 @@ def arq_worker(
     retry_delay: timedelta = JOB_RETRY_DELAY,
 ) -> Worker:
     return Worker(
-        functions=[escalate, retry_page, report_alerts],
+        functions=[escalate, retry_page, report_alerts, escalate_now, snooze_over, ack_expired],
         queue_name=keys.ARQ_QUEUE,
         redis_pool=pool,
         ctx={"pager": pager, "retry_delay": retry_delay},
@@ -278,6 +321,13 @@ class EventConsumer:
             case IncidentEventKind.ACKNOWLEDGED:
                 # Pending escalations see the acknowledgement when they run.
                 await self.pager.acknowledged(incident_id, epoch)
+            case IncidentEventKind.SNOOZED:
+                await self.pager.followups.snoozed(incident_id, epoch)
+            case IncidentEventKind.REASSIGNED:
+                await self.pager.followups.reassigned(incident_id, epoch)
+            case IncidentEventKind.RETRIGGERED:
+                # A snooze or an acknowledgement ran out: a new run, as a reopening starts.
+                await self.pager.reopened(incident_id, epoch)
 
     async def _buried(self, entry: Entry[IncidentEvent], reason: str) -> None:
         incident_id = entry.model.incident_id if entry.model is not None else None

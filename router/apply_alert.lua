@@ -276,7 +276,7 @@ if firing then
   if reopening then
     restart = 'reopened'
     head.status, head.resolved_at = 'triggered', cjson.null
-    head.acknowledged_at, head.acknowledged_by = cjson.null, cjson.null
+    unacknowledge(head)
     redis.call('SET', open_key, id)
     redis.call('DEL', recent_key)
     record_event(id, 'reopened', 'fired again: ' .. summary)

@@ -26,12 +26,15 @@ from pydantic import (
 from router.inhibition import InhibitRule
 from router.matchers import Matcher, parse_matcher
 from router.weekly import WeeklyWindow
-from schedules.durations import Duration
+from schedules.durations import Duration, parse_duration
 from schedules.yamlfile import format_loc
 
 MAX_ROUTE_DEPTH = 10
 """Levels of routes below the top level's; real trees have two or three."""
 DEFAULT_REOPEN_WINDOW = timedelta(minutes=5)
+DEFAULT_ACK_EXPIRY = timedelta(minutes=30)
+"""As PagerDuty has it: an acknowledged incident still firing after this pages again, so
+an acknowledgement forgotten overnight does not silence a live problem."""
 """A group firing again this soon after its incident resolved reopens it: a flapping alert
 stays one incident instead of a new one per flap."""
 EVERY_ALERT_ALONE = "..."
@@ -102,6 +105,10 @@ class Route(Conditions):
     """Display name shown on the incidents the route opens; a child inherits its parent's."""
     reopen_window: Duration | None = None
     """Unset: the parent's, at the top level the configuration's ``reopen_window``."""
+    ack_expiry: timedelta | None = None
+    """How long an acknowledgement holds while the incident still fires: then it is
+    triggered again and pages from level 1. ``0``: acknowledgements never run out. Unset:
+    the parent's, at the top level ``DEFAULT_ACK_EXPIRY``."""
     storm_limit: int | None = Field(default=None, ge=1, strict=True)
     """New incidents the route may open in a minute; alerts of further new groups that minute
     join one "alert storm" incident instead, so a storm pages once. Unset: no cap; a child
@@ -111,6 +118,20 @@ class Route(Conditions):
     incidents on several routes."""
     routes: list["Route"] = Field(default_factory=list)
     """Child routes, tried in order on the alerts this route matches."""
+
+    @field_validator("ack_expiry", mode="before")
+    @classmethod
+    def _zero_or_a_duration(cls, value: object) -> object:
+        if type(value) is int and value == 0:
+            return timedelta(0)
+        if isinstance(value, str):
+            try:
+                return parse_duration(value)
+            except ValueError as error:
+                raise ValueError(f"{error}; or 0 for acknowledgements that never run out") from None
+        if value is None or (isinstance(value, timedelta) and value > timedelta(0)):
+            return value
+        raise ValueError(f"invalid ack_expiry {value!r}: write 0 (never) or a duration such as 30m")
 
     @field_validator("group_by")
     @classmethod
@@ -145,6 +166,8 @@ class ResolvedRoute:
     storm_limit: int | None = None
     """New incidents a minute before further new groups join the route's storm incident;
     ``None``: no cap."""
+    ack_expiry: timedelta | None = DEFAULT_ACK_EXPIRY
+    """How long an acknowledgement holds while the incident fires; ``None``: for ever."""
 
 
 @dataclass(frozen=True)
@@ -197,6 +220,7 @@ def _nodes(routes: Sequence[Route], parent: ResolvedRoute, at: Loc) -> tuple[Rou
             else tuple(route.support_hours),
             reopen_window=_own(route.reopen_window, parent.reopen_window),
             storm_limit=_own(route.storm_limit, parent.storm_limit),
+            ack_expiry=parent.ack_expiry if route.ack_expiry is None else route.ack_expiry or None,
         )
         nodes.append(RouteNode(route, resolved, loc, _nodes(route.routes, resolved, loc)))
     return tuple(nodes)

@@ -1,5 +1,5 @@
 -- What the incident scripts share, written once: router/store.py puts it in front of each
--- script (apply_alert.lua, resolve_incident.lua) before loading it.
+-- script (apply_alert.lua, resolve_incident.lua, retrigger.lua) before loading it.
 --
 -- ARGV[1] is the prefix, ARGV[2] one JSON object (one argument packs and parses faster than
 -- many) holding at least now: ISO 8601, and retention: seconds a resolved incident is kept.
@@ -24,6 +24,11 @@ end
 local function record_event(id, kind, detail, person)
   redis.call('RPUSH', incident_key(id, ':timeline'),
     cjson.encode({at = now, kind = kind, detail = detail, person = person}))
+end
+
+-- Nobody has the incident any more: reopened, or an acknowledgement ran out.
+local function unacknowledge(head)
+  head.acknowledged_at, head.acknowledged_by, head.snoozed_until = cjson.null, cjson.null, nil
 end
 
 -- Resolve an open incident: its group is free for a new incident, and the incident is kept

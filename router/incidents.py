@@ -50,10 +50,39 @@ class Change:
 
 def acknowledge(incident: Incident, person: str, now: datetime) -> TimelineEvent | None:
     """The event to record, or ``None`` when nothing changed: acknowledging twice keeps the
-    first who and when. Raises ``IllegalTransition`` for a resolved incident."""
+    first who and when. Acknowledging a snoozed incident takes it for good (it will not
+    page again when the snooze ends). Raises ``IllegalTransition`` for a resolved incident."""
     status = next_status(incident.status, IncidentAction.ACKNOWLEDGE)
-    if status is incident.status:
+    if status is incident.status and incident.snoozed_until is None:
         return None
-    incident.status = status
+    incident.status, incident.snoozed_until = status, None
     incident.acknowledged_at, incident.acknowledged_by = now, person
     return TimelineEvent(at=now, kind=TimelineKind.ACKNOWLEDGED, person=person)
+
+
+def snooze(incident: Incident, person: str, now: datetime, until: datetime) -> TimelineEvent | None:
+    """Acknowledge as ``person`` until ``until``; ``None`` when they already snoozed it and
+    the snooze still runs (a form sent twice). Raises ``IllegalTransition`` for a resolved
+    incident."""
+    status = next_status(incident.status, IncidentAction.SNOOZE)
+    if (
+        incident.acknowledged_by == person
+        and incident.snoozed_until is not None
+        and incident.snoozed_until > now
+    ):
+        return None
+    incident.status, incident.snoozed_until = status, until
+    incident.acknowledged_at, incident.acknowledged_by = now, person
+    return TimelineEvent(
+        at=now, kind=TimelineKind.SNOOZED, person=person, detail=f"until {until.isoformat()}"
+    )
+
+
+def reassign(incident: Incident, to: str, by: str, now: datetime) -> TimelineEvent | None:
+    """Make ``to`` the owner; ``None`` when they already are. Raises ``IllegalTransition``
+    unless the incident waits for someone."""
+    next_status(incident.status, IncidentAction.REASSIGN)
+    if incident.assigned_to == to:
+        return None
+    incident.assigned_to, incident.assigned_by, incident.assigned_at = to, by, now
+    return TimelineEvent(at=now, kind=TimelineKind.REASSIGNED, person=by, detail=f"to {to}")

@@ -38,6 +38,18 @@ class TimelineKind(StrEnum):
     UPDATE_NOTICE = "update_notice"
     """Alerts that joined the incident, reported to whoever has it (``group_interval``)."""
     SEVERITY_RAISED_NOTICE = "severity_raised_notice"
+    ESCALATED_BY_HAND = "escalated_by_hand"
+    """Someone asked from the incident page to page the next level now."""
+    SNOOZED = "snoozed"
+    """Acknowledged for a while (``Incident.snoozed_until``): then paged again."""
+    REASSIGNED = "reassigned"
+    """Someone handed the incident to another person of its policy, who is paged at once."""
+    RETRIGGERED = "retriggered"
+    """A snooze or an acknowledgement ran out while the incident was still open: it waits
+    for someone again and pages from level 1."""
+    ESCALATED_NOTICE = "escalated_notice"
+    SNOOZED_NOTICE = "snoozed_notice"
+    REASSIGNED_NOTICE = "reassigned_notice"
     STORM = "storm"
     """A storm incident's entry for one minute: how many new groups it brought, over what
     cap; kept up to date through the minute."""
@@ -54,6 +66,9 @@ class TimelineEvent(BaseModel):
     """1-based escalation level, for paging events."""
     round: int | None = None
     """0 for the first pass through the policy, 1 for the first repeat, ..."""
+    epoch: int | None = None
+    """The paging run (``Incident.page_epoch``) of a page; ``None`` on other events and on
+    pages recorded before runs were noted."""
     detail: str | None = None
 
 
@@ -106,6 +121,15 @@ class Incident(BaseModel):
     created_at: AwareDatetime
     acknowledged_at: AwareDatetime | None = None
     acknowledged_by: str | None = None
+    snoozed_until: AwareDatetime | None = None
+    """Set while the acknowledgement is a snooze: when it ends, the incident pages again
+    unless someone acknowledged it for good or resolved it meanwhile."""
+    assigned_to: str | None = None
+    """Whom it was last reassigned to from the incident page (paged at once); the owner
+    notices go to until someone acknowledges. It stays triggered meanwhile: the policy
+    keeps escalating if the new owner does not acknowledge."""
+    assigned_by: str | None = None
+    assigned_at: AwareDatetime | None = None
     resolved_at: AwareDatetime | None = None
     resolved_by: str | None = None
     """Who resolved it by hand; ``None`` when its alerts resolved it."""
@@ -140,6 +164,10 @@ class IncidentEventKind(StrEnum):
     """Alerts joined an incident whose route reports them, and no report was due yet."""
     REOPENED = "reopened"
     SEVERITY_RAISED = "severity_raised"
+    SNOOZED = "snoozed"
+    REASSIGNED = "reassigned"
+    RETRIGGERED = "retriggered"
+    """A snooze or acknowledgement ran out: paging starts again from level 1 (new epoch)."""
 
 
 class IncidentEvent(BaseModel):

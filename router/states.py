@@ -15,6 +15,12 @@ class IncidentAction(StrEnum):
     RESOLVE = "resolve"
     REOPEN = "reopen"
     """The group fired again within its route's reopen window."""
+    SNOOZE = "snooze"
+    """Acknowledge for a while, then page again."""
+    REASSIGN = "reassign"
+    """Page another person now and make them the owner."""
+    RETRIGGER = "retrigger"
+    """A snooze or an acknowledgement ran out while the incident is open."""
 
 
 class IllegalTransition(ValueError):
@@ -39,6 +45,20 @@ TRANSITIONS: dict[tuple[IncidentStatus, IncidentAction], IncidentStatus | None] 
     (_T, IncidentAction.REOPEN): None,
     (_A, IncidentAction.REOPEN): None,
     (_R, IncidentAction.REOPEN): _T,
+    # Snoozing is acknowledging for a while: whoever snoozes takes the incident, also from
+    # whoever acknowledged it before.
+    (_T, IncidentAction.SNOOZE): _A,
+    (_A, IncidentAction.SNOOZE): _A,
+    (_R, IncidentAction.SNOOZE): None,
+    # A reassignment asks someone to take an incident nobody has taken yet; once someone
+    # acknowledged it, it is theirs to resolve or snooze.
+    (_T, IncidentAction.REASSIGN): _T,
+    (_A, IncidentAction.REASSIGN): None,
+    (_R, IncidentAction.REASSIGN): None,
+    # Only an acknowledgement runs out (``retrigger.lua``).
+    (_T, IncidentAction.RETRIGGER): None,
+    (_A, IncidentAction.RETRIGGER): _T,
+    (_R, IncidentAction.RETRIGGER): None,
 }
 
 

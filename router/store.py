@@ -14,6 +14,7 @@ from importlib import resources
 from itertools import chain
 from typing import TypeVar, cast
 
+from pydantic import TypeAdapter
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import NoScriptError, ResponseError, WatchError
@@ -22,7 +23,7 @@ from ingest.models import Alert, AlertStatus
 from ingest.stream import TypedStream
 from router import keys
 from router.config import RoutingConfig
-from router.incidents import Change, Outcome, Resolution, acknowledge
+from router.incidents import Change, Outcome, Resolution, acknowledge, reassign, snooze
 from router.inhibition import InhibitRule, target_groups
 from router.models import (
     AlertRecord,
@@ -36,6 +37,7 @@ from router.script_args import ScriptArgs
 from router.states import IllegalTransition
 
 T = TypeVar("T")
+_TIME = TypeAdapter(datetime)
 
 MAX_ALERTS_PAGE = 1000
 
@@ -68,6 +70,7 @@ ALERTS_PER_CALL = 100
 """Alerts applied by one script call: few enough that the store, which runs nothing else
 during a script, answers other clients within a few milliseconds."""
 _RESOLVE = _script("resolve_incident.lua")
+_RETRIGGER = _script("retrigger.lua")
 _PUSH_TIMELINE = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('NOINCIDENT') end
 redis.call('RPUSH', KEYS[2], unpack(ARGV))
@@ -119,6 +122,7 @@ class IncidentStore:
         self._push_timeline = redis.register_script(_PUSH_TIMELINE)
         self._take_report = redis.register_script(_TAKE_REPORT)
         self._resolve = redis.register_script(_RESOLVE)
+        self._retrigger = redis.register_script(_RETRIGGER)
 
     async def get(self, incident_id: str) -> Incident | None:
         raw = await self.redis.get(keys.incident(incident_id))
@@ -274,6 +278,69 @@ class IncidentStore:
 
     async def acknowledge(self, incident_id: str, person: str, at: datetime) -> Incident:
         """Idempotent; raises ``IncidentNotFound`` or ``IllegalTransition`` (resolved)."""
+        return await self._change_head(
+            incident_id,
+            lambda incident: acknowledge(incident, person, at),
+            IncidentEventKind.ACKNOWLEDGED,
+            at,
+        )
+
+    async def snooze(
+        self, incident_id: str, person: str, at: datetime, until: datetime
+    ) -> Incident:
+        """Acknowledge as ``person`` until ``until``, when the notifier pages it again if
+        nobody acknowledged it for good or resolved it meanwhile. Idempotent while the
+        snooze runs; raises as ``acknowledge`` does."""
+        return await self._change_head(
+            incident_id,
+            lambda incident: snooze(incident, person, at, until),
+            IncidentEventKind.SNOOZED,
+            at,
+        )
+
+    async def reassign(self, incident_id: str, to: str, by: str, at: datetime) -> Incident:
+        """Make ``to`` the owner of an incident that waits for someone (the notifier pages
+        them). Idempotent; raises ``IncidentNotFound`` or ``IllegalTransition`` (taken or
+        resolved)."""
+        return await self._change_head(
+            incident_id,
+            lambda incident: reassign(incident, to, by, at),
+            IncidentEventKind.REASSIGNED,
+            at,
+        )
+
+    async def retrigger(
+        self, incident_id: str, acknowledged_at: datetime, at: datetime, detail: str
+    ) -> Incident | None:
+        """Put an incident acknowledged at ``acknowledged_at`` back to triggered under a new
+        paging run, announced (``retrigger.lua``); ``None`` when it changed since (resolved,
+        acknowledged again, gone), as then the acknowledgement that ran out is not its
+        latest."""
+        fields = {"now": at.isoformat(), "retention": 0}
+        answer = await self._retrigger(
+            args=[
+                keys.PREFIX,
+                json.dumps(
+                    {
+                        **fields,
+                        "id": incident_id,
+                        "acknowledged_at": _json_time(acknowledged_at),
+                        "detail": detail,
+                    }
+                ),
+            ]
+        )
+        return Incident.model_validate_json(answer) if answer else None
+
+    async def _change_head(
+        self,
+        incident_id: str,
+        change: Callable[[Incident], TimelineEvent | None],
+        kind: IncidentEventKind,
+        at: datetime,
+    ) -> Incident:
+        """Apply a pure change to the head, with its timeline event and its announcement,
+        in one optimistic transaction; nothing is written when it changes nothing."""
 
         async def attempt(pipe: Pipeline) -> Incident:
             key = keys.incident(incident_id)
@@ -282,18 +349,15 @@ class IncidentStore:
             if raw is None:
                 raise IncidentNotFound(incident_id)
             incident = Incident.model_validate_json(raw)
-            event = acknowledge(incident, person, at)
+            event = change(incident)
             if event is not None:
                 pipe.multi()  # type: ignore[no-untyped-call]
-                pipe.set(key, incident.model_dump_json())
+                pipe.set(key, incident.model_dump_json(), keepttl=True)
                 pipe.rpush(keys.incident_timeline(incident_id), event.model_dump_json())
                 self.events.stage(
                     pipe,
                     IncidentEvent(
-                        incident_id=incident_id,
-                        kind=IncidentEventKind.ACKNOWLEDGED,
-                        at=at,
-                        epoch=incident.page_epoch,
+                        incident_id=incident_id, kind=kind, at=at, epoch=incident.page_epoch
                     ),
                 )
             return incident
@@ -387,6 +451,11 @@ def _change(answer: object) -> Change:
     incident_id = answer[1].decode() if len(answer) > 1 else None
     incident = Incident.model_validate_json(answer[2]) if len(answer) > 2 else None
     return Change(outcome, incident, incident_id)
+
+
+def _json_time(at: datetime) -> str:
+    """A time as the head stores it (pydantic's JSON), for the scripts to compare."""
+    return cast(str, _TIME.dump_python(at, mode="json"))
 
 
 def _index_id(member: bytes | str) -> str:

@@ -18,6 +18,8 @@ from ingest.web import Webhooks
 from ingest.web import add_routes as add_webhook_routes
 from notifier.ack_web import AckPages
 from notifier.ack_web import add_routes as add_ack_routes
+from notifier.page_actions import PageActions
+from notifier.worker import ArqScheduler
 from router.silence_store import SilenceStore
 from router.store import IncidentStore
 from tocsin.api import IncidentsApi
@@ -61,7 +63,15 @@ def make_app(runtime: Runtime) -> web.Application:
         ),
     )
     add_events_v2_routes(app, EventsV2(webhooks, Triggers(runtime.redis), changes))
-    add_ack_routes(app, AckPages(store, runtime.secret, runtime.clock, config.people))
+    loaded = runtime.loaded
+    actions = PageActions(
+        store,
+        loaded.directory,
+        ArqScheduler(runtime.redis),
+        retention=loaded.routing.retention,
+    )
+    pages = AckPages(actions, runtime.secret, runtime.clock, grace=config.ack_link_grace)
+    add_ack_routes(app, pages)
     add_api_routes(app, IncidentsApi(store, runtime.loaded, runtime.clock))
     add_changes_routes(app, ChangesApi(changes, config.integrations))
     add_silence_routes(app, SilencesApi(SilenceStore(runtime.redis), runtime.clock))

@@ -54,8 +54,21 @@ class TocsinConfig(BaseModel):
     """The Slack bot that writes to people with a ``slack_user`` or ``slack_channel``."""
     webhook_secret: Secret | None = None
     """Signs the webhook requests of people who have no ``webhook_secret`` of their own."""
-    ack_link_ttl: Duration = timedelta(days=1)
-    """How long the acknowledge link in a page stays valid."""
+    ack_link_grace: Duration = timedelta(hours=1)
+    """How long the link in a page keeps working after its incident resolved (showing who
+    resolved it); until then it works as long as the incident is open."""
+    ack_link_ttl: None = Field(default=None, exclude=True)
+    """Gone: links last as long as their incident (``ack_link_grace``). Kept as a field only
+    to tell whoever still sets it so, at its line."""
+
+    @field_validator("ack_link_ttl", mode="before")
+    @classmethod
+    def _replaced_by_grace(cls, value: object) -> None:
+        raise ValueError(
+            "replaced by ack_link_grace: a link now works while its incident is open and "
+            "for ack_link_grace (default 1h) after it resolved"
+        )
+
     maintenance_windows: list[MaintenanceWindow] = Field(default_factory=list)
     """Recurring silences."""
     inhibit_rules: list[InhibitRule] = Field(default_factory=list)

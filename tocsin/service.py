@@ -122,7 +122,7 @@ async def running(runtime: Runtime, roles: Collection[Role]) -> AsyncIterator[Ru
                 IncidentStore(runtime.redis),
                 runtime.loaded.directory,
                 channels,
-                Links(settings.base_url, runtime.secret, runtime.loaded.config.ack_link_ttl),
+                Links(settings.base_url, runtime.secret),
                 ArqScheduler(runtime.redis),
                 runtime.clock,
                 runtime.registry,

@@ -8,19 +8,34 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from ingest.models import AlertStatus
 from notifier.config import Person
 from router.config import Severity
 from router.models import AlertRecord, Incident, IncidentStatus
 
-__all__ = ["AlertLink", "AlertSummary", "Channel", "DeliveryResult", "Notification"]
+__all__ = ["ACTION_KINDS", "AlertLink", "AlertSummary", "Channel", "DeliveryResult", "Notification"]
 
-Kind = Literal["page", "resolved", "acknowledged", "update", "severity_raised"]
-"""A page asks for action; the others tell people paged for an incident what became of it
-(``severity_raised``: whoever acknowledged it, that it became more severe), or (an update)
-which alerts joined it since the last update."""
+Kind = Literal[
+    "page",
+    "assigned",
+    "resolved",
+    "acknowledged",
+    "update",
+    "severity_raised",
+    "escalated",
+    "snoozed",
+    "reassigned",
+]
+"""A page asks for action, and so does ``assigned`` (someone handed the incident to this
+person from its page); the others tell people paged for an incident what became of it
+(``severity_raised``: whoever acknowledged it, that it became more severe; ``escalated``,
+``snoozed``, ``reassigned``: what someone did from the incident page), or (an update) which
+alerts joined it since the last update."""
+
+ACTION_KINDS = frozenset({"page", "assigned"})
+"""The kinds that carry the person's link to the incident page."""
 
 MAX_ALERTS = 10
 """Alerts listed in one notification; a group of hundreds would bury the ack link."""
@@ -98,6 +113,12 @@ class Notification(BaseModel):
     """Who acknowledged (their name), for acknowledged notices."""
     alerts_added: int = Field(default=0, ge=0)
     """For updates: alerts that joined since the last update (those seen last are listed)."""
+    by: str | None = None
+    """Who did what the notice tells, from the incident page (their name)."""
+    assigned_to: str | None = None
+    """For ``reassigned``: to whom (their name)."""
+    until: AwareDatetime | None = None
+    """For ``snoozed``: when it pages again, if nobody resolved it by then."""
 
     @model_validator(mode="after")
     def _page_has_level(self) -> Self:
@@ -119,6 +140,8 @@ class Notification(BaseModel):
         incident_url: str | None = None,
         acknowledged_by: str | None = None,
         alerts_added: int = 0,
+        by: str | None = None,
+        assigned_to: str | None = None,
     ) -> Self:
         """``records``: the incident's first alerts in reading order (firing first)."""
         return cls(
@@ -137,6 +160,9 @@ class Notification(BaseModel):
             alerts_not_shown=incident.alerts_not_shown,
             acknowledged_by=acknowledged_by,
             alerts_added=alerts_added,
+            by=by,
+            assigned_to=assigned_to,
+            until=incident.snoozed_until if kind == "snoozed" else None,
         )
 
 

@@ -8,8 +8,8 @@ from html import escape
 import aiosmtplib
 
 from ingest.clock import Clock
-from notifier.channels import DeliveryResult, Notification
-from notifier.channels.render import HTML, alert_items, headline, notice, text_body
+from notifier.channels import ACTION_KINDS, DeliveryResult, Notification
+from notifier.channels.render import HTML, alert_items, call, headline, notice, text_body
 from notifier.config import Person, SmtpConfig
 
 _POLICY = policy.SMTP.clone(max_line_length=998)
@@ -85,8 +85,8 @@ def _failure(exc: aiosmtplib.SMTPException | OSError) -> DeliveryResult:
 
 
 def html_body(note: Notification) -> str:
-    if note.kind == "page":
-        lead = f"<p>{escape(note.person_name)}, you are paged (escalation level {note.level}).</p>"
+    if note.kind in ACTION_KINDS:
+        lead = f"<p>{escape(call(note))}</p>"
         if note.ack_url:
             url = escape(note.ack_url)
             lead += (

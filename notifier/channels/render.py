@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ingest.models import AlertStatus
-from notifier.channels import AlertSummary, Notification
+from notifier.channels import ACTION_KINDS, AlertSummary, Notification
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ HTML = Markup(escape=html.escape, link=_html_link)
 def headline(note: Notification) -> str:
     """``[SEV1] Tocsin #12: <title>``, ``[RESOLVED] Tocsin #12: <title>``, or
     ``[NOW SEV1] Tocsin #12: <title>`` when its severity rose."""
-    if note.kind == "page":
+    if note.kind in ACTION_KINDS:
         tag = note.severity.value
     elif note.kind == "severity_raised":
         tag = f"NOW {note.severity.value}"
@@ -70,7 +70,7 @@ def headline(note: Notification) -> str:
 
 def text_body(note: Notification) -> str:
     lines = [headline(note), "", lead(note)]
-    if note.kind == "page" and note.ack_url:
+    if note.kind in ACTION_KINDS and note.ack_url:
         lines += ["", f"Acknowledge: {note.ack_url}"]
     lines += ["", f"Severity: {note.severity.value}", f"Status: {note.status.value}"]
     items = alert_items(note, PLAIN)
@@ -85,9 +85,7 @@ def text_body(note: Notification) -> str:
 
 def lead(note: Notification) -> str:
     """The first sentence: who is paged, or what happened."""
-    if note.kind == "page":
-        return f"{note.person_name}, you are paged (escalation level {note.level})."
-    return notice(note)
+    return call(note) if note.kind in ACTION_KINDS else notice(note)
 
 
 def buttons(note: Notification) -> list[tuple[str, str]]:
@@ -127,8 +125,27 @@ def cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def call(note: Notification) -> str:
+    """Why a page or an assignment asks this person to act."""
+    if note.kind == "assigned":
+        return f"{note.person_name}, {note.by or 'someone'} handed this incident to you."
+    return f"{note.person_name}, you are paged (escalation level {note.level})."
+
+
 def notice(note: Notification) -> str:
     """What a notice that is not a page says happened."""
+    who = note.by or "someone"
+    if note.kind == "escalated":
+        return f"Incident #{note.incident_id} was escalated by {who}: level {note.level} is paged."
+    if note.kind == "snoozed":
+        again = f" at {format_time(note.until)}" if note.until else " later"
+        return (
+            f"Incident #{note.incident_id} was snoozed by {who}; it pages again{again} "
+            "unless resolved by then."
+        )
+    if note.kind == "reassigned":
+        to = note.assigned_to or "someone"
+        return f"Incident #{note.incident_id} was handed to {to} by {who}."
     if note.kind == "acknowledged":
         who = note.acknowledged_by or "someone"
         return f"Incident #{note.incident_id} was acknowledged by {who}; no action needed."

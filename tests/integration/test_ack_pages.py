@@ -10,11 +10,14 @@ from redis.asyncio import Redis
 from ingest.models import Alert, AlertStatus
 from notifier.ack_web import AckPages, add_routes
 from notifier.config import Person
+from notifier.directory import Directory
+from notifier.page_actions import PageActions
 from notifier.signing import AckClaims, sign_ack
 from router.config import Route, RoutingConfig, Severity, SeverityRule
 from router.models import Incident, IncidentStatus, TimelineKind
 from router.store import IncidentStore
 from tests.conftest import ManualClock
+from tests.integration.timers import Timers
 
 SECRET = b"ack-page-test-secret-0123456789"
 ROUTING = RoutingConfig(
@@ -22,6 +25,7 @@ ROUTING = RoutingConfig(
     severity=[SeverityRule(match={"severity": "critical"}, level=Severity.SEV1)],
 )
 PEOPLE = {"alice": Person(name="Alice Smith"), "bob": Person(name="Bob <B>")}
+GRACE = timedelta(hours=1)
 
 AckClient = TestClient[web.Request, web.Application]
 
@@ -34,7 +38,9 @@ def store(redis: Redis) -> IncidentStore:
 @pytest.fixture
 async def client(store: IncidentStore, clock: ManualClock) -> AsyncIterator[AckClient]:
     app = web.Application()
-    add_routes(app, AckPages(store, SECRET, clock, PEOPLE))
+    directory = Directory(people=PEOPLE)
+    actions = PageActions(store, directory, Timers(clock), retention=timedelta(days=1))
+    add_routes(app, AckPages(actions, SECRET, clock, grace=GRACE))
     client: AckClient = TestClient(TestServer(app, host="127.0.0.1"))
     await client.start_server()
     try:
@@ -125,7 +131,7 @@ async def test_post_acknowledges_then_shows_who_and_when(
     response = await client.post(url, allow_redirects=False, headers=BROWSER)
 
     assert response.status == 303
-    assert response.headers["Location"] == url.removeprefix("/ack/")
+    assert response.headers["Location"] == url.removeprefix("/ack/") + "?done=acknowledge"
     stored = await store.get(incident.id)
     assert stored is not None
     assert stored.status is IncidentStatus.ACKNOWLEDGED
@@ -133,9 +139,10 @@ async def test_post_acknowledges_then_shows_who_and_when(
     last = (await store.timeline(incident.id))[-1]
     assert (last.kind, last.person, last.at) == (TimelineKind.ACKNOWLEDGED, "alice", clock())
 
-    page = await (await client.get(url)).text()
+    page = await (await client.get(url + "?done=acknowledge")).text()
+    assert "You acknowledged it: paging has stopped." in page
     assert "Acknowledged by Alice Smith at 2026-03-02 12:04:00 UTC" in page
-    assert "<form" not in page
+    assert "<form" not in page  # a v1 link only acknowledges
 
 
 async def test_second_post_is_idempotent(
@@ -209,12 +216,16 @@ async def test_a_script_gets_the_result_not_a_redirect(
     assert response.status == 200
     assert await response.json() == {
         "incident": incident.id,
+        "action": "acknowledge",
+        "changed": True,
+        "message": "Acknowledged: paging has stopped.",
         "status": "acknowledged",
         "acknowledged_by": "alice",
         "acknowledged_at": "2026-03-02T12:00:00+00:00",
     }
-    again = await client.post(url, headers={"Accept": "*/*"})
-    assert (await again.json())["acknowledged_by"] == "alice"
+    again = await (await client.post(url, headers={"Accept": "*/*"})).json()
+    assert (again["acknowledged_by"], again["changed"]) == ("alice", False)
+    assert again["message"] == "Already acknowledged by Alice Smith at 2026-03-02 12:00:00 UTC."
 
 
 async def test_resolved_incident_says_so(

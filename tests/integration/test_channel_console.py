@@ -1,4 +1,7 @@
 import io
+from datetime import UTC, datetime
+
+import pytest
 
 from notifier.channels import AlertSummary, Notification
 from notifier.channels.console import ConsoleChannel
@@ -80,3 +83,48 @@ async def test_closed_stream_is_a_permanent_failure() -> None:
     out.close()
     result = await ConsoleChannel(out).send(ALICE, PAGE)
     assert (result.ok, result.retryable) == (False, False)
+
+
+@pytest.mark.parametrize(
+    ("update", "headline", "says"),
+    [
+        (
+            {"kind": "assigned", "level": None, "by": "Bob"},
+            "[SEV1] Tocsin #12",
+            "Alice Smith, Bob handed this incident to you.",
+        ),
+        (
+            {"kind": "escalated", "by": "Bob", "ack_url": None},
+            "[ESCALATED] Tocsin #12",
+            "Incident #12 was escalated by Bob: level 2 is paged.",
+        ),
+        (
+            {
+                "kind": "snoozed",
+                "by": "Bob",
+                "until": datetime(2026, 3, 2, 12, 15, tzinfo=UTC),
+                "status": IncidentStatus.ACKNOWLEDGED,
+                "ack_url": None,
+            },
+            "[SNOOZED] Tocsin #12",
+            "snoozed by Bob; it pages again at 2026-03-02 12:15:00 UTC unless resolved by then.",
+        ),
+        (
+            {"kind": "reassigned", "by": "Bob", "assigned_to": "Carol", "ack_url": None},
+            "[REASSIGNED] Tocsin #12",
+            "Incident #12 was handed to Carol by Bob.",
+        ),
+    ],
+    ids=["assigned", "escalated", "snoozed", "reassigned"],
+)
+async def test_what_someone_did_from_the_incident_page(
+    update: dict[str, object], headline: str, says: str
+) -> None:
+    out = io.StringIO()
+
+    assert (await ConsoleChannel(out).send(ALICE, PAGE.model_copy(update=update))).ok
+
+    text = out.getvalue()
+    assert headline in text
+    assert says in text
+    assert ("Acknowledge: http" in text) == (update["kind"] == "assigned")

@@ -258,3 +258,20 @@ async def test_alert_text_is_escaped_and_its_links_are_links(
     assert '<a href="https://wiki.example/run?a=1&amp;b=&lt;2&gt;">Runbook</a>' in markup
     assert '<a href="https://grafana.example/d/x">Dashboard</a>' in markup
     assert "Runbook: https://wiki.example/run?a=1&b=<2>" in plain.get_content()
+
+
+async def test_a_handed_over_incident_mails_the_new_owner_a_button(
+    mailbox: tuple[Mailbox, int], clock: ManualClock
+) -> None:
+    box, port = mailbox
+    note = PAGE.model_copy(update={"kind": "assigned", "level": None, "by": "Bob <B>"})
+
+    assert (await channel_for(port, clock).send(ALICE, note)).ok
+
+    [message] = box.messages()
+    assert message["Subject"] == "[SEV1] Tocsin #12: Disk <full> & slow"
+    html = message.get_body(("html",))
+    assert html is not None
+    content = html.get_content()
+    assert "Alice &lt;Ops&gt;, Bob &lt;B&gt; handed this incident to you." in content
+    assert f'href="{ACK}"' in content

@@ -172,6 +172,20 @@ def test_reaches_only_people_with_a_webhook(clock: ManualClock) -> None:
     assert not channel.reaches(Person(name="Bob"))
 
 
+async def test_a_hand_over_notice_names_who_to_whom(
+    server: TestServer, sink: Sink, channel: WebhookChannel
+) -> None:
+    note = PAGE.model_copy(
+        update={"kind": "reassigned", "by": "Bob", "assigned_to": "Carol", "ack_url": None}
+    )
+
+    assert (await channel.send(person_at(server.make_url("/reply/200")), note)).ok
+
+    [body] = sink.received
+    assert (body["kind"], body["by"], body["assigned_to"]) == ("reassigned", "Bob", "Carol")
+    assert body["text"] == "[REASSIGNED] Tocsin #7: API latency high"
+
+
 # --- signed requests -------------------------------------------------------------------
 
 SECRET = "whsec-3f9a1c"

@@ -30,8 +30,8 @@ CASES: list[tuple[str, bytes, str]] = [
     ),
     (
         "a link valid for 3651 days",
-        GOOD.encode() + b"ack_link_ttl: 3651d\n",
-        "FILE:6: ack_link_ttl: " + TOO_LONG.format("3651d"),
+        GOOD.encode() + b"ack_link_grace: 3651d\n",
+        "FILE:6: ack_link_grace: " + TOO_LONG.format("3651d"),
     ),
 ]
 

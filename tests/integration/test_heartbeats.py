@@ -140,7 +140,7 @@ async def test_a_missed_heartbeat_pages_and_its_next_ping_resolves_it(
         missed.summary,
     )
     hook = RecordingChannel("hook", lambda person: person.webhook is not None)
-    links = Links("https://tocsin.test", b"s" * 32, timedelta(hours=1))
+    links = Links("https://tocsin.test", b"s" * 32)
     pager = Pager(
         store, loaded.directory, [hook], links, RecordingScheduler(), clock, CollectorRegistry()
     )

@@ -4,7 +4,7 @@ the outside world, and the test moves the clock."""
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -19,7 +19,7 @@ from notifier.directory import Directory
 from notifier.escalation import FIRST, Step
 from notifier.paging import MAX_PAGE_RETRIES, PAGE_RETRY_DELAY, Pager, Scheduler
 from notifier.sending import Links
-from notifier.signing import InvalidLink, verify_ack
+from notifier.signing import EVERY_ACTION, InvalidLink, verify_link
 from router.config import Route, RoutingConfig
 from router.models import Incident, IncidentStatus, TimelineEvent, TimelineKind
 from router.store import IncidentStore
@@ -28,7 +28,6 @@ from tests.conftest import ManualClock
 
 SECRET = b"s" * 32
 PUBLIC_URL = "https://tocsin.test"
-LINK_TTL = timedelta(hours=12)
 
 PEOPLE = {
     "alice": Person(name="Alice", email="alice@example.com", webhook="https://hooks.test/a"),
@@ -141,6 +140,7 @@ class RecordingScheduler:
         job_id: str,
         delay: timedelta,
         attempt: int = 0,
+        person: str | None = None,
     ) -> None:
         self.jobs.append(Scheduled(job, step, incident_id, job_id, delay, attempt))
 
@@ -191,7 +191,7 @@ def pager_with(
     """A pager over the test directory with a mail and a webhook channel that record."""
     mail = RecordingChannel("mail", lambda p: p.email is not None)
     hook = RecordingChannel("hook", lambda p: p.webhook is not None)
-    links = Links(PUBLIC_URL, SECRET, LINK_TTL)
+    links = Links(PUBLIC_URL, SECRET)
     pager = Pager(store, DIRECTORY, [mail, hook], links, scheduler, clock, registry)
     return pager, mail, hook
 
@@ -576,16 +576,20 @@ async def test_the_ack_link_is_signed_for_the_person_paged(world: World) -> None
     await world.pager.open(incident_id)
     await world.pager.escalate(incident_id, FIRST)
     now = world.clock()
+    incident = await world.incident(incident_id)
 
     for note in world.delivered:
         assert note.ack_url is not None
         prefix = f"{PUBLIC_URL}/ack/"
-        assert note.ack_url.startswith(prefix)
-        claims = verify_ack(SECRET, note.ack_url.removeprefix(prefix), now)
+        assert note.ack_url.startswith(prefix + "v2.")
+        claims = verify_link(SECRET, note.ack_url.removeprefix(prefix), now)
         assert (claims.incident_id, claims.person) == (incident_id, note.person)
-        assert claims.expires_at == (now + LINK_TTL).astimezone(UTC)
+        # Bound to this incident, not to any other that gets its id; no fixed expiry.
+        assert claims.is_for(incident.created_at)
+        assert not claims.is_for(incident.created_at + timedelta(milliseconds=1))
+        assert (claims.expires_at, claims.actions) == (None, EVERY_ACTION)
         with pytest.raises(InvalidLink):
-            verify_ack(b"another secret, same length!!!!!", note.ack_url.removeprefix(prefix), now)
+            verify_link(b"another secret, same length!!!!!", note.ack_url.removeprefix(prefix), now)
     assert {n.person for n in world.delivered} == {"alice", "bob", "carol"}
     # Alice's two channels carry the same link; bob's is his own.
     alice = {n.ack_url for n in world.delivered if n.person == "alice"}

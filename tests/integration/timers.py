@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from notifier.escalation import Step
 from notifier.paging import Pager
+from notifier.worker import EventConsumer
 from tests.conftest import ManualClock
 
 
@@ -17,6 +18,7 @@ class Timer:
     incident_id: str
     job_id: str
     attempt: int
+    person: str | None = None
 
 
 @dataclass
@@ -34,11 +36,12 @@ class Timers:
         job_id: str,
         delay: timedelta,
         attempt: int = 0,
+        person: str | None = None,
     ) -> None:
         if job_id not in self.used:
             self.used.add(job_id)
             self.pending[job_id] = Timer(
-                self.clock() + delay, job, step, incident_id, job_id, attempt
+                self.clock() + delay, job, step, incident_id, job_id, attempt, person
             )
 
     def due(self, job: str) -> list[datetime]:
@@ -67,5 +70,44 @@ async def run(pager: Pager, timer: Timer) -> None:
         await pager.page(timer.incident_id, timer.step, timer.attempt)
     elif timer.job == "report_alerts":
         await pager.report_alerts(timer.incident_id)
+    elif timer.job == "escalate_now":
+        assert timer.person is not None
+        await pager.followups.escalate_now(timer.incident_id, timer.step, timer.person)
+    elif timer.job == "snooze_over":
+        await pager.followups.snooze_over(timer.incident_id)
+    elif timer.job == "ack_expired":
+        await pager.followups.ack_expired(timer.incident_id)
     else:
         raise AssertionError(f"unknown job {timer.job!r}")
+
+
+@dataclass
+class Worker:
+    """The notifier as the worker runs it: the router's events read as they come, timers
+    run when the test moves the clock to them."""
+
+    consumer: EventConsumer
+    timers: Timers
+
+    async def settle(self) -> None:
+        """Handle every incident event and every timer due by now."""
+        clock = self.timers.clock
+        while True:
+            handled = await self.consumer.step()
+            due = [t for t in self.timers.pending.values() if t.due <= clock()]
+            if not handled and not due:
+                return
+            await self.timers.run_until(self.consumer.pager, clock())
+
+    async def advance(self, delta: timedelta) -> None:
+        """Move the clock; each timer runs at its due time, with the events it sets off."""
+        clock = self.timers.clock
+        until = clock() + delta
+        while True:
+            await self.settle()
+            due = [t.due for t in self.timers.pending.values() if t.due <= until]
+            if not due:
+                break
+            clock.now = max(clock.now, min(due))
+        clock.now = until
+        await self.settle()

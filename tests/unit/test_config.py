@@ -65,7 +65,7 @@ def test_the_deploy_example_loads() -> None:
     assert [i.name for i in config.integrations] == ["prod-am", "custom"]
     assert set(config.people) == {"alice", "bob"}
     assert set(loaded.schedules) == {"payments-primary"}
-    assert config.ack_link_ttl == timedelta(days=1)
+    assert config.ack_link_grace == timedelta(hours=1)
     assert config.smtp is None
 
 
@@ -122,6 +122,31 @@ routes:
         timedelta(hours=1),
         timedelta(minutes=10),
     ]
+
+
+def test_ack_expiry_defaults_to_30_minutes_is_inherited_and_0_turns_it_off(
+    tmp_path: Path,
+) -> None:
+    path = write(
+        tmp_path,
+        ALICE_AND_P
+        + """\
+routes:
+  - name: db
+    policy: p
+    ack_expiry: 2h
+    routes: [{name: db.quiet, ack_expiry: 0}, {name: db.rest}]
+  - {name: rest, policy: p}
+""",
+    )
+
+    routes = load_config(path).directory.routes
+    assert {name: route.ack_expiry for name, route in routes.items()} == {
+        "db": timedelta(hours=2),
+        "db.quiet": None,
+        "db.rest": timedelta(hours=2),
+        "rest": timedelta(minutes=30),
+    }
 
 
 # --- broken root files: one problem each, at the marked line -----------------------------
@@ -349,6 +374,33 @@ routes:
       - group_wait: 30  #!
 """,
         "routes[0].routes[0].group_wait: invalid duration 30",
+    ),
+    "an ack_expiry without a unit": Broken(
+        ALICE_AND_P
+        + """\
+routes:
+  - policy: p
+    ack_expiry: 30  #!
+""",
+        "routes[0].ack_expiry: invalid ack_expiry 30: write 0 (never) or a duration such as 30m",
+    ),
+    "an ack_expiry of 0m": Broken(
+        ALICE_AND_P
+        + """\
+routes:
+  - policy: p
+    ack_expiry: 0m  #!
+""",
+        "1w); or 0 for acknowledgements that never run out",
+    ),
+    "the ack_link_ttl of earlier versions": Broken(
+        ALICE_AND_P
+        + """\
+routes:
+  - policy: p
+ack_link_ttl: 1d  #!
+""",
+        "ack_link_ttl: replaced by ack_link_grace: a link now works while its incident is open",
     ),
     "a reopen window of nothing": Broken(
         ALICE_AND_P

@@ -1,6 +1,6 @@
 """Where an escalation policy goes next: every step of every small policy, in order."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
 import pytest
@@ -8,7 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from notifier.config import EscalationPolicy, Level, Target
-from notifier.escalation import FIRST, Step, next_step
+from notifier.escalation import FIRST, Step, current_step, next_step
+from router.models import TimelineEvent, TimelineKind
 
 
 def policy(levels: int, repeat: int) -> EscalationPolicy:
@@ -77,3 +78,31 @@ def test_each_level_once_per_round_in_increasing_order(levels: int, repeat: int)
     assert steps[-1] == Step(repeat, levels - 1)
     assert {s.level for s in steps} == set(range(levels))
     assert {s.round for s in steps} == set(range(repeat + 1))
+
+
+def _paged(level: int | None, round_: int | None, epoch: int | None) -> TimelineEvent:
+    return TimelineEvent(
+        at=datetime(2026, 3, 2, 12, tzinfo=UTC),
+        kind=TimelineKind.PAGED,
+        person="alice",
+        level=level,
+        round=round_,
+        epoch=epoch,
+    )
+
+
+def test_the_current_step_is_the_latest_paged_in_the_current_run() -> None:
+    story = [
+        _paged(1, 0, 0),
+        _paged(2, 0, 0),
+        _paged(1, 1, 0),
+        _paged(1, 0, 1),  # a new run started: its steps only
+        TimelineEvent(
+            at=datetime(2026, 3, 2, 12, tzinfo=UTC), kind=TimelineKind.ESCALATED, level=2
+        ),
+        _paged(None, None, None),  # a hand-over page belongs to no step
+    ]
+    assert current_step(0, story) == Step(1, 0)
+    assert current_step(1, story) == Step(0, 0, epoch=1)
+    assert current_step(2, story) is None
+    assert current_step(0, []) is None

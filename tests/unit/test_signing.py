@@ -7,7 +7,20 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from notifier.signing import AckClaims, ExpiredLink, InvalidLink, ack_url, sign_ack, verify_ack
+from notifier.signing import (
+    EVERY_ACTION,
+    AckClaims,
+    Action,
+    ExpiredLink,
+    InvalidLink,
+    LinkClaims,
+    ack_url,
+    action_url,
+    sign_ack,
+    sign_link,
+    verify_ack,
+    verify_link,
+)
 
 SECRET = b"k" * 32
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -197,3 +210,93 @@ def test_documented_format() -> None:
 def test_signed_but_malformed_payload(payload: bytes) -> None:
     with pytest.raises(InvalidLink, match="malformed"):
         verify_ack(SECRET, _signed(payload), NOW)
+
+
+CREATED = datetime(2026, 3, 2, 11, 58, 7, 123_456, tzinfo=UTC)
+LINK = LinkClaims("12", "alice", EVERY_ACTION, created_at=CREATED)
+link_strategy = st.builds(
+    LinkClaims,
+    incident_id=ids,
+    person=ids,
+    actions=st.frozensets(st.sampled_from(Action), min_size=1),
+    created_at=st.datetimes(
+        min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+    ),
+)
+
+
+@given(link_strategy)
+def test_v2_round_trip_any_claims(claims: LinkClaims) -> None:
+    token = sign_link(SECRET, claims)
+    assert token.startswith("v2.")
+    assert verify_link(SECRET, token, NOW) == claims
+
+
+def test_v2_names_the_incident_at_whole_milliseconds_and_never_expires() -> None:
+    claims = verify_link(SECRET, sign_link(SECRET, LINK), NOW + timedelta(days=3650))
+    assert claims.created_at == CREATED.replace(microsecond=123_000)
+    assert claims.expires_at is None
+    assert claims.is_for(CREATED)
+    assert not claims.is_for(CREATED + timedelta(milliseconds=1))
+
+
+def test_v2_documented_format() -> None:
+    payload = b'["12","alice",1772452687123,"aresp"]'
+    encoded = base64.urlsafe_b64encode(payload).rstrip(b"=").decode()
+    tag = hmac.new(SECRET, f"v2.{encoded}".encode(), hashlib.sha256).digest()[:16]
+    expected = f"v2.{encoded}.{base64.urlsafe_b64encode(tag).rstrip(b'=').decode()}"
+    assert sign_link(SECRET, LINK) == expected
+
+
+@given(link_strategy, st.data())
+def test_changing_any_character_of_a_v2_link_invalidates_it(
+    claims: LinkClaims, data: st.DataObject
+) -> None:
+    token = sign_link(SECRET, claims)
+    index = data.draw(st.integers(0, len(token) - 1), label="index")
+    replacement = data.draw(token_chars.filter(lambda c: c != token[index]), label="char")
+    with pytest.raises(InvalidLink):
+        verify_link(SECRET, token[:index] + replacement + token[index + 1 :], NOW)
+
+
+def test_a_v1_link_still_acknowledges_until_it_expires() -> None:
+    token = sign_ack(SECRET, CLAIMS)
+    claims = verify_link(SECRET, token, NOW)
+    assert claims == LinkClaims("12", "alice", frozenset({Action.ACKNOWLEDGE}), expires_at=LATER)
+    assert claims.is_for(CREATED)  # it names no incident creation
+    with pytest.raises(ExpiredLink):
+        verify_link(SECRET, token, LATER)
+
+
+def test_a_v1_payload_under_a_v2_tag_does_not_verify() -> None:
+    _, payload, tag = sign_link(SECRET, LINK).split(".")
+    with pytest.raises(InvalidLink, match="bad signature"):
+        verify_link(SECRET, f"v1.{payload}.{tag}", NOW)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b'["12","alice",1772452687123]',
+        b'["12","alice",1772452687123,""]',
+        b'["12","alice",1772452687123,"x"]',
+        b'["12","alice",1772452687123,"aa"]',
+        b'["12","alice","1772452687123","a"]',
+        b'["12","alice",1772452687123,["a"]]',
+    ],
+)
+def test_signed_but_malformed_v2_payload(payload: bytes) -> None:
+    encoded = base64.urlsafe_b64encode(payload).rstrip(b"=").decode()
+    tag = hmac.new(SECRET, f"v2.{encoded}".encode(), hashlib.sha256).digest()[:16]
+    token = f"v2.{encoded}.{base64.urlsafe_b64encode(tag).rstrip(b'=').decode()}"
+    with pytest.raises(InvalidLink, match="malformed"):
+        verify_link(SECRET, token, NOW)
+
+
+def test_action_url_offers_only_the_actions_asked() -> None:
+    url = action_url(
+        "https://t.example/x", SECRET, "12", CREATED, "bob", frozenset({Action.SNOOZE})
+    )
+    assert url.startswith("https://t.example/x/ack/v2.")
+    claims = verify_link(SECRET, url.rsplit("/", 1)[1], NOW)
+    assert (claims.person, claims.actions) == ("bob", frozenset({Action.SNOOZE}))
