@@ -73,6 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return silence_command(settings, args)
     if args.command == "token":
         return token_command(settings, args)
+    if not settings.config_path.exists():
+        print(_no_config(settings.config_path), file=sys.stderr)
+        return 2
     try:
         loaded = load_config(settings.config_path)
     except ConfigFileError as error:
@@ -189,11 +192,15 @@ async def _say_if_unreachable(redis: Redis, url: str) -> None:
         )
 
 
+def _no_config(path: Path) -> str:
+    # Most often a command run from another folder than the one holding tocsin.yaml.
+    return (
+        f"tocsin: no configuration file at {path} ({path.absolute()}); name one with "
+        "--config FILE or the TOCSIN_CONFIG environment variable"
+    )
+
+
 def _oncall(loaded: LoadedConfig, name: str | None, at: datetime | None) -> int:
-    instant = at or system_clock()
-    if instant.tzinfo is None:
-        print("tocsin: --at needs a time zone offset, e.g. 2026-12-24T10:00+01:00", file=sys.stderr)
-        return 2
     names = [name] if name else sorted(loaded.schedules)
     for schedule_name in names:
         schedule = loaded.schedules.get(schedule_name)
@@ -201,9 +208,14 @@ def _oncall(loaded: LoadedConfig, name: str | None, at: datetime | None) -> int:
             known = ", ".join(sorted(loaded.schedules)) or "none"
             print(f"tocsin: no schedule {schedule_name!r} (known: {known})", file=sys.stderr)
             return 2
+        instant, note = at or system_clock(), ""
+        if instant.tzinfo is None:
+            # A time without offset means the schedule's own clock, as in its file.
+            instant = instant.replace(tzinfo=schedule.zone)
+            note = f" at {instant:%Y-%m-%d %H:%M %Z} (--at read in {schedule.timezone})"
         person = who_is_on_call(schedule, instant)
         display = loaded.config.people[person].name if person in loaded.config.people else person
-        print(f"{schedule_name}: {display} ({person})")
+        print(f"{schedule_name}: {display} ({person}){note}")
     return 0
 
 
@@ -254,7 +266,11 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("check", parents=[common], help="validate the configuration")
     oncall = commands.add_parser("oncall", parents=[common], help="who is on call")
     oncall.add_argument("schedule", nargs="?", help="one schedule (default: all)")
-    oncall.add_argument("--at", type=datetime.fromisoformat, help="ISO instant with offset")
+    oncall.add_argument(
+        "--at",
+        type=datetime.fromisoformat,
+        help="ISO time; without an offset, in each schedule's zone",
+    )
     dead = commands.add_parser(
         "dead-letters", parents=[common], help="entries that could not be handled"
     )

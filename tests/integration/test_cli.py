@@ -129,7 +129,28 @@ def test_check_reports_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixt
     missing = tmp_path / "nope.yaml"
 
     assert main(["check", "--config", str(missing)]) == 2
-    assert capsys.readouterr().err == f"{missing}: cannot read file: No such file or directory\n"
+    assert capsys.readouterr().err == (
+        f"tocsin: no configuration file at {missing} ({missing}); name one with --config FILE "
+        "or the TOCSIN_CONFIG environment variable\n"
+    )
+
+
+@pytest.mark.parametrize("command", ["oncall", "up"])
+def test_without_a_config_in_the_folder_says_where_it_looked_and_how_to_point_at_one(
+    command: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    assert main([command]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        f"tocsin: no configuration file at tocsin.yaml ({tmp_path / 'tocsin.yaml'}); name one "
+        "with --config FILE or the TOCSIN_CONFIG environment variable\n"
+    )
 
 
 def test_a_broken_file_stops_every_command(
@@ -202,12 +223,25 @@ def test_oncall_for_an_unknown_schedule_names_the_known_ones(
     assert err == "tocsin: no schedule 'payments-secondary' (known: payments-primary)\n"
 
 
-def test_oncall_needs_an_offset(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["oncall", "--config", str(DEPLOY), "--at", "2026-12-25T12:00"]) == 2
+@pytest.mark.parametrize(
+    ("at", "who"),
+    [
+        # Read as Berlin time, whatever the machine's zone: the override starts at midnight.
+        ("2026-12-23T23:59", "Alice (alice) at 2026-12-23 23:59 CET"),
+        ("2026-12-25T10:00", "Bob (bob) at 2026-12-25 10:00 CET"),
+        # Summer time: 2026-06-01 is 21 weeks after Alice's first handoff, so Bob's turn.
+        ("2026-06-01T08:59", "Alice (alice) at 2026-06-01 08:59 CEST"),
+        ("2026-06-01T09:00", "Bob (bob) at 2026-06-01 09:00 CEST"),
+    ],
+)
+def test_oncall_reads_a_time_without_offset_in_the_schedules_zone_and_says_so(
+    at: str, who: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["oncall", "--config", str(DEPLOY), "--at", at]) == 0
 
     out, err = capsys.readouterr()
-    assert out == ""
-    assert "--at needs a time zone offset" in err
+    assert out == f"payments-primary: {who} (--at read in Europe/Berlin)\n"
+    assert err == ""
 
 
 def test_oncall_refuses_a_time_that_is_not_iso(capsys: pytest.CaptureFixture[str]) -> None:
