@@ -122,6 +122,18 @@ class Schedule(BaseModel):
             raise ValueError(f"unknown time zone {timezone!r}: {hint}") from None
         return timezone
 
+    def named_people(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Every person named in the file, with where: ``(("rotation", "members", 0), "alice")``."""
+        return [
+            *((("rotation", "members", i), m) for i, m in enumerate(self.rotation.members)),
+            *((("overrides", i, "person"), o.person) for i, o in enumerate(self.overrides)),
+        ]
+
+    @property
+    def people(self) -> set[str]:
+        """Everyone this schedule can put on call."""
+        return {name for _, name in self.named_people()}
+
     @property
     def zone(self) -> ZoneInfo:
         """The schedule's zone; ``ZoneInfo`` caches instances, so this is cheap."""

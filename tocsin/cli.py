@@ -73,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return silence_command(settings, args)
     if args.command == "token":
         return token_command(settings, args)
-    if not settings.config_path.exists():
+    if not settings.config_path.exists() and settings.config_path.parent.is_dir():
         print(_no_config(settings.config_path), file=sys.stderr)
         return 2
     try:
@@ -82,8 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(error, file=sys.stderr)
         return 2
     if args.command == "check":
-        print(f"{settings.config_path}: ok ({_summary(loaded)})")
-        return 0
+        return _check(loaded, strict=args.strict)
     if args.command == "oncall":
         return _oncall(loaded, args.schedule, args.at)
     if args.command == "explain":
@@ -196,7 +195,7 @@ def _no_config(path: Path) -> str:
     # Most often a command run from another folder than the one holding tocsin.yaml.
     return (
         f"tocsin: no configuration file at {path} ({path.absolute()}); name one with "
-        "--config FILE or the TOCSIN_CONFIG environment variable"
+        "--config PATH or the TOCSIN_CONFIG environment variable"
     )
 
 
@@ -216,6 +215,16 @@ def _oncall(loaded: LoadedConfig, name: str | None, at: datetime | None) -> int:
         person = who_is_on_call(schedule, instant)
         display = loaded.config.people[person].name if person in loaded.config.people else person
         print(f"{schedule_name}: {display} ({person}){note}")
+    return 0
+
+
+def _check(loaded: LoadedConfig, *, strict: bool) -> int:
+    for warning in loaded.warnings:
+        print(warning, file=sys.stderr)
+    if strict and loaded.warnings:
+        print(f"tocsin: {len(loaded.warnings)} warnings, refused by --strict", file=sys.stderr)
+        return 2
+    print(f"{loaded.path}: ok ({_summary(loaded)})")
     return 0
 
 
@@ -263,7 +272,8 @@ def _parser() -> argparse.ArgumentParser:
             sub.add_argument(
                 "--tls-key", type=Path, help="its unencrypted PEM private key (TOCSIN_TLS_KEY)"
             )
-    commands.add_parser("check", parents=[common], help="validate the configuration")
+    check = commands.add_parser("check", parents=[common], help="validate the configuration")
+    check.add_argument("--strict", action="store_true", help="warnings are errors too")
     oncall = commands.add_parser("oncall", parents=[common], help="who is on call")
     oncall.add_argument("schedule", nargs="?", help="one schedule (default: all)")
     oncall.add_argument(

@@ -1,8 +1,14 @@
 """The root configuration file: each section validated by its stage's model, then the
-references between sections checked, every problem reported as ``file:line: message``."""
+references between sections checked, every problem reported as ``file:line: message``.
 
+One run reports every mistake of every file: a section or entry with a mistake is left out
+of the cross-file checks (``read_yaml_model``), and a reference to it is not reported again.
+Warnings name what will work but probably not as meant (a person nobody can page)."""
+
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from difflib import get_close_matches
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -23,9 +29,9 @@ from router.config import (
 from router.inhibition import InhibitRule
 from router.maintenance import MaintenanceWindow
 from schedules.durations import Duration
-from schedules.loader import load_schedules, schedule_file
+from schedules.loader import read_schedules, schedule_file
 from schedules.models import Schedule
-from schedules.yamlfile import ConfigFileError, Problem, format_loc, line_of, load_yaml_model
+from schedules.yamlfile import ConfigFileError, Problem, format_loc, line_of, read_yaml_model
 from tocsin.api_auth import ApiAuthConfig
 
 
@@ -67,6 +73,8 @@ class LoadedConfig:
     path: Path
     config: TocsinConfig
     schedules: dict[str, Schedule] = field(default_factory=dict)
+    warnings: list[Problem] = field(default_factory=list)
+    """What ``tocsin check`` should point out though it works; in file and line order."""
 
     @property
     def routing(self) -> RoutingConfig:
@@ -90,68 +98,152 @@ class LoadedConfig:
         )
 
 
+_STAND_INS: dict[str, object] = {"routes": [{}]}
+"""A stand-in for required sections with mistakes, so the other sections are still checked."""
+
+Loc = tuple[str | int, ...]
+
+
 def load_config(path: Path) -> LoadedConfig:
     """Raises ``ConfigFileError`` listing every problem in the file and its schedules: the
     root file's first, then each schedule file's, each file's in line order."""
-    config = load_yaml_model(path, TocsinConfig)
+    root = read_yaml_model(path, TocsinConfig, _STAND_INS)
+    problems = list(root.problems)
     schedules: dict[str, Schedule] = {}
-    problems: list[Problem] = []
-    if config.schedules_dir is not None:
-        try:
-            schedules = load_schedules(path.parent / config.schedules_dir)
-        except ConfigFileError as error:
-            problems.extend(error.problems)
-    problems.extend(_check_references(path, config, schedules))
-    if problems:
-        raise ConfigFileError(
-            sorted(problems, key=lambda p: (p.file != path, str(p.file), p.line or 0))
-        )
-    return LoadedConfig(path, config, schedules)
+    warnings: list[Problem] = []
+    config = root.value
+    if config is not None:
+        if config.schedules_dir is not None:
+            schedules, schedule_problems = read_schedules(path.parent / config.schedules_dir)
+            problems += schedule_problems
+        checks = _References(path, config, schedules, root.dropped)
+        problems += checks.problems
+        warnings = _in_order(path, checks.warnings)
+    if problems or config is None:
+        raise ConfigFileError(_in_order(path, problems))
+    return LoadedConfig(path, config, schedules, warnings)
 
 
-def _check_references(
-    path: Path, config: TocsinConfig, schedules: dict[str, Schedule]
-) -> list[Problem]:
-    problems: list[Problem] = []
+def _in_order(path: Path, problems: list[Problem]) -> list[Problem]:
+    return sorted(problems, key=lambda p: (p.file != path, str(p.file), p.line or 0))
 
-    def problem(loc: tuple[str | int, ...], message: str) -> None:
-        problems.append(Problem(path, line_of(path, loc), f"{format_loc(loc)}: {message}"))
 
-    tree = route_tree(config.routes)
-    for loc, message in [*integration_conflicts(config.integrations), *route_problems(tree)]:
-        problem(loc, message)
-    for node in walk(tree):
-        wanted = node.route.policy
-        if wanted is not None and wanted not in config.escalation_policies:
-            problem((*node.loc, "policy"), f"unknown escalation policy {wanted!r}")
-    schedules_dir = path.parent / (config.schedules_dir or ".")
-    for name, policy in config.escalation_policies.items():
-        for j, level in enumerate(policy.levels):
-            for k, target in enumerate(level.targets):
-                if target.kind == "schedule":
-                    if target.name in schedules:
-                        continue
-                    if config.schedules_dir is not None and _has_file(schedules_dir, target.name):
-                        continue  # its file failed to load, and says why
-                elif target.name in config.people:
+class _References:
+    """Every check across sections and files; what failed to load is not named again."""
+
+    def __init__(
+        self,
+        path: Path,
+        config: TocsinConfig,
+        schedules: dict[str, Schedule],
+        dropped: frozenset[Loc],
+    ) -> None:
+        self.path, self.config, self.schedules, self.dropped = path, config, schedules, dropped
+        self.schedules_dir = path.parent / (config.schedules_dir or ".")
+        self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
+        self._routes()
+        self._policies()
+        self._people()
+        self._schedules()
+
+    def _problem(self, loc: Loc, message: str) -> None:
+        line = line_of(self.path, loc)
+        self.problems.append(Problem(self.path, line, f"{format_loc(loc)}: {message}"))
+
+    def _warning(self, loc: Loc, message: str) -> None:
+        line = line_of(self.path, loc)
+        self.warnings.append(Problem(self.path, line, f"warning: {format_loc(loc)}: {message}"))
+
+    def _failed(self, section: str, name: str) -> bool:
+        """Whether ``name`` may be in ``section`` but had mistakes, reported already."""
+        return (section,) in self.dropped or (section, name) in self.dropped
+
+    def _routes(self) -> None:
+        for loc, message in integration_conflicts(self.config.integrations):
+            self._problem(loc, message)
+        if ("routes",) in self.dropped:
+            return  # a stand-in: the mistakes in the routes are reported already
+        tree = route_tree(self.config.routes)
+        for loc, message in route_problems(tree):
+            self._problem(loc, message)
+        policies = self.config.escalation_policies
+        for node in walk(tree):
+            wanted = node.route.policy
+            if wanted is None or wanted in policies or self._failed("escalation_policies", wanted):
+                continue
+            message = unknown("escalation policy", wanted, policies, "not in escalation_policies")
+            self._problem((*node.loc, "policy"), message)
+
+    def _policies(self) -> None:
+        for name, policy in self.config.escalation_policies.items():
+            reached: set[str] | None = set()
+            for j, level in enumerate(policy.levels):
+                for k, target in enumerate(level.targets):
+                    loc = ("escalation_policies", name, "levels", j, "targets", k)
+                    self._check_target(loc, target.kind, target.name)
+                    people = self._target_people(target.kind, target.name)
+                    reached = None if people is None or reached is None else reached | people
+            if reached is not None and not any(map(self._reachable, reached)):
+                who = ", ".join(sorted(reached))
+                whom = f"none of {who} has an" if len(reached) > 1 else f"{who} has no"
+                self._problem(
+                    ("escalation_policies", name),
+                    f"pages nobody: {whom} email, webhook or console",
+                )
+
+    def _target_people(self, kind: str, name: str) -> set[str] | None:
+        """Who a target may page, or ``None`` when it cannot be known (a mistake elsewhere)."""
+        if kind == "person":
+            return {name} if name in self.config.people else None
+        schedule = self.schedules.get(name)
+        if schedule is None or not all(p in self.config.people for p in schedule.people):
+            return None
+        return set(schedule.people)
+
+    def _check_target(self, loc: Loc, kind: str, name: str) -> None:
+        if kind == "schedule":
+            if name in self.schedules or ("schedules_dir",) in self.dropped:
+                return
+            if self.config.schedules_dir is None:
+                self._problem(loc, f"unknown schedule {name!r} (no schedules_dir is set)")
+            elif not schedule_file(self.schedules_dir, name).exists():
+                # An existing file that failed to load says why itself.
+                where = schedule_file(self.config.schedules_dir, name)
+                self._problem(loc, unknown("schedule", name, self.schedules, f"no file {where}"))
+        elif name not in self.config.people and not self._failed("people", name):
+            self._problem(loc, unknown("person", name, self.config.people, "not in people"))
+
+    def _reachable(self, person_id: str) -> bool:
+        person = self.config.people[person_id]
+        return bool(person.email or person.webhook or person.console)
+
+    def _people(self) -> None:
+        for person_id, person in self.config.people.items():
+            if person.email and self.config.smtp is None:
+                self._problem(
+                    ("people", person_id, "email"), "an email address needs an smtp section"
+                )
+            if not self._reachable(person_id):
+                self._warning(
+                    ("people", person_id),
+                    "cannot be paged: give them an email, a webhook or console: true",
+                )
+
+    def _schedules(self) -> None:
+        for schedule in self.schedules.values():
+            file = schedule_file(self.schedules_dir, schedule.name)
+            for where, name in schedule.named_people():
+                if name in self.config.people or self._failed("people", name):
                     continue
-                loc = ("escalation_policies", name, "levels", j, "targets", k)
-                problem(loc, f"unknown {target.kind} {target.name!r}")
-    for person_id, person in config.people.items():
-        if person.email and config.smtp is None:
-            problem(("people", person_id, "email"), "an email address needs an smtp section")
-    for schedule in schedules.values():
-        file = schedule_file(schedules_dir, schedule.name)
-        named: list[tuple[tuple[str | int, ...], str]] = [
-            *((("rotation", "members", i), m) for i, m in enumerate(schedule.rotation.members)),
-            *((("overrides", i, "person"), o.person) for i, o in enumerate(schedule.overrides)),
-        ]
-        for where, name in named:
-            if name not in config.people:
-                message = f"{format_loc(where)}: unknown person {name!r} (not in people)"
-                problems.append(Problem(file, line_of(file, where), message))
-    return problems
+                message = unknown("person", name, self.config.people, "not in people")
+                self.problems.append(
+                    Problem(file, line_of(file, where), f"{format_loc(where)}: {message}")
+                )
 
 
-def _has_file(directory: Path, name: str) -> bool:
-    return schedule_file(directory, name).exists()
+def unknown(kind: str, name: str, known: Iterable[str], where: str) -> str:
+    """The one wording of a name that refers to nothing, with the likely meant one."""
+    guess = get_close_matches(name, list(known), n=1)
+    hint = f"; did you mean {guess[0]!r}?" if guess else ""
+    return f"unknown {kind} {name!r} ({where}){hint}"

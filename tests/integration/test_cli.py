@@ -23,7 +23,7 @@ DEPLOY = Path(__file__).parents[2] / "deploy" / "tocsin.yaml"
 
 BROKEN = """\
 people:
-  alice: {name: Alice}
+  alice: {name: Alice, console: true}
 escalation_policies:
   p: {levels: [{targets: [person:alice], ack_timeout: 5m}]}
 routes:
@@ -85,8 +85,9 @@ def test_check_reports_a_broken_file_at_its_line(
 
     out, err = capsys.readouterr()
     assert out == ""
-    assert (
-        err == f"{broken}:{BROKEN_LINE}: routes[0].policy: unknown escalation policy 'paymnets'\n"
+    assert err == (
+        f"{broken}:{BROKEN_LINE}: routes[0].policy: unknown escalation policy 'paymnets' "
+        "(not in escalation_policies)\n"
     )
 
 
@@ -125,12 +126,50 @@ def test_check_reports_matchers_anywhere_in_the_tree_at_their_lines(
     assert capsys.readouterr().out.endswith("1 policies, 4 routes)\n")
 
 
+UNPAGEABLE_BOB = """\
+people:
+  alice: {name: Alice, console: true}
+  bob: {name: Bob}
+escalation_policies:
+  p: {levels: [{targets: [person:alice, person:bob], ack_timeout: 5m}]}
+routes:
+  - {policy: p}
+"""
+
+
+def test_check_prints_warnings_and_passes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "tocsin.yaml"
+    path.write_text(UNPAGEABLE_BOB)
+
+    assert main(["check", "--config", str(path)]) == 0
+
+    out, err = capsys.readouterr()
+    assert out.startswith(f"{path}: ok (")
+    assert err == (
+        f"{path}:3: warning: people.bob: cannot be paged: give them an email, a webhook or "
+        "console: true\n"
+    )
+
+
+def test_check_strict_refuses_warnings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "tocsin.yaml"
+    path.write_text(UNPAGEABLE_BOB)
+
+    assert main(["check", "--strict", "--config", str(path)]) == 2
+
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines()[-1] == "tocsin: 1 warnings, refused by --strict"
+
+
 def test_check_reports_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     missing = tmp_path / "nope.yaml"
 
     assert main(["check", "--config", str(missing)]) == 2
     assert capsys.readouterr().err == (
-        f"tocsin: no configuration file at {missing} ({missing}); name one with --config FILE "
+        f"tocsin: no configuration file at {missing} ({missing}); name one with --config PATH "
         "or the TOCSIN_CONFIG environment variable\n"
     )
 
@@ -149,7 +188,7 @@ def test_without_a_config_in_the_folder_says_where_it_looked_and_how_to_point_at
     assert out == ""
     assert err == (
         f"tocsin: no configuration file at tocsin.yaml ({tmp_path / 'tocsin.yaml'}); name one "
-        "with --config FILE or the TOCSIN_CONFIG environment variable\n"
+        "with --config PATH or the TOCSIN_CONFIG environment variable\n"
     )
 
 

@@ -29,8 +29,8 @@ integrations:
   - {name: prod-am, type: alertmanager, token: s3cret}
   - {name: custom, type: generic, token: t0ken}
 people:
-  alice: {name: Alice}
-  bob: {name: Bob}
+  alice: {name: Alice, console: true}
+  bob: {name: Bob, console: true}
 escalation_policies:
   payments: {levels: [{targets: [person:alice], ack_timeout: 5m}]}
   audit: {levels: [{targets: [person:bob], ack_timeout: 5m}]}

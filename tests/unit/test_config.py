@@ -136,7 +136,7 @@ class Broken:
 
 ALICE_AND_P = """\
 people:
-  alice: {name: Alice}
+  alice: {name: Alice, console: true}
 escalation_policies:
   p: {levels: [{targets: [person:alice], ack_timeout: 5m}]}
 """
@@ -146,7 +146,7 @@ BROKEN = {
     "unknown escalation policy in a route": Broken(
         """\
 people:
-  alice: {name: Alice}
+  alice: {name: Alice, console: true}
 escalation_policies:
   payments: {levels: [{targets: [person:alice], ack_timeout: 5m}]}
 routes:
@@ -158,8 +158,8 @@ routes:
     "unknown schedule target": Broken(
         """\
 people:
-  alice: {name: Alice}
-  bob: {name: Bob}
+  alice: {name: Alice, console: true}
+  bob: {name: Bob, console: true}
 schedules_dir: schedules
 escalation_policies:
   payments:
@@ -171,13 +171,14 @@ escalation_policies:
 routes:
   - {policy: payments}
 """,
-        "escalation_policies.payments.levels[0].targets[1]: unknown schedule 'secondary'",
+        "escalation_policies.payments.levels[0].targets[1]: unknown schedule 'secondary' "
+        "(no file schedules/secondary.yaml)",
         {"primary": PRIMARY},
     ),
     "unknown person target": Broken(
         """\
 people:
-  alice: {name: Alice}
+  alice: {name: Alice, console: true}
 escalation_policies:
   payments:
     levels:
@@ -204,7 +205,7 @@ routes:
     "a NUL in the schedules path": Broken(
         """\
 people:
-  alice: {name: Alice}
+  alice: {name: Alice, console: true}
 escalation_policies:
   p: {levels: [{targets: [person:alice], ack_timeout: 5m}]}
 routes:
@@ -231,7 +232,7 @@ integrations:
   - {name: prod-am, type: alertmanager, token: s3cret}
   - {name: custom, type: generic, token: s3cret}  #!
 people:
-  alice: {name: Alice}
+  alice: {name: Alice, console: true}
 escalation_policies:
   p: {levels: [{targets: [person:alice], ack_timeout: 5m}]}
 routes:
@@ -242,7 +243,7 @@ routes:
     "duplicate route names": Broken(
         """\
 people:
-  alice: {name: Alice}
+  alice: {name: Alice, console: true}
 escalation_policies:
   p: {levels: [{targets: [person:alice], ack_timeout: 5m}]}
 routes:
@@ -434,7 +435,7 @@ routes:
     "duration without a unit": Broken(
         """\
 people:
-  alice: {name: Alice}
+  alice: {name: Alice, console: true}
 escalation_policies:
   p:
     levels:
@@ -448,13 +449,15 @@ routes:
     "unknown top-level key": Broken(
         """\
 people:
-  alice: {name: Alice}
-escalation_policy:  #!
+  alice: {name: Alice, console: true}
+escalation_policies:
   p: {levels: [{targets: [person:alice], ack_timeout: 5m}]}
+severty:  #!
+  - {match: {severity: critical}, level: SEV1}
 routes:
   - {policy: p}
 """,
-        "escalation_policy: unknown field",
+        "severty: unknown field",
     ),
     "api_auth that is neither open nor token": Broken(
         ALICE_AND_P
@@ -488,7 +491,7 @@ routes:
     "missing routes": Broken(
         """\
 people:  #!
-  alice: {name: Alice}
+  alice: {name: Alice, console: true}
 escalation_policies:
   p: {levels: [{targets: [person:alice], ack_timeout: 5m}]}
 """,
@@ -497,7 +500,7 @@ escalation_policies:
     "empty routes": Broken(
         """\
 people:
-  alice: {name: Alice}
+  alice: {name: Alice, console: true}
 escalation_policies:
   p: {levels: [{targets: [person:alice], ack_timeout: 5m}]}
 routes: []  #!
@@ -534,7 +537,7 @@ integrations:
   - {name: am, type: generic, token: two}
   - {name: other, type: generic, token: one}
 people:
-  alice: {name: Alice}
+  alice: {name: Alice, console: true}
 escalation_policies:
   p: {levels: [{targets: [person:alice], ack_timeout: 5m}]}
 routes:
@@ -567,8 +570,10 @@ routes:
 
     assert problem_lines(raised.value) == [
         f"{path}:2: people.alice.email: an email address needs an smtp section",
-        f"{path}:4: escalation_policies.p.levels[0].targets[0]: unknown person 'carol'",
-        f"{path}:6: routes[0].policy: unknown escalation policy 'nope'",
+        f"{path}:4: escalation_policies.p.levels[0].targets[0]: unknown person 'carol' "
+        "(not in people)",
+        f"{path}:6: routes[0].policy: unknown escalation policy 'nope' "
+        "(not in escalation_policies)",
     ]
 
 
@@ -576,8 +581,8 @@ routes:
 
 ROOT_WITH_SCHEDULES = """\
 people:
-  alice: {name: Alice}
-  bob: {name: Bob}
+  alice: {name: Alice, console: true}
+  bob: {name: Bob, console: true}
 schedules_dir: schedules
 escalation_policies:
   p: {levels: [{targets: [schedule:primary], ack_timeout: 5m}]}
@@ -682,3 +687,107 @@ def test_routes_nested_too_deep_are_reported_where_they_go_too_deep(tmp_path: Pa
     where = "routes[0]" + ".routes[0]" * MAX_ROUTE_DEPTH + ".routes"
     assert_reported(raised.value, path, marked_line(text), f"{where}: routes nest at most 10")
     assert len(raised.value.problems) == 1, str(raised.value)
+
+
+# --- one run finds every mistake in every file -------------------------------------------
+
+
+def test_one_run_reports_field_errors_references_names_and_members_of_every_file(
+    tmp_path: Path,
+) -> None:
+    root = """\
+people:
+  alice: {name: Alice, console: true}
+  bob: {name: Bob, email: not-an-address}
+schedules_dir: schedules
+escalation_policies:
+  p:
+    levels:
+      - {targets: [schedule:primary, schedule:secondary, person:bob], ack_timeout: 5m}
+routes:
+  - {policy: p}
+"""
+    primary = PRIMARY.replace("    - bob\n", "    - bob\n    - mallory\n") + (
+        'overrides:\n  - {person: alice, from: "2026-12-24 00:00", to: "2026-12-23 00:00"}\n'
+    )
+    other = PRIMARY.replace("name: primary", "name: tertiary")
+    path = write(tmp_path, root, {"primary": primary, "other": other})
+
+    with pytest.raises(ConfigFileError) as raised:
+        load_config(path)
+
+    assert [line.replace(str(tmp_path), "") for line in problem_lines(raised.value)] == [
+        "/tocsin.yaml:3: people.bob.email: String should match pattern '^[^@\\s]+@[^@\\s]+$' "
+        "(got 'not-an-address')",
+        "/tocsin.yaml:8: escalation_policies.p.levels[0].targets[1]: unknown schedule "
+        "'secondary' (no file schedules/secondary.yaml)",
+        "/schedules/other.yaml:1: name: 'tertiary' does not match the file name; write name: "
+        "other or rename the file to tertiary.yaml",
+        "/schedules/primary.yaml:9: rotation.members[2]: unknown person 'mallory' (not in people)",
+        "/schedules/primary.yaml:11: overrides[0].to: 'to' (2026-12-23 00:00) must be after "
+        "'from' (2026-12-24 00:00)",
+    ]
+
+
+def test_a_name_written_nearly_right_gets_a_suggestion(tmp_path: Path) -> None:
+    text = ALICE_AND_P.replace("person:alice", "person:alcie") + "routes:\n  - {policy: p}\n"
+    path = write(tmp_path, text)
+
+    with pytest.raises(ConfigFileError) as raised:
+        load_config(path)
+
+    assert problem_lines(raised.value) == [
+        f"{path}:4: escalation_policies.p.levels[0].targets[0]: unknown person 'alcie' "
+        "(not in people); did you mean 'alice'?"
+    ]
+
+
+# --- who can be paged --------------------------------------------------------------------
+
+
+def test_a_policy_that_can_reach_nobody_is_an_error(tmp_path: Path) -> None:
+    text = """\
+people:
+  alice: {name: Alice}
+  bob: {name: Bob}
+schedules_dir: schedules
+escalation_policies:
+  p:  #!
+    levels:
+      - {targets: [schedule:primary], ack_timeout: 5m}
+      - {targets: [person:alice], ack_timeout: 5m}
+routes:
+  - {policy: p}
+"""
+    path = write(tmp_path, text, {"primary": PRIMARY})
+
+    with pytest.raises(ConfigFileError) as raised:
+        load_config(path)
+
+    assert_reported(
+        raised.value,
+        path,
+        marked_line(text),
+        "escalation_policies.p: pages nobody: none of alice, bob has an email, webhook or console",
+    )
+
+
+def test_a_person_who_cannot_be_paged_is_a_warning(tmp_path: Path) -> None:
+    text = """\
+people:
+  alice: {name: Alice, console: true}
+  bob: {name: Bob}
+schedules_dir: schedules
+escalation_policies:
+  p: {levels: [{targets: [schedule:primary], ack_timeout: 5m}]}
+routes:
+  - {policy: p}
+"""
+    path = write(tmp_path, text, {"primary": PRIMARY})
+
+    loaded = load_config(path)
+
+    assert [str(warning) for warning in loaded.warnings] == [
+        f"{path}:3: warning: people.bob: cannot be paged: give them an email, a webhook or "
+        "console: true"
+    ]

@@ -129,7 +129,8 @@ def test_bad_duration(tmp_path: Path) -> None:
     path = write(tmp_path, "payments-primary.yaml", EXAMPLE.replace("every: 1w", "every: 5x"))
     assert problems(tmp_path) == [
         f"{path}:3: rotation.every: invalid duration '5x': use a positive whole number and one "
-        "of s, m, h, d, w (for example 30s, 5m, 2h, 1d, 1w)"
+        "of s, m, h, d, w (for example 30s, 5m, 2h, 1d, 1w), or several from the largest "
+        "unit down (1h30m)"
     ]
 
 
