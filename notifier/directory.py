@@ -31,9 +31,10 @@ class Directory:
         found: list[str] = []
         for target in level.targets:
             if target.kind == "person":
-                person = target.name
+                person: str | None = target.name
             else:
+                # None in a gap of the schedule: that target pages nobody, the others still do.
                 person = who_is_on_call(self.schedules[target.name], at)
-            if person not in found:
+            if person is not None and person not in found:
                 found.append(person)
         return found

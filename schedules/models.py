@@ -1,4 +1,5 @@
-"""A schedule file as operators write it: a rotation in a named time zone, plus overrides.
+"""A schedule file as operators write it: layers of rotations in a named time zone, plus
+overrides. A schedule with one ``rotation`` is a schedule of one layer.
 
 Times in these files are local wall-clock times without an offset, read in the schedule's
 ``timezone``; ``schedules.oncall`` turns them into instants.
@@ -7,6 +8,7 @@ Times in these files are local wall-clock times without an offset, read in the s
 import contextlib
 from datetime import datetime
 from difflib import get_close_matches
+from functools import cached_property
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -21,6 +23,7 @@ from pydantic import (
 )
 
 from schedules.durations import Duration
+from schedules.weekly import WeeklyTimes
 
 _LOCAL_FORMAT = "%Y-%m-%d %H:%M"
 
@@ -77,6 +80,16 @@ class Rotation(BaseModel):
     members: list[Name] = Field(min_length=1)
 
 
+class Layer(Rotation):
+    """A rotation that is on call only inside its ``restrictions`` (always, with none): outside
+    them the layer below answers, and where no layer does the schedule has a gap."""
+
+    name: str | None = None
+    """Shown by ``tocsin shifts``; ``layer N`` (from 1) when left out."""
+    restrictions: list[WeeklyTimes] = []
+    """Weekly windows in the schedule's zone: business hours, nights, weekends."""
+
+
 class Override(BaseModel):
     """``person`` is on call from ``start`` (written ``from``) until ``end`` (written ``to``)."""
 
@@ -107,8 +120,34 @@ class Schedule(BaseModel):
 
     name: Name
     timezone: str
-    rotation: Rotation
+    layers: list[Layer] = []
+    """Later layers lie on top of earlier ones."""
+    # After layers, so its check sees them; checked when left out too.
+    rotation: Rotation | None = Field(default=None, validate_default=True)
     overrides: list[Override] = []
+
+    @field_validator("rotation")
+    @classmethod
+    def _rotation_or_layers(
+        cls, rotation: Rotation | None, info: ValidationInfo
+    ) -> Rotation | None:
+        if "layers" not in info.data:  # layers had mistakes of their own
+            return rotation
+        if rotation is None and not info.data["layers"]:
+            raise ValueError("missing: write rotation (a schedule of one layer) or layers")
+        if rotation is not None and info.data["layers"]:
+            raise ValueError("write rotation or layers, not both (a rotation is one layer)")
+        return rotation
+
+    @cached_property
+    def layer_stack(self) -> list[Layer]:
+        """The layers from the bottom up; a lone ``rotation`` is the only one."""
+        if self.rotation is not None:
+            return [Layer.model_validate(self.rotation.model_dump())]
+        return self.layers
+
+    def layer_name(self, index: int) -> str:
+        return self.layer_stack[index].name or f"layer {index + 1}"
 
     @field_validator("timezone")
     @classmethod
@@ -124,10 +163,18 @@ class Schedule(BaseModel):
 
     def named_people(self) -> list[tuple[tuple[str | int, ...], str]]:
         """Every person named in the file, with where: ``(("rotation", "members", 0), "alice")``."""
-        return [
-            *((("rotation", "members", i), m) for i, m in enumerate(self.rotation.members)),
-            *((("overrides", i, "person"), o.person) for i, o in enumerate(self.overrides)),
+        where: list[tuple[str | int, ...]] = (
+            [("rotation",)]
+            if self.rotation is not None
+            else [("layers", i) for i in range(len(self.layers))]
+        )
+        members = [
+            ((*place, "members", j), member)
+            for place, layer in zip(where, self.layer_stack, strict=True)
+            for j, member in enumerate(layer.members)
         ]
+        overrides = [(("overrides", i, "person"), o.person) for i, o in enumerate(self.overrides)]
+        return [*members, *overrides]
 
     @property
     def people(self) -> set[str]:

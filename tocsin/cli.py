@@ -213,8 +213,7 @@ def _oncall(loaded: LoadedConfig, name: str | None, at: datetime | None) -> int:
             instant = instant.replace(tzinfo=schedule.zone)
             note = f" at {instant:%Y-%m-%d %H:%M %Z} (--at read in {schedule.timezone})"
         person = who_is_on_call(schedule, instant)
-        display = loaded.config.people[person].name if person in loaded.config.people else person
-        print(f"{schedule_name}: {display} ({person}){note}")
+        print(f"{schedule_name}: {_person(loaded, person)}{note}")
     return 0
 
 
@@ -226,6 +225,13 @@ def _check(loaded: LoadedConfig, *, strict: bool) -> int:
         return 2
     print(f"{loaded.path}: ok ({_summary(loaded)})")
     return 0
+
+
+def _person(loaded: LoadedConfig, person: str | None) -> str:
+    if person is None:
+        return "nobody (a gap in the schedule)"
+    known = loaded.config.people.get(person)
+    return f"{known.name if known else person} ({person})"
 
 
 def _summary(loaded: LoadedConfig) -> str:

@@ -94,3 +94,24 @@ def test_the_same_person_from_two_targets_is_paged_once_in_first_place() -> None
 def test_an_empty_schedule_map_is_not_needed_for_person_targets() -> None:
     only_people = Directory(people=PEOPLE)
     assert only_people.resolve(level(person("carol")), at(2, 12)) == ["carol"]
+
+
+def test_a_schedule_in_a_gap_pages_nobody_and_the_other_targets_still() -> None:
+    daytime = Schedule.model_validate(
+        {
+            "name": "daytime",
+            "timezone": "UTC",
+            "layers": [
+                {
+                    "every": "1d",
+                    "handoff": "2026-03-02 09:00",
+                    "members": ["carol"],
+                    "restrictions": [{"start": "09:00", "end": "17:00"}],
+                }
+            ],
+        }
+    )
+    directory = Directory(people=PEOPLE, schedules={"daytime": daytime})
+    both = level(schedule("daytime"), person("zoe"))
+    assert directory.resolve(both, at(3, 12)) == ["carol", "zoe"]
+    assert directory.resolve(both, at(3, 18)) == ["zoe"]
