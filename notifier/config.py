@@ -23,18 +23,25 @@ class Person(BaseModel):
 class Target(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    kind: Literal["schedule", "person"]
+    kind: Literal["schedule", "person", "group"]
     name: str
+    round_robin: bool = False
+    """For a group: one member per incident, in turn, instead of everyone."""
 
     def __str__(self) -> str:
-        return f"{self.kind}:{self.name}"
+        return f"{self.kind}:{self.name}" + (":round-robin" if self.round_robin else "")
+
+
+_TARGET_FORMS = "write schedule:<name>, person:<name>, group:<name> or group:<name>:round-robin"
 
 
 def parse_target(text: str) -> Target:
     kind, sep, name = text.partition(":")
-    if not sep or not name or kind not in ("schedule", "person"):
-        raise ValueError(f"invalid target {text!r}: write schedule:<name> or person:<name>")
-    return Target(kind=kind, name=name)
+    round_robin = kind == "group" and name.endswith(":round-robin")
+    name = name.removesuffix(":round-robin") if round_robin else name
+    if not sep or not name or ":" in name or kind not in ("schedule", "person", "group"):
+        raise ValueError(f"invalid target {text!r}: {_TARGET_FORMS}")
+    return Target(kind=kind, name=name, round_robin=round_robin)
 
 
 class Level(BaseModel):

@@ -6,6 +6,7 @@ Times in these files are local wall-clock times without an offset, read in the s
 """
 
 import contextlib
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from difflib import get_close_matches
 from functools import cached_property
@@ -68,6 +69,9 @@ LocalDateTime = Annotated[
 """A naive wall-clock time written ``YYYY-MM-DD HH:MM``, meaningful only with a time zone."""
 
 Name = Annotated[str, Field(min_length=1)]
+
+GROUP_PREFIX = "group:"
+"""A rotation member written ``group:NAME`` stands for the people of group NAME in turn."""
 
 
 class Rotation(BaseModel):
@@ -175,6 +179,22 @@ class Schedule(BaseModel):
         ]
         overrides = [(("overrides", i, "person"), o.person) for i, o in enumerate(self.overrides)]
         return [*members, *overrides]
+
+    def with_groups(self, groups: Mapping[str, Sequence[str]]) -> "Schedule":
+        """The schedule with each ``group:NAME`` member replaced, in place, by the group's
+        people: they take their turns in the group's order."""
+
+        def expand(members: list[str]) -> list[str]:
+            people: list[str] = []
+            for member in members:
+                group = member.removeprefix(GROUP_PREFIX)
+                people += groups[group] if member.startswith(GROUP_PREFIX) else [member]
+            return people
+
+        data = self.model_dump(by_alias=True)
+        for layer in [data["rotation"]] if self.rotation is not None else data["layers"]:
+            layer["members"] = expand(layer["members"])
+        return Schedule.model_validate(data)
 
     @property
     def people(self) -> set[str]:

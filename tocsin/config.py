@@ -30,7 +30,7 @@ from router.inhibition import InhibitRule
 from router.maintenance import MaintenanceWindow
 from schedules.durations import Duration
 from schedules.loader import read_schedules, schedule_file
-from schedules.models import Schedule
+from schedules.models import GROUP_PREFIX, Schedule
 from schedules.yamlfile import ConfigFileError, Problem, format_loc, line_of, read_yaml_model
 from tocsin.api_auth import ApiAuthConfig
 
@@ -40,6 +40,18 @@ class TocsinConfig(BaseModel):
 
     integrations: list[Integration] = Field(default_factory=list)
     people: dict[str, Person] = Field(default_factory=dict)
+    groups: dict[str, list[str]] = Field(default_factory=dict)
+    """Person ids by group name: policy targets ``group:NAME`` (everyone) and
+    ``group:NAME:round-robin`` (one per incident), and rotation members ``group:NAME``."""
+
+    @field_validator("groups")
+    @classmethod
+    def _not_empty(cls, groups: dict[str, list[str]]) -> dict[str, list[str]]:
+        empty = [name for name, members in groups.items() if not members]
+        if empty:
+            raise ValueError(f"group {empty[0]!r} has no members; a page to it reaches nobody")
+        return groups
+
     schedules_dir: Path | None = None
     """Relative to the configuration file; one YAML file per schedule."""
 
@@ -91,6 +103,7 @@ class LoadedConfig:
         return Directory(
             people=self.config.people,
             schedules=self.schedules,
+            groups=self.config.groups,
             policies=self.config.escalation_policies,
             maintenance=self.config.maintenance_windows,
             inhibit_rules=self.config.inhibit_rules,
@@ -121,7 +134,8 @@ def load_config(path: Path) -> LoadedConfig:
         warnings = _in_order(path, checks.warnings)
     if problems or config is None:
         raise ConfigFileError(_in_order(path, problems))
-    return LoadedConfig(path, config, schedules, warnings)
+    expanded = {name: s.with_groups(config.groups) for name, s in schedules.items()}
+    return LoadedConfig(path, config, expanded, warnings)
 
 
 def _in_order(path: Path, problems: list[Problem]) -> list[Problem]:
@@ -194,12 +208,16 @@ class _References:
 
     def _target_people(self, kind: str, name: str) -> set[str] | None:
         """Who a target may page, or ``None`` when it cannot be known (a mistake elsewhere)."""
-        if kind == "person":
-            return {name} if name in self.config.people else None
-        schedule = self.schedules.get(name)
-        if schedule is None or not all(p in self.config.people for p in schedule.people):
+        if kind == "schedule":
+            schedule = self.schedules.get(name)
+            if schedule is None:
+                return None
+            names = [self._target_people(*_kind_and_name(n)) for n in schedule.people]
+            return None if None in names else set().union(*filter(None, names))
+        members = self.config.groups.get(name) if kind == "group" else [name]
+        if members is None or not all(p in self.config.people for p in members):
             return None
-        return set(schedule.people)
+        return set(members)
 
     def _check_target(self, loc: Loc, kind: str, name: str) -> None:
         if kind == "schedule":
@@ -211,6 +229,9 @@ class _References:
                 # An existing file that failed to load says why itself.
                 where = schedule_file(self.config.schedules_dir, name)
                 self._problem(loc, unknown("schedule", name, self.schedules, f"no file {where}"))
+        elif kind == "group":
+            if name not in self.config.groups and not self._failed("groups", name):
+                self._problem(loc, unknown("group", name, self.config.groups, "not in groups"))
         elif name not in self.config.people and not self._failed("people", name):
             self._problem(loc, unknown("person", name, self.config.people, "not in people"))
 
@@ -219,6 +240,11 @@ class _References:
         return bool(person.email or person.webhook or person.console)
 
     def _people(self) -> None:
+        for group, members in self.config.groups.items():
+            for i, member in enumerate(members):
+                if member not in self.config.people and not self._failed("people", member):
+                    message = unknown("person", member, self.config.people, "not in people")
+                    self._problem(("groups", group, i), message)
         for person_id, person in self.config.people.items():
             if person.email and self.config.smtp is None:
                 self._problem(
@@ -234,12 +260,25 @@ class _References:
         for schedule in self.schedules.values():
             file = schedule_file(self.schedules_dir, schedule.name)
             for where, name in schedule.named_people():
-                if name in self.config.people or self._failed("people", name):
+                kind, name = _kind_and_name(name) if where[-2] == "members" else ("person", name)
+                if kind == "group":
+                    if name in self.config.groups or self._failed("groups", name):
+                        continue
+                    message = unknown("group", name, self.config.groups, "not in groups")
+                elif name in self.config.people or self._failed("people", name):
                     continue
-                message = unknown("person", name, self.config.people, "not in people")
+                else:
+                    message = unknown("person", name, self.config.people, "not in people")
                 self.problems.append(
                     Problem(file, line_of(file, where), f"{format_loc(where)}: {message}")
                 )
+
+
+def _kind_and_name(member: str) -> tuple[str, str]:
+    """A rotation member: ``("group", NAME)`` for ``group:NAME``, else ``("person", id)``."""
+    if member.startswith(GROUP_PREFIX):
+        return "group", member.removeprefix(GROUP_PREFIX)
+    return "person", member
 
 
 def unknown(kind: str, name: str, known: Iterable[str], where: str) -> str:

@@ -791,3 +791,67 @@ routes:
         f"{path}:3: warning: people.bob: cannot be paged: give them an email, a webhook or "
         "console: true"
     ]
+
+
+# --- groups ------------------------------------------------------------------------------
+
+GROUPS = """\
+people:
+  alice: {name: Alice, console: true}
+  bob: {name: Bob, console: true}
+  carol: {name: Carol, console: true}
+groups:
+  sre: [carol, bob]
+schedules_dir: schedules
+escalation_policies:
+  p:
+    levels:
+      - {targets: [schedule:primary], ack_timeout: 5m}
+      - {targets: ['group:sre:round-robin'], ack_timeout: 5m}
+      - {targets: ['group:sre'], ack_timeout: 5m}
+routes:
+  - {policy: p}
+"""
+
+
+def test_a_group_in_a_rotation_takes_its_turns_in_the_groups_order(tmp_path: Path) -> None:
+    schedule = PRIMARY.replace("    - bob\n", "    - group:sre\n")
+    path = write(tmp_path, GROUPS, {"primary": schedule})
+
+    loaded = load_config(path)
+
+    rotation = loaded.schedules["primary"].rotation
+    assert rotation is not None
+    assert rotation.members == ["alice", "carol", "bob"]
+    assert [str(t) for t in loaded.config.escalation_policies["p"].levels[1].targets] == [
+        "group:sre:round-robin"
+    ]
+
+
+def test_unknown_groups_and_group_members_are_named(tmp_path: Path) -> None:
+    root = GROUPS.replace("sre: [carol, bob]", "sre: [carol, bobby]").replace(
+        "'group:sre'", "'group:ops'"
+    )
+    schedule = PRIMARY.replace("    - bob\n", "    - group:sra\n")
+    path = write(tmp_path, root, {"primary": schedule})
+
+    with pytest.raises(ConfigFileError) as raised:
+        load_config(path)
+
+    assert [line.replace(str(tmp_path), "") for line in problem_lines(raised.value)] == [
+        "/tocsin.yaml:6: groups.sre[1]: unknown person 'bobby' (not in people); "
+        "did you mean 'bob'?",
+        "/tocsin.yaml:13: escalation_policies.p.levels[2].targets[0]: unknown group 'ops' "
+        "(not in groups)",
+        "/schedules/primary.yaml:8: rotation.members[1]: unknown group 'sra' (not in groups); "
+        "did you mean 'sre'?",
+    ]
+
+
+def test_a_group_without_members_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, GROUPS.replace("sre: [carol, bob]", "sre: []"), {"primary": PRIMARY})
+
+    with pytest.raises(ConfigFileError) as raised:
+        load_config(path)
+
+    assert "groups: group 'sre' has no members" in str(raised.value)

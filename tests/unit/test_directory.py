@@ -115,3 +115,29 @@ def test_a_schedule_in_a_gap_pages_nobody_and_the_other_targets_still() -> None:
     both = level(schedule("daytime"), person("zoe"))
     assert directory.resolve(both, at(3, 12)) == ["carol", "zoe"]
     assert directory.resolve(both, at(3, 18)) == ["zoe"]
+
+
+GROUPED = Directory(people=PEOPLE, groups={"sre": ["alice", "bob", "carol"]})
+
+
+def test_a_group_target_pages_everyone_in_it() -> None:
+    everyone = level(Target(kind="group", name="sre"), person("bob"))
+    assert GROUPED.resolve(everyone, at(2, 12), "7") == ["alice", "bob", "carol"]
+
+
+def test_a_round_robin_group_pages_one_member_per_incident_in_turn() -> None:
+    one = level(Target(kind="group", name="sre", round_robin=True))
+    picked = [GROUPED.resolve(one, at(2, 12), str(incident))[0] for incident in range(1, 7)]
+    assert picked == ["bob", "carol", "alice", "bob", "carol", "alice"]
+
+
+def test_a_round_robin_pick_for_an_id_that_is_no_number_is_stable() -> None:
+    one = level(Target(kind="group", name="sre", round_robin=True))
+    first = GROUPED.resolve(one, at(2, 12), "inc-abc")
+    assert first == GROUPED.resolve(one, at(9, 12), "inc-abc")
+    assert len(first) == 1
+
+
+def test_an_explanation_without_an_incident_lists_whoever_could_be_picked() -> None:
+    one = level(Target(kind="group", name="sre", round_robin=True))
+    assert GROUPED.resolve(one, at(2, 12)) == ["alice", "bob", "carol"]
