@@ -1,5 +1,5 @@
-"""``tocsin up|web|router|worker|check|oncall|explain|ingest-test|test|silence|incident|token|
-dead-letters``."""
+"""``tocsin up|web|router|worker|check|oncall|shifts|explain|ingest-test|test|silence|incident|
+token|dead-letters``."""
 
 import argparse
 import asyncio
@@ -32,6 +32,8 @@ from tocsin.route_tests import test_routes_command
 from tocsin.runtime import Runtime, system_clock
 from tocsin.service import Role, running
 from tocsin.settings import LOG_FORMATS, Settings, SettingsError
+from tocsin.shifts_cli import add_parser as add_shifts_parser
+from tocsin.shifts_cli import shifts_command
 from tocsin.silence_cli import add_parser as add_silence_parser
 from tocsin.silence_cli import silence_command
 from tocsin.store import StoreUrlError, connect, describe
@@ -85,6 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _check(loaded, strict=args.strict)
     if args.command == "oncall":
         return _oncall(loaded, args.schedule, args.at)
+    if args.command == "shifts":
+        return shifts_command(loaded, args, system_clock)
     if args.command == "explain":
         return explain_command(settings, loaded, args)
     if args.command == "ingest-test":
@@ -293,6 +297,7 @@ def _parser() -> argparse.ArgumentParser:
     dead.add_argument("action", choices=["list", "replay"])
     add_data_dir(dead)
     dead.add_argument("id", nargs="?", help="for replay: the id that list shows")
+    add_shifts_parser(commands, common)
     add_silence_parser(commands, common)
     add_explain_parser(commands, common)
     add_ingest_test_parser(commands, common)
