@@ -182,13 +182,15 @@ class Schedule(BaseModel):
 
     def with_groups(self, groups: Mapping[str, Sequence[str]]) -> "Schedule":
         """The schedule with each ``group:NAME`` member replaced, in place, by the group's
-        people: they take their turns in the group's order."""
+        people: they take their turns in the group's order. A group not in ``groups`` stays
+        as written (``tocsin check`` reports it)."""
 
         def expand(members: list[str]) -> list[str]:
             people: list[str] = []
             for member in members:
                 group = member.removeprefix(GROUP_PREFIX)
-                people += groups[group] if member.startswith(GROUP_PREFIX) else [member]
+                known = member.startswith(GROUP_PREFIX) and group in groups
+                people += groups[group] if known else [member]
             return people
 
         data = self.model_dump(by_alias=True)

@@ -65,7 +65,34 @@ def shifts(
     start, end = _aware_utc(start, "start"), _aware_utc(end, "end")
     if end <= start:
         raise ValueError(f"end ({end}) must be after start ({start})")
-    zone, covers = schedule.zone, _covers(schedule, extra)
+    covers = _covers(schedule, extra)
+    # Nobody changes between two cuts, so each piece is resolved at its start.
+    result: list[Shift] = []
+    for piece_start, piece_end in _pieces(schedule, covers, start, end):
+        person, is_override = _resolve(schedule, covers, piece_start)
+        last = result[-1] if result else None
+        if last is not None and (last.person, last.override) == (person, is_override):
+            result[-1] = replace(last, end=piece_end)
+        else:
+            result.append(Shift(person, piece_start, piece_end, is_override))
+    return result
+
+
+def answering_layers(schedule: Schedule, start: datetime, end: datetime) -> set[int]:
+    """The indexes of the layers that answer somewhere in ``[start, end)``, overrides aside."""
+    start, end = _aware_utc(start, "start"), _aware_utc(end, "end")
+    return {
+        index
+        for piece_start, _ in _pieces(schedule, [], start, end)
+        if (index := covering_layer(schedule, piece_start)) is not None
+    }
+
+
+def _pieces(
+    schedule: Schedule, covers: list[Cover], start: datetime, end: datetime
+) -> list[tuple[datetime, datetime]]:
+    """``[start, end)`` cut wherever a handoff, a restriction or a cover begins or ends."""
+    zone = schedule.zone
     cuts = {start, end}
     for layer in schedule.layer_stack:
         turn = _turn(layer, zone, start) + 1
@@ -76,17 +103,7 @@ def shifts(
             cuts.update(edge for edge in window if start < edge < end)
     for cover in covers:
         cuts.update(edge for edge in (cover.start, cover.end) if start < edge < end)
-
-    # Nobody changes between two cuts, so each piece is resolved at its start.
-    result: list[Shift] = []
-    for piece_start, piece_end in pairwise(sorted(cuts)):
-        person, is_override = _resolve(schedule, covers, piece_start)
-        last = result[-1] if result else None
-        if last is not None and (last.person, last.override) == (person, is_override):
-            result[-1] = replace(last, end=piece_end)
-        else:
-            result.append(Shift(person, piece_start, piece_end, is_override))
-    return result
+    return list(pairwise(sorted(cuts)))
 
 
 def covering_layer(schedule: Schedule, at: datetime) -> int | None:

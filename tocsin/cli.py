@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 from router.config import walk
 from schedules.oncall import who_is_on_call
 from schedules.yamlfile import ConfigFileError
-from tocsin.config import LoadedConfig, load_config
+from tocsin.config import LoadedConfig, load_config, read_config
 from tocsin.deadletters import dead_letters_command
 from tocsin.embedded import EmbeddedValkey
 from tocsin.explain_cli import add_parser as add_explain_parser
@@ -26,6 +26,7 @@ from tocsin.incident_cli import add_parser as add_incident_parser
 from tocsin.incident_cli import incident_command
 from tocsin.ingest_test_cli import add_parser as add_ingest_test_parser
 from tocsin.ingest_test_cli import ingest_test_command
+from tocsin.lint import DEFAULT_WEEKS, lint
 from tocsin.logs import configure as configure_logging
 from tocsin.route_tests import add_parser as add_test_parser
 from tocsin.route_tests import test_routes_command
@@ -78,13 +79,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not settings.config_path.exists() and settings.config_path.parent.is_dir():
         print(_no_config(settings.config_path), file=sys.stderr)
         return 2
+    if args.command == "check":
+        return _check(settings.config_path, args)
     try:
         loaded = load_config(settings.config_path)
     except ConfigFileError as error:
         print(error, file=sys.stderr)
         return 2
-    if args.command == "check":
-        return _check(loaded, strict=args.strict)
     if args.command == "oncall":
         return _oncall(loaded, args.schedule, args.at)
     if args.command == "shifts":
@@ -221,13 +222,26 @@ def _oncall(loaded: LoadedConfig, name: str | None, at: datetime | None) -> int:
     return 0
 
 
-def _check(loaded: LoadedConfig, *, strict: bool) -> int:
-    for warning in loaded.warnings:
-        print(warning, file=sys.stderr)
-    if strict and loaded.warnings:
-        print(f"tocsin: {len(loaded.warnings)} warnings, refused by --strict", file=sys.stderr)
+def _check(path: Path, args: argparse.Namespace) -> int:
+    """Every problem and every warning of every file in one run, even when some are wrong."""
+    if args.weeks < 1:
+        print(f"tocsin: --weeks {args.weeks}: give a number of weeks from 1", file=sys.stderr)
         return 2
-    print(f"{loaded.path}: ok ({_summary(loaded)})")
+    now = args.at or system_clock()
+    if now.tzinfo is None:
+        print("tocsin: --at needs a time zone offset, e.g. 2026-12-24T10:00+01:00", file=sys.stderr)
+        return 2
+    loaded, problems = read_config(path)
+    warnings = [] if loaded is None else [*loaded.warnings, *lint(loaded, now, args.weeks)]
+    for line in [*problems, *warnings]:
+        print(line, file=sys.stderr)
+    if problems:
+        return 2
+    if args.strict and warnings:
+        print(f"tocsin: {len(warnings)} warnings, refused by --strict", file=sys.stderr)
+        return 2
+    assert loaded is not None  # read_config gives a configuration whenever it has no problems
+    print(f"{path}: ok ({_summary(loaded)})")
     return 0
 
 
@@ -284,6 +298,15 @@ def _parser() -> argparse.ArgumentParser:
             )
     check = commands.add_parser("check", parents=[common], help="validate the configuration")
     check.add_argument("--strict", action="store_true", help="warnings are errors too")
+    check.add_argument(
+        "--weeks",
+        type=int,
+        default=DEFAULT_WEEKS,
+        help=f"how far ahead to look for gaps and hidden layers ({DEFAULT_WEEKS})",
+    )
+    check.add_argument(
+        "--at", type=datetime.fromisoformat, help="check as of this ISO time (default: now)"
+    )
     oncall = commands.add_parser("oncall", parents=[common], help="who is on call")
     oncall.add_argument("schedule", nargs="?", help="one schedule (default: all)")
     oncall.add_argument(

@@ -87,6 +87,8 @@ class LoadedConfig:
     schedules: dict[str, Schedule] = field(default_factory=dict)
     warnings: list[Problem] = field(default_factory=list)
     """What ``tocsin check`` should point out though it works; in file and line order."""
+    complete: bool = True
+    """False when parts with mistakes were left out (``read_config``)."""
 
     @property
     def routing(self) -> RoutingConfig:
@@ -120,22 +122,31 @@ Loc = tuple[str | int, ...]
 def load_config(path: Path) -> LoadedConfig:
     """Raises ``ConfigFileError`` listing every problem in the file and its schedules: the
     root file's first, then each schedule file's, each file's in line order."""
+    loaded, problems = read_config(path)
+    if problems or loaded is None:
+        raise ConfigFileError(problems)
+    return loaded
+
+
+def read_config(path: Path) -> tuple[LoadedConfig | None, list[Problem]]:
+    """The configuration as far as it could be read (parts with mistakes left out; ``None``
+    when the root file gives nothing), and every problem in order: for ``tocsin check``,
+    which also lints what could be read."""
     root = read_yaml_model(path, TocsinConfig, _STAND_INS)
     problems = list(root.problems)
-    schedules: dict[str, Schedule] = {}
-    warnings: list[Problem] = []
     config = root.value
-    if config is not None:
-        if config.schedules_dir is not None:
-            schedules, schedule_problems = read_schedules(path.parent / config.schedules_dir)
-            problems += schedule_problems
-        checks = _References(path, config, schedules, root.dropped)
-        problems += checks.problems
-        warnings = _in_order(path, checks.warnings)
-    if problems or config is None:
-        raise ConfigFileError(_in_order(path, problems))
+    if config is None:
+        return None, problems
+    schedules: dict[str, Schedule] = {}
+    if config.schedules_dir is not None:
+        schedules, schedule_problems = read_schedules(path.parent / config.schedules_dir)
+        problems += schedule_problems
+    checks = _References(path, config, schedules, root.dropped)
+    problems += checks.problems
     expanded = {name: s.with_groups(config.groups) for name, s in schedules.items()}
-    return LoadedConfig(path, config, expanded, warnings)
+    warnings = _in_order(path, checks.warnings)
+    loaded = LoadedConfig(path, config, expanded, warnings, complete=not problems)
+    return loaded, _in_order(path, problems)
 
 
 def _in_order(path: Path, problems: list[Problem]) -> list[Problem]:

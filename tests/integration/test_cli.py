@@ -62,7 +62,8 @@ def broken(tmp_path: Path) -> Path:
 
 
 def test_check_accepts_the_deploy_example(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["check", "--config", str(DEPLOY)]) == 0
+    # As of a day before its override ends: later, check warns that the override is over.
+    assert main(["check", "--config", str(DEPLOY), "--at", "2026-11-23T00:00Z"]) == 0
 
     out, err = capsys.readouterr()
     assert out == (f"{DEPLOY}: ok (2 integrations, 2 people, 1 schedules, 1 policies, 2 routes)\n")
@@ -74,7 +75,7 @@ def test_check_reads_the_config_path_from_the_environment(
 ) -> None:
     monkeypatch.setenv("TOCSIN_CONFIG", str(DEPLOY))
 
-    assert main(["check"]) == 0
+    assert main(["check", "--at", "2026-11-23T00:00Z"]) == 0
     assert capsys.readouterr().out.startswith(f"{DEPLOY}: ok (")
 
 
@@ -162,6 +163,53 @@ def test_check_strict_refuses_warnings(tmp_path: Path, capsys: pytest.CaptureFix
     out, err = capsys.readouterr()
     assert out == ""
     assert err.splitlines()[-1] == "tocsin: 1 warnings, refused by --strict"
+
+
+PLANTED = """\
+people:
+  alice: {name: Alice, console: true}
+  bob: {name: Bob, console: true}
+schedules_dir: schedules
+escalation_policies:
+  p: {levels: [{targets: [schedule:daytime, person:carol], ack_timeout: 5m}]}
+routes:
+  - {policy: p}
+"""
+DAYTIME = """\
+name: daytime
+timezone: UTC
+layers:
+  - every: 1w
+    handoff: "2026-11-02 09:00"
+    members: [alice, bob]
+    restrictions:
+      - {days: [mon, tue, wed, thu, fri, sat, sun], start: "06:00", end: "22:00"}
+overrides:
+  - {person: alice, from: "2026-11-30 10:00", to: "2026-11-30 12:00"}
+"""
+
+
+def test_check_finds_a_gap_a_dangling_reference_and_a_no_op_override_in_one_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "schedules").mkdir()
+    (tmp_path / "schedules" / "daytime.yaml").write_text(DAYTIME)
+    path = tmp_path / "tocsin.yaml"
+    path.write_text(PLANTED)
+
+    assert main(["check", "--config", str(path), "--at", "2026-11-23T00:00Z", "--weeks", "1"]) == 2
+
+    out, err = capsys.readouterr()
+    schedule = tmp_path / "schedules" / "daytime.yaml"
+    assert out == ""
+    assert err.splitlines() == [
+        f"{path}:6: escalation_policies.p.levels[0].targets[1]: unknown person 'carol' "
+        "(not in people)",
+        f"{schedule}:3: warning: layers: nobody is on call 8 times in the next 1 weeks (UTC): "
+        "2026-11-23 00:00 to 2026-11-23 06:00, 2026-11-23 22:00 to 2026-11-24 06:00, "
+        "2026-11-24 22:00 to 2026-11-25 06:00 and 5 more",
+        f"{schedule}:10: warning: overrides[0]: changes nothing: alice is on call then anyway",
+    ]
 
 
 def test_check_reports_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
