@@ -47,6 +47,13 @@ def problem_lines(error: ConfigFileError) -> list[str]:
     return str(error).splitlines()
 
 
+def problems_below(directory: Path, path: Path) -> list[str]:
+    """The problems of loading ``path``, with files named from ``directory`` on."""
+    with pytest.raises(ConfigFileError) as raised:
+        load_config(path)
+    return [line.replace(str(directory), "") for line in problem_lines(raised.value)]
+
+
 def assert_reported(error: ConfigFileError, file: Path, line: int, fragment: str) -> None:
     where = f"{file}:{line}: "
     lines = problem_lines(error)
@@ -713,10 +720,7 @@ routes:
     other = PRIMARY.replace("name: primary", "name: tertiary")
     path = write(tmp_path, root, {"primary": primary, "other": other})
 
-    with pytest.raises(ConfigFileError) as raised:
-        load_config(path)
-
-    assert [line.replace(str(tmp_path), "") for line in problem_lines(raised.value)] == [
+    assert problems_below(tmp_path, path) == [
         "/tocsin.yaml:3: people.bob.email: String should match pattern '^[^@\\s]+@[^@\\s]+$' "
         "(got 'not-an-address')",
         "/tocsin.yaml:8: escalation_policies.p.levels[0].targets[1]: unknown schedule "
@@ -835,10 +839,7 @@ def test_unknown_groups_and_group_members_are_named(tmp_path: Path) -> None:
     schedule = PRIMARY.replace("    - bob\n", "    - group:sra\n")
     path = write(tmp_path, root, {"primary": schedule})
 
-    with pytest.raises(ConfigFileError) as raised:
-        load_config(path)
-
-    assert [line.replace(str(tmp_path), "") for line in problem_lines(raised.value)] == [
+    assert problems_below(tmp_path, path) == [
         "/tocsin.yaml:6: groups.sre[1]: unknown person 'bobby' (not in people); "
         "did you mean 'bob'?",
         "/tocsin.yaml:13: escalation_policies.p.levels[2].targets[0]: unknown group 'ops' "
