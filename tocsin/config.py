@@ -32,6 +32,7 @@ from schedules.durations import Duration
 from schedules.loader import read_schedules, schedule_file
 from schedules.models import GROUP_PREFIX, Schedule
 from schedules.yamlfile import ConfigFileError, Problem, format_loc, line_of, read_yaml_model
+from schedules.yamlfile import Loc as YamlLoc
 from tocsin.api_auth import ApiAuthConfig
 
 
@@ -144,12 +145,13 @@ def read_config(path: Path) -> tuple[LoadedConfig | None, list[Problem]]:
     checks = _References(path, config, schedules, root.dropped)
     problems += checks.problems
     expanded = {name: s.with_groups(config.groups) for name, s in schedules.items()}
-    warnings = _in_order(path, checks.warnings)
+    warnings = in_file_order(path, checks.warnings)
     loaded = LoadedConfig(path, config, expanded, warnings, complete=not problems)
-    return loaded, _in_order(path, problems)
+    return loaded, in_file_order(path, problems)
 
 
-def _in_order(path: Path, problems: list[Problem]) -> list[Problem]:
+def in_file_order(path: Path, problems: list[Problem]) -> list[Problem]:
+    """The root file ``path``'s first, then each other file's, each file's by line."""
     return sorted(problems, key=lambda p: (p.file != path, str(p.file), p.line or 0))
 
 
@@ -177,8 +179,7 @@ class _References:
         self.problems.append(Problem(self.path, line, f"{format_loc(loc)}: {message}"))
 
     def _warning(self, loc: Loc, message: str) -> None:
-        line = line_of(self.path, loc)
-        self.warnings.append(Problem(self.path, line, f"warning: {format_loc(loc)}: {message}"))
+        self.warnings.append(warning(self.path, loc, message))
 
     def _failed(self, section: str, name: str) -> bool:
         """Whether ``name`` may be in ``section`` but had mistakes, reported already."""
@@ -283,6 +284,11 @@ class _References:
                 self.problems.append(
                     Problem(file, line_of(file, where), f"{format_loc(where)}: {message}")
                 )
+
+
+def warning(file: Path, loc: YamlLoc, message: str) -> Problem:
+    """What works but probably not as meant, at ``loc`` in ``file``."""
+    return Problem(file, line_of(file, loc), f"warning: {format_loc(loc)}: {message}")
 
 
 def _kind_and_name(member: str) -> tuple[str, str]:

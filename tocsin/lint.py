@@ -3,12 +3,11 @@ of the schedules policies page, overrides that are over or change nothing, layer
 call, and people nothing ever pages. Each points at its file and line."""
 
 from datetime import datetime
-from pathlib import Path
 
 from schedules.lint import gaps, hidden_layers, stale_overrides
 from schedules.loader import schedule_file
-from schedules.yamlfile import Loc, Problem, format_loc, line_of
-from tocsin.config import LoadedConfig
+from schedules.yamlfile import Problem
+from tocsin.config import LoadedConfig, in_file_order, warning
 
 DEFAULT_WEEKS = 4
 
@@ -19,7 +18,7 @@ def lint(loaded: LoadedConfig, now: datetime, weeks: int = DEFAULT_WEEKS) -> lis
     warnings = schedule_warnings(loaded, now, weeks)
     if loaded.complete:
         warnings += unpaged_people(loaded)
-    return sorted(warnings, key=lambda w: (w.file != loaded.path, str(w.file), w.line or 0))
+    return in_file_order(loaded.path, warnings)
 
 
 def schedule_warnings(loaded: LoadedConfig, now: datetime, weeks: int) -> list[Problem]:
@@ -32,7 +31,7 @@ def schedule_warnings(loaded: LoadedConfig, now: datetime, weeks: int) -> list[P
         if ("schedule", name) in paged:
             findings += gaps(schedule, now, weeks)
         file = schedule_file(schedules_dir, name)
-        warnings += [_warning(file, loc, message) for loc, message in findings]
+        warnings += [warning(file, loc, message) for loc, message in findings]
     return warnings
 
 
@@ -44,7 +43,7 @@ def unpaged_people(loaded: LoadedConfig) -> list[Problem]:
     reached |= {name for kind, name in _paged(loaded) if kind == "person"}
     message = "is on no schedule, in no group, and no policy pages them"
     return [
-        _warning(loaded.path, ("people", person), message)
+        warning(loaded.path, ("people", person), message)
         for person in config.people
         if person not in reached
     ]
@@ -57,7 +56,3 @@ def _paged(loaded: LoadedConfig) -> set[tuple[str, str]]:
         for level in policy.levels
         for target in level.targets
     }
-
-
-def _warning(file: Path, loc: Loc, message: str) -> Problem:
-    return Problem(file, line_of(file, loc), f"warning: {format_loc(loc)}: {message}")
