@@ -200,10 +200,37 @@ def test_a_restriction_from_the_hour_that_happens_twice_starts_at_its_first() ->
 
 
 @pytest.mark.parametrize(
-    ("handoff", "window", "expected"),
+    ("zone", "handoff", "window", "expected"),
     [
+        # Forward: 02:30 on 8 Mar does not happen; read as EST it is 07:30 UTC (03:30 EDT),
+        # and the next day's 02:30 EDT is 06:30 UTC: that turn lasts 23 hours.
+        (
+            "America/New_York",
+            "2026-03-06 02:30",
+            ("2026-03-07 00:00", "2026-03-09 12:00"),
+            [
+                ("alice", "2026-03-07 00:00", "2026-03-07 07:30"),
+                ("bob", "2026-03-07 07:30", "2026-03-08 07:30"),
+                ("alice", "2026-03-08 07:30", "2026-03-09 06:30"),
+                ("bob", "2026-03-09 06:30", "2026-03-09 12:00"),
+            ],
+        ),
+        # Back: 01:30 on 1 Nov happens twice; the first (EDT) is 05:30 UTC, and the next
+        # day's 01:30 EST is 06:30 UTC: that turn lasts 25 hours.
+        (
+            "America/New_York",
+            "2026-10-30 01:30",
+            ("2026-10-31 00:00", "2026-11-02 12:00"),
+            [
+                ("alice", "2026-10-31 00:00", "2026-10-31 05:30"),
+                ("bob", "2026-10-31 05:30", "2026-11-01 05:30"),
+                ("alice", "2026-11-01 05:30", "2026-11-02 06:30"),
+                ("bob", "2026-11-02 06:30", "2026-11-02 12:00"),
+            ],
+        ),
         # Forward: 02:30 on 4 Oct does not happen; read as AEST it is 16:30 UTC (03:30 AEDT).
         (
+            "Australia/Sydney",
             "2026-10-01 02:30",
             ("2026-10-02 12:00", "2026-10-05 00:00"),
             [
@@ -215,6 +242,7 @@ def test_a_restriction_from_the_hour_that_happens_twice_starts_at_its_first() ->
         ),
         # Back: 02:30 on 5 Apr happens twice; the first (AEDT) is 4 Apr 15:30 UTC.
         (
+            "Australia/Sydney",
             "2026-04-01 02:30",
             ("2026-04-03 12:00", "2026-04-06 00:00"),
             [
@@ -226,11 +254,11 @@ def test_a_restriction_from_the_hour_that_happens_twice_starts_at_its_first() ->
         ),
     ],
 )
-def test_daily_handoffs_in_the_changed_hour_in_sydney(
-    handoff: str, window: tuple[str, str], expected: list[tuple[str, str, str]]
+def test_daily_handoffs_in_the_changed_hour(
+    zone: str, handoff: str, window: tuple[str, str], expected: list[tuple[str, str, str]]
 ) -> None:
     rotation = {"every": "1d", "handoff": handoff, "members": ["alice", "bob"]}
-    schedule = layered("Australia/Sydney", rotation)
+    schedule = layered(zone, rotation)
     found = shifts(schedule, utc(window[0]), utc(window[1]))
     assert people(found) == [(who, utc(a), utc(b)) for who, a, b in expected]
 
