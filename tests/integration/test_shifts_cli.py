@@ -73,3 +73,9 @@ def test_a_wrong_argument_is_refused_saying_why(
     out, err = capsys.readouterr()
     assert out == ""
     assert err == message + "\n"
+
+
+def test_oncall_in_a_gap_says_nobody(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["oncall", "daytime", "--config", CONFIG, "--at", "2026-01-10T20:00Z"]) == 0
+
+    assert capsys.readouterr().out == "daytime: nobody (a gap in the schedule)\n"
