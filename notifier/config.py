@@ -34,6 +34,21 @@ def _known_to_apprise(url: str) -> str:
 AppriseUrl = Annotated[str, AfterValidator(_known_to_apprise)]
 
 
+CONTACT_METHODS = (
+    "email",
+    "webhook",
+    "console",
+    "slack_webhook",
+    "slack_user",
+    "slack_channel",
+    "teams_webhook",
+    "mattermost_webhook",
+    "rocketchat_webhook",
+    "apprise",
+)
+"""The fields of ``Person`` that page them: one set is enough."""
+
+
 class Person(BaseModel):
     """A person and every way to reach them; a page goes out by each method given."""
 
@@ -73,22 +88,34 @@ class Person(BaseModel):
         """Where the Slack bot posts for this person."""
         return self.slack_user or self.slack_channel
 
+    @property
+    def reachable(self) -> bool:
+        """Whether the person has any way to be paged."""
+        return any(getattr(self, method) for method in CONTACT_METHODS)
+
 
 class Target(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    kind: Literal["schedule", "person"]
+    kind: Literal["schedule", "person", "group"]
     name: str
+    round_robin: bool = False
+    """For a group: one member per incident, in turn, instead of everyone."""
 
     def __str__(self) -> str:
-        return f"{self.kind}:{self.name}"
+        return f"{self.kind}:{self.name}" + (":round-robin" if self.round_robin else "")
+
+
+_TARGET_FORMS = "write schedule:<name>, person:<name>, group:<name> or group:<name>:round-robin"
 
 
 def parse_target(text: str) -> Target:
     kind, sep, name = text.partition(":")
-    if not sep or not name or kind not in ("schedule", "person"):
-        raise ValueError(f"invalid target {text!r}: write schedule:<name> or person:<name>")
-    return Target(kind=kind, name=name)
+    round_robin = kind == "group" and name.endswith(":round-robin")
+    name = name.removesuffix(":round-robin") if round_robin else name
+    if not sep or not name or ":" in name or kind not in ("schedule", "person", "group"):
+        raise ValueError(f"invalid target {text!r}: {_TARGET_FORMS}")
+    return Target(kind=kind, name=name, round_robin=round_robin)
 
 
 class Level(BaseModel):

@@ -1,5 +1,7 @@
-"""Who a level's targets are at an instant: people named directly and whoever is on call."""
+"""Who a level's targets are at an instant: people named directly, groups, and whoever is on
+call."""
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,6 +20,7 @@ class Directory:
 
     people: Mapping[str, Person]
     schedules: Mapping[str, Schedule] = field(default_factory=dict)
+    groups: Mapping[str, Sequence[str]] = field(default_factory=dict)
     policies: Mapping[str, EscalationPolicy] = field(default_factory=dict)
     maintenance: Sequence[MaintenanceWindow] = ()
     inhibit_rules: Sequence[InhibitRule] = ()
@@ -25,15 +28,41 @@ class Directory:
     """Every route's settings by name: when its incidents page and report (``group_wait``,
     ``group_interval``, ``support_hours``). A route not here pages at once, without reports."""
 
-    def resolve(self, level: Level, at: datetime) -> list[str]:
+    def resolve(self, level: Level, at: datetime, incident_id: str | None = None) -> list[str]:
         """Person ids in target order, each once (the same person on call for two targets
-        gets one page)."""
+        gets one page).
+
+        A round-robin group gives the member whose turn ``incident_id`` is; without one (an
+        incident not yet opened, as in explanations) every member who could be picked.
+        """
         found: list[str] = []
         for target in level.targets:
             if target.kind == "person":
-                person = target.name
+                people: Sequence[str] = [target.name]
+            elif target.kind == "group":
+                members = self.groups[target.name]
+                if target.round_robin and incident_id is not None:
+                    members = [round_robin(members, incident_id)]
+                people = members
             else:
+                # None in a gap of the schedule: that target pages nobody, the others still do.
                 person = who_is_on_call(self.schedules[target.name], at)
-            if person not in found:
-                found.append(person)
+                people = [] if person is None else [person]
+            for person in people:
+                if person not in found:
+                    found.append(person)
         return found
+
+
+def round_robin(members: Sequence[str], incident_id: str) -> str:
+    """The member whose turn the incident is, from its id alone, so no state is kept.
+
+    Incident ids count up (1, 2, 3...), so id mod the group's size takes members in turn; an
+    id that is not a number is hashed instead (the same member for the same id, spread evenly).
+    """
+    number = (
+        int(incident_id)
+        if incident_id.isdigit()
+        else int.from_bytes(hashlib.sha256(incident_id.encode()).digest()[:8], "big")
+    )
+    return members[number % len(members)]

@@ -161,7 +161,7 @@ class Pager:
         if held is not None:
             await self._hold(incident_id, step, attempt, held, now)
             return
-        people = self.directory.resolve(level, now)
+        people = self.directory.resolve(level, now, incident_id)
         results = await self.sender.deliver(incident, people, "page", step)
         events = [
             timeline_event(

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from router.config import Severity
-from router.weekly import WeeklyWindow, inside, next_start
+from schedules.weekly import WeeklyWindow, inside, next_start
 
 
 def page_time(

@@ -25,8 +25,8 @@ from pydantic import (
 
 from router.inhibition import InhibitRule
 from router.matchers import Matcher, parse_matcher
-from router.weekly import WeeklyWindow
 from schedules.durations import Duration, parse_duration
+from schedules.weekly import WeeklyWindow
 from schedules.yamlfile import format_loc
 
 MAX_ROUTE_DEPTH = 10

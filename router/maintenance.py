@@ -1,6 +1,6 @@
 """Maintenance windows: recurring silences written in the configuration ("payments, Sundays
 02:00-04:00 Europe/Berlin"). Pure: the silence a window stands for while it is open (when it
-is open is ``router.weekly``'s arithmetic).
+is open is ``schedules.weekly``'s arithmetic).
 """
 
 from datetime import datetime
@@ -9,7 +9,7 @@ from pydantic import Field, field_validator
 
 from router.matchers import parse_matcher
 from router.silences import Silence, SilenceMatcher
-from router.weekly import WeeklyWindow
+from schedules.weekly import WeeklyWindow
 
 
 class MaintenanceWindow(WeeklyWindow):

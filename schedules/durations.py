@@ -1,4 +1,5 @@
-"""Durations as operators write them in YAML: ``30s``, ``5m``, ``2h``, ``1d``, ``1w``."""
+"""Durations as operators write them in YAML: ``30s``, ``5m``, ``2h``, ``1d``, ``1w``, and
+compounds of them from the largest unit down, each unit once: ``1h30m``, ``2d12h``."""
 
 import re
 from datetime import timedelta
@@ -7,7 +8,8 @@ from typing import Annotated
 from pydantic import BeforeValidator, PlainSerializer
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_PATTERN = re.compile(r"^\s*0*(\d+)\s*([smhdw])\s*$")
+_PART = re.compile(r"0*(\d+)\s*([smhdw])\s*")
+_ORDER = "wdhms"
 
 MAX_DURATION = timedelta(days=3650)
 """Ten years: more than any timer, link or rotation needs, and far from the durations Python
@@ -16,20 +18,39 @@ _MAX_DIGITS = len(str(int(MAX_DURATION.total_seconds())))
 
 
 def parse_duration(text: str) -> timedelta:
-    """Parse ``<positive integer><unit>``; raise ``ValueError`` naming the accepted forms."""
-    match = _PATTERN.match(text)
+    """Parse ``<positive integer><unit>``, or several such parts (``1h30m``); raise
+    ``ValueError`` naming the accepted forms."""
+    parts = _parts(text)
     # Digits counted before int(): Python refuses to read more than 4,300 of them.
-    if match is not None and len(match.group(1)) > _MAX_DIGITS:
+    if parts is not None and any(len(digits) > _MAX_DIGITS for digits, _ in parts):
         raise ValueError(_too_long(text))
-    if match is None or int(match.group(1)) == 0:
+    if parts is None or sum(int(digits) for digits, _ in parts) == 0:
         raise ValueError(
             f"invalid duration {text!r}: use a positive whole number and one of s, m, h, d, w "
-            "(for example 30s, 5m, 2h, 1d, 1w)"
+            "(for example 30s, 5m, 2h, 1d, 1w), or several from the largest unit down (1h30m)"
         )
-    seconds = int(match.group(1)) * _UNITS[match.group(2)]
+    seconds = sum(int(digits) * _UNITS[unit] for digits, unit in parts)
     if seconds > MAX_DURATION.total_seconds():
         raise ValueError(_too_long(text))
     return timedelta(seconds=seconds)
+
+
+def _parts(text: str) -> list[tuple[str, str]] | None:
+    """``[(digits, unit), ...]``, or ``None`` unless the text is nothing but such parts with
+    units from largest to smallest (``30m1h`` is more likely a slip than a meaning)."""
+    stripped = text.strip()
+    parts: list[tuple[str, str]] = []
+    position = 0
+    while position < len(stripped):
+        match = _PART.match(stripped, position)
+        if match is None:
+            return None
+        parts.append((match.group(1), match.group(2)))
+        position = match.end()
+    ranks = [_ORDER.index(unit) for _, unit in parts]
+    if not parts or ranks != sorted(set(ranks)):
+        return None
+    return parts
 
 
 def format_duration(value: timedelta) -> str:

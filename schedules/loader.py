@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from schedules.models import Schedule
-from schedules.yamlfile import ConfigFileError, Problem, line_of, load_yaml_model
+from schedules.yamlfile import ConfigFileError, Problem, line_of, read_yaml_model
 
 _SUFFIXES = {".yaml", ".yml"}
 
@@ -14,30 +14,39 @@ def load_schedules(directory: Path) -> dict[str, Schedule]:
     A schedule's ``name`` must equal its file's stem, so the file for a name is easy to find.
     An empty directory holds no schedules, which is not an error.
     """
+    schedules, problems = read_schedules(directory)
+    if problems:
+        raise ConfigFileError(problems)
+    return schedules
+
+
+def read_schedules(directory: Path) -> tuple[dict[str, Schedule], list[Problem]]:
+    """The schedules in ``directory`` as far as they could be read, and every problem.
+
+    A file with problems still gives what is right in it (``read_yaml_model``), so that the
+    people it names and the policies naming it are checked in the same run.
+    """
     try:
         files = sorted(path for path in directory.iterdir() if path.suffix in _SUFFIXES)
     except OSError as exc:
         problem = Problem(directory, None, f"cannot read schedule directory: {exc.strerror}")
-        raise ConfigFileError([problem]) from exc
+        return {}, [problem]
 
     schedules: dict[str, Schedule] = {}
     defined_in: dict[str, Path] = {}
     problems: list[Problem] = []
     for path in files:
-        try:
-            schedule = load_yaml_model(path, Schedule)
-        except ConfigFileError as exc:
-            problems += exc.problems
+        read = read_yaml_model(path, Schedule)
+        problems += read.problems
+        if read.value is None:
             continue
-        mismatch = _name_mismatch(path, schedule, defined_in)
+        mismatch = _name_mismatch(path, read.value, defined_in)
         if mismatch is not None:
             problems.append(Problem(path, line_of(path, ("name",)), mismatch))
             continue
-        schedules[schedule.name] = schedule
-        defined_in[schedule.name] = path
-    if problems:
-        raise ConfigFileError(problems)
-    return schedules
+        schedules[read.value.name] = read.value
+        defined_in[read.value.name] = path
+    return schedules, problems
 
 
 def schedule_file(directory: Path, name: str) -> Path:

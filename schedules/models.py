@@ -1,12 +1,15 @@
-"""A schedule file as operators write it: a rotation in a named time zone, plus overrides.
+"""A schedule file as operators write it: layers of rotations in a named time zone, plus
+overrides. A schedule with one ``rotation`` is a schedule of one layer.
 
 Times in these files are local wall-clock times without an offset, read in the schedule's
 ``timezone``; ``schedules.oncall`` turns them into instants.
 """
 
 import contextlib
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from difflib import get_close_matches
+from functools import cached_property
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -21,6 +24,7 @@ from pydantic import (
 )
 
 from schedules.durations import Duration
+from schedules.weekly import WeeklyTimes
 
 _LOCAL_FORMAT = "%Y-%m-%d %H:%M"
 
@@ -66,6 +70,9 @@ LocalDateTime = Annotated[
 
 Name = Annotated[str, Field(min_length=1)]
 
+GROUP_PREFIX = "group:"
+"""A rotation member written ``group:NAME`` stands for the people of group NAME in turn."""
+
 
 class Rotation(BaseModel):
     """Members take turns of length ``every``; the first turn starts at ``handoff``."""
@@ -75,6 +82,16 @@ class Rotation(BaseModel):
     every: Duration
     handoff: LocalDateTime
     members: list[Name] = Field(min_length=1)
+
+
+class Layer(Rotation):
+    """A rotation that is on call only inside its ``restrictions`` (always, with none): outside
+    them the layer below answers, and where no layer does the schedule has a gap."""
+
+    name: str | None = None
+    """Shown by ``tocsin shifts``; ``layer N`` (from 1) when left out."""
+    restrictions: list[WeeklyTimes] = []
+    """Weekly windows in the schedule's zone: business hours, nights, weekends."""
 
 
 class Override(BaseModel):
@@ -107,8 +124,34 @@ class Schedule(BaseModel):
 
     name: Name
     timezone: str
-    rotation: Rotation
+    layers: list[Layer] = []
+    """Later layers lie on top of earlier ones."""
+    # After layers, so its check sees them; checked when left out too.
+    rotation: Rotation | None = Field(default=None, validate_default=True)
     overrides: list[Override] = []
+
+    @field_validator("rotation")
+    @classmethod
+    def _rotation_or_layers(
+        cls, rotation: Rotation | None, info: ValidationInfo
+    ) -> Rotation | None:
+        if "layers" not in info.data:  # layers had mistakes of their own
+            return rotation
+        if rotation is None and not info.data["layers"]:
+            raise ValueError("missing: write rotation (a schedule of one layer) or layers")
+        if rotation is not None and info.data["layers"]:
+            raise ValueError("write rotation or layers, not both (a rotation is one layer)")
+        return rotation
+
+    @cached_property
+    def layer_stack(self) -> list[Layer]:
+        """The layers from the bottom up; a lone ``rotation`` is the only one."""
+        if self.rotation is not None:
+            return [Layer.model_validate(self.rotation.model_dump())]
+        return self.layers
+
+    def layer_name(self, index: int) -> str:
+        return self.layer_stack[index].name or f"layer {index + 1}"
 
     @field_validator("timezone")
     @classmethod
@@ -121,6 +164,44 @@ class Schedule(BaseModel):
             hint = f"did you mean {guess[0]!r}?" if guess else "use an IANA name such as UTC"
             raise ValueError(f"unknown time zone {timezone!r}: {hint}") from None
         return timezone
+
+    def named_people(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Every person named in the file, with where: ``(("rotation", "members", 0), "alice")``."""
+        where: list[tuple[str | int, ...]] = (
+            [("rotation",)]
+            if self.rotation is not None
+            else [("layers", i) for i in range(len(self.layers))]
+        )
+        members = [
+            ((*place, "members", j), member)
+            for place, layer in zip(where, self.layer_stack, strict=True)
+            for j, member in enumerate(layer.members)
+        ]
+        overrides = [(("overrides", i, "person"), o.person) for i, o in enumerate(self.overrides)]
+        return [*members, *overrides]
+
+    def with_groups(self, groups: Mapping[str, Sequence[str]]) -> "Schedule":
+        """The schedule with each ``group:NAME`` member replaced, in place, by the group's
+        people: they take their turns in the group's order. A group not in ``groups`` stays
+        as written (``tocsin check`` reports it)."""
+
+        def expand(members: list[str]) -> list[str]:
+            people: list[str] = []
+            for member in members:
+                group = member.removeprefix(GROUP_PREFIX)
+                known = member.startswith(GROUP_PREFIX) and group in groups
+                people += groups[group] if known else [member]
+            return people
+
+        data = self.model_dump(by_alias=True)
+        for layer in [data["rotation"]] if self.rotation is not None else data["layers"]:
+            layer["members"] = expand(layer["members"])
+        return Schedule.model_validate(data)
+
+    @property
+    def people(self) -> set[str]:
+        """Everyone this schedule can put on call."""
+        return {name for _, name in self.named_people()}
 
     @property
     def zone(self) -> ZoneInfo:

@@ -1,5 +1,9 @@
 """Who is on call: pure functions of a schedule and an instant (no I/O, no clock).
 
+At an instant, the last override covering it wins (overrides a caller passes in lie above the
+file's, last one on top); else the topmost layer whose restrictions hold it (a layer without
+restrictions always does) gives its rotation's member; else nobody is on call: a gap.
+
 Rotation turns are numbered from the handoff: turn ``n`` belongs to
 ``members[n % len(members)]``, and turns before the handoff have negative numbers, so the
 rotation simply runs backwards in time. A rotation whose ``every`` is a whole number of days
@@ -12,36 +16,48 @@ as the jump (02:30 on Berlin's spring day is 03:30 CEST); a time that happens tw
 clocks go back is its first occurrence (summer time).
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
-from schedules.models import Override, Rotation, Schedule
+from schedules.models import Layer, Override, Rotation, Schedule
+from schedules.weekly import Span
 
 _DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
 class Shift:
-    """``person`` is on call over ``[start, end)``, both aware UTC datetimes."""
+    """``person`` is on call over ``[start, end)``, both aware UTC datetimes; ``None`` is a
+    gap, nobody on call."""
 
-    person: str
+    person: str | None
     start: datetime
     end: datetime
     override: bool
 
 
-def who_is_on_call(schedule: Schedule, at: datetime) -> str:
-    """The person on call at the aware instant ``at``.
+@dataclass(frozen=True, slots=True)
+class Cover:
+    """``person`` stands in over ``[start, end)`` (aware instants): an override as instants,
+    so overrides kept elsewhere than the schedule's file (written in UTC) fit in too."""
 
-    That is the person of the last listed override covering ``at``, else the rotation's.
-    """
-    return _resolve(schedule, _aware_utc(at, "at"))[0]
+    person: str
+    start: datetime
+    end: datetime
 
 
-def shifts(schedule: Schedule, start: datetime, end: datetime) -> list[Shift]:
-    """Shifts covering ``[start, end)`` without gaps, in order, clipped to the window.
+def who_is_on_call(schedule: Schedule, at: datetime, extra: Sequence[Cover] = ()) -> str | None:
+    """The person on call at the aware instant ``at``, or ``None`` in a gap."""
+    return _resolve(schedule, _covers(schedule, extra), _aware_utc(at, "at"))[0]
+
+
+def shifts(
+    schedule: Schedule, start: datetime, end: datetime, extra: Sequence[Cover] = ()
+) -> list[Shift]:
+    """Shifts tiling ``[start, end)`` without overlap, in order, clipped to the window.
 
     Consecutive shifts with the same person and the same ``override`` flag are merged, so an
     override of the person already on call still shows as its own shift.
@@ -49,19 +65,11 @@ def shifts(schedule: Schedule, start: datetime, end: datetime) -> list[Shift]:
     start, end = _aware_utc(start, "start"), _aware_utc(end, "end")
     if end <= start:
         raise ValueError(f"end ({end}) must be after start ({start})")
-    rotation, zone = schedule.rotation, schedule.zone
-    cuts = {start, end}
-    turn = _turn(rotation, zone, start) + 1
-    while (handoff := _handoff(rotation, zone, turn)) < end:
-        cuts.add(handoff)
-        turn += 1
-    for override in schedule.overrides:
-        cuts.update(edge for edge in _interval(override, zone) if start < edge < end)
-
+    covers = _covers(schedule, extra)
     # Nobody changes between two cuts, so each piece is resolved at its start.
     result: list[Shift] = []
-    for piece_start, piece_end in pairwise(sorted(cuts)):
-        person, is_override = _resolve(schedule, piece_start)
+    for piece_start, piece_end in _pieces(schedule, covers, start, end):
+        person, is_override = _resolve(schedule, covers, piece_start)
         last = result[-1] if result else None
         if last is not None and (last.person, last.override) == (person, is_override):
             result[-1] = replace(last, end=piece_end)
@@ -70,15 +78,75 @@ def shifts(schedule: Schedule, start: datetime, end: datetime) -> list[Shift]:
     return result
 
 
-def _resolve(schedule: Schedule, at: datetime) -> tuple[str, bool]:
-    """``(person, is_override)`` at the UTC instant ``at``."""
+def answering_layers(schedule: Schedule, start: datetime, end: datetime) -> set[int]:
+    """The indexes of the layers that answer somewhere in ``[start, end)``, overrides aside."""
+    start, end = _aware_utc(start, "start"), _aware_utc(end, "end")
+    return {
+        index
+        for piece_start, _ in _pieces(schedule, [], start, end)
+        if (index := covering_layer(schedule, piece_start)) is not None
+    }
+
+
+def _pieces(
+    schedule: Schedule, covers: list[Cover], start: datetime, end: datetime
+) -> list[tuple[datetime, datetime]]:
+    """``[start, end)`` cut wherever a handoff, a restriction or a cover begins or ends."""
     zone = schedule.zone
-    for override in reversed(schedule.overrides):  # the last one listed wins
-        override_start, override_end = _interval(override, zone)
-        if override_start <= at < override_end:
-            return override.person, True
-    members = schedule.rotation.members
-    return members[_turn(schedule.rotation, zone, at) % len(members)], False
+    cuts = {start, end}
+    for layer in schedule.layer_stack:
+        turn = _turn(layer, zone, start) + 1
+        while (handoff := _handoff(layer, zone, turn)) < end:
+            cuts.add(handoff)
+            turn += 1
+        for window in _windows(layer, zone, start, end):
+            cuts.update(edge for edge in window if start < edge < end)
+    for cover in covers:
+        cuts.update(edge for edge in (cover.start, cover.end) if start < edge < end)
+    return list(pairwise(sorted(cuts)))
+
+
+def covering_layer(schedule: Schedule, at: datetime) -> int | None:
+    """The index of the layer that answers at the UTC instant ``at`` when no override does."""
+    zone = schedule.zone
+    for index in reversed(range(len(schedule.layer_stack))):
+        layer = schedule.layer_stack[index]
+        if not layer.restrictions or any(
+            window_start <= at < window_end
+            for window_start, window_end in _windows(layer, zone, at, at)
+        ):
+            return index
+    return None
+
+
+def _resolve(schedule: Schedule, covers: list[Cover], at: datetime) -> tuple[str | None, bool]:
+    """``(person, is_override)`` at the UTC instant ``at``."""
+    for cover in reversed(covers):  # the last one wins
+        if cover.start <= at < cover.end:
+            return cover.person, True
+    index = covering_layer(schedule, at)
+    if index is None:
+        return None, False
+    layer = schedule.layer_stack[index]
+    return layer.members[_turn(layer, schedule.zone, at) % len(layer.members)], False
+
+
+def _covers(schedule: Schedule, extra: Sequence[Cover]) -> list[Cover]:
+    zone = schedule.zone
+    own = [Cover(o.person, *_interval(o, zone)) for o in schedule.overrides]
+    return [*own, *(Cover(c.person, c.start.astimezone(UTC), c.end.astimezone(UTC)) for c in extra)]
+
+
+def _windows(layer: Layer, zone: ZoneInfo, start: datetime, end: datetime) -> list[Span]:
+    """The layer's restriction windows that may touch ``[start, end]``: those starting on a
+    local day from the one before ``start`` (a night runs into the next day) to ``end``'s."""
+    first = start.astimezone(zone).date() - _DAY
+    days = (end.astimezone(zone).date() - first).days + 1
+    return [
+        window
+        for restriction in layer.restrictions
+        for window in restriction.occurrences_in(zone, first, days)
+    ]
 
 
 def _turn(rotation: Rotation, zone: ZoneInfo, at: datetime) -> int:

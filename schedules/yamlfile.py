@@ -3,14 +3,17 @@
 Generic on purpose: schedule files use it, and so does the application's root config. Every
 problem found in a file is reported at once, so an operator fixes a file in one pass.
 
+A file with problems still yields what could be read of it (``read_yaml_model``): checks
+across files then go on, and one run reports the mistakes of every file.
+
 No file makes it fail otherwise: whatever ``schedules.yamlloader`` refuses (bytes that are not
 text, deep nesting, huge aliases) is one ``Problem``, with its line where it is known.
 """
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -50,26 +53,84 @@ class ConfigFileError(Exception):
         return "\n".join(str(problem) for problem in self.problems)
 
 
+@dataclass(frozen=True)
+class ReadModel(Generic[M]):
+    """A file read as far as it could be: ``value`` leaves out the parts with ``problems``
+    (``dropped``: top-level keys, or ``(key, name)`` entries of a top-level mapping), and is
+    ``None`` when what is left is no model (a syntax error, a required field wrong)."""
+
+    value: M | None
+    problems: list[Problem]
+    dropped: frozenset[tuple[str | int, ...]] = field(default_factory=frozenset)
+
+
 def load_yaml_model(path: Path, model: type[M]) -> M:
     """Read ``path`` and validate it as ``model``.
 
     Raise ``ConfigFileError`` listing every problem, sorted by line.
     """
-    text = _read(path)
+    read = read_yaml_model(path, model)
+    if read.problems or read.value is None:
+        raise ConfigFileError(read.problems)
+    return read.value
+
+
+def read_yaml_model(
+    path: Path, model: type[M], stand_ins: Mapping[str, object] | None = None
+) -> ReadModel[M]:
+    """Read ``path`` as ``model``, keeping what is right when parts are wrong.
+
+    A wrong entry of a top-level mapping (one person) is left out, else the whole top-level
+    key; a required key left out is replaced by its ``stand_ins`` value, if one is given.
+    """
     try:
+        text = _read(path)
         root, data, problems = _parse(path, text)
+    except ConfigFileError as error:
+        return ReadModel(None, error.problems)
     except yaml.YAMLError as exc:
-        raise ConfigFileError([_syntax_problem(path, text, exc)]) from exc
+        return ReadModel(None, [_syntax_problem(path, text, exc)])
     try:
-        result = model.model_validate(data)
+        value = model.model_validate(data)
     except ValidationError as exc:
         problems += [
             Problem(path, _line_at(root, error["loc"]), _describe(error)) for error in exc.errors()
         ]
-        raise ConfigFileError(_by_line(problems)) from exc
-    if problems:
-        raise ConfigFileError(_by_line(problems))
-    return result
+        salvaged, dropped = _salvage(model, data, exc, stand_ins or {})
+        return ReadModel(salvaged, _by_line(problems), dropped)
+    return ReadModel(value, _by_line(problems))
+
+
+_SALVAGE_ROUNDS = 3
+"""Leaving a part out can only reveal a missing required key, so a few rounds settle it."""
+
+
+def _salvage(
+    model: type[M], data: object, exc: ValidationError, stand_ins: Mapping[str, object]
+) -> tuple[M | None, frozenset[tuple[str | int, ...]]]:
+    if not isinstance(data, dict):
+        return None, frozenset()
+    data = dict(data)
+    dropped: set[tuple[str | int, ...]] = set()
+    for _ in range(_SALVAGE_ROUNDS):
+        for error in exc.errors():
+            loc = error["loc"]
+            if not loc:
+                return None, frozenset(dropped)
+            section = data.get(loc[0])
+            if len(loc) >= 2 and isinstance(section, dict) and loc[1] in section:
+                data[loc[0]] = {k: v for k, v in section.items() if k != loc[1]}
+                dropped.add(tuple(loc[:2]))
+            else:
+                data.pop(loc[0], None)
+                dropped.add((loc[0],))
+                if loc[0] in stand_ins:
+                    data[str(loc[0])] = stand_ins[str(loc[0])]
+        try:
+            return model.model_validate(data), frozenset(dropped)
+        except ValidationError as again:
+            exc = again
+    return None, frozenset(dropped)
 
 
 def line_of(path: Path, loc: Loc) -> int | None:

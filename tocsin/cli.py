@@ -1,5 +1,5 @@
-"""``tocsin up|web|router|worker|check|oncall|explain|ingest-test|test|silence|incident|token|
-dead-letters``."""
+"""``tocsin up|web|router|worker|check|oncall|shifts|explain|ingest-test|test|silence|incident|
+token|dead-letters``."""
 
 import argparse
 import asyncio
@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 from router.config import walk
 from schedules.oncall import who_is_on_call
 from schedules.yamlfile import ConfigFileError
-from tocsin.config import LoadedConfig, load_config
+from tocsin.config import LoadedConfig, load_config, read_config
 from tocsin.deadletters import dead_letters_command
 from tocsin.embedded import EmbeddedValkey
 from tocsin.explain_cli import add_parser as add_explain_parser
@@ -26,12 +26,15 @@ from tocsin.incident_cli import add_parser as add_incident_parser
 from tocsin.incident_cli import incident_command
 from tocsin.ingest_test_cli import add_parser as add_ingest_test_parser
 from tocsin.ingest_test_cli import ingest_test_command
+from tocsin.lint import DEFAULT_WEEKS, lint
 from tocsin.logs import configure as configure_logging
 from tocsin.route_tests import add_parser as add_test_parser
 from tocsin.route_tests import test_routes_command
 from tocsin.runtime import Runtime, system_clock
 from tocsin.service import Role, running
 from tocsin.settings import LOG_FORMATS, Settings, SettingsError
+from tocsin.shifts_cli import add_parser as add_shifts_parser
+from tocsin.shifts_cli import shifts_command
 from tocsin.silence_cli import add_parser as add_silence_parser
 from tocsin.silence_cli import silence_command
 from tocsin.store import StoreUrlError, connect, describe
@@ -73,16 +76,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return silence_command(settings, args)
     if args.command == "token":
         return token_command(settings, args)
+    if not settings.config_path.exists() and settings.config_path.parent.is_dir():
+        print(_no_config(settings.config_path), file=sys.stderr)
+        return 2
+    if args.command == "check":
+        return _check(settings.config_path, args)
     try:
         loaded = load_config(settings.config_path)
     except ConfigFileError as error:
         print(error, file=sys.stderr)
         return 2
-    if args.command == "check":
-        print(f"{settings.config_path}: ok ({_summary(loaded)})")
-        return 0
     if args.command == "oncall":
         return _oncall(loaded, args.schedule, args.at)
+    if args.command == "shifts":
+        return shifts_command(loaded, args, system_clock)
     if args.command == "explain":
         return explain_command(settings, loaded, args)
     if args.command == "ingest-test":
@@ -189,11 +196,15 @@ async def _say_if_unreachable(redis: Redis, url: str) -> None:
         )
 
 
+def _no_config(path: Path) -> str:
+    # Most often a command run from another folder than the one holding tocsin.yaml.
+    return (
+        f"tocsin: no configuration file at {path} ({path.absolute()}); name one with "
+        "--config PATH or the TOCSIN_CONFIG environment variable"
+    )
+
+
 def _oncall(loaded: LoadedConfig, name: str | None, at: datetime | None) -> int:
-    instant = at or system_clock()
-    if instant.tzinfo is None:
-        print("tocsin: --at needs a time zone offset, e.g. 2026-12-24T10:00+01:00", file=sys.stderr)
-        return 2
     names = [name] if name else sorted(loaded.schedules)
     for schedule_name in names:
         schedule = loaded.schedules.get(schedule_name)
@@ -201,10 +212,44 @@ def _oncall(loaded: LoadedConfig, name: str | None, at: datetime | None) -> int:
             known = ", ".join(sorted(loaded.schedules)) or "none"
             print(f"tocsin: no schedule {schedule_name!r} (known: {known})", file=sys.stderr)
             return 2
+        instant, note = at or system_clock(), ""
+        if instant.tzinfo is None:
+            # A time without offset means the schedule's own clock, as in its file.
+            instant = instant.replace(tzinfo=schedule.zone)
+            note = f" at {instant:%Y-%m-%d %H:%M %Z} (--at read in {schedule.timezone})"
         person = who_is_on_call(schedule, instant)
-        display = loaded.config.people[person].name if person in loaded.config.people else person
-        print(f"{schedule_name}: {display} ({person})")
+        print(f"{schedule_name}: {_person(loaded, person)}{note}")
     return 0
+
+
+def _check(path: Path, args: argparse.Namespace) -> int:
+    """Every problem and every warning of every file in one run, even when some are wrong."""
+    if args.weeks < 1:
+        print(f"tocsin: --weeks {args.weeks}: give a number of weeks from 1", file=sys.stderr)
+        return 2
+    now = args.at or system_clock()
+    if now.tzinfo is None:
+        print("tocsin: --at needs a time zone offset, e.g. 2026-12-24T10:00+01:00", file=sys.stderr)
+        return 2
+    loaded, problems = read_config(path)
+    warnings = [] if loaded is None else [*loaded.warnings, *lint(loaded, now, args.weeks)]
+    for line in [*problems, *warnings]:
+        print(line, file=sys.stderr)
+    if problems:
+        return 2
+    if args.strict and warnings:
+        print(f"tocsin: {len(warnings)} warnings, refused by --strict", file=sys.stderr)
+        return 2
+    assert loaded is not None  # read_config gives a configuration whenever it has no problems
+    print(f"{path}: ok ({_summary(loaded)})")
+    return 0
+
+
+def _person(loaded: LoadedConfig, person: str | None) -> str:
+    if person is None:
+        return "nobody (a gap in the schedule)"
+    known = loaded.config.people.get(person)
+    return f"{known.name if known else person} ({person})"
 
 
 def _summary(loaded: LoadedConfig) -> str:
@@ -251,16 +296,31 @@ def _parser() -> argparse.ArgumentParser:
             sub.add_argument(
                 "--tls-key", type=Path, help="its unencrypted PEM private key (TOCSIN_TLS_KEY)"
             )
-    commands.add_parser("check", parents=[common], help="validate the configuration")
+    check = commands.add_parser("check", parents=[common], help="validate the configuration")
+    check.add_argument("--strict", action="store_true", help="warnings are errors too")
+    check.add_argument(
+        "--weeks",
+        type=int,
+        default=DEFAULT_WEEKS,
+        help=f"how far ahead to look for gaps and hidden layers ({DEFAULT_WEEKS})",
+    )
+    check.add_argument(
+        "--at", type=datetime.fromisoformat, help="check as of this ISO time (default: now)"
+    )
     oncall = commands.add_parser("oncall", parents=[common], help="who is on call")
     oncall.add_argument("schedule", nargs="?", help="one schedule (default: all)")
-    oncall.add_argument("--at", type=datetime.fromisoformat, help="ISO instant with offset")
+    oncall.add_argument(
+        "--at",
+        type=datetime.fromisoformat,
+        help="ISO time; without an offset, in each schedule's zone",
+    )
     dead = commands.add_parser(
         "dead-letters", parents=[common], help="entries that could not be handled"
     )
     dead.add_argument("action", choices=["list", "replay"])
     add_data_dir(dead)
     dead.add_argument("id", nargs="?", help="for replay: the id that list shows")
+    add_shifts_parser(commands, common)
     add_silence_parser(commands, common)
     add_explain_parser(commands, common)
     add_ingest_test_parser(commands, common)

@@ -1,8 +1,14 @@
 """The root configuration file: each section validated by its stage's model, then the
-references between sections checked, every problem reported as ``file:line: message``."""
+references between sections checked, every problem reported as ``file:line: message``.
 
+One run reports every mistake of every file: a section or entry with a mistake is left out
+of the cross-file checks (``read_yaml_model``), and a reference to it is not reported again.
+Warnings name what will work but probably not as meant (a person nobody can page)."""
+
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from difflib import get_close_matches
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -25,9 +31,10 @@ from router.config import (
 from router.inhibition import InhibitRule
 from router.maintenance import MaintenanceWindow
 from schedules.durations import Duration
-from schedules.loader import load_schedules, schedule_file
-from schedules.models import Schedule
-from schedules.yamlfile import ConfigFileError, Problem, format_loc, line_of, load_yaml_model
+from schedules.loader import read_schedules, schedule_file
+from schedules.models import GROUP_PREFIX, Schedule
+from schedules.yamlfile import ConfigFileError, Problem, format_loc, line_of, read_yaml_model
+from schedules.yamlfile import Loc as YamlLoc
 from tocsin.api_auth import ApiAuthConfig
 
 
@@ -36,6 +43,18 @@ class TocsinConfig(BaseModel):
 
     integrations: list[Integration] = Field(default_factory=list)
     people: dict[str, Person] = Field(default_factory=dict)
+    groups: dict[str, list[str]] = Field(default_factory=dict)
+    """Person ids by group name: policy targets ``group:NAME`` (everyone) and
+    ``group:NAME:round-robin`` (one per incident), and rotation members ``group:NAME``."""
+
+    @field_validator("groups")
+    @classmethod
+    def _not_empty(cls, groups: dict[str, list[str]]) -> dict[str, list[str]]:
+        empty = [name for name, members in groups.items() if not members]
+        if empty:
+            raise ValueError(f"group {empty[0]!r} has no members; a page to it reaches nobody")
+        return groups
+
     schedules_dir: Path | None = None
     """Relative to the configuration file; one YAML file per schedule."""
 
@@ -86,6 +105,10 @@ class LoadedConfig:
     path: Path
     config: TocsinConfig
     schedules: dict[str, Schedule] = field(default_factory=dict)
+    warnings: list[Problem] = field(default_factory=list)
+    """What ``tocsin check`` should point out though it works; in file and line order."""
+    complete: bool = True
+    """False when parts with mistakes were left out (``read_config``)."""
 
     @property
     def routing(self) -> RoutingConfig:
@@ -102,6 +125,7 @@ class LoadedConfig:
         return Directory(
             people=self.config.people,
             schedules=self.schedules,
+            groups=self.config.groups,
             policies=self.config.escalation_policies,
             maintenance=self.config.maintenance_windows,
             inhibit_rules=self.config.inhibit_rules,
@@ -109,75 +133,203 @@ class LoadedConfig:
         )
 
 
+_STAND_INS: dict[str, object] = {"routes": [{}]}
+"""A stand-in for required sections with mistakes, so the other sections are still checked."""
+
+Loc = tuple[str | int, ...]
+
+
 def load_config(path: Path) -> LoadedConfig:
     """Raises ``ConfigFileError`` listing every problem in the file and its schedules: the
     root file's first, then each schedule file's, each file's in line order."""
-    config = load_yaml_model(path, TocsinConfig)
+    loaded, problems = read_config(path)
+    if problems or loaded is None:
+        raise ConfigFileError(problems)
+    return loaded
+
+
+def read_config(path: Path) -> tuple[LoadedConfig | None, list[Problem]]:
+    """The configuration as far as it could be read (parts with mistakes left out; ``None``
+    when the root file gives nothing), and every problem in order: for ``tocsin check``,
+    which also lints what could be read."""
+    root = read_yaml_model(path, TocsinConfig, _STAND_INS)
+    problems = list(root.problems)
+    config = root.value
+    if config is None:
+        return None, problems
     schedules: dict[str, Schedule] = {}
-    problems: list[Problem] = []
     if config.schedules_dir is not None:
-        try:
-            schedules = load_schedules(path.parent / config.schedules_dir)
-        except ConfigFileError as error:
-            problems.extend(error.problems)
-    problems.extend(_check_references(path, config, schedules))
-    if problems:
-        raise ConfigFileError(
-            sorted(problems, key=lambda p: (p.file != path, str(p.file), p.line or 0))
-        )
-    return LoadedConfig(path, config, schedules)
+        schedules, schedule_problems = read_schedules(path.parent / config.schedules_dir)
+        problems += schedule_problems
+    checks = _References(path, config, schedules, root.dropped)
+    problems += checks.problems
+    expanded = {name: s.with_groups(config.groups) for name, s in schedules.items()}
+    warnings = in_file_order(path, checks.warnings)
+    loaded = LoadedConfig(path, config, expanded, warnings, complete=not problems)
+    return loaded, in_file_order(path, problems)
 
 
-def _check_references(
-    path: Path, config: TocsinConfig, schedules: dict[str, Schedule]
-) -> list[Problem]:
-    problems: list[Problem] = []
+def in_file_order(path: Path, problems: list[Problem]) -> list[Problem]:
+    """The root file ``path``'s first, then each other file's, each file's by line."""
+    return sorted(problems, key=lambda p: (p.file != path, str(p.file), p.line or 0))
 
-    def problem(loc: tuple[str | int, ...], message: str) -> None:
-        problems.append(Problem(path, line_of(path, loc), f"{format_loc(loc)}: {message}"))
 
-    tree = route_tree(config.routes)
-    for loc, message in [
-        *integration_conflicts(config.integrations),
-        *heartbeat_problems(config.integrations),
-        *route_problems(tree),
-    ]:
-        problem(loc, message)
-    for node in walk(tree):
-        wanted = node.route.policy
-        if wanted is not None and wanted not in config.escalation_policies:
-            problem((*node.loc, "policy"), f"unknown escalation policy {wanted!r}")
-    schedules_dir = path.parent / (config.schedules_dir or ".")
-    for name, policy in config.escalation_policies.items():
-        for j, level in enumerate(policy.levels):
-            for k, target in enumerate(level.targets):
-                if target.kind == "schedule":
-                    if target.name in schedules:
+class _References:
+    """Every check across sections and files; what failed to load is not named again."""
+
+    def __init__(
+        self,
+        path: Path,
+        config: TocsinConfig,
+        schedules: dict[str, Schedule],
+        dropped: frozenset[Loc],
+    ) -> None:
+        self.path, self.config, self.schedules, self.dropped = path, config, schedules, dropped
+        self.schedules_dir = path.parent / (config.schedules_dir or ".")
+        self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
+        self._routes()
+        self._policies()
+        self._people()
+        self._schedules()
+
+    def _problem(self, loc: Loc, message: str) -> None:
+        line = line_of(self.path, loc)
+        self.problems.append(Problem(self.path, line, f"{format_loc(loc)}: {message}"))
+
+    def _warning(self, loc: Loc, message: str) -> None:
+        self.warnings.append(warning(self.path, loc, message))
+
+    def _failed(self, section: str, name: str) -> bool:
+        """Whether ``name`` may be in ``section`` but had mistakes, reported already."""
+        return (section,) in self.dropped or (section, name) in self.dropped
+
+    def _routes(self) -> None:
+        integrations = self.config.integrations
+        for loc, message in [
+            *integration_conflicts(integrations),
+            *heartbeat_problems(integrations),
+        ]:
+            self._problem(loc, message)
+        if ("routes",) in self.dropped:
+            return  # a stand-in: the mistakes in the routes are reported already
+        tree = route_tree(self.config.routes)
+        for loc, message in route_problems(tree):
+            self._problem(loc, message)
+        policies = self.config.escalation_policies
+        for node in walk(tree):
+            wanted = node.route.policy
+            if wanted is None or wanted in policies or self._failed("escalation_policies", wanted):
+                continue
+            message = unknown("escalation policy", wanted, policies, "not in escalation_policies")
+            self._problem((*node.loc, "policy"), message)
+
+    def _policies(self) -> None:
+        for name, policy in self.config.escalation_policies.items():
+            reached: set[str] | None = set()
+            for j, level in enumerate(policy.levels):
+                for k, target in enumerate(level.targets):
+                    loc = ("escalation_policies", name, "levels", j, "targets", k)
+                    self._check_target(loc, target.kind, target.name)
+                    people = self._target_people(target.kind, target.name)
+                    reached = None if people is None or reached is None else reached | people
+            if reached is not None and not any(map(self._reachable, reached)):
+                who = ", ".join(sorted(reached))
+                whom = f"none of {who} has a" if len(reached) > 1 else f"{who} has no"
+                self._problem(
+                    ("escalation_policies", name),
+                    f"pages nobody: {whom} contact method (email, webhook, chat, console)",
+                )
+
+    def _target_people(self, kind: str, name: str) -> set[str] | None:
+        """Who a target may page, or ``None`` when it cannot be known (a mistake elsewhere)."""
+        if kind == "schedule":
+            schedule = self.schedules.get(name)
+            if schedule is None:
+                return None
+            names = [self._target_people(*_kind_and_name(n)) for n in schedule.people]
+            return None if None in names else set().union(*filter(None, names))
+        members = self.config.groups.get(name) if kind == "group" else [name]
+        if members is None or not all(p in self.config.people for p in members):
+            return None
+        return set(members)
+
+    def _check_target(self, loc: Loc, kind: str, name: str) -> None:
+        if kind == "schedule":
+            if name in self.schedules or ("schedules_dir",) in self.dropped:
+                return
+            if self.config.schedules_dir is None:
+                self._problem(loc, f"unknown schedule {name!r} (no schedules_dir is set)")
+            elif not schedule_file(self.schedules_dir, name).exists():
+                # An existing file that failed to load says why itself.
+                where = schedule_file(self.config.schedules_dir, name)
+                self._problem(loc, unknown("schedule", name, self.schedules, f"no file {where}"))
+        elif kind == "group":
+            if name not in self.config.groups and not self._failed("groups", name):
+                self._problem(loc, unknown("group", name, self.config.groups, "not in groups"))
+        elif name not in self.config.people and not self._failed("people", name):
+            self._problem(loc, unknown("person", name, self.config.people, "not in people"))
+
+    def _reachable(self, person_id: str) -> bool:
+        return self.config.people[person_id].reachable
+
+    def _people(self) -> None:
+        for group, members in self.config.groups.items():
+            for i, member in enumerate(members):
+                if member not in self.config.people and not self._failed("people", member):
+                    message = unknown("person", member, self.config.people, "not in people")
+                    self._problem(("groups", group, i), message)
+        for person_id, person in self.config.people.items():
+            if person.email and self.config.smtp is None:
+                self._problem(
+                    ("people", person_id, "email"), "an email address needs an smtp section"
+                )
+            for key in ("slack_user", "slack_channel"):
+                if (
+                    getattr(person, key)
+                    and self.config.slack is None
+                    and not self._failed("slack", "")
+                ):
+                    message = f"{key} needs a slack section (bot_token)"
+                    self._problem(("people", person_id, key), message)
+            if not self._reachable(person_id):
+                self._warning(
+                    ("people", person_id),
+                    "cannot be paged: give them a contact method (email, webhook, chat, console)",
+                )
+
+    def _schedules(self) -> None:
+        for schedule in self.schedules.values():
+            file = schedule_file(self.schedules_dir, schedule.name)
+            for where, name in schedule.named_people():
+                kind, name = _kind_and_name(name) if where[-2] == "members" else ("person", name)
+                if kind == "group":
+                    if name in self.config.groups or self._failed("groups", name):
                         continue
-                    if config.schedules_dir is not None and _has_file(schedules_dir, target.name):
-                        continue  # its file failed to load, and says why
-                elif target.name in config.people:
+                    message = unknown("group", name, self.config.groups, "not in groups")
+                elif name in self.config.people or self._failed("people", name):
                     continue
-                loc = ("escalation_policies", name, "levels", j, "targets", k)
-                problem(loc, f"unknown {target.kind} {target.name!r}")
-    for person_id, person in config.people.items():
-        if person.email and config.smtp is None:
-            problem(("people", person_id, "email"), "an email address needs an smtp section")
-        for key in ("slack_user", "slack_channel"):
-            if getattr(person, key) and config.slack is None:
-                problem(("people", person_id, key), f"{key} needs a slack section (bot_token)")
-    for schedule in schedules.values():
-        file = schedule_file(schedules_dir, schedule.name)
-        named: list[tuple[tuple[str | int, ...], str]] = [
-            *((("rotation", "members", i), m) for i, m in enumerate(schedule.rotation.members)),
-            *((("overrides", i, "person"), o.person) for i, o in enumerate(schedule.overrides)),
-        ]
-        for where, name in named:
-            if name not in config.people:
-                message = f"{format_loc(where)}: unknown person {name!r} (not in people)"
-                problems.append(Problem(file, line_of(file, where), message))
-    return problems
+                else:
+                    message = unknown("person", name, self.config.people, "not in people")
+                self.problems.append(
+                    Problem(file, line_of(file, where), f"{format_loc(where)}: {message}")
+                )
 
 
-def _has_file(directory: Path, name: str) -> bool:
-    return schedule_file(directory, name).exists()
+def warning(file: Path, loc: YamlLoc, message: str) -> Problem:
+    """What works but probably not as meant, at ``loc`` in ``file``."""
+    return Problem(file, line_of(file, loc), f"warning: {format_loc(loc)}: {message}")
+
+
+def _kind_and_name(member: str) -> tuple[str, str]:
+    """A rotation member: ``("group", NAME)`` for ``group:NAME``, else ``("person", id)``."""
+    if member.startswith(GROUP_PREFIX):
+        return "group", member.removeprefix(GROUP_PREFIX)
+    return "person", member
+
+
+def unknown(kind: str, name: str, known: Iterable[str], where: str) -> str:
+    """The one wording of a name that refers to nothing, with the likely meant one."""
+    guess = get_close_matches(name, list(known), n=1)
+    hint = f"; did you mean {guess[0]!r}?" if guess else ""
+    return f"unknown {kind} {name!r} ({where}){hint}"

@@ -68,6 +68,7 @@ def _landing(landing: Landing, page: Page) -> list[str]:
         values = ", ".join(f'{name}="{value}"' for name, value in landing.group_labels.items())
         group = f"grouped by {{{values}}}"
     people = ", ".join(f"{person.name} ({person.id})" for person in page.people)
+    people = people or "nobody (its schedules have a gap then)"
     paged = "paged now" if page.now else f"not paged now: {page.why_not}"
     return [
         f"  -> {landing.route}: policy {landing.policy}{service}, {group}",

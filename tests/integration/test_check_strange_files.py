@@ -14,7 +14,7 @@ from tocsin.cli import main
 
 GOOD = """\
 people:
-  ada: {name: Ada}
+  ada: {name: Ada, console: true}
 escalation_policies:
   p: {levels: [{targets: [person:ada], ack_timeout: 5m}]}
 routes: [{policy: p}]
@@ -55,7 +55,12 @@ def write_cases(directory: Path) -> list[tuple[str, Path, str]]:
     unreadable = "FILE: cannot read file: "
     cases = [
         ("a directory", directory, unreadable + "Is a directory"),
-        ("a missing file", directory / "absent.yaml", unreadable + "No such file or directory"),
+        (
+            "a missing file",
+            directory / "absent.yaml",
+            "tocsin: no configuration file at FILE (FILE); name one with --config PATH or the "
+            "TOCSIN_CONFIG environment variable",
+        ),
         ("a file as a directory", directory / "config-file" / "x", unreadable + "Not a directory"),
     ]
     for index, (what, text, problem) in enumerate(CASES):

@@ -23,7 +23,7 @@ DEPLOY = Path(__file__).parents[2] / "deploy" / "tocsin.yaml"
 
 BROKEN = """\
 people:
-  alice: {name: Alice}
+  alice: {name: Alice, console: true}
 escalation_policies:
   p: {levels: [{targets: [person:alice], ack_timeout: 5m}]}
 routes:
@@ -62,7 +62,8 @@ def broken(tmp_path: Path) -> Path:
 
 
 def test_check_accepts_the_deploy_example(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["check", "--config", str(DEPLOY)]) == 0
+    # As of a day before its override ends: later, check warns that the override is over.
+    assert main(["check", "--config", str(DEPLOY), "--at", "2026-11-23T00:00Z"]) == 0
 
     out, err = capsys.readouterr()
     assert out == (f"{DEPLOY}: ok (2 integrations, 2 people, 1 schedules, 1 policies, 2 routes)\n")
@@ -74,7 +75,7 @@ def test_check_reads_the_config_path_from_the_environment(
 ) -> None:
     monkeypatch.setenv("TOCSIN_CONFIG", str(DEPLOY))
 
-    assert main(["check"]) == 0
+    assert main(["check", "--at", "2026-11-23T00:00Z"]) == 0
     assert capsys.readouterr().out.startswith(f"{DEPLOY}: ok (")
 
 
@@ -85,8 +86,9 @@ def test_check_reports_a_broken_file_at_its_line(
 
     out, err = capsys.readouterr()
     assert out == ""
-    assert (
-        err == f"{broken}:{BROKEN_LINE}: routes[0].policy: unknown escalation policy 'paymnets'\n"
+    assert err == (
+        f"{broken}:{BROKEN_LINE}: routes[0].policy: unknown escalation policy 'paymnets' "
+        "(not in escalation_policies)\n"
     )
 
 
@@ -125,11 +127,117 @@ def test_check_reports_matchers_anywhere_in_the_tree_at_their_lines(
     assert capsys.readouterr().out.endswith("1 policies, 4 routes)\n")
 
 
+UNPAGEABLE_BOB = """\
+people:
+  alice: {name: Alice, console: true}
+  bob: {name: Bob}
+escalation_policies:
+  p: {levels: [{targets: [person:alice, person:bob], ack_timeout: 5m}]}
+routes:
+  - {policy: p}
+"""
+
+
+def test_check_prints_warnings_and_passes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "tocsin.yaml"
+    path.write_text(UNPAGEABLE_BOB)
+
+    assert main(["check", "--config", str(path)]) == 0
+
+    out, err = capsys.readouterr()
+    assert out.startswith(f"{path}: ok (")
+    assert err == (
+        f"{path}:3: warning: people.bob: cannot be paged: give them a contact method "
+        "(email, webhook, chat, console)\n"
+    )
+
+
+def test_check_strict_refuses_warnings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "tocsin.yaml"
+    path.write_text(UNPAGEABLE_BOB)
+
+    assert main(["check", "--strict", "--config", str(path)]) == 2
+
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines()[-1] == "tocsin: 1 warnings, refused by --strict"
+
+
+PLANTED = """\
+people:
+  alice: {name: Alice, console: true}
+  bob: {name: Bob, console: true}
+schedules_dir: schedules
+escalation_policies:
+  p: {levels: [{targets: [schedule:daytime, person:carol], ack_timeout: 5m}]}
+routes:
+  - {policy: p}
+"""
+DAYTIME = """\
+name: daytime
+timezone: UTC
+layers:
+  - every: 1w
+    handoff: "2026-11-02 09:00"
+    members: [alice, bob]
+    restrictions:
+      - {days: [mon, tue, wed, thu, fri, sat, sun], start: "06:00", end: "22:00"}
+overrides:
+  - {person: alice, from: "2026-11-30 10:00", to: "2026-11-30 12:00"}
+"""
+
+
+def test_check_finds_a_gap_a_dangling_reference_and_a_no_op_override_in_one_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "schedules").mkdir()
+    (tmp_path / "schedules" / "daytime.yaml").write_text(DAYTIME)
+    path = tmp_path / "tocsin.yaml"
+    path.write_text(PLANTED)
+
+    assert main(["check", "--config", str(path), "--at", "2026-11-23T00:00Z", "--weeks", "1"]) == 2
+
+    out, err = capsys.readouterr()
+    schedule = tmp_path / "schedules" / "daytime.yaml"
+    assert out == ""
+    assert err.splitlines() == [
+        f"{path}:6: escalation_policies.p.levels[0].targets[1]: unknown person 'carol' "
+        "(not in people)",
+        f"{schedule}:3: warning: layers: nobody is on call 8 times in the next 1 weeks (UTC): "
+        "2026-11-23 00:00 to 2026-11-23 06:00, 2026-11-23 22:00 to 2026-11-24 06:00, "
+        "2026-11-24 22:00 to 2026-11-25 06:00 and 5 more",
+        f"{schedule}:10: warning: overrides[0]: changes nothing: alice is on call then anyway",
+    ]
+
+
 def test_check_reports_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     missing = tmp_path / "nope.yaml"
 
     assert main(["check", "--config", str(missing)]) == 2
-    assert capsys.readouterr().err == f"{missing}: cannot read file: No such file or directory\n"
+    assert capsys.readouterr().err == (
+        f"tocsin: no configuration file at {missing} ({missing}); name one with --config PATH "
+        "or the TOCSIN_CONFIG environment variable\n"
+    )
+
+
+@pytest.mark.parametrize("command", ["oncall", "up"])
+def test_without_a_config_in_the_folder_says_where_it_looked_and_how_to_point_at_one(
+    command: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    assert main([command]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        f"tocsin: no configuration file at tocsin.yaml ({tmp_path / 'tocsin.yaml'}); name one "
+        "with --config PATH or the TOCSIN_CONFIG environment variable\n"
+    )
 
 
 def test_a_broken_file_stops_every_command(
@@ -202,12 +310,25 @@ def test_oncall_for_an_unknown_schedule_names_the_known_ones(
     assert err == "tocsin: no schedule 'payments-secondary' (known: payments-primary)\n"
 
 
-def test_oncall_needs_an_offset(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["oncall", "--config", str(DEPLOY), "--at", "2026-12-25T12:00"]) == 2
+@pytest.mark.parametrize(
+    ("at", "who"),
+    [
+        # Read as Berlin time, whatever the machine's zone: the override starts at midnight.
+        ("2026-12-23T23:59", "Alice (alice) at 2026-12-23 23:59 CET"),
+        ("2026-12-25T10:00", "Bob (bob) at 2026-12-25 10:00 CET"),
+        # Summer time: 2026-06-01 is 21 weeks after Alice's first handoff, so Bob's turn.
+        ("2026-06-01T08:59", "Alice (alice) at 2026-06-01 08:59 CEST"),
+        ("2026-06-01T09:00", "Bob (bob) at 2026-06-01 09:00 CEST"),
+    ],
+)
+def test_oncall_reads_a_time_without_offset_in_the_schedules_zone_and_says_so(
+    at: str, who: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["oncall", "--config", str(DEPLOY), "--at", at]) == 0
 
     out, err = capsys.readouterr()
-    assert out == ""
-    assert "--at needs a time zone offset" in err
+    assert out == f"payments-primary: {who} (--at read in Europe/Berlin)\n"
+    assert err == ""
 
 
 def test_oncall_refuses_a_time_that_is_not_iso(capsys: pytest.CaptureFixture[str]) -> None:

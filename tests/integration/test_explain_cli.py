@@ -29,8 +29,8 @@ integrations:
   - {name: prod-am, type: alertmanager, token: s3cret}
   - {name: custom, type: generic, token: t0ken}
 people:
-  alice: {name: Alice}
-  bob: {name: Bob}
+  alice: {name: Alice, console: true}
+  bob: {name: Bob, console: true}
 escalation_policies:
   payments: {levels: [{targets: [person:alice], ack_timeout: 5m}]}
   audit: {levels: [{targets: [person:bob], ack_timeout: 5m}]}
@@ -419,3 +419,30 @@ def test_the_readme_examples_are_what_tocsin_prints(
 
     assert main(command.removeprefix("$ tocsin ").split()) == 1
     assert capsys.readouterr().out == "".join(printed)
+
+
+def test_explain_says_when_a_schedule_has_a_gap_then(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "schedules").mkdir()
+    (tmp_path / "schedules" / "office.yaml").write_text(
+        "name: office\n"
+        "timezone: UTC\n"
+        "layers:\n"
+        '  - {every: 1w, handoff: "2026-03-02 09:00", members: [alice],\n'
+        '     restrictions: [{start: "09:00", end: "17:00"}]}\n'
+    )
+    path = tmp_path / "tocsin.yaml"
+    path.write_text(
+        CONFIG.replace("people:", "schedules_dir: schedules\npeople:").replace(
+            "targets: [person:alice]", "targets: [schedule:office]"
+        )
+    )
+    payload = payload_file(tmp_path, notification({"alertname": "Slow", "service": "payments"}))
+
+    assert explain(path, payload, "--integration", "prod-am") == 0
+
+    out = capsys.readouterr().out
+    assert (
+        "     level 1 (schedule:office): nobody (its schedules have a gap then), paged now\n" in out
+    )

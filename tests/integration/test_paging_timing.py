@@ -15,7 +15,7 @@ from notifier.escalation import FIRST
 from router import keys as router_keys
 from router.config import Route, RoutingConfig, SeverityRule, by_name
 from router.models import IncidentEvent, IncidentEventKind, TimelineKind
-from router.weekly import WeeklyWindow
+from schedules.weekly import WeeklyWindow
 from tests.conftest import ManualClock
 from tests.integration.test_paging import LEVEL_1_TIMEOUT, World, alert, make_world
 from tests.integration.timers import Timers

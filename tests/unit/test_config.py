@@ -47,6 +47,13 @@ def problem_lines(error: ConfigFileError) -> list[str]:
     return str(error).splitlines()
 
 
+def problems_below(directory: Path, path: Path) -> list[str]:
+    """The problems of loading ``path``, with files named from ``directory`` on."""
+    with pytest.raises(ConfigFileError) as raised:
+        load_config(path)
+    return [line.replace(str(directory), "") for line in problem_lines(raised.value)]
+
+
 def assert_reported(error: ConfigFileError, file: Path, line: int, fragment: str) -> None:
     where = f"{file}:{line}: "
     lines = problem_lines(error)
@@ -161,7 +168,7 @@ class Broken:
 
 ALICE_AND_P = """\
 people:
-  alice: {name: Alice}
+  alice: {name: Alice, console: true}
 escalation_policies:
   p: {levels: [{targets: [person:alice], ack_timeout: 5m}]}
 """
@@ -171,7 +178,7 @@ BROKEN = {
     "unknown escalation policy in a route": Broken(
         """\
 people:
-  alice: {name: Alice}
+  alice: {name: Alice, console: true}
 escalation_policies:
   payments: {levels: [{targets: [person:alice], ack_timeout: 5m}]}
 routes:
@@ -183,8 +190,8 @@ routes:
     "unknown schedule target": Broken(
         """\
 people:
-  alice: {name: Alice}
-  bob: {name: Bob}
+  alice: {name: Alice, console: true}
+  bob: {name: Bob, console: true}
 schedules_dir: schedules
 escalation_policies:
   payments:
@@ -196,13 +203,14 @@ escalation_policies:
 routes:
   - {policy: payments}
 """,
-        "escalation_policies.payments.levels[0].targets[1]: unknown schedule 'secondary'",
+        "escalation_policies.payments.levels[0].targets[1]: unknown schedule 'secondary' "
+        "(no file schedules/secondary.yaml)",
         {"primary": PRIMARY},
     ),
     "unknown person target": Broken(
         """\
 people:
-  alice: {name: Alice}
+  alice: {name: Alice, console: true}
 escalation_policies:
   payments:
     levels:
@@ -229,7 +237,7 @@ routes:
     "a NUL in the schedules path": Broken(
         """\
 people:
-  alice: {name: Alice}
+  alice: {name: Alice, console: true}
 escalation_policies:
   p: {levels: [{targets: [person:alice], ack_timeout: 5m}]}
 routes:
@@ -256,7 +264,7 @@ integrations:
   - {name: prod-am, type: alertmanager, token: s3cret}
   - {name: custom, type: generic, token: s3cret}  #!
 people:
-  alice: {name: Alice}
+  alice: {name: Alice, console: true}
 escalation_policies:
   p: {levels: [{targets: [person:alice], ack_timeout: 5m}]}
 routes:
@@ -267,7 +275,7 @@ routes:
     "duplicate route names": Broken(
         """\
 people:
-  alice: {name: Alice}
+  alice: {name: Alice, console: true}
 escalation_policies:
   p: {levels: [{targets: [person:alice], ack_timeout: 5m}]}
 routes:
@@ -391,7 +399,7 @@ routes:
   - policy: p
     ack_expiry: 0m  #!
 """,
-        "1w); or 0 for acknowledgements that never run out",
+        "(1h30m); or 0 for acknowledgements that never run out",
     ),
     "the ack_link_ttl of earlier versions": Broken(
         ALICE_AND_P
@@ -486,7 +494,7 @@ routes:
     "duration without a unit": Broken(
         """\
 people:
-  alice: {name: Alice}
+  alice: {name: Alice, console: true}
 escalation_policies:
   p:
     levels:
@@ -500,13 +508,15 @@ routes:
     "unknown top-level key": Broken(
         """\
 people:
-  alice: {name: Alice}
-escalation_policy:  #!
+  alice: {name: Alice, console: true}
+escalation_policies:
   p: {levels: [{targets: [person:alice], ack_timeout: 5m}]}
+severty:  #!
+  - {match: {severity: critical}, level: SEV1}
 routes:
   - {policy: p}
 """,
-        "escalation_policy: unknown field",
+        "severty: unknown field",
     ),
     "api_auth that is neither open nor token": Broken(
         ALICE_AND_P
@@ -540,7 +550,7 @@ routes:
     "missing routes": Broken(
         """\
 people:  #!
-  alice: {name: Alice}
+  alice: {name: Alice, console: true}
 escalation_policies:
   p: {levels: [{targets: [person:alice], ack_timeout: 5m}]}
 """,
@@ -549,7 +559,7 @@ escalation_policies:
     "empty routes": Broken(
         """\
 people:
-  alice: {name: Alice}
+  alice: {name: Alice, console: true}
 escalation_policies:
   p: {levels: [{targets: [person:alice], ack_timeout: 5m}]}
 routes: []  #!
@@ -586,7 +596,7 @@ integrations:
   - {name: am, type: generic, token: two}
   - {name: other, type: generic, token: one}
 people:
-  alice: {name: Alice}
+  alice: {name: Alice, console: true}
 escalation_policies:
   p: {levels: [{targets: [person:alice], ack_timeout: 5m}]}
 routes:
@@ -619,8 +629,10 @@ routes:
 
     assert problem_lines(raised.value) == [
         f"{path}:2: people.alice.email: an email address needs an smtp section",
-        f"{path}:4: escalation_policies.p.levels[0].targets[0]: unknown person 'carol'",
-        f"{path}:6: routes[0].policy: unknown escalation policy 'nope'",
+        f"{path}:4: escalation_policies.p.levels[0].targets[0]: unknown person 'carol' "
+        "(not in people)",
+        f"{path}:6: routes[0].policy: unknown escalation policy 'nope' "
+        "(not in escalation_policies)",
     ]
 
 
@@ -628,8 +640,8 @@ routes:
 
 ROOT_WITH_SCHEDULES = """\
 people:
-  alice: {name: Alice}
-  bob: {name: Bob}
+  alice: {name: Alice, console: true}
+  bob: {name: Bob, console: true}
 schedules_dir: schedules
 escalation_policies:
   p: {levels: [{targets: [schedule:primary], ack_timeout: 5m}]}
@@ -734,3 +746,166 @@ def test_routes_nested_too_deep_are_reported_where_they_go_too_deep(tmp_path: Pa
     where = "routes[0]" + ".routes[0]" * MAX_ROUTE_DEPTH + ".routes"
     assert_reported(raised.value, path, marked_line(text), f"{where}: routes nest at most 10")
     assert len(raised.value.problems) == 1, str(raised.value)
+
+
+# --- one run finds every mistake in every file -------------------------------------------
+
+
+def test_one_run_reports_field_errors_references_names_and_members_of_every_file(
+    tmp_path: Path,
+) -> None:
+    root = """\
+people:
+  alice: {name: Alice, console: true}
+  bob: {name: Bob, email: not-an-address}
+schedules_dir: schedules
+escalation_policies:
+  p:
+    levels:
+      - {targets: [schedule:primary, schedule:secondary, person:bob], ack_timeout: 5m}
+routes:
+  - {policy: p}
+"""
+    primary = PRIMARY.replace("    - bob\n", "    - bob\n    - mallory\n") + (
+        'overrides:\n  - {person: alice, from: "2026-12-24 00:00", to: "2026-12-23 00:00"}\n'
+    )
+    other = PRIMARY.replace("name: primary", "name: tertiary")
+    path = write(tmp_path, root, {"primary": primary, "other": other})
+
+    assert problems_below(tmp_path, path) == [
+        "/tocsin.yaml:3: people.bob.email: String should match pattern '^[^@\\s]+@[^@\\s]+$' "
+        "(got 'not-an-address')",
+        "/tocsin.yaml:8: escalation_policies.p.levels[0].targets[1]: unknown schedule "
+        "'secondary' (no file schedules/secondary.yaml)",
+        "/schedules/other.yaml:1: name: 'tertiary' does not match the file name; write name: "
+        "other or rename the file to tertiary.yaml",
+        "/schedules/primary.yaml:9: rotation.members[2]: unknown person 'mallory' (not in people)",
+        "/schedules/primary.yaml:11: overrides[0].to: 'to' (2026-12-23 00:00) must be after "
+        "'from' (2026-12-24 00:00)",
+    ]
+
+
+def test_a_name_written_nearly_right_gets_a_suggestion(tmp_path: Path) -> None:
+    text = ALICE_AND_P.replace("person:alice", "person:alcie") + "routes:\n  - {policy: p}\n"
+    path = write(tmp_path, text)
+
+    with pytest.raises(ConfigFileError) as raised:
+        load_config(path)
+
+    assert problem_lines(raised.value) == [
+        f"{path}:4: escalation_policies.p.levels[0].targets[0]: unknown person 'alcie' "
+        "(not in people); did you mean 'alice'?"
+    ]
+
+
+# --- who can be paged --------------------------------------------------------------------
+
+
+def test_a_policy_that_can_reach_nobody_is_an_error(tmp_path: Path) -> None:
+    text = """\
+people:
+  alice: {name: Alice}
+  bob: {name: Bob}
+schedules_dir: schedules
+escalation_policies:
+  p:  #!
+    levels:
+      - {targets: [schedule:primary], ack_timeout: 5m}
+      - {targets: [person:alice], ack_timeout: 5m}
+routes:
+  - {policy: p}
+"""
+    path = write(tmp_path, text, {"primary": PRIMARY})
+
+    with pytest.raises(ConfigFileError) as raised:
+        load_config(path)
+
+    assert_reported(
+        raised.value,
+        path,
+        marked_line(text),
+        "escalation_policies.p: pages nobody: none of alice, bob has a contact method "
+        "(email, webhook, chat, console)",
+    )
+
+
+def test_a_person_who_cannot_be_paged_is_a_warning(tmp_path: Path) -> None:
+    text = """\
+people:
+  alice: {name: Alice, console: true}
+  bob: {name: Bob}
+schedules_dir: schedules
+escalation_policies:
+  p: {levels: [{targets: [schedule:primary], ack_timeout: 5m}]}
+routes:
+  - {policy: p}
+"""
+    path = write(tmp_path, text, {"primary": PRIMARY})
+
+    loaded = load_config(path)
+
+    assert [str(warning) for warning in loaded.warnings] == [
+        f"{path}:3: warning: people.bob: cannot be paged: give them a contact method "
+        "(email, webhook, chat, console)"
+    ]
+
+
+# --- groups ------------------------------------------------------------------------------
+
+GROUPS = """\
+people:
+  alice: {name: Alice, console: true}
+  bob: {name: Bob, console: true}
+  carol: {name: Carol, console: true}
+groups:
+  sre: [carol, bob]
+schedules_dir: schedules
+escalation_policies:
+  p:
+    levels:
+      - {targets: [schedule:primary], ack_timeout: 5m}
+      - {targets: ['group:sre:round-robin'], ack_timeout: 5m}
+      - {targets: ['group:sre'], ack_timeout: 5m}
+routes:
+  - {policy: p}
+"""
+
+
+def test_a_group_in_a_rotation_takes_its_turns_in_the_groups_order(tmp_path: Path) -> None:
+    schedule = PRIMARY.replace("    - bob\n", "    - group:sre\n")
+    path = write(tmp_path, GROUPS, {"primary": schedule})
+
+    loaded = load_config(path)
+
+    rotation = loaded.schedules["primary"].rotation
+    assert rotation is not None
+    assert rotation.members == ["alice", "carol", "bob"]
+    assert [str(t) for t in loaded.config.escalation_policies["p"].levels[1].targets] == [
+        "group:sre:round-robin"
+    ]
+
+
+def test_unknown_groups_and_group_members_are_named(tmp_path: Path) -> None:
+    root = GROUPS.replace("sre: [carol, bob]", "sre: [carol, bobby]").replace(
+        "'group:sre'", "'group:ops'"
+    )
+    schedule = PRIMARY.replace("    - bob\n", "    - group:sra\n")
+    path = write(tmp_path, root, {"primary": schedule})
+
+    assert problems_below(tmp_path, path) == [
+        "/tocsin.yaml:6: groups.sre[1]: unknown person 'bobby' (not in people); "
+        "did you mean 'bob'?",
+        "/tocsin.yaml:13: escalation_policies.p.levels[2].targets[0]: unknown group 'ops' "
+        "(not in groups)",
+        "/schedules/primary.yaml:8: rotation.members[1]: unknown group 'sra' (not in groups); "
+        "did you mean 'sre'?",
+    ]
+
+
+def test_a_group_without_members_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, GROUPS.replace("sre: [carol, bob]", "sre: []"), {"primary": PRIMARY})
+
+    with pytest.raises(ConfigFileError) as raised:
+        load_config(path)
+
+    assert "groups: group 'sre' has no members" in str(raised.value)

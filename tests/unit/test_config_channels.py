@@ -78,7 +78,7 @@ people:
         """\
 webhook_secret: "env:"  #!
 people:
-  alice: {name: Alice}
+  alice: {name: Alice, console: true}
 """
         + TAIL,
         "webhook_secret: 'env:': after env: comes an environment variable's name",

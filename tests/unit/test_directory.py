@@ -94,3 +94,50 @@ def test_the_same_person_from_two_targets_is_paged_once_in_first_place() -> None
 def test_an_empty_schedule_map_is_not_needed_for_person_targets() -> None:
     only_people = Directory(people=PEOPLE)
     assert only_people.resolve(level(person("carol")), at(2, 12)) == ["carol"]
+
+
+def test_a_schedule_in_a_gap_pages_nobody_and_the_other_targets_still() -> None:
+    daytime = Schedule.model_validate(
+        {
+            "name": "daytime",
+            "timezone": "UTC",
+            "layers": [
+                {
+                    "every": "1d",
+                    "handoff": "2026-03-02 09:00",
+                    "members": ["carol"],
+                    "restrictions": [{"start": "09:00", "end": "17:00"}],
+                }
+            ],
+        }
+    )
+    directory = Directory(people=PEOPLE, schedules={"daytime": daytime})
+    both = level(schedule("daytime"), person("zoe"))
+    assert directory.resolve(both, at(3, 12)) == ["carol", "zoe"]
+    assert directory.resolve(both, at(3, 18)) == ["zoe"]
+
+
+GROUPED = Directory(people=PEOPLE, groups={"sre": ["alice", "bob", "carol"]})
+
+
+def test_a_group_target_pages_everyone_in_it() -> None:
+    everyone = level(Target(kind="group", name="sre"), person("bob"))
+    assert GROUPED.resolve(everyone, at(2, 12), "7") == ["alice", "bob", "carol"]
+
+
+def test_a_round_robin_group_pages_one_member_per_incident_in_turn() -> None:
+    one = level(Target(kind="group", name="sre", round_robin=True))
+    picked = [GROUPED.resolve(one, at(2, 12), str(incident))[0] for incident in range(1, 7)]
+    assert picked == ["bob", "carol", "alice", "bob", "carol", "alice"]
+
+
+def test_a_round_robin_pick_for_an_id_that_is_no_number_is_stable() -> None:
+    one = level(Target(kind="group", name="sre", round_robin=True))
+    first = GROUPED.resolve(one, at(2, 12), "inc-abc")
+    assert first == GROUPED.resolve(one, at(9, 12), "inc-abc")
+    assert len(first) == 1
+
+
+def test_an_explanation_without_an_incident_lists_whoever_could_be_picked() -> None:
+    one = level(Target(kind="group", name="sre", round_robin=True))
+    assert GROUPED.resolve(one, at(2, 12)) == ["alice", "bob", "carol"]

@@ -23,16 +23,33 @@ class Timer(BaseModel):
         ("1d", timedelta(days=1)),
         ("1w", timedelta(weeks=1)),
         (" 90 m ", timedelta(minutes=90)),
+        ("1h30m", timedelta(hours=1, minutes=30)),
+        ("2d12h", timedelta(days=2, hours=12)),
+        ("1w 2d 3h 4m 5s", timedelta(weeks=1, days=2, hours=3, minutes=4, seconds=5)),
+        ("0h30m", timedelta(minutes=30)),
     ],
 )
 def test_parse_accepts_a_whole_number_and_a_unit(text: str, expected: timedelta) -> None:
     assert parse_duration(text) == expected
 
 
-@pytest.mark.parametrize("text", ["5x", "0m", "", "m", "1.5h", "-1h", "1h30m", "5M", "PT5M"])
+@pytest.mark.parametrize(
+    "text", ["5x", "0m", "", "m", "1.5h", "-1h", "30m1h", "1h1h", "1h30", "0h0m", "5M", "PT5M"]
+)
 def test_parse_rejects_other_spellings_and_names_the_accepted_ones(text: str) -> None:
     with pytest.raises(ValueError, match=r"invalid duration .*one of s, m, h, d, w"):
         parse_duration(text)
+
+
+@given(
+    parts=st.dictionaries(st.sampled_from(sorted(UNITS)), st.integers(0, 60), min_size=1).filter(
+        lambda parts: any(parts.values())
+    )
+)
+def test_a_compound_is_the_sum_of_its_parts(parts: dict[str, int]) -> None:
+    text = "".join(f"{parts[unit]}{unit}" for unit in "wdhms" if unit in parts)
+    expected = sum(amount * UNITS[unit] for unit, amount in parts.items())
+    assert parse_duration(text) == timedelta(seconds=expected)
 
 
 @pytest.mark.parametrize(
@@ -76,12 +93,14 @@ def test_a_span_that_is_not_positive_is_refused(span: timedelta) -> None:
         Timer(every=span)
 
 
-@pytest.mark.parametrize("text", ["3650d", "521w", "87600h", "315360000s", "0005m"])
+@pytest.mark.parametrize("text", ["3650d", "521w", "87600h", "315360000s", "0005m", "521w3d"])
 def test_up_to_ten_years_is_read(text: str) -> None:
     assert timedelta(0) < parse_duration(text) <= MAX_DURATION
 
 
-@pytest.mark.parametrize("text", ["3651d", "522w", "315360001s", "9999999999w", "9" * 5000 + "s"])
+@pytest.mark.parametrize(
+    "text", ["3651d", "522w", "315360001s", "9999999999w", "9" * 5000 + "s", "521w3d1s"]
+)
 def test_longer_than_ten_years_is_refused_saying_the_limit(text: str) -> None:
     with pytest.raises(ValueError, match=r"invalid duration .*: at most 3650 days"):
         parse_duration(text)

@@ -79,7 +79,7 @@ def test_what_is_refused(changes: dict[str, object], message: str) -> None:
 def test_a_bad_window_in_the_config_file_is_named_at_its_line(tmp_path: Path) -> None:
     path = tmp_path / "tocsin.yaml"
     path.write_text(
-        "people: {alice: {name: Alice}}\n"
+        "people: {alice: {name: Alice, console: true}}\n"
         "escalation_policies: {p: {levels: [{targets: [person:alice], ack_timeout: 5m}]}}\n"
         "routes: [{policy: p}]\n"
         "maintenance_windows:\n"

@@ -85,3 +85,11 @@ def test_the_ready_made_severity_rules() -> None:
             assert severity_of(alert(severity=name), rules) is level, name
     for name in UNMAPPED:
         assert severity_of(alert(severity=name), rules) is Severity.SEV2, name
+
+
+def test_the_follow_the_sun_example_is_the_schedule_the_shifts_golden_files_show() -> None:
+    # tests/integration/test_shifts_cli.py loads it and checks its shifts.
+    fixture = (
+        Path(__file__).parents[1] / "fixtures" / "shifts" / "schedules" / "follow-the-sun.yaml"
+    )
+    assert yaml_block_after("`schedules/follow-the-sun.yaml`") == fixture.read_text()

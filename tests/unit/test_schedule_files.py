@@ -129,7 +129,8 @@ def test_bad_duration(tmp_path: Path) -> None:
     path = write(tmp_path, "payments-primary.yaml", EXAMPLE.replace("every: 1w", "every: 5x"))
     assert problems(tmp_path) == [
         f"{path}:3: rotation.every: invalid duration '5x': use a positive whole number and one "
-        "of s, m, h, d, w (for example 30s, 5m, 2h, 1d, 1w)"
+        "of s, m, h, d, w (for example 30s, 5m, 2h, 1d, 1w), or several from the largest "
+        "unit down (1h30m)"
     ]
 
 
@@ -239,7 +240,7 @@ def test_problems_in_all_files_are_reported_together(tmp_path: Path) -> None:
     assert str(caught.value) == "\n".join(
         [
             f"{first}:1: timezone: required, but missing",
-            f"{first}:1: rotation: required, but missing",
+            f"{first}:1: rotation: missing: write rotation (a schedule of one layer) or layers",
             f"{second}: the file is empty; expected a mapping of 'key: value' lines",
         ]
     )
@@ -440,3 +441,46 @@ def test_a_time_past_the_calendar_is_refused_where_it_is_written(
     [problem] = problems(tmp_path)
     assert problem.startswith(f"{tmp_path / 'edge.yaml'}:5: overrides[0].{field}: local time ")
     assert "use a year from 1900 to 9998" in problem
+
+
+LAYERED = """
+    name: support
+    timezone: Europe/Berlin
+    layers:
+      - {every: 1w, handoff: "2026-01-05 09:00", members: [alice, bob]}
+      - name: business hours
+        every: 1d
+        handoff: "2026-01-05 09:00"
+        members: [carol]
+        restrictions:
+          - {days: [mon, tue, wed, thu, fri], start: "09:00", end: "5pm"}
+"""
+
+
+def test_a_restriction_written_wrong_is_named_at_its_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "support.yaml", LAYERED)
+    assert problems(tmp_path) == [
+        f"{path}:10: layers[1].restrictions[0].end: invalid time '5pm': write HH:MM, "
+        "for example 02:00"
+    ]
+
+
+def test_a_schedule_has_a_rotation_or_layers_not_both(tmp_path: Path) -> None:
+    text = LAYERED.replace('"5pm"', '"17:00"') + (
+        '    rotation: {every: 1w, handoff: "2026-01-05 09:00", members: [alice]}\n'
+    )
+    path = write(tmp_path, "support.yaml", text)
+    assert problems(tmp_path) == [
+        f"{path}:11: rotation: write rotation or layers, not both (a rotation is one layer)"
+    ]
+
+
+def test_layers_load_and_name_their_people(tmp_path: Path) -> None:
+    write(tmp_path, "support.yaml", LAYERED.replace('"5pm"', '"17:00"'))
+    schedule = load_schedules(tmp_path)["support"]
+    assert [schedule.layer_name(i) for i in range(2)] == ["layer 1", "business hours"]
+    assert schedule.named_people() == [
+        (("layers", 0, "members", 0), "alice"),
+        (("layers", 0, "members", 1), "bob"),
+        (("layers", 1, "members", 0), "carol"),
+    ]

@@ -6,7 +6,7 @@ import pytest
 
 from notifier.urgency import page_time
 from router.config import Severity
-from router.weekly import WeeklyWindow
+from schedules.weekly import WeeklyWindow
 
 OFFICE = [
     WeeklyWindow(

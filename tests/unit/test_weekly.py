@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from router.weekly import DAYS, WeeklyWindow, inside, next_start
+from schedules.weekly import DAYS, WeeklyWindow, inside, next_start
 
 OFFICE = WeeklyWindow(
     timezone="Europe/Berlin", days=["mon", "tue", "wed", "thu", "fri"], start="09:00", end="17:00"

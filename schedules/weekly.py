@@ -1,6 +1,7 @@
 """Weekly windows: "Mondays to Fridays 09:00-17:00 Europe/Berlin". Pure: whether an instant is
-inside one, and when the next one starts. Maintenance windows and support hours are both
-written this way.
+inside one, and when the next one starts. Maintenance windows, support hours and the
+restrictions of a schedule's layers (``WeeklyTimes``, in the schedule's zone) are all written
+this way.
 
 Times are wall-clock times in the window's zone, read as schedules read them (fold=0 across
 daylight-saving changes): a start in the hour skipped in spring is the instant an hour-late
@@ -29,14 +30,39 @@ Span = tuple[datetime, datetime]
 """One occurrence of a window as UTC ``(start, end)``."""
 
 
-class WeeklyWindow(BaseModel):
+class WeeklyTimes(BaseModel):
+    """Days and times of day, in a zone given by whatever holds them."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    timezone: str
     days: list[Day] = Field(default_factory=lambda: list(DAYS), min_length=1)
     start: str
     """``HH:MM`` local time."""
     end: str
+
+    @field_validator("start", "end")
+    @classmethod
+    def _clock(cls, text: str) -> str:
+        if not _CLOCK.match(text):
+            raise ValueError(f"invalid time {text!r}: write HH:MM, for example 02:00")
+        return text
+
+    def occurrences_in(self, zone: ZoneInfo, first: date, days: int) -> Iterator[Span]:
+        """The occurrences starting on ``days`` local days from ``first``, in order."""
+        start_at, end_at = _clock_time(self.start), _clock_time(self.end)
+        for offset in range(days):
+            day = first + timedelta(days=offset)
+            if DAYS[day.weekday()] not in self.days:
+                continue
+            end_day = day + timedelta(days=1) if end_at <= start_at else day
+            start = datetime.combine(day, start_at, zone).astimezone(UTC)
+            end = datetime.combine(end_day, end_at, zone).astimezone(UTC)
+            if start < end:
+                yield start, end
+
+
+class WeeklyWindow(WeeklyTimes):
+    timezone: str
 
     @field_validator("timezone")
     @classmethod
@@ -46,13 +72,6 @@ class WeeklyWindow(BaseModel):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {name!r} (for example Europe/Berlin)") from None
         return name
-
-    @field_validator("start", "end")
-    @classmethod
-    def _clock(cls, text: str) -> str:
-        if not _CLOCK.match(text):
-            raise ValueError(f"invalid time {text!r}: write HH:MM, for example 02:00")
-        return text
 
     def open_at(self, now: datetime) -> Span | None:
         """The occurrence covering ``now``, or ``None``."""
@@ -69,17 +88,7 @@ class WeeklyWindow(BaseModel):
 
     def occurrences(self, first: date, days: int) -> Iterator[Span]:
         """The occurrences starting on ``days`` local days from ``first``, in order."""
-        zone = ZoneInfo(self.timezone)
-        start_at, end_at = _clock_time(self.start), _clock_time(self.end)
-        for offset in range(days):
-            day = first + timedelta(days=offset)
-            if DAYS[day.weekday()] not in self.days:
-                continue
-            end_day = day + timedelta(days=1) if end_at <= start_at else day
-            start = datetime.combine(day, start_at, zone).astimezone(UTC)
-            end = datetime.combine(end_day, end_at, zone).astimezone(UTC)
-            if start < end:
-                yield start, end
+        return self.occurrences_in(ZoneInfo(self.timezone), first, days)
 
 
 def inside(windows: Sequence[WeeklyWindow], now: datetime) -> bool:
