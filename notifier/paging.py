@@ -81,6 +81,13 @@ class Pager:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
             registry=registry,
         )
+        self._to_acknowledge = Histogram(
+            "tocsin_time_to_acknowledge_seconds",
+            "From an incident opening to its first acknowledgement, by severity.",
+            ["severity"],
+            buckets=(30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 86400),
+            registry=registry,
+        )
 
     @property
     def directory(self) -> Directory:
@@ -367,14 +374,22 @@ class Pager:
 
     async def resolved(self, incident_id: str, epoch: int = 0) -> None:
         """Tell everyone who was paged for the incident that it is resolved."""
-        if await self._tell_the_paged(incident_id, epoch, "resolved", TimelineKind.RESOLVED_NOTICE):
+        notice = TimelineKind.RESOLVED_NOTICE
+        if await self._tell_the_paged(incident_id, epoch, "resolved", notice) is not None:
             await self.deliveries.forget_after(incident_id, DELIVERIES_KEPT)
 
     async def acknowledged(self, incident_id: str, epoch: int = 0) -> None:
-        """Tell the others who were paged that someone has it, so they can stand down."""
-        await self._tell_the_paged(
+        """Tell the others who were paged that someone has it, so they can stand down; and
+        time the acknowledgement, once, in the first paging run only: a later run (a
+        reopening, a raise) starts long after the incident opened."""
+        incident = await self._tell_the_paged(
             incident_id, epoch, "acknowledged", TimelineKind.ACKNOWLEDGED_NOTICE
         )
+        if incident is None or epoch != 0 or incident.acknowledged_at is None:
+            return
+        if await self.deliveries.claim(incident_id, "acknowledgement-timed"):
+            waited = incident.acknowledged_at - incident.created_at
+            self._to_acknowledge.labels(incident.severity.value).observe(waited.total_seconds())
 
     async def _tell_the_paged(
         self,
@@ -382,17 +397,18 @@ class Pager:
         epoch: int,
         kind: Literal["resolved", "acknowledged"],
         record: TimelineKind,
-    ) -> bool:
+    ) -> Incident | None:
         """Send a notice to everyone paged for the incident (but whoever acknowledged it);
-        ``False`` when the incident is gone, or reopened or raised since (``epoch``)."""
+        the incident as read, ``None`` when it is gone, or reopened or raised since
+        (``epoch``)."""
         incident = await self.store.get(incident_id)
         if incident is None or incident.page_epoch != epoch:
-            return False
+            return None
         story = await self.store.timeline(incident_id)
         paged = {e.person for e in story if e.kind is TimelineKind.PAGED and e.person}
         paged.discard(incident.acknowledged_by if kind == "acknowledged" else None)
         await self._tell(incident, sorted(paged), kind, record)
-        return True
+        return incident
 
     async def _tell(
         self, incident: Incident, people: Sequence[str], kind: Kind, record: TimelineKind
