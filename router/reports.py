@@ -28,7 +28,7 @@ How incidents count, written down because every number depends on it:
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
 
@@ -196,7 +196,7 @@ def _per_day(heads: Sequence[Incident], start: datetime, end: datetime) -> list[
 
 
 def _utc_day(at: datetime) -> date:
-    return (at - (at.utcoffset() or timedelta())).date()
+    return at.astimezone(UTC).date()
 
 
 def _ranked(counts: Counter[str]) -> dict[str, int]:

@@ -14,6 +14,7 @@ from router.reports import Report, report
 from router.store import MAX_ALERTS_PAGE, IncidentStore
 from tocsin.config import LoadedConfig
 from tocsin.explaining import parse_at
+from tocsin.http_errors import json_error
 from tocsin.postmortem import postmortem
 from tocsin.report_svg import incidents_chart
 
@@ -59,7 +60,7 @@ class ReportsApi:
         try:
             made, truncated, notes = await self._report(request)
         except ValueError as error:
-            return _error(400, str(error))
+            return json_error(400, str(error))
         body = made.model_dump(mode="json")
         body.update(truncated=truncated, notes=notes)
         return web.json_response(body)
@@ -68,14 +69,14 @@ class ReportsApi:
         try:
             made, _, _ = await self._report(request)
         except ValueError as error:
-            return _error(400, str(error))
+            return json_error(400, str(error))
         return web.Response(text=incidents_chart(made), content_type="image/svg+xml")
 
     async def postmortem(self, request: web.Request) -> web.Response:
         incident_id = request.match_info["id"]
         incident = await self.store.get(incident_id)
         if incident is None:
-            return _error(404, "no such incident")
+            return json_error(404, "no such incident")
         alerts, _ = await self.store.alerts(incident_id, limit=MAX_ALERTS_PAGE)
         timeline = await self.store.timeline(incident_id)
         text = postmortem(incident, timeline, alerts)
@@ -86,10 +87,6 @@ class ReportsApi:
         start, end, notes = report_range(request.query.get("from"), request.query.get("to"), now)
         gathered = await reviewed_between(self.redis, start, end)
         return report(gathered.reviewed, start, end, now, self.targets), gathered.truncated, notes
-
-
-def _error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
 
 
 def add_routes(app: web.Application, api: ReportsApi) -> None:
