@@ -69,3 +69,18 @@ async def test_an_expired_incident_is_skipped(store: IncidentStore, redis: Redis
     (first, *_) = (await reviewed_between(redis, T0, T0 + timedelta(hours=1))).reviewed
     await redis.delete(keys.incident(first.incident.id))
     assert (await reviewed_between(redis, T0, T0 + timedelta(hours=1))).reviewed == []
+
+
+async def test_incidents_of_the_same_millisecond_across_pages(redis: Redis) -> None:
+    store = IncidentStore(redis)
+    at = T0 + timedelta(days=3)
+    for n in range(5):
+        await store.apply_alert(alert(f"b{n}", at=at, service=f"same{n}"), ROUTING)
+    await store.apply_alert(alert("c", at=at + timedelta(milliseconds=1), service="next"), ROUTING)
+
+    for page in (1, 2, 3, 5):
+        gathered = await reviewed_between(redis, at, at + timedelta(seconds=1), page=page)
+        services = [r.incident.group_labels["service"] for r in gathered.reviewed]
+        assert services == ["same0", "same1", "same2", "same3", "same4", "next"], page
+    cut = await reviewed_between(redis, at, at + timedelta(seconds=1), page=2, most=5)
+    assert (len(cut.reviewed), cut.truncated) == (5, True)
