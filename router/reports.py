@@ -13,7 +13,8 @@ How incidents count, written down because every number depends on it:
 - MTTA is the mean of created → *first* acknowledgement over the incidents acknowledged at
   least once (a reopening clears the head's acknowledgement; the timeline keeps the first).
   MTTR is the mean of created → resolved over resolved incidents: open ones have no time to
-  resolve yet and are left out, not counted as zero or as ``now``.
+  resolve yet and are left out, not counted as zero or as ``now``. A reopened incident
+  counts once, to its last resolution.
 - Escalation rate: the share of incidents whose timeline escalated past level 1.
 - Response targets (SEV1 5 min, SEV2 15 min, SEV3 1 h, SEV4 8 h unless ``response_targets``
   says otherwise): for each severity, the share of *decided* incidents first acknowledged
