@@ -14,11 +14,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Generic, TypeVar
 from weakref import WeakKeyDictionary
 
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, Gauge
 from pydantic import BaseModel
 from redis.exceptions import ConnectionError as StoreConnectionError
 from redis.exceptions import ReadOnlyError, ResponseError, WatchError
@@ -128,8 +129,10 @@ class StreamConsumer(Generic[M]):
         self.batch = batch
         self._group_ready = False
         self._next_recovery = datetime.min.replace(tzinfo=UTC)
-        self._dead = _dead_letter_counter(registry)
+        metrics = _metrics(registry)
+        self._dead, self._lag = metrics.dead, metrics.lag
         self._dead.labels(stage)
+        self._lag.labels(stage)
 
     async def run(self, stop: asyncio.Event) -> None:
         with contextlib.suppress(*_STORE_OUTAGES):  # else the first step tries again
@@ -162,6 +165,7 @@ class StreamConsumer(Generic[M]):
                 # flushed): create the group again rather than fail forever.
                 self._group_ready = False
             raise
+        self._lag.labels(self.stage).set(_lag(entries, now))
         doomed = [(entry, self._hopeless(entry)) for entry in entries]
         for entry, reason in doomed:
             if reason:
@@ -229,19 +233,43 @@ class StreamConsumer(Generic[M]):
             await self.buried(entry, reason)
 
 
-_DEAD_LETTER_COUNTERS: "WeakKeyDictionary[CollectorRegistry, Counter]" = WeakKeyDictionary()
+def _lag(entries: Sequence[Entry[M]], now: datetime) -> float:
+    """How old the newest entry read was, in seconds: its id is the time it was added (ms).
+    A consumer that keeps up reads entries moments old, or none (0); one that falls behind
+    reads ever older ones. Never below 0, whatever the clocks say."""
+    if not entries:
+        return 0.0
+    added_ms = max(int(entry.id.partition("-")[0]) for entry in entries)
+    return max(now.timestamp() - added_ms / 1000, 0.0)
 
 
-def _dead_letter_counter(registry: CollectorRegistry) -> Counter:
-    """One per registry: the router and the notifier of one process share it."""
-    if registry not in _DEAD_LETTER_COUNTERS:
-        _DEAD_LETTER_COUNTERS[registry] = Counter(
-            "tocsin_dead_letters",
-            "Entries moved to the dead letters, by stage.",
-            ["stage"],
-            registry=registry,
+@dataclass(frozen=True)
+class _Metrics:
+    dead: Counter
+    lag: Gauge
+
+
+_METRICS: "WeakKeyDictionary[CollectorRegistry, _Metrics]" = WeakKeyDictionary()
+
+
+def _metrics(registry: CollectorRegistry) -> _Metrics:
+    """One set per registry: the router and the notifier of one process share it."""
+    if registry not in _METRICS:
+        _METRICS[registry] = _Metrics(
+            dead=Counter(
+                "tocsin_dead_letters",
+                "Entries moved to the dead letters, by stage.",
+                ["stage"],
+                registry=registry,
+            ),
+            lag=Gauge(
+                "tocsin_stream_lag_seconds",
+                "Age of the newest entry a stage last read from its stream (0: none waiting).",
+                ["stage"],
+                registry=registry,
+            ),
         )
-    return _DEAD_LETTER_COUNTERS[registry]
+    return _METRICS[registry]
 
 
 async def consume(

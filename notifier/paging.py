@@ -95,6 +95,13 @@ class Pager:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
             registry=registry,
         )
+        self._to_acknowledge = Histogram(
+            "tocsin_time_to_acknowledge_seconds",
+            "From an incident opening to its first acknowledgement, by severity.",
+            ["severity"],
+            buckets=(30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 86400),
+            registry=registry,
+        )
 
     @property
     def directory(self) -> Directory:
@@ -381,16 +388,26 @@ class Pager:
 
     async def resolved(self, incident_id: str, epoch: int = 0) -> None:
         """Tell everyone who was paged for the incident that it is resolved."""
-        if await self._tell_the_paged(incident_id, epoch, "resolved", TimelineKind.RESOLVED_NOTICE):
+        notice = TimelineKind.RESOLVED_NOTICE
+        if await self._tell_the_paged(incident_id, epoch, "resolved", notice) is not None:
             await self.deliveries.forget_after(incident_id, DELIVERIES_KEPT)
 
     async def acknowledged(self, incident_id: str, epoch: int = 0) -> None:
         """Tell the others who were paged that someone has it, so they can stand down; and
-        look again when the route's ``ack_expiry`` is over."""
-        if await self._tell_the_paged(
+        look again when the route's ``ack_expiry`` is over; and time the acknowledgement,
+        once, in the first paging run only: a later run (a reopening, a raise) starts long
+        after the incident opened."""
+        incident = await self._tell_the_paged(
             incident_id, epoch, "acknowledged", TimelineKind.ACKNOWLEDGED_NOTICE
-        ):
-            await self.followups.expire_later(incident_id)
+        )
+        if incident is None:
+            return
+        await self.followups.expire_later(incident_id)
+        if epoch != 0 or incident.acknowledged_at is None:
+            return
+        if await self.deliveries.claim(incident_id, "acknowledgement-timed"):
+            waited = incident.acknowledged_at - incident.created_at
+            self._to_acknowledge.labels(incident.severity.value).observe(waited.total_seconds())
 
     async def _tell_the_paged(
         self,
@@ -398,15 +415,16 @@ class Pager:
         epoch: int,
         kind: Literal["resolved", "acknowledged"],
         record: TimelineKind,
-    ) -> bool:
+    ) -> Incident | None:
         """Send a notice to everyone paged for the incident (but whoever acknowledged it);
-        ``False`` when the incident is gone, or reopened or raised since (``epoch``)."""
+        the incident as read, ``None`` when it is gone, or reopened or raised since
+        (``epoch``)."""
         incident = await self.store.get(incident_id)
         if incident is None or incident.page_epoch != epoch:
-            return False
+            return None
         but = [incident.acknowledged_by or ""] if kind == "acknowledged" else []
         await self.tell(incident, await self.paged(incident, but), kind, record)
-        return True
+        return incident
 
     async def paged(self, incident: Incident, but: Sequence[str] = ()) -> list[str]:
         """Everyone paged for the incident so far, but ``but``."""

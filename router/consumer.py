@@ -65,6 +65,12 @@ class Router:
             ["outcome"],
             registry=registry,
         )
+        self._opened = Counter(
+            "tocsin_incidents_opened",
+            "Incidents opened, by severity and route (a reopening is not a new incident).",
+            ["severity", "route"],
+            registry=registry,
+        )
         self.lanes = [
             StreamConsumer(
                 self.alerts,
@@ -119,6 +125,8 @@ class Router:
             outcomes.append(None)
             for change in result:
                 self._outcomes.labels(change.outcome.value).inc()
+                if change.incident is not None and change.outcome is Outcome.OPENED:
+                    self._opened.labels(change.incident.severity.value, change.incident.route).inc()
                 if change.incident is not None and change.outcome in _LIFECYCLE:
                     _log_change(alert, change.outcome, change.incident)
         return outcomes

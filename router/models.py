@@ -81,6 +81,10 @@ class AlertRecord(BaseModel):
     labels: dict[str, str]
     annotations: dict[str, str] = Field(default_factory=dict)
     generator_url: str | None = None
+    integration: str | None = None
+    """The integration it first arrived on, and in what format (``source``); ``None`` for
+    alerts stored before these were kept."""
+    source: str | None = None
     severity: Severity
     count: int = 1
     first_seen: AwareDatetime

@@ -125,6 +125,8 @@ def _record(alert: Alert, severity: Severity) -> AlertRecord:
         labels=alert.labels,
         annotations=alert.annotations,
         generator_url=alert.generator_url,
+        integration=alert.integration,
+        source=alert.source,
         severity=severity,
         first_seen=alert.received_at,
         last_seen=alert.received_at,

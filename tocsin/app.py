@@ -31,6 +31,8 @@ from tocsin.explain_api import ExplainApi
 from tocsin.explain_api import add_routes as add_explain_routes
 from tocsin.health import add_health_routes, api_auth
 from tocsin.http_errors import no_tracebacks
+from tocsin.reports_api import ReportsApi
+from tocsin.reports_api import add_routes as add_report_routes
 from tocsin.runtime import Runtime
 from tocsin.silences_api import SilencesApi
 from tocsin.silences_api import add_routes as add_silence_routes
@@ -76,6 +78,7 @@ def make_app(runtime: Runtime) -> web.Application:
     add_changes_routes(app, ChangesApi(changes, config.integrations))
     add_silence_routes(app, SilencesApi(SilenceStore(runtime.redis), runtime.clock))
     add_explain_routes(app, ExplainApi(runtime.loaded, runtime.redis, runtime.clock))
+    add_report_routes(app, ReportsApi(runtime.redis, runtime.loaded, runtime.clock))
 
     add_health_routes(app, runtime)
     return app

@@ -22,6 +22,7 @@ from router.config import (
     DEFAULT_REOPEN_WINDOW,
     Route,
     RoutingConfig,
+    Severity,
     SeverityRule,
     by_name,
     route_problems,
@@ -30,6 +31,7 @@ from router.config import (
 )
 from router.inhibition import InhibitRule
 from router.maintenance import MaintenanceWindow
+from router.reports import DEFAULT_RESPONSE_TARGETS
 from schedules.durations import Duration
 from schedules.loader import read_schedules, schedule_file
 from schedules.models import GROUP_PREFIX, Schedule
@@ -98,6 +100,9 @@ class TocsinConfig(BaseModel):
     reopens it rather than opening a new one."""
     api_auth: ApiAuthConfig = Field(default_factory=ApiAuthConfig)
     """Whether the silence API and ``/metrics`` need an API token too."""
+    response_targets: dict[Severity, Duration] = Field(default_factory=dict)
+    """How soon each severity should be acknowledged, for reports; the rest keep the
+    defaults (``router.reports.DEFAULT_RESPONSE_TARGETS``)."""
 
 
 @dataclass(frozen=True)
@@ -119,6 +124,10 @@ class LoadedConfig:
             reopen_window=self.config.reopen_window,
             inhibit_rules=self.config.inhibit_rules,
         )
+
+    @property
+    def response_targets(self) -> dict[Severity, timedelta]:
+        return {**DEFAULT_RESPONSE_TARGETS, **self.config.response_targets}
 
     @property
     def directory(self) -> Directory:

@@ -266,3 +266,33 @@ async def test_the_event_consumer_acts_on_raises_and_reopenings(world: World) ->
     assert notes(world, "resolved") == []
     incident = await world.incident(incident_id or "")
     assert (incident.status, incident.page_epoch) == (IncidentStatus.TRIGGERED, 2)
+
+
+COUNT = "tocsin_time_to_acknowledge_seconds_count"
+
+
+async def test_the_first_acknowledgement_is_timed_once(world: World) -> None:
+    incident_id = await opened_and_paged(world)
+    world.clock.advance(timedelta(minutes=4))
+    await world.store.acknowledge(incident_id, "alice", world.clock())
+
+    for _ in range(2):  # the event delivered twice is timed once
+        await world.pager.acknowledged(incident_id)
+
+    sev3 = {"severity": "SEV3"}
+    assert world.registry.get_sample_value(COUNT, sev3) == 1
+    assert world.registry.get_sample_value("tocsin_time_to_acknowledge_seconds_sum", sev3) == 240
+
+
+async def test_an_acknowledgement_of_a_later_paging_run_is_not_timed(world: World) -> None:
+    incident_id = await opened_and_paged(world)
+    epoch = await raise_severity(world)
+    await world.pager.severity_raised(incident_id, epoch)
+    world.clock.advance(timedelta(hours=3))
+    await world.store.acknowledge(incident_id, "alice", world.clock())
+
+    await world.pager.acknowledged(incident_id, epoch)
+
+    for severity in ("SEV1", "SEV3"):
+        labels = {"severity": severity}
+        assert world.registry.get_sample_value(COUNT, labels) is None

@@ -257,6 +257,8 @@ async def test_an_unreadable_entry_is_a_dead_letter_and_the_rest_flow(
 
     assert registry.get_sample_value("tocsin_dead_letters_total", {"stage": "router"}) == 2
     assert outcome_count(registry, "opened") == 1
+    opened = {"severity": "SEV2", "route": "all"}
+    assert registry.get_sample_value("tocsin_incidents_opened_total", opened) == 1
     assert await pending(redis) == 0
     assert len(await IncidentStore(redis).list()) == 1
     letters = [letter for _, letter in await dead_letters(redis).list()]

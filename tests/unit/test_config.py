@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from router.config import MAX_ROUTE_DEPTH
+from router.config import MAX_ROUTE_DEPTH, Severity
+from router.reports import DEFAULT_RESPONSE_TARGETS
 from schedules.yamlfile import ConfigFileError
 from tocsin.config import load_config
 
@@ -538,6 +539,27 @@ api_auth:
 """,
         "api_auth.incidents: unknown field",
     ),
+    "response target for a severity there is not": Broken(
+        ALICE_AND_P
+        + """\
+routes:
+  - policy: p
+response_targets:
+  SEV1: 10m
+  SEV5: 1d  #!
+""",
+        "response_targets.SEV5.[key]: Input should be 'SEV1', 'SEV2', 'SEV3' or 'SEV4'",
+    ),
+    "response target that is no duration": Broken(
+        ALICE_AND_P
+        + """\
+routes:
+  - policy: p
+response_targets:
+  SEV2: soon  #!
+""",
+        "response_targets.SEV2: invalid duration 'soon'",
+    ),
     "YAML syntax error": Broken(
         """\
 people:
@@ -567,6 +589,12 @@ routes: []  #!
         "routes: List should have at least 1 item",
     ),
 }
+
+
+def test_response_targets_override_only_the_severities_named(tmp_path: Path) -> None:
+    path = write(tmp_path, ALICE_AND_P + "routes:\n  - policy: p\nresponse_targets:\n  SEV1: 10m\n")
+    targets = load_config(path).response_targets
+    assert targets == {**DEFAULT_RESPONSE_TARGETS, Severity.SEV1: timedelta(minutes=10)}
 
 
 @pytest.mark.parametrize("case", BROKEN.values(), ids=BROKEN.keys())
