@@ -9,12 +9,12 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from prometheus_client import CollectorRegistry, Counter
 
 from ingest.clock import Clock
-from notifier.channels import MAX_ALERTS, Channel, DeliveryResult, Kind, Notification
+from notifier.channels import MAX_ALERTS, Channel, DeliveryResult, Kind, Notification, carries
 from notifier.config import Person
 from notifier.deliveries import Deliveries
 from notifier.directory import Directory
@@ -37,6 +37,10 @@ class Links:
     public_url: str
     secret: bytes
     ttl: timedelta = timedelta(days=1)
+
+    def token(self, incident_id: str, person: str, now: datetime) -> str:
+        """The signed acknowledge token of a page to ``person`` sent at ``now``."""
+        return sign_ack(self.secret, AckClaims(incident_id, person, now + self.ttl))
 
 
 class Sender:
@@ -94,7 +98,7 @@ class Sender:
             )
             for channel in self.channels:
                 field = f"{tag}:{person_id}:{channel.name}"
-                if channel.reaches(person) and field not in done:
+                if channel.reaches(person) and carries(channel, kind) and field not in done:
                     sends.append((person_id, channel, field, person, note))
         # Two runs of one step at once (an event and a retry job) must not both send: each
         # delivery is taken before it is sent (a taken one is in flight elsewhere), and what
@@ -156,8 +160,7 @@ class Sender:
         return person.name if person is not None else person_id
 
     def ack_url(self, incident_id: str, person: str) -> str:
-        claims = AckClaims(incident_id, person, self.clock() + self.links.ttl)
-        return ack_url(self.links.public_url, sign_ack(self.links.secret, claims))
+        return ack_url(self.links.public_url, self.links.token(incident_id, person, self.clock()))
 
     async def deliver_once(
         self, record: str, tag: str, person_id: str, note: Notification, kind: str
@@ -168,7 +171,7 @@ class Sender:
         done = await self.deliveries.done(record)
         for channel in self.channels:
             field = f"{tag}:{person_id}:{channel.name}"
-            if not channel.reaches(person) or field in done:
+            if not (channel.reaches(person) and carries(channel, note.kind)) or field in done:
                 continue
             result = await _send(channel, person, note)
             self._sent.labels(channel.name, kind, "ok" if result.ok else "failed").inc()

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ingest.config import Integration, integration_conflicts
 from ingest.heartbeats import heartbeat_problems
-from notifier.config import EscalationPolicy, Person, SlackConfig, SmtpConfig
+from notifier.config import EscalationPolicy, Person, SlackConfig, SmtpConfig, TwilioConfig
 from notifier.directory import Directory
 from notifier.secret_values import Secret
 from router.config import (
@@ -52,6 +52,8 @@ class TocsinConfig(BaseModel):
     smtp: SmtpConfig | None = None
     slack: SlackConfig | None = None
     """The Slack bot that writes to people with a ``slack_user`` or ``slack_channel``."""
+    twilio: TwilioConfig | None = None
+    """Sends SMS and places calls to people with a ``phone``."""
     webhook_secret: Secret | None = None
     """Signs the webhook requests of people who have no ``webhook_secret`` of their own."""
     ack_link_ttl: Duration = timedelta(days=1)
@@ -153,6 +155,13 @@ def _check_references(
         for key in ("slack_user", "slack_channel"):
             if getattr(person, key) and config.slack is None:
                 problem(("people", person_id, key), f"{key} needs a slack section (bot_token)")
+        if person.phone and config.twilio is None:
+            problem(("people", person_id, "phone"), "a phone number needs a twilio section")
+        elif person.by_phone("voice") and config.twilio and config.twilio.sender is None:
+            problem(
+                ("people", person_id, "phone_methods"),
+                "voice calls need twilio.from (a messaging service cannot call)",
+            )
     for schedule in schedules.values():
         file = schedule_file(schedules_dir, schedule.name)
         named: list[tuple[tuple[str | int, ...], str]] = [
