@@ -283,3 +283,14 @@ def test_the_readme_channels_example_loads(tmp_path: Path, monkeypatch: pytest.M
 
     assert set(people) == {"alice", "bob", "carol"}
     assert people["bob"].slack_target == "U012AB3CD"
+
+
+def test_the_readme_phone_example_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "value-of-TWILIO_AUTH_TOKEN")
+    example = yaml_block_after("**SMS and phone calls**")
+
+    config = load_config(write(tmp_path, example + TAIL.replace("alice", "dave"))).config
+
+    assert config.twilio is not None
+    assert config.twilio.messaging_service_sid is not None
+    assert config.people["dave"].phone_methods == ["sms", "voice"]
