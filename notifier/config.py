@@ -144,6 +144,17 @@ class EscalationPolicy(BaseModel):
 MAX_SEND_TIMEOUT = timedelta(seconds=15)
 
 
+def within_a_send(timeout: timedelta) -> timedelta:
+    # A paging run holds a delivery 30 s and stops itself after 20: a send that may take
+    # longer could still be in flight when another run takes the delivery and resends.
+    if timeout > MAX_SEND_TIMEOUT:
+        raise ValueError(f"at most {MAX_SEND_TIMEOUT.seconds}s (a page must not wait longer)")
+    return timeout
+
+
+SendTimeout = Annotated[Duration, AfterValidator(within_a_send)]
+
+
 class SmtpConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -153,20 +164,7 @@ class SmtpConfig(BaseModel):
     username: str | None = None
     password: str | None = None
     starttls: bool = False
-    timeout: Duration = timedelta(seconds=10)
-
-    @field_validator("timeout")
-    @classmethod
-    def _within_a_send(cls, timeout: timedelta) -> timedelta:
-        return within_a_send(timeout)
-
-
-def within_a_send(timeout: timedelta) -> timedelta:
-    # A paging run holds a delivery 30 s and stops itself after 20: a send that may take
-    # longer could still be in flight when another run takes the delivery and resends.
-    if timeout > MAX_SEND_TIMEOUT:
-        raise ValueError(f"at most {MAX_SEND_TIMEOUT.seconds}s (a page must not wait longer)")
-    return timeout
+    timeout: SendTimeout = timedelta(seconds=10)
 
 
 class SlackConfig(BaseModel):
@@ -176,12 +174,7 @@ class SlackConfig(BaseModel):
 
     bot_token: Secret
     api_url: HttpUrl = "https://slack.com/api"
-    timeout: Duration = timedelta(seconds=10)
-
-    @field_validator("timeout")
-    @classmethod
-    def _within_a_send(cls, timeout: timedelta) -> timedelta:
-        return within_a_send(timeout)
+    timeout: SendTimeout = timedelta(seconds=10)
 
 
 class TwilioConfig(BaseModel):
@@ -197,12 +190,7 @@ class TwilioConfig(BaseModel):
     ``messaging_service_sid`` is given."""
     messaging_service_sid: str | None = Field(default=None, pattern=r"^MG[0-9a-fA-F]{32}$")
     base_url: HttpUrl = "https://api.twilio.com"
-    timeout: Duration = timedelta(seconds=10)
-
-    @field_validator("timeout")
-    @classmethod
-    def _within_a_send(cls, timeout: timedelta) -> timedelta:
-        return within_a_send(timeout)
+    timeout: SendTimeout = timedelta(seconds=10)
 
     @model_validator(mode="after")
     def _has_a_sender(self) -> Self:

@@ -5,6 +5,7 @@ Twilio signs the URL it was given."""
 
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import timedelta
 
 import aiohttp
@@ -49,184 +50,150 @@ async def server(store: IncidentStore, clock: ManualClock) -> AsyncIterator[Test
         await server.close()
 
 
+@dataclass
+class Line:
+    """An incident, and Twilio's way to the callbacks of the calls that page it."""
+
+    server: TestServer
+    http: aiohttp.ClientSession
+    store: IncidentStore
+    clock: ManualClock
+    incident: Incident
+
+    def call(self, person: str = "alice") -> list[ET.Element]:
+        """The gathers of the call a page to ``person`` places."""
+        claims = AckClaims(self.incident.id, person, self.clock() + timedelta(hours=1))
+        token = sign_ack(SECRET, claims)
+        note = Notification(
+            kind="page",
+            incident_id=self.incident.id,
+            title=self.incident.title,
+            severity=self.incident.severity,
+            status=self.incident.status,
+            level=1,
+            person=person,
+            person_name=person.title(),
+            ack_url=f"{PUBLIC_URL}/ack/{token}",
+        )
+        return gathers(call_twiml(note, PUBLIC_URL, token))
+
+    async def press(
+        self, gather: ET.Element, digits: str, *, at: ET.Element | None = None, **signing: str
+    ) -> tuple[int, str]:
+        """Press at ``gather``, through the proxy; ``at``: post to another gather's
+        address."""
+        return await press(
+            self.http, gather, digits, url=self.behind_the_proxy(at or gather), **signing
+        )
+
+    def behind_the_proxy(self, gather: ET.Element) -> str:
+        action = gather.get("action") or ""
+        return str(self.server.make_url(action.removeprefix(PUBLIC_URL)))
+
+    async def now(self) -> Incident:
+        stored = await self.store.get(self.incident.id)
+        assert stored is not None
+        return stored
+
+
 @pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-def call(incident: Incident, clock: ManualClock, person: str = "alice") -> list[ET.Element]:
-    """The gathers of the call a page to ``person`` places."""
-    token = sign_ack(SECRET, AckClaims(incident.id, person, clock() + timedelta(hours=1)))
-    note = Notification(
-        kind="page",
-        incident_id=incident.id,
-        title=incident.title,
-        severity=incident.severity,
-        status=incident.status,
-        level=1,
-        person=person,
-        person_name=person.title(),
-        ack_url=f"{PUBLIC_URL}/ack/{token}",
-    )
-    return gathers(call_twiml(note, PUBLIC_URL, token))
-
-
-def behind_the_proxy(server: TestServer, gather: ET.Element) -> str:
-    action = gather.get("action") or ""
-    return str(server.make_url(action.removeprefix(PUBLIC_URL)))
+async def line(
+    server: TestServer, store: IncidentStore, clock: ManualClock, incident: Incident
+) -> AsyncIterator[Line]:
+    async with aiohttp.ClientSession() as http:
+        yield Line(server, http, store, clock, incident)
 
 
 def said(twiml: str) -> list[tuple[str, str | None]]:
     return [(verb.tag, verb.text) for verb in ET.fromstring(twiml)]
 
 
-async def test_pressing_1_acknowledges_as_the_paged_person(
-    server: TestServer,
-    http: aiohttp.ClientSession,
-    store: IncidentStore,
-    clock: ManualClock,
-    incident: Incident,
-) -> None:
-    first, _ = call(incident, clock)
-    clock.advance(timedelta(minutes=2))
+async def test_pressing_1_acknowledges_as_the_paged_person(line: Line) -> None:
+    first, _ = line.call()
+    line.clock.advance(timedelta(minutes=2))
 
-    status, twiml = await press(http, first, "1", url=behind_the_proxy(server, first))
+    status, twiml = await line.press(first, "1")
 
     assert status == 200
     assert said(twiml) == [("Say", "Acknowledged. Thank you."), ("Hangup", None)]
-    stored = await store.get(incident.id)
-    assert stored is not None
+    stored = await line.now()
     assert stored.status is IncidentStatus.ACKNOWLEDGED
-    assert (stored.acknowledged_by, stored.acknowledged_at) == ("alice", clock())
-    last = (await store.timeline(incident.id))[-1]
+    assert (stored.acknowledged_by, stored.acknowledged_at) == ("alice", line.clock())
+    last = (await line.store.timeline(stored.id))[-1]
     assert (last.kind, last.person) == (TimelineKind.ACKNOWLEDGED, "alice")
 
 
 @pytest.mark.parametrize("auth_token", ["another-account-token", ""])
-async def test_a_request_twilio_did_not_sign_is_refused(
-    server: TestServer,
-    http: aiohttp.ClientSession,
-    store: IncidentStore,
-    clock: ManualClock,
-    incident: Incident,
-    auth_token: str,
-) -> None:
-    first, _ = call(incident, clock)
+async def test_a_request_twilio_did_not_sign_is_refused(line: Line, auth_token: str) -> None:
+    first, _ = line.call()
 
-    status, _ = await press(
-        http, first, "1", auth_token=auth_token, url=behind_the_proxy(server, first)
-    )
+    status, _ = await line.press(first, "1", auth_token=auth_token)
 
     assert status == 403
-    stored = await store.get(incident.id)
-    assert stored is not None
-    assert stored.status is IncidentStatus.TRIGGERED
+    assert (await line.now()).status is IncidentStatus.TRIGGERED
 
 
-async def test_the_signature_covers_the_url_so_another_token_is_refused(
-    server: TestServer,
-    http: aiohttp.ClientSession,
-    store: IncidentStore,
-    clock: ManualClock,
-    incident: Incident,
-) -> None:
-    [alices, _], [bobs, _] = call(incident, clock), call(incident, clock, "bob")
+async def test_a_request_without_a_signature_is_refused(line: Line) -> None:
+    first, _ = line.call()
+
+    async with line.http.post(line.behind_the_proxy(first), data={"Digits": "1"}) as response:
+        assert response.status == 403
+
+
+async def test_the_signature_covers_the_url_so_another_token_is_refused(line: Line) -> None:
+    [alices, _], [bobs, _] = line.call(), line.call("bob")
 
     # Alice's signed request replayed at Bob's address.
-    status, _ = await press(http, alices, "1", url=behind_the_proxy(server, bobs))
+    status, _ = await line.press(alices, "1", at=bobs)
 
     assert status == 403
-    stored = await store.get(incident.id)
-    assert stored is not None
-    assert stored.acknowledged_by is None
+    assert (await line.now()).acknowledged_by is None
 
 
-async def test_another_key_asks_once_more_then_hangs_up(
-    server: TestServer,
-    http: aiohttp.ClientSession,
-    store: IncidentStore,
-    clock: ManualClock,
-    incident: Incident,
-) -> None:
-    first, _ = call(incident, clock)
+async def test_another_key_asks_once_more_then_hangs_up(line: Line) -> None:
+    first, _ = line.call()
 
-    status, twiml = await press(http, first, "2", url=behind_the_proxy(server, first))
+    status, twiml = await line.press(first, "2")
 
     assert status == 200
     [again] = gathers(twiml)
     assert again.get("action") == f"{first.get('action')}?retry=1"
-    assert again.findtext("Say") == f"Press 1 to acknowledge incident {incident.id}."
-    status, twiml = await press(http, again, "2", url=behind_the_proxy(server, again))
+    assert again.findtext("Say") == f"Press 1 to acknowledge incident {line.incident.id}."
+    status, twiml = await line.press(again, "2")
     assert status == 200
     assert said(twiml) == [("Say", "Not acknowledged. Goodbye."), ("Hangup", None)]
-    stored = await store.get(incident.id)
-    assert stored is not None
-    assert stored.status is IncidentStatus.TRIGGERED
+    assert (await line.now()).status is IncidentStatus.TRIGGERED
 
 
-async def test_1_at_the_second_prompt_acknowledges(
-    server: TestServer,
-    http: aiohttp.ClientSession,
-    store: IncidentStore,
-    clock: ManualClock,
-    incident: Incident,
-) -> None:
-    _, again = call(incident, clock)
+async def test_1_at_the_second_prompt_acknowledges(line: Line) -> None:
+    _, again = line.call()
 
-    status, twiml = await press(http, again, "1", url=behind_the_proxy(server, again))
+    status, twiml = await line.press(again, "1")
 
-    assert status == 200
-    assert said(twiml)[0] == ("Say", "Acknowledged. Thank you.")
-    stored = await store.get(incident.id)
-    assert stored is not None
-    assert stored.acknowledged_by == "alice"
+    assert (status, said(twiml)[0]) == (200, ("Say", "Acknowledged. Thank you."))
+    assert (await line.now()).acknowledged_by == "alice"
 
 
-async def test_an_incident_resolved_or_taken_meanwhile_is_said_so(
-    server: TestServer,
-    http: aiohttp.ClientSession,
-    store: IncidentStore,
-    clock: ManualClock,
-    incident: Incident,
-) -> None:
-    [alices, _], [bobs, _] = call(incident, clock), call(incident, clock, "bob")
-    await store.acknowledge(incident.id, "bob", clock())
+async def test_an_incident_resolved_or_taken_meanwhile_is_said_so(line: Line) -> None:
+    [alices, _], [bobs, _] = line.call(), line.call("bob")
+    incident_id = line.incident.id
+    await line.store.acknowledge(incident_id, "bob", line.clock())
 
-    _, taken = await press(http, alices, "1", url=behind_the_proxy(server, alices))
-    await store.resolve(incident.id, "bob", clock(), retention=timedelta(days=1))
-    _, resolved = await press(http, bobs, "1", url=behind_the_proxy(server, bobs))
+    _, taken = await line.press(alices, "1")
+    await line.store.resolve(incident_id, "bob", line.clock(), retention=timedelta(days=1))
+    _, resolved = await line.press(bobs, "1")
 
-    assert said(taken)[0] == ("Say", f"Incident {incident.id} was already acknowledged.")
-    assert said(resolved)[0] == ("Say", f"Incident {incident.id} is already resolved. Goodbye.")
-    stored = await store.get(incident.id)
-    assert stored is not None
-    assert stored.acknowledged_by == "bob"
+    assert said(taken)[0] == ("Say", f"Incident {incident_id} was already acknowledged.")
+    assert said(resolved)[0] == ("Say", f"Incident {incident_id} is already resolved. Goodbye.")
+    assert (await line.now()).acknowledged_by == "bob"
 
 
-async def test_an_expired_call_acknowledges_nothing(
-    server: TestServer,
-    http: aiohttp.ClientSession,
-    store: IncidentStore,
-    clock: ManualClock,
-    incident: Incident,
-) -> None:
-    first, _ = call(incident, clock)
-    clock.advance(timedelta(hours=1))
+async def test_an_expired_call_acknowledges_nothing(line: Line) -> None:
+    first, _ = line.call()
+    line.clock.advance(timedelta(hours=1))
 
-    status, twiml = await press(http, first, "1", url=behind_the_proxy(server, first))
+    status, twiml = await line.press(first, "1")
 
     assert status == 200
     assert "expired" in (said(twiml)[0][1] or "")
-    stored = await store.get(incident.id)
-    assert stored is not None
-    assert stored.status is IncidentStatus.TRIGGERED
-
-
-async def test_a_request_without_a_signature_is_refused(
-    server: TestServer, http: aiohttp.ClientSession, clock: ManualClock, incident: Incident
-) -> None:
-    first, _ = call(incident, clock)
-
-    async with http.post(behind_the_proxy(server, first), data={"Digits": "1"}) as response:
-        assert response.status == 403
+    assert (await line.now()).status is IncidentStatus.TRIGGERED
