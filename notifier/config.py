@@ -1,6 +1,7 @@
-"""The ``people``, ``escalation_policies``, ``smtp`` and ``slack`` sections of the
-configuration."""
+"""The ``people``, ``escalation_policies``, ``smtp``, ``slack`` and ``twilio`` sections of
+the configuration."""
 
+import re
 from datetime import timedelta
 from typing import Annotated, Literal, Self
 
@@ -33,6 +34,21 @@ def _known_to_apprise(url: str) -> str:
 
 AppriseUrl = Annotated[str, AfterValidator(_known_to_apprise)]
 
+_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+
+
+def _e164(number: str) -> str:
+    if not _E164.fullmatch(number):
+        raise ValueError(
+            f"{number!r} is not an E.164 number: a + then the country code and the number, "
+            "digits only (+4915112345678)"
+        )
+    return number
+
+
+PhoneNumber = Annotated[str, AfterValidator(_e164)]
+PhoneMethod = Literal["sms", "voice"]
+
 
 CONTACT_METHODS = (
     "email",
@@ -45,6 +61,7 @@ CONTACT_METHODS = (
     "mattermost_webhook",
     "rocketchat_webhook",
     "apprise",
+    "phone",
 )
 """The fields of ``Person`` that page them: one set is enough."""
 
@@ -73,6 +90,10 @@ class Person(BaseModel):
     rocketchat_webhook: HttpUrl | None = Field(default=None, repr=False)
     apprise: list[AppriseUrl] | None = Field(default=None, min_length=1, repr=False)
     """Apprise URLs (``tgram://...``, ``ntfy://...``); each is a credential, never shown."""
+    phone: PhoneNumber | None = None
+    """Reached through the ``twilio`` section, by each of ``phone_methods``."""
+    phone_methods: list[PhoneMethod] = Field(default=["sms"], min_length=1)
+    """``sms``, ``voice`` (a call that reads the page and takes 1 to acknowledge), or both."""
 
     @model_validator(mode="after")
     def _destinations_agree(self) -> Self:
@@ -81,7 +102,15 @@ class Person(BaseModel):
             raise ValueError(f"{' and '.join(given)}: give one Slack destination per person")
         if self.webhook_secret is not None and self.webhook is None:
             raise ValueError("webhook_secret signs the webhook, but there is no webhook")
+        if "phone_methods" in self.model_fields_set and self.phone is None:
+            raise ValueError("phone_methods says how to use the phone, but there is no phone")
+        if len(set(self.phone_methods)) < len(self.phone_methods):
+            raise ValueError("phone_methods: name each method once")
         return self
+
+    def by_phone(self, method: PhoneMethod) -> str | None:
+        """The number to reach this person at by ``method``, if they want it."""
+        return self.phone if method in self.phone_methods else None
 
     @property
     def slack_target(self) -> str | None:
@@ -143,6 +172,17 @@ class EscalationPolicy(BaseModel):
 MAX_SEND_TIMEOUT = timedelta(seconds=15)
 
 
+def within_a_send(timeout: timedelta) -> timedelta:
+    # A paging run holds a delivery 30 s and stops itself after 20: a send that may take
+    # longer could still be in flight when another run takes the delivery and resends.
+    if timeout > MAX_SEND_TIMEOUT:
+        raise ValueError(f"at most {MAX_SEND_TIMEOUT.seconds}s (a page must not wait longer)")
+    return timeout
+
+
+SendTimeout = Annotated[Duration, AfterValidator(within_a_send)]
+
+
 class SmtpConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -152,20 +192,7 @@ class SmtpConfig(BaseModel):
     username: str | None = None
     password: str | None = None
     starttls: bool = False
-    timeout: Duration = timedelta(seconds=10)
-
-    @field_validator("timeout")
-    @classmethod
-    def _within_a_send(cls, timeout: timedelta) -> timedelta:
-        return within_a_send(timeout)
-
-
-def within_a_send(timeout: timedelta) -> timedelta:
-    # A paging run holds a delivery 30 s and stops itself after 20: a send that may take
-    # longer could still be in flight when another run takes the delivery and resends.
-    if timeout > MAX_SEND_TIMEOUT:
-        raise ValueError(f"at most {MAX_SEND_TIMEOUT.seconds}s (a page must not wait longer)")
-    return timeout
+    timeout: SendTimeout = timedelta(seconds=10)
 
 
 class SlackConfig(BaseModel):
@@ -175,9 +202,26 @@ class SlackConfig(BaseModel):
 
     bot_token: Secret
     api_url: HttpUrl = "https://slack.com/api"
-    timeout: Duration = timedelta(seconds=10)
+    timeout: SendTimeout = timedelta(seconds=10)
 
-    @field_validator("timeout")
-    @classmethod
-    def _within_a_send(cls, timeout: timedelta) -> timedelta:
-        return within_a_send(timeout)
+
+class TwilioConfig(BaseModel):
+    """The Twilio account (or a provider with Twilio's API) that sends SMS and places calls."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    account_sid: str = Field(pattern=r"^AC[0-9a-fA-F]{32}$")
+    auth_token: Secret
+    """Authenticates our requests, and signs Twilio's requests to us (the voice menu)."""
+    sender: PhoneNumber | None = Field(default=None, alias="from")
+    """A number of the account: the caller of every call, and the sender of SMS unless
+    ``messaging_service_sid`` is given."""
+    messaging_service_sid: str | None = Field(default=None, pattern=r"^MG[0-9a-fA-F]{32}$")
+    base_url: HttpUrl = "https://api.twilio.com"
+    timeout: SendTimeout = timedelta(seconds=10)
+
+    @model_validator(mode="after")
+    def _has_a_sender(self) -> Self:
+        if self.sender is None and self.messaging_service_sid is None:
+            raise ValueError("give from (a number of the account) or messaging_service_sid")
+        return self

@@ -13,7 +13,15 @@ from dataclasses import dataclass
 from prometheus_client import CollectorRegistry, Counter
 
 from ingest.clock import Clock
-from notifier.channels import ACTION_KINDS, MAX_ALERTS, Channel, DeliveryResult, Kind, Notification
+from notifier.channels import (
+    ACTION_KINDS,
+    MAX_ALERTS,
+    Channel,
+    DeliveryResult,
+    Kind,
+    Notification,
+    carries,
+)
 from notifier.config import Person
 from notifier.deliveries import Deliveries
 from notifier.directory import Directory
@@ -101,7 +109,7 @@ class Sender:
             )
             for channel in self.channels:
                 field = f"{tag}:{person_id}:{channel.name}"
-                if channel.reaches(person) and field not in done:
+                if channel.reaches(person) and carries(channel, kind) and field not in done:
                     sends.append((person_id, channel, field, person, note))
         # Two runs of one step at once (an event and a retry job) must not both send: each
         # delivery is taken before it is sent (a taken one is in flight elsewhere), and what
@@ -177,7 +185,7 @@ class Sender:
         done = await self.deliveries.done(record)
         for channel in self.channels:
             field = f"{tag}:{person_id}:{channel.name}"
-            if not channel.reaches(person) or field in done:
+            if not (channel.reaches(person) and carries(channel, note.kind)) or field in done:
                 continue
             result = await _send(channel, person, note)
             self._sent.labels(channel.name, kind, "ok" if result.ok else "failed").inc()

@@ -41,6 +41,7 @@ __all__ = [
     "LinkClaims",
     "ack_url",
     "action_url",
+    "link_token",
     "sign_ack",
     "sign_link",
     "verify_ack",
@@ -217,7 +218,15 @@ def verify_ack(secret: bytes, token: str, now: datetime) -> AckClaims:
 def ack_url(base_url: str, token: str) -> str:
     """The absolute link to put in a notification, for ``base_url`` like
     ``https://tocsin.example.com`` (a path prefix is kept)."""
-    return f"{base_url.rstrip('/')}/ack/{token}"
+    return f"{base_url.rstrip('/')}{_ACK_PATH}{token}"
+
+
+def link_token(url: str) -> str:
+    """The token of a link ``ack_url`` made: what a phone call's menu carries instead."""
+    return url.rpartition(_ACK_PATH)[2]
+
+
+_ACK_PATH = "/ack/"
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -19,6 +19,8 @@ from ingest.web import add_routes as add_webhook_routes
 from notifier.ack_web import AckPages
 from notifier.ack_web import add_routes as add_ack_routes
 from notifier.page_actions import PageActions
+from notifier.voice_web import GatherCallbacks
+from notifier.voice_web import add_routes as add_voice_routes
 from notifier.worker import ArqScheduler
 from router.silence_store import SilenceStore
 from router.store import IncidentStore
@@ -74,6 +76,12 @@ def make_app(runtime: Runtime) -> web.Application:
     )
     pages = AckPages(actions, runtime.secret, runtime.clock, grace=config.ack_link_grace)
     add_ack_routes(app, pages)
+    if config.twilio is not None:
+        auth_token = config.twilio.auth_token.get_secret_value()
+        gathers = GatherCallbacks(
+            store, runtime.secret, runtime.clock, auth_token, runtime.settings.base_url
+        )
+        add_voice_routes(app, gathers)
     add_api_routes(app, IncidentsApi(store, runtime.loaded, runtime.clock))
     add_changes_routes(app, ChangesApi(changes, config.integrations))
     add_silence_routes(app, SilencesApi(SilenceStore(runtime.redis), runtime.clock))

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ingest.config import Integration, integration_conflicts
 from ingest.heartbeats import heartbeat_problems
-from notifier.config import EscalationPolicy, Person, SlackConfig, SmtpConfig
+from notifier.config import EscalationPolicy, Person, SlackConfig, SmtpConfig, TwilioConfig
 from notifier.directory import Directory
 from notifier.secret_values import Secret
 from router.config import (
@@ -73,6 +73,8 @@ class TocsinConfig(BaseModel):
     smtp: SmtpConfig | None = None
     slack: SlackConfig | None = None
     """The Slack bot that writes to people with a ``slack_user`` or ``slack_channel``."""
+    twilio: TwilioConfig | None = None
+    """Sends SMS and places calls to people with a ``phone``."""
     webhook_secret: Secret | None = None
     """Signs the webhook requests of people who have no ``webhook_secret`` of their own."""
     ack_link_grace: Duration = timedelta(hours=1)
@@ -301,11 +303,24 @@ class _References:
                 ):
                     message = f"{key} needs a slack section (bot_token)"
                     self._problem(("people", person_id, key), message)
+            self._phone(person_id, person)
             if not self._reachable(person_id):
                 self._warning(
                     ("people", person_id),
                     "cannot be paged: give them a contact method (email, webhook, chat, console)",
                 )
+
+    def _phone(self, person_id: str, person: Person) -> None:
+        twilio = self.config.twilio
+        if person.phone and twilio is None:
+            if not self._failed("twilio", ""):
+                message = "a phone number needs a twilio section"
+                self._problem(("people", person_id, "phone"), message)
+        elif person.by_phone("voice") and twilio is not None and twilio.sender is None:
+            self._problem(
+                ("people", person_id, "phone_methods"),
+                "voice calls need twilio.from (a messaging service cannot call)",
+            )
 
     def _schedules(self) -> None:
         for schedule in self.schedules.values():

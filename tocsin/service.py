@@ -28,6 +28,7 @@ from notifier.channels.console import ConsoleChannel
 from notifier.channels.email import EmailChannel
 from notifier.channels.slack import SlackChannel
 from notifier.channels.teams import TeamsChannel
+from notifier.channels.twilio import SmsChannel, VoiceChannel
 from notifier.channels.webhook import WebhookChannel
 from notifier.paging import Pager
 from notifier.sending import Links
@@ -115,14 +116,15 @@ async def running(runtime: Runtime, roles: Collection[Role]) -> AsyncIterator[Ru
             spawn("heartbeats", checker.run(stop))
         worker: Worker | None = None
         if Role.WORKER in roles:
-            channels = _channels(runtime)
+            links = Links(settings.base_url, runtime.secret)
+            channels = _channels(runtime, links)
             for channel in channels:
                 stack.push_async_callback(channel.aclose)
             pager = Pager(
                 IncidentStore(runtime.redis),
                 runtime.loaded.directory,
                 channels,
-                Links(settings.base_url, runtime.secret),
+                links,
                 ArqScheduler(runtime.redis),
                 runtime.clock,
                 runtime.registry,
@@ -180,7 +182,7 @@ async def _finish(tasks: list[asyncio.Task[None]], worker: Worker | None, grace:
     await asyncio.gather(*tasks, *jobs, return_exceptions=True)
 
 
-def _channels(runtime: Runtime) -> list[Channel]:
+def _channels(runtime: Runtime, links: Links) -> list[Channel]:
     config = runtime.loaded.config
     channels: list[Channel] = [
         ConsoleChannel(),
@@ -193,4 +195,6 @@ def _channels(runtime: Runtime) -> list[Channel]:
     ]
     if config.smtp is not None:
         channels.append(EmailChannel(config.smtp, runtime.clock))
+    if config.twilio is not None:
+        channels += [SmsChannel(config.twilio), VoiceChannel(config.twilio, links)]
     return channels

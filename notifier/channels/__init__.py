@@ -4,7 +4,7 @@ A channel delivers one ``Notification`` to one person and reports whether it wor
 not, whether trying again could help. Retries and fallbacks are the paging job's decision.
 """
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol, Self
 
@@ -15,7 +15,15 @@ from notifier.config import Person
 from router.config import Severity
 from router.models import AlertRecord, Incident, IncidentStatus
 
-__all__ = ["ACTION_KINDS", "AlertLink", "AlertSummary", "Channel", "DeliveryResult", "Notification"]
+__all__ = [
+    "ACTION_KINDS",
+    "AlertLink",
+    "AlertSummary",
+    "Channel",
+    "DeliveryResult",
+    "Notification",
+    "carries",
+]
 
 Kind = Literal[
     "page",
@@ -206,3 +214,10 @@ class Channel(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+def carries(channel: Channel, kind: Kind) -> bool:
+    """Whether ``channel`` sends notifications of ``kind``: every kind, unless it lists the
+    ones it takes as ``kinds`` (a phone call is for pages, not for notices)."""
+    kinds: Collection[Kind] | None = getattr(channel, "kinds", None)
+    return kinds is None or kind in kinds

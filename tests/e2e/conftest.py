@@ -1,6 +1,7 @@
 """The parts users bring: an SMTP server, an HTTP sink for webhooks, a config on disk."""
 
 import asyncio
+import contextlib
 import json
 import secrets
 import socket
@@ -336,11 +337,17 @@ async def service(
     tmp_path: Path, redis: Redis, valkey_url: str, mailbox: Mailbox, sink: Sink
 ) -> AsyncIterator[Running]:
     """The whole service in this process (web, router, worker), with ack timeouts of 1 s."""
-    port = free_port()
     config = write_config(tmp_path, smtp_port=mailbox.port, sink_url=sink.url, ack_timeout="1s")
+    async with every_role(config, redis, valkey_url) as svc:
+        yield svc
+
+
+@contextlib.asynccontextmanager
+async def every_role(config: Path, redis: Redis, valkey_url: str) -> AsyncIterator[Running]:
+    """The whole service in this process on a free port, its timers polled every 50 ms."""
     settings = Settings(
         config_path=config,
-        port=port,
+        port=free_port(),
         redis_url=valkey_url,
         escalation_poll=timedelta(milliseconds=50),
     )

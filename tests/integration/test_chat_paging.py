@@ -2,7 +2,6 @@
 in the local Slack, Teams, Mattermost and Apprise sink, and Slack's button acknowledges."""
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +13,9 @@ from redis.asyncio import Redis
 
 from router.models import IncidentStatus
 from router.store import IncidentStore
-from tests.e2e.conftest import alertmanager_payload, eventually, free_port
+from tests.e2e.conftest import alertmanager_payload, eventually, every_role
 from tests.integration.chat_peers import Hold, SlackPeer, WorkflowPeer, serving
-from tocsin.config import load_config
-from tocsin.runtime import Runtime
-from tocsin.service import Role, Running, running
-from tocsin.settings import Settings
+from tocsin.service import Running
 
 
 class AppriseSink:
@@ -70,14 +66,7 @@ escalation_policies:
 routes: [{{policy: p}}]
 """
     )
-    settings = Settings(
-        config_path=config,
-        port=free_port(),
-        redis_url=valkey_url,
-        escalation_poll=timedelta(milliseconds=50),
-    )
-    runtime = Runtime(settings, load_config(config), redis, b"k" * 32)
-    async with running(runtime, list(Role)) as svc:
+    async with every_role(config, redis, valkey_url) as svc:
         yield svc
 
 

@@ -21,6 +21,10 @@ routes:
 
 CHANNELS = (
     """\
+twilio:
+  account_sid: AC0123456789abcdef0123456789abcdef
+  auth_token: env:TOCSIN_TEST_TWILIO_TOKEN
+  from: "+15550001111"
 slack: {bot_token: env:TOCSIN_TEST_SLACK_TOKEN, api_url: "http://127.0.0.1:9/api"}
 webhook_secret: env:TOCSIN_TEST_HOOK_SECRET
 people:
@@ -33,7 +37,9 @@ people:
     apprise: ["json://127.0.0.1:9/hook", "tgram://123456789:abcdefg_hijklmnop/12315544"]
     webhook: https://ops.example/tocsin
     webhook_secret: inline-secret
-  bob: {name: Bob, slack_webhook: "https://hooks.slack.com/services/T0/B0/x"}
+    phone: "+4915112345678"
+    phone_methods: [voice]
+  bob: {name: Bob, slack_webhook: "https://hooks.slack.com/services/T0/B0/x", phone: "+15557654321"}
 """
     + TAIL
 )
@@ -44,6 +50,7 @@ def test_every_chat_key_loads_and_secrets_come_from_the_environment(
 ) -> None:
     monkeypatch.setenv("TOCSIN_TEST_SLACK_TOKEN", "xoxb-from-env")
     monkeypatch.setenv("TOCSIN_TEST_HOOK_SECRET", "hook-secret-from-env")
+    monkeypatch.setenv("TOCSIN_TEST_TWILIO_TOKEN", "twilio-token-from-env")
 
     config = load_config(write(tmp_path, CHANNELS)).config
 
@@ -58,8 +65,15 @@ def test_every_chat_key_loads_and_secrets_come_from_the_environment(
     assert alice.webhook_secret.get_secret_value() == "inline-secret"
     assert alice.apprise is not None
     assert len(alice.apprise) == 2
+    assert (alice.by_phone("voice"), alice.by_phone("sms")) == ("+4915112345678", None)
+    assert config.people["bob"].by_phone("sms") == "+15557654321"
+    assert config.twilio is not None
+    assert config.twilio.sender == "+15550001111"
+    assert config.twilio.base_url == "https://api.twilio.com"
+    assert config.twilio.auth_token.get_secret_value() == "twilio-token-from-env"
     shown = repr(config)
-    for secret in ("xoxb-from-env", "hook-secret-from-env", "inline-secret", "abcdefg", "B0/x"):
+    secrets = ("xoxb-from-env", "hook-secret-from-env", "inline-secret", "abcdefg", "B0/x")
+    for secret in (*secrets, "twilio-token-from-env"):
         assert secret not in shown
 
 
@@ -147,6 +161,84 @@ people:
         + TAIL,
         "people.alice.teams_webhook: String should match pattern",
     ),
+    "a phone number that is not E.164": Broken(
+        """\
+twilio: {account_sid: AC0123456789abcdef0123456789abcdef, auth_token: t, from: "+15550001111"}
+people:
+  alice:
+    name: Alice
+    phone: "+49 151 1234 5678"  #!
+"""
+        + TAIL,
+        "people.alice.phone: '+49 151 1234 5678' is not an E.164 number",
+    ),
+    "a phone without a twilio section": Broken(
+        """\
+people:
+  alice:
+    name: Alice
+    phone: "+4915112345678"  #!
+"""
+        + TAIL,
+        "people.alice.phone: a phone number needs a twilio section",
+    ),
+    "a call through a messaging service": Broken(
+        """\
+twilio:
+  account_sid: AC0123456789abcdef0123456789abcdef
+  auth_token: t
+  messaging_service_sid: MG0123456789abcdef0123456789abcdef
+people:
+  alice:
+    name: Alice
+    phone: "+4915112345678"
+    phone_methods: [sms, voice]  #!
+"""
+        + TAIL,
+        "people.alice.phone_methods: voice calls need twilio.from",
+    ),
+    "phone methods without a phone": Broken(
+        """\
+people:
+  alice:  #!
+    name: Alice
+    phone_methods: [voice]
+"""
+        + TAIL,
+        "people.alice: phone_methods says how to use the phone, but there is no phone",
+    ),
+    "a phone method Tocsin does not know": Broken(
+        """\
+people:
+  alice:
+    name: Alice
+    phone: "+4915112345678"
+    phone_methods: [sms, fax]  #!
+"""
+        + TAIL,
+        "people.alice.phone_methods[1]: Input should be 'sms' or 'voice'",
+    ),
+    "a twilio section that cannot send": Broken(
+        """\
+twilio: {account_sid: AC0123456789abcdef0123456789abcdef, auth_token: t}  #!
+people:
+  alice: {name: Alice, console: true}
+"""
+        + TAIL,
+        "twilio: give from (a number of the account) or messaging_service_sid",
+    ),
+    "an account SID that is not one": Broken(
+        """\
+twilio:
+  account_sid: my-account  #!
+  auth_token: t
+  from: "+15550001111"
+people:
+  alice: {name: Alice, console: true}
+"""
+        + TAIL,
+        "twilio.account_sid: String should match pattern",
+    ),
     "a Slack timeout longer than a page may wait": Broken(
         """\
 slack: {bot_token: xoxb-1, timeout: 1m}  #!
@@ -191,3 +283,14 @@ def test_the_readme_channels_example_loads(tmp_path: Path, monkeypatch: pytest.M
 
     assert set(people) == {"alice", "bob", "carol"}
     assert people["bob"].slack_target == "U012AB3CD"
+
+
+def test_the_readme_phone_example_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "value-of-TWILIO_AUTH_TOKEN")
+    example = yaml_block_after("**SMS and phone calls**")
+
+    config = load_config(write(tmp_path, example + TAIL.replace("alice", "dave"))).config
+
+    assert config.twilio is not None
+    assert config.twilio.messaging_service_sid is not None
+    assert config.people["dave"].phone_methods == ["sms", "voice"]
