@@ -33,10 +33,11 @@ from ingest.body import (
 )
 from ingest.clock import Clock
 from ingest.config import Integration, check_integrations
+from ingest.group_commit import Appends
 from ingest.models import Alert
 from ingest.ratelimit import Limited, RateLimiter
 from ingest.sources import SOURCES, FieldError, PayloadError
-from ingest.stream import NotDurable, TypedStream
+from ingest.stream import NotDurable
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ class Webhooks:
         self,
         *,
         integrations: Sequence[Integration],
-        stream: TypedStream[Alert],
+        stream: Appends[Alert],
         registry: CollectorRegistry,
         clock: Clock,
         limiter: RateLimiter | None = None,

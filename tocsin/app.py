@@ -5,6 +5,7 @@ from aiohttp import web
 from ingest.changes import ChangeLog
 from ingest.events_v2 import EventsV2
 from ingest.events_v2 import add_routes as add_events_v2_routes
+from ingest.group_commit import GroupCommit
 from ingest.ratelimit import RateLimiter
 from ingest.stream import alert_stream
 from ingest.triggers import Triggers
@@ -36,7 +37,8 @@ def make_app(runtime: Runtime) -> web.Application:
     store = IncidentStore(runtime.redis)
     webhooks = Webhooks(
         integrations=config.integrations,
-        stream=alert_stream(runtime.redis, runtime.settings.durability),
+        # One writer for the process: concurrent webhooks share their writes to the store.
+        stream=GroupCommit(alert_stream(runtime.redis, runtime.settings.durability)),
         registry=runtime.registry,
         clock=runtime.clock,
         limiter=RateLimiter(runtime.redis),
