@@ -203,7 +203,9 @@ class Webhooks:
                 f"not stored durably in time: {error}; retry later (a repeat is deduplicated)",
             )
         self._received.labels(integration.name, integration.type).inc(len(alerts))
-        log.info(
+        # Debug: at thousands of webhooks a second a line each costs more than the webhook;
+        # tocsin_alerts_received_total counts them, and a refusal is still logged.
+        log.debug(
             "accepted %d alert(s) from %s",
             len(alerts),
             integration.name,

@@ -7,6 +7,7 @@ from ingest.events_v2 import EventsV2
 from ingest.events_v2 import add_routes as add_events_v2_routes
 from ingest.group_commit import GroupCommit
 from ingest.ratelimit import RateLimiter
+from ingest.sources import SOURCES
 from ingest.stream import alert_stream
 from ingest.triggers import Triggers
 from ingest.web import Webhooks
@@ -24,6 +25,7 @@ from tocsin.explain_api import ExplainApi
 from tocsin.explain_api import add_routes as add_explain_routes
 from tocsin.health import add_health_routes, api_auth
 from tocsin.http_errors import no_tracebacks
+from tocsin.openapi import add_routes as add_openapi_routes
 from tocsin.runtime import Runtime
 from tocsin.silences_api import SilencesApi
 from tocsin.silences_api import add_routes as add_silence_routes
@@ -52,5 +54,6 @@ def make_app(runtime: Runtime) -> web.Application:
     add_silence_routes(app, SilencesApi(SilenceStore(runtime.redis), runtime.clock))
     add_explain_routes(app, ExplainApi(runtime.loaded, runtime.redis, runtime.clock))
 
+    add_openapi_routes(app, SOURCES)
     add_health_routes(app, runtime)
     return app
