@@ -77,7 +77,7 @@ def decode_json(body: bytes) -> object:
     except UnicodeDecodeError as error:
         raise MalformedJson(f"not UTF-8 ({error.reason} at byte {error.start})") from None
     try:
-        return json.loads(text, parse_constant=_not_json)
+        return _DECODER.decode(text)
     except json.JSONDecodeError as error:
         raise MalformedJson(error.msg, error.lineno, error.colno) from None
     except RecursionError:
@@ -89,3 +89,7 @@ def decode_json(body: bytes) -> object:
 def _not_json(constant: str) -> object:
     # Python's json accepts NaN and Infinity by default; no other JSON parser does.
     raise ValueError(f"{constant} is not a JSON value")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_not_json)
+"""Made once: ``json.loads`` with an option builds a decoder on every call."""

@@ -74,6 +74,7 @@ class Run:
     p50_ms: float
     p99_ms: float
     cpu_seconds: float
+    store_cpu_seconds: float
 
     @property
     def accepted_per_second(self) -> float:
@@ -84,7 +85,9 @@ class Run:
             f"| {self.server:<8} | {self.batch:>5} | {self.accepted_per_second:>10,.0f} "
             f"| {self.accepted_per_second * self.batch:>10,.0f} | {self.rejected:>8} "
             f"| {self.p50_ms:>6.2f} | {self.p99_ms:>6.2f} "
-            f"| {100 * self.cpu_seconds / self.seconds:>4.0f}% |"
+            f"| {100 * self.cpu_seconds / self.seconds:>4.0f}% "
+            f"| {100 * self.store_cpu_seconds / self.seconds:>6.0f}% "
+            f"| {1e6 * self.cpu_seconds / (self.requests - self.rejected):>14.0f} |"
         )
 
 
@@ -102,7 +105,7 @@ def wrk(url: str, body: Path, seconds: int, connections: int, core: int) -> str:
     return subprocess.run(command, check=True, capture_output=True, text=True).stdout
 
 
-def parse(server: str, batch: int, output: str, cpu: float) -> Run:
+def parse(server: str, batch: int, output: str, cpu: float, store_cpu: float) -> Run:
     def number(pattern: str) -> str:
         found = re.search(pattern, output)
         assert found, f"wrk said nothing matching {pattern!r}:\n{output}"
@@ -122,12 +125,13 @@ def parse(server: str, batch: int, output: str, cpu: float) -> Run:
     failed = sum(map(int, errors.groups())) if errors else 0
     rejected = (int(found[1]) if found else 0) + failed
     seconds = float(number(r"requests in ([\d.]+)s"))
-    return Run(server, batch, requests, rejected, seconds, latency(50), latency(99), cpu)
+    return Run(server, batch, requests, rejected, seconds, latency(50), latency(99), cpu, store_cpu)
 
 
 def measure(
     server: str,
     pid: int,
+    store_pid: int,
     url: str,
     bodies: dict[int, Path],
     seconds: int,
@@ -137,9 +141,10 @@ def measure(
     runs = []
     for batch, body in bodies.items():
         wrk(url + WEBHOOK, body, WARM_UP_SECONDS, connections, sender_core)
-        before = cpu_seconds(pid)
+        before, store_before = cpu_seconds(pid), cpu_seconds(store_pid)
         output = wrk(url + WEBHOOK, body, seconds, connections, sender_core)
-        runs.append(parse(server, batch, output, cpu_seconds(pid) - before))
+        cpu, store_cpu = cpu_seconds(pid) - before, cpu_seconds(store_pid) - store_before
+        runs.append(parse(server, batch, output, cpu, store_cpu))
     return runs
 
 
@@ -167,7 +172,8 @@ async def main(seconds: int, connections: int, profile: Path | None) -> None:
         try:
             store.start_servers(replica=False)
             await eventually(lambda: store.answers(store.primary), what="Valkey")
-            pin(store.servers["primary"].process.pid, sender_core)  # type: ignore[union-attr]
+            store_pid = store.servers["primary"].process.pid  # type: ignore[union-attr]
+            pin(store_pid, sender_core)
 
             port = free_port()
             url = f"http://127.0.0.1:{port}"
@@ -176,7 +182,14 @@ async def main(seconds: int, connections: int, profile: Path | None) -> None:
                 pin(ceiling.pid, server_core)
                 await eventually(lambda: ready(url), what="the ceiling server")
                 runs += measure(
-                    "aiohttp", ceiling.pid, url, bodies, seconds, connections, sender_core
+                    "aiohttp",
+                    ceiling.pid,
+                    store_pid,
+                    url,
+                    bodies,
+                    seconds,
+                    connections,
+                    sender_core,
                 )
             finally:
                 kill_group(ceiling)
@@ -195,7 +208,9 @@ async def main(seconds: int, connections: int, profile: Path | None) -> None:
                 await eventually(lambda: ready(url), what="tocsin web")
                 if profile is not None:
                     profiler = start_profile(web.pid, profile / "web.txt")
-                runs += measure("tocsin", web.pid, url, bodies, seconds, connections, sender_core)
+                runs += measure(
+                    "tocsin", web.pid, store_pid, url, bodies, seconds, connections, sender_core
+                )
                 length = store.client(store.primary).xlen(ALERT_STREAM)
             finally:
                 kill_group(web)
@@ -207,11 +222,20 @@ async def main(seconds: int, connections: int, profile: Path | None) -> None:
         f"POST {WEBHOOK} (Alertmanager payloads), {connections} connections, {seconds:g} s per "
         f"run; server on core {server_core}, wrk and Valkey on core {sender_core}"
     )
-    print("| server   | batch | accepted/s | alerts/s   | refused  | p50 ms | p99 ms | CPU  |")
-    print("|----------|-------|------------|------------|----------|--------|--------|------|")
+    print(
+        "| server   | batch | accepted/s | alerts/s   | refused  | p50 ms | p99 ms | CPU  "
+        "| Valkey | CPU µs/request |"
+    )
+    print(
+        "|----------|-------|------------|------------|----------|--------|--------|------"
+        "|--------|----------------|"
+    )
     for run in runs:
         print(run.row())
     print(f"alerts on the stream after the tocsin runs: {length:,}")
+    # On a shared machine the rates move with what else runs; CPU per request does not much.
+    print("CPU µs/request: the server's CPU time per accepted request (1e6 / it: requests/s")
+    print("on a core of its own)")
     if profile is not None:
         print(f"tocsin web, most own time (py-spy, {profile / 'web.txt'}):")
         for function, own, under in top_functions(profile / "web.txt", 15):
