@@ -64,10 +64,12 @@ def _model(model: type[BaseModel]) -> TypeAdapter[Any]:
 
 
 def document(sources: Mapping[str, Source]) -> dict[str, Any]:
+    webhooks = [name for name in sources if name != PagerDutySource.name]
+    # A source without a payload model still has its webhook: its body is any JSON value.
     webhook_bodies = {
         name: payload
-        for name, source in sources.items()
-        if name != PagerDutySource.name and (payload := getattr(source, "payload", None))
+        for name in webhooks
+        if (payload := getattr(sources[name], "payload", None)) is not None
     }
     schemas, defs = _schemas(
         [
@@ -84,8 +86,9 @@ def document(sources: Mapping[str, Source]) -> dict[str, Any]:
         ]
     )
     paths: dict[str, Any] = {}
-    for name in webhook_bodies:
-        paths[WEBHOOK_PATH.replace("{source}", name)] = {"post": _webhook(name, schemas)}
+    for name in webhooks:
+        body = schemas.get(f"{name}_webhook", {})
+        paths[WEBHOOK_PATH.replace("{source}", name)] = {"post": _webhook(name, body)}
     paths |= _pagerduty(schemas) | _incidents(schemas) | _silences(schemas)
     paths["/api/v1/explain"] = {
         "post": {
@@ -132,11 +135,11 @@ def document(sources: Mapping[str, Source]) -> dict[str, Any]:
     }
 
 
-def _webhook(source: str, schemas: Mapping[str, Any]) -> dict[str, Any]:
+def _webhook(source: str, body: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "summary": f"Alerts in {source} format",
         "parameters": [_path("token", "The integration's token")],
-        "requestBody": _body(schemas[f"{source}_webhook"]),
+        "requestBody": _body(body),
         "responses": {
             "202": _json(
                 _object({"accepted": {"type": "integer", "minimum": 0}}), "On the alert stream"
