@@ -5,6 +5,7 @@ import asyncio
 import signal
 from datetime import UTC, datetime, timedelta
 
+from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -12,7 +13,16 @@ from ingest.group_commit import GroupCommit
 from ingest.keys import ALERT_STREAM
 from ingest.models import Alert
 from ingest.stream import Durability, NotDurable, alert_stream
+from ingest.web import Webhooks
+from tests.conftest import ManualClock
 from tests.e2e.conftest import eventually
+from tests.integration.test_webhooks import (
+    GENERIC,
+    GENERIC_URL,
+    received,
+    rejected,
+    serve,
+)
 from tests.valkey_processes import Store
 from tocsin.store import connect
 
@@ -134,3 +144,44 @@ async def test_a_store_outage_fails_every_waiting_caller_and_none_half_way(
         assert len(await writer.append(alerts(99, 2))) == 2
     finally:
         await redis.aclose()
+
+
+def generic(key: str) -> dict[str, str]:
+    return {"summary": f"alert {key}", "severity": "critical", "dedup_key": key}
+
+
+def generic_webhooks(writer: GroupCommit[Alert], registry: CollectorRegistry) -> Webhooks:
+    return Webhooks(integrations=[GENERIC], stream=writer, registry=registry, clock=ManualClock())
+
+
+async def test_concurrent_webhooks_are_answered_202_once_their_alerts_are_stored(
+    redis: Redis, registry: CollectorRegistry
+) -> None:
+    async with serve(generic_webhooks(GroupCommit(alert_stream(redis)), registry)) as client:
+
+        async def send(n: int) -> int:
+            body = [generic(f"w{n}-{i}") for i in "ab"]
+            response = await client.post(GENERIC_URL, json=body)
+            return response.status
+
+        statuses = await asyncio.gather(*(send(n) for n in range(100)))
+    assert statuses == [202] * 100
+    assert len(await stored_keys(redis)) == 200
+    assert received(registry, GENERIC) == 200
+
+
+async def test_webhooks_sharing_a_write_that_fails_are_all_answered_503(
+    redis: Redis, registry: CollectorRegistry
+) -> None:
+    writer = GroupCommit(alert_stream(redis, Durability.REPLICA))  # no replica: never durable
+    async with serve(generic_webhooks(writer, registry)) as client:
+
+        async def send(n: int) -> int:
+            response = await client.post(GENERIC_URL, json=generic(f"w{n}"))
+            assert "Retry-After" in response.headers
+            return response.status
+
+        statuses = await asyncio.gather(*(send(n) for n in range(20)))
+    assert statuses == [503] * 20
+    assert rejected(registry, "not_durable") == 20
+    assert received(registry, GENERIC) == 0
