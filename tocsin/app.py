@@ -3,13 +3,19 @@
 from aiohttp import web
 
 from ingest.changes import ChangeLog
+from ingest.config import webhook_integrations
 from ingest.events_v2 import EventsV2
 from ingest.events_v2 import add_routes as add_events_v2_routes
 from ingest.group_commit import GroupCommit
+from ingest.heartbeat_store import HeartbeatStore
+from ingest.heartbeat_web import HeartbeatPings
+from ingest.heartbeat_web import add_routes as add_heartbeat_routes
+from ingest.heartbeats import heartbeats_of
 from ingest.ratelimit import RateLimiter
 from ingest.sources import SOURCES
 from ingest.stream import alert_stream
 from ingest.triggers import Triggers
+from ingest.watchdogs import WatchdogFeed
 from ingest.web import Webhooks
 from ingest.web import add_routes as add_webhook_routes
 from notifier.ack_web import AckPages
@@ -37,16 +43,27 @@ def make_app(runtime: Runtime) -> web.Application:
     app = web.Application(middlewares=middlewares)
     config = runtime.loaded.config
     store = IncidentStore(runtime.redis)
+    beats = HeartbeatStore(runtime.redis)
+    # One writer for the process: concurrent webhooks share their writes to the store.
+    alerts = GroupCommit(alert_stream(runtime.redis, runtime.settings.durability))
     webhooks = Webhooks(
-        integrations=config.integrations,
-        # One writer for the process: concurrent webhooks share their writes to the store.
-        stream=GroupCommit(alert_stream(runtime.redis, runtime.settings.durability)),
+        integrations=webhook_integrations(config.integrations),
+        stream=WatchdogFeed(alerts, heartbeats_of(config.integrations), beats, runtime.clock),
         registry=runtime.registry,
         clock=runtime.clock,
         limiter=RateLimiter(runtime.redis),
     )
     changes = ChangeLog(runtime.redis)
     add_webhook_routes(app, webhooks)
+    add_heartbeat_routes(
+        app,
+        HeartbeatPings(
+            integrations=config.integrations,
+            store=beats,
+            clock=runtime.clock,
+            registry=runtime.registry,
+        ),
+    )
     add_events_v2_routes(app, EventsV2(webhooks, Triggers(runtime.redis), changes))
     add_ack_routes(app, AckPages(store, runtime.secret, runtime.clock, config.people))
     add_api_routes(app, IncidentsApi(store, runtime.loaded, runtime.clock))

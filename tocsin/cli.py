@@ -1,4 +1,5 @@
-"""``tocsin up|web|router|worker|check|oncall|explain|test|silence|incident|token|dead-letters``."""
+"""``tocsin up|web|router|worker|check|oncall|explain|ingest-test|test|silence|incident|token|
+dead-letters``."""
 
 import argparse
 import asyncio
@@ -23,6 +24,8 @@ from tocsin.explain_cli import add_parser as add_explain_parser
 from tocsin.explain_cli import explain_command
 from tocsin.incident_cli import add_parser as add_incident_parser
 from tocsin.incident_cli import incident_command
+from tocsin.ingest_test_cli import add_parser as add_ingest_test_parser
+from tocsin.ingest_test_cli import ingest_test_command
 from tocsin.logs import configure as configure_logging
 from tocsin.route_tests import add_parser as add_test_parser
 from tocsin.route_tests import test_routes_command
@@ -82,6 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _oncall(loaded, args.schedule, args.at)
     if args.command == "explain":
         return explain_command(settings, loaded, args)
+    if args.command == "ingest-test":
+        return ingest_test_command(loaded, args)
     if args.command == "test":
         return test_routes_command(loaded, args)
     if args.command == "incident":
@@ -258,6 +263,7 @@ def _parser() -> argparse.ArgumentParser:
     dead.add_argument("id", nargs="?", help="for replay: the id that list shows")
     add_silence_parser(commands, common)
     add_explain_parser(commands, common)
+    add_ingest_test_parser(commands, common)
     add_test_parser(commands, common)
     add_incident_parser(commands, common)
     add_token_parser(commands, common)

@@ -8,8 +8,10 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ingest.config import Integration, integration_conflicts
-from notifier.config import EscalationPolicy, Person, SmtpConfig
+from ingest.heartbeats import heartbeat_problems
+from notifier.config import EscalationPolicy, Person, SlackConfig, SmtpConfig
 from notifier.directory import Directory
+from notifier.secret_values import Secret
 from router.config import (
     DEFAULT_REOPEN_WINDOW,
     Route,
@@ -48,6 +50,10 @@ class TocsinConfig(BaseModel):
     routes: list[Route] = Field(min_length=1)
     severity: list[SeverityRule] = Field(default_factory=list)
     smtp: SmtpConfig | None = None
+    slack: SlackConfig | None = None
+    """The Slack bot that writes to people with a ``slack_user`` or ``slack_channel``."""
+    webhook_secret: Secret | None = None
+    """Signs the webhook requests of people who have no ``webhook_secret`` of their own."""
     ack_link_ttl: Duration = timedelta(days=1)
     """How long the acknowledge link in a page stays valid."""
     maintenance_windows: list[MaintenanceWindow] = Field(default_factory=list)
@@ -118,7 +124,11 @@ def _check_references(
         problems.append(Problem(path, line_of(path, loc), f"{format_loc(loc)}: {message}"))
 
     tree = route_tree(config.routes)
-    for loc, message in [*integration_conflicts(config.integrations), *route_problems(tree)]:
+    for loc, message in [
+        *integration_conflicts(config.integrations),
+        *heartbeat_problems(config.integrations),
+        *route_problems(tree),
+    ]:
         problem(loc, message)
     for node in walk(tree):
         wanted = node.route.policy
@@ -140,6 +150,9 @@ def _check_references(
     for person_id, person in config.people.items():
         if person.email and config.smtp is None:
             problem(("people", person_id, "email"), "an email address needs an smtp section")
+        for key in ("slack_user", "slack_channel"):
+            if getattr(person, key) and config.slack is None:
+                problem(("people", person_id, key), f"{key} needs a slack section (bot_token)")
     for schedule in schedules.values():
         file = schedule_file(schedules_dir, schedule.name)
         named: list[tuple[tuple[str | int, ...], str]] = [

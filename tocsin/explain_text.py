@@ -1,6 +1,7 @@
 """An explanation (``notifier.explain``) as an operator reads it in a terminal: one block per
 alert, the routes tried indented as the tree is, short lines."""
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from notifier.explain import AlertExplanation, Explanation, Page
@@ -15,13 +16,21 @@ def render(explanation: Explanation) -> str:
         *(f"note: {note}" for note in explanation.notes),
     ]
     if explanation.errors:
-        lines.append("the webhook would refuse this payload (422 invalid payload):")
-        lines += [f"  {error.field}: {error.message}" for error in explanation.errors]
+        lines += refusal((error.field, error.message) for error in explanation.errors)
     for alert in explanation.alerts:
         lines += ["", *_alert(alert)]
     if not explanation.alerts and not explanation.errors:
         lines.append("the payload holds no alerts")
     return "\n".join(lines) + "\n"
+
+
+def refusal(errors: Iterable[tuple[str, str]]) -> list[str]:
+    """The field errors of a payload, as ``(field, message)``, and that the webhook would
+    refuse it."""
+    return [
+        "the webhook would refuse this payload (422 invalid payload):",
+        *(f"  {field}: {message}" for field, message in errors),
+    ]
 
 
 def _alert(alert: AlertExplanation) -> list[str]:

@@ -11,6 +11,9 @@ _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskN
 QUIET = ("arq", "aiohttp.access")
 """Loggers whose per-job or per-request lines are only wanted when debugging: arq's job
 lines read like escalations even for incidents long acknowledged."""
+NEVER_DEBUG = ("apprise",)
+"""Loggers kept at warnings even when debugging: Apprise's info and debug lines show the
+URLs and payloads it sends, and an Apprise URL holds its service's token."""
 
 
 class JsonFormatter(logging.Formatter):
@@ -38,3 +41,5 @@ def configure(log_format: str, *, debug: bool = False) -> None:
     root.setLevel(logging.DEBUG if debug else logging.INFO)
     for name in QUIET:
         logging.getLogger(name).setLevel(logging.DEBUG if debug else logging.WARNING)
+    for name in NEVER_DEBUG:
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -18,9 +18,16 @@ from aiohttp import web
 from arq import Worker
 
 from ingest.consuming import consume
+from ingest.heartbeat_checker import HeartbeatChecker
+from ingest.heartbeat_store import HeartbeatStore
+from ingest.heartbeats import heartbeats_of
 from notifier.channels import Channel
+from notifier.channels.apprise import AppriseChannel
+from notifier.channels.chathooks import mattermost, rocketchat
 from notifier.channels.console import ConsoleChannel
 from notifier.channels.email import EmailChannel
+from notifier.channels.slack import SlackChannel
+from notifier.channels.teams import TeamsChannel
 from notifier.channels.webhook import WebhookChannel
 from notifier.paging import Pager
 from notifier.sending import Links
@@ -101,6 +108,11 @@ async def running(runtime: Runtime, roles: Collection[Role]) -> AsyncIterator[Ru
                 f"cannot listen on {settings.host}:{settings.port}: {error.strerror}; "
                 "choose another --port"
             ) from None
+        heartbeats = heartbeats_of(runtime.loaded.config.integrations)
+        if Role.WEB in roles and heartbeats:
+            store = HeartbeatStore(runtime.redis)
+            checker = HeartbeatChecker(store, heartbeats, runtime.clock, runtime.registry)
+            spawn("heartbeats", checker.run(stop))
         worker: Worker | None = None
         if Role.WORKER in roles:
             channels = _channels(runtime)
@@ -169,8 +181,16 @@ async def _finish(tasks: list[asyncio.Task[None]], worker: Worker | None, grace:
 
 
 def _channels(runtime: Runtime) -> list[Channel]:
-    channels: list[Channel] = [ConsoleChannel(), WebhookChannel()]
-    smtp = runtime.loaded.config.smtp
-    if smtp is not None:
-        channels.append(EmailChannel(smtp, runtime.clock))
+    config = runtime.loaded.config
+    channels: list[Channel] = [
+        ConsoleChannel(),
+        WebhookChannel(runtime.clock, default_secret=config.webhook_secret),
+        SlackChannel(config.slack),
+        TeamsChannel(),
+        mattermost(),
+        rocketchat(),
+        AppriseChannel(),
+    ]
+    if config.smtp is not None:
+        channels.append(EmailChannel(config.smtp, runtime.clock))
     return channels

@@ -19,8 +19,9 @@ annotations itself. Fields we do not use are not validated, so a tool that sends
 odd shape is still accepted.
 """
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import BeforeValidator, Field, TypeAdapter
 
@@ -49,7 +50,9 @@ def _unless_zero(value: object) -> object:
 _GoTime = Annotated[Timestamp | None, BeforeValidator(_unless_zero)]
 
 
-class _AlertmanagerAlert(Payload):
+class AlertmanagerAlert(Payload):
+    """One alert of Alertmanager's notification; Grafana's alerts extend it."""
+
     status: SentStatus
     labels: Labels
     annotations: Annotations = Field(default_factory=dict)
@@ -59,12 +62,17 @@ class _AlertmanagerAlert(Payload):
     fingerprint: DedupKey | None = None
 
 
-class _Notification(Payload):
-    version: Literal["4"]
-    """Checked so that a future format with another shape is refused, not misread."""
+class NotificationFields(Payload):
+    """What Alertmanager's notification and Grafana's share, besides their alerts."""
+
     external_url: ShortText | None = Field(default=None, alias="externalURL")
     truncated_alerts: int = Field(default=0, ge=0, le=10**9, alias="truncatedAlerts")
-    alerts: Annotated[list[_AlertmanagerAlert], Field(max_length=MAX_ALERTS)]
+
+
+class _Notification(NotificationFields):
+    version: Literal["4"]
+    """Checked so that a future format with another shape is refused, not misread."""
+    alerts: Annotated[list[AlertmanagerAlert], Field(max_length=MAX_ALERTS)]
 
 
 _NOTIFICATION = TypeAdapter(_Notification)
@@ -77,27 +85,51 @@ class AlertmanagerSource:
 
     def parse(self, body: object, integration: Integration, now: datetime) -> list[Alert]:
         notification = validate(_NOTIFICATION, body)
-        return [
-            Alert(
-                dedup_key=alert.fingerprint or labels_fingerprint(alert.labels),
-                status=AlertStatus(alert.status),
-                summary=_summary(alert),
-                labels=alert.labels,
-                annotations=alert.annotations,
-                integration=integration.name,
-                source=self.name,
-                origin=notification.external_url or None,
-                generator_url=alert.generator_url or None,
-                starts_at=alert.starts_at,
-                ends_at=alert.ends_at,
-                received_at=now,
-                sender_not_shown=notification.truncated_alerts,
-            )
-            for alert in notification.alerts
-        ]
+        return to_alerts(
+            notification,
+            notification.alerts,
+            lambda alert: alert.annotations,
+            integration=integration,
+            source=self.name,
+            now=now,
+        )
 
 
-def _summary(alert: _AlertmanagerAlert) -> str:
+A = TypeVar("A", bound=AlertmanagerAlert)
+
+
+def to_alerts(
+    notification: NotificationFields,
+    alerts: Sequence[A],
+    annotations: Callable[[A], dict[str, str]],
+    *,
+    integration: Integration,
+    source: str,
+    now: datetime,
+) -> list[Alert]:
+    """The ``Alert`` of each Alertmanager-shaped alert, with the ``annotations`` a source
+    gives it (its own, or more)."""
+    return [
+        Alert(
+            dedup_key=alert.fingerprint or labels_fingerprint(alert.labels),
+            status=AlertStatus(alert.status),
+            summary=_summary(alert),
+            labels=alert.labels,
+            annotations=annotations(alert),
+            integration=integration.name,
+            source=source,
+            origin=notification.external_url or None,
+            generator_url=alert.generator_url or None,
+            starts_at=alert.starts_at,
+            ends_at=alert.ends_at,
+            received_at=now,
+            sender_not_shown=notification.truncated_alerts,
+        )
+        for alert in alerts
+    ]
+
+
+def _summary(alert: AlertmanagerAlert) -> str:
     return (
         alert.annotations.get("summary")
         or alert.annotations.get("description")

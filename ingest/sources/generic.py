@@ -12,6 +12,9 @@ labels or summary it fired with.
 
 - ``labels`` gain ``severity`` from the severity field, unless they already have one.
 - ``source`` (the system that raised it) becomes ``Alert.origin``.
+A ``mapping`` in the integration reads the sender's own shape instead
+(``ingest.sources.mapped``).
+
 - ``dedup_key``: the sender's, else a fingerprint of the sender's own labels, so a summary
   whose text changes ("91% full", "95% full") stays one alert. With no labels, the summary is
   the identity: two alerts with different summaries are two alerts. ``severity`` is never
@@ -24,7 +27,7 @@ from typing import Annotated
 from pydantic import Field, TypeAdapter, model_validator
 
 from ingest.config import Integration
-from ingest.fingerprint import labels_fingerprint
+from ingest.fingerprint import identity
 from ingest.models import MAX_LABELS, Alert, AlertStatus
 from ingest.sources.base import (
     MAX_ALERTS,
@@ -36,11 +39,7 @@ from ingest.sources.base import (
     ShortText,
     validate,
 )
-
-_SUMMARY_LABEL = "__summary__"
-"""Stands in for the labels when there are none; ``__`` names are reserved in Prometheus, so
-no real label set hashes the same."""
-
+from ingest.sources.mapped import parse_mapped
 
 _UNSAID = "\0"
 """Stands in for a summary or severity a resolve left out, so the fields stay required (and
@@ -83,12 +82,14 @@ class GenericSource:
     """What the webhook reads (its schema is published in ``/openapi.json``)."""
 
     def parse(self, body: object, integration: Integration, now: datetime) -> list[Alert]:
+        if integration.mapping is not None:
+            return parse_mapped(body, integration.mapping, integration, now)
         # Chosen by shape rather than as a union, so errors name "[2].summary", not both
         # union branches.
         items = validate(_MANY, body) if isinstance(body, list) else [validate(_ONE, body)]
         return [
             Alert(
-                dedup_key=item.dedup_key or _identity(item),
+                dedup_key=item.dedup_key or identity(item.labels, item.summary),
                 status=AlertStatus(item.status),
                 summary=item.summary if item.summary != _UNSAID else "resolved",
                 labels=item.labels
@@ -104,7 +105,3 @@ class GenericSource:
             )
             for item in items
         ]
-
-
-def _identity(item: _GenericAlert) -> str:
-    return labels_fingerprint(item.labels or {_SUMMARY_LABEL: item.summary})

@@ -15,7 +15,7 @@ from notifier.config import Person
 from router.config import Severity
 from router.models import AlertRecord, Incident, IncidentStatus
 
-__all__ = ["AlertSummary", "Channel", "DeliveryResult", "Notification"]
+__all__ = ["AlertLink", "AlertSummary", "Channel", "DeliveryResult", "Notification"]
 
 Kind = Literal["page", "resolved", "acknowledged", "update", "severity_raised"]
 """A page asks for action; the others tell people paged for an incident what became of it
@@ -26,6 +26,18 @@ MAX_ALERTS = 10
 """Alerts listed in one notification; a group of hundreds would bury the ack link."""
 
 
+LINK_ANNOTATIONS = {"runbook_url": "Runbook", "dashboard_url": "Dashboard"}
+"""Annotations holding a link worth a click from a page, by the names Prometheus rules and
+Grafana alerts commonly give them; the alert's own link (``generator_url``) is its source."""
+
+
+class AlertLink(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: str
+    url: str
+
+
 class AlertSummary(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -33,6 +45,30 @@ class AlertSummary(BaseModel):
     labels: dict[str, str] = Field(default_factory=dict)
     status: AlertStatus = AlertStatus.FIRING
     count: int = Field(default=1, ge=1)
+    links: tuple[AlertLink, ...] = ()
+    """Runbook, dashboard and source, where the alert has them."""
+
+    @classmethod
+    def of(cls, record: AlertRecord) -> Self:
+        return cls(
+            summary=record.summary,
+            labels=record.labels,
+            status=record.status,
+            count=record.count,
+            links=alert_links(record),
+        )
+
+
+def alert_links(record: AlertRecord) -> tuple[AlertLink, ...]:
+    """Only http(s) links: anything else (``javascript:``, ``file:``) came from a sender and
+    must not become something a click runs."""
+    found = [(title, record.annotations.get(name)) for name, title in LINK_ANNOTATIONS.items()]
+    found.append(("Source", record.generator_url))
+    return tuple(
+        AlertLink(title=title, url=url)
+        for title, url in found
+        if url is not None and url.startswith(("https://", "http://"))
+    )
 
 
 class Notification(BaseModel):
@@ -96,10 +132,7 @@ class Notification(BaseModel):
             person_name=person.name,
             ack_url=ack_url,
             incident_url=incident_url,
-            alerts=tuple(
-                AlertSummary(summary=r.summary, labels=r.labels, status=r.status, count=r.count)
-                for r in records[:MAX_ALERTS]
-            ),
+            alerts=tuple(AlertSummary.of(r) for r in records[:MAX_ALERTS]),
             alerts_omitted=max(0, incident.alerts_total - min(len(records), MAX_ALERTS)),
             alerts_not_shown=incident.alerts_not_shown,
             acknowledged_by=acknowledged_by,

@@ -9,7 +9,7 @@ import aiosmtplib
 
 from ingest.clock import Clock
 from notifier.channels import DeliveryResult, Notification
-from notifier.channels.render import alert_line, headline, not_shown, notice, text_body
+from notifier.channels.render import HTML, alert_items, headline, notice, text_body
 from notifier.config import Person, SmtpConfig
 
 _POLICY = policy.SMTP.clone(max_line_length=998)
@@ -95,11 +95,7 @@ def html_body(note: Notification) -> str:
             )
     else:
         lead = f"<p>{escape(notice(note))}</p>"
-    alerts = "".join(f"<li>{escape(alert_line(alert))}</li>" for alert in note.alerts)
-    if note.alerts_omitted:
-        alerts += f"<li>... and {note.alerts_omitted} more</li>"
-    if note.alerts_not_shown:
-        alerts += f"<li>({escape(not_shown(note))})</li>"
+    alerts = "".join(f"<li>{item}</li>" for item in alert_items(note, HTML))
     link = (
         f'<p><a href="{escape(note.incident_url)}">Incident #{escape(note.incident_id)}</a></p>'
         if note.incident_url

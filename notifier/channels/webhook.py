@@ -1,25 +1,37 @@
 """A JSON POST to the person's webhook URL: the ``Notification`` fields plus a ``text`` line,
-which chat tools with incoming webhooks (Slack, Mattermost) show as the message."""
+which chat tools with incoming webhooks show as the message.
 
+With a secret, each request is signed so the receiver can tell it came from us and is not a
+replay: ``X-Tocsin-Timestamp`` (unix seconds) and ``X-Tocsin-Signature: sha256=<hex>``, the
+HMAC-SHA256 of ``timestamp + "." + body`` under the secret (the README has a recipe to check it).
+"""
+
+import hashlib
+import hmac
 from datetime import timedelta
 from typing import Any
 
-import aiohttp
+from pydantic import SecretStr
 
+from ingest.clock import Clock
 from notifier.channels import DeliveryResult, Notification
+from notifier.channels.posting import DEFAULT_TIMEOUT, Poster, encode
 from notifier.channels.render import headline
 from notifier.config import Person
-
-_RETRYABLE_STATUSES = frozenset({408, 425, 429})
-"""4xx replies that mean "not now" rather than "never"."""
 
 
 class WebhookChannel:
     name = "webhook"
 
-    def __init__(self, timeout: timedelta = timedelta(seconds=10)) -> None:
-        self.timeout = aiohttp.ClientTimeout(total=timeout.total_seconds())
-        self._session: aiohttp.ClientSession | None = None
+    def __init__(
+        self,
+        clock: Clock,
+        timeout: timedelta = DEFAULT_TIMEOUT,
+        default_secret: SecretStr | None = None,
+    ) -> None:
+        self.clock = clock
+        self.default_secret = default_secret
+        self.poster = Poster(timeout)
 
     def reaches(self, person: Person) -> bool:
         return person.webhook is not None
@@ -27,40 +39,26 @@ class WebhookChannel:
     async def send(self, person: Person, note: Notification) -> DeliveryResult:
         if person.webhook is None:
             return DeliveryResult.failed("no webhook URL", retryable=False)
-        try:
-            # Redirects are not followed: clients turn a redirected POST into a GET, which
-            # would "succeed" without delivering anything.
-            async with self._client().post(
-                person.webhook, json=payload(note), allow_redirects=False
-            ) as response:
-                status = response.status
-                reason = response.reason or ""
-        except aiohttp.InvalidURL as exc:
-            return DeliveryResult.failed(f"invalid URL: {exc}", retryable=False)
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            return DeliveryResult.failed(f"{type(exc).__name__}: {exc}", retryable=True)
-        detail = f"HTTP {status} {reason}".rstrip()
-        if 200 <= status < 300:
-            return DeliveryResult.delivered(detail)
-        return DeliveryResult.failed(
-            detail, retryable=status >= 500 or status in _RETRYABLE_STATUSES
-        )
-
-    def _client(self) -> aiohttp.ClientSession:
-        # Created on first use: a session must be made inside the running event loop.
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                timeout=self.timeout, headers={"User-Agent": "tocsin"}
-            )
-        return self._session
+        body = encode(payload(note))
+        secret = person.webhook_secret or self.default_secret
+        headers = {}
+        if secret is not None:
+            timestamp = int(self.clock().timestamp())
+            headers = signature_headers(secret.get_secret_value().encode(), timestamp, body)
+        reply = await self.poster.post(person.webhook, body, headers)
+        return reply if isinstance(reply, DeliveryResult) else reply.result()
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self.poster.aclose()
 
 
 def payload(note: Notification) -> dict[str, Any]:
     body = note.model_dump(mode="json")
     body["text"] = f"{headline(note)}\n{note.ack_url}" if note.ack_url else headline(note)
     return body
+
+
+def signature_headers(secret: bytes, timestamp: int, body: bytes) -> dict[str, str]:
+    signed = f"{timestamp}.".encode() + body
+    digest = hmac.new(secret, signed, hashlib.sha256).hexdigest()
+    return {"X-Tocsin-Timestamp": str(timestamp), "X-Tocsin-Signature": f"sha256={digest}"}

@@ -47,7 +47,7 @@ def fuzz(document: dict[str, Any], base_url: str, headers: dict[str, str]) -> li
     for result in schema.get_all_operations():
         operation = result.ok()
         source = operation.path.split("/")[3] if operation.path.startswith("/v1/") else None
-        token = {"token": TOKENS[source]} if source else None
+        token = {"token": TOKENS[source]} if source in TOKENS else None
 
         # Valid requests, and requests that break the schema on purpose.
         cases = operation.as_strategy(GenerationMode.POSITIVE, path_parameters=token) | (

@@ -9,7 +9,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from notifier.channels import AlertSummary, Notification
+from notifier.channels import AlertLink, AlertSummary, Notification
 from notifier.channels.email import EmailChannel
 from notifier.config import Person, SmtpConfig
 from router.config import Severity
@@ -227,3 +227,34 @@ def test_reaches_only_people_with_an_address(clock: ManualClock) -> None:
     channel = channel_for(25, clock)
     assert channel.reaches(ALICE)
     assert not channel.reaches(Person(name="Bob", console=True))
+
+
+async def test_alert_text_is_escaped_and_its_links_are_links(
+    mailbox: tuple[Mailbox, int], clock: ManualClock
+) -> None:
+    """Labels and annotations come from senders: they are shown, never run."""
+    box, port = mailbox
+    hostile = AlertSummary(
+        summary="<script>alert(1)</script>",
+        labels={"team": '"><img src=x onerror=alert(2)>'},
+        links=(
+            AlertLink(title="Runbook", url="https://wiki.example/run?a=1&b=<2>"),
+            AlertLink(title="Dashboard", url="https://grafana.example/d/x"),
+        ),
+    )
+    note = PAGE.model_copy(update={"alerts": (hostile,)})
+
+    assert (await channel_for(port, clock).send(ALICE, note)).ok
+
+    [message] = box.messages()
+    html = message.get_body(("html",))
+    plain = message.get_body(("plain",))
+    assert html is not None
+    assert plain is not None
+    markup = html.get_content()
+    assert "<script>" not in markup
+    assert "<img" not in markup
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in markup
+    assert '<a href="https://wiki.example/run?a=1&amp;b=&lt;2&gt;">Runbook</a>' in markup
+    assert '<a href="https://grafana.example/d/x">Dashboard</a>' in markup
+    assert "Runbook: https://wiki.example/run?a=1&b=<2>" in plain.get_content()

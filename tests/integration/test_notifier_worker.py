@@ -8,7 +8,6 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -42,7 +41,6 @@ from router.incidents import Outcome
 from router.models import IncidentStatus, TimelineKind
 from router.store import IncidentStore
 from tests.conftest import ManualClock
-from tests.e2e.conftest import free_port
 from tests.integration.test_paging import (
     DIRECTORY,
     LEVEL_1_TIMEOUT,
@@ -451,20 +449,6 @@ async def test_a_timer_that_hits_an_error_is_retried_not_dropped(
     assert result is not None
     assert result.success
     assert result.job_try == 2
-
-
-@pytest.fixture
-def own_store(tmp_path: Path) -> Iterator[ValkeyServer]:
-    """A Valkey of the test's own with its append-only file: killed and started again, it
-    comes back with its data, as a production store does."""
-    server = ValkeyServer(
-        port=free_port(), data_dir=tmp_path, persist=True, appendonly="yes", appendfsync="always"
-    )
-    server.start()
-    try:
-        yield server
-    finally:
-        server.terminate()
 
 
 async def test_a_timer_that_lost_the_store_hands_itself_back_once_it_answers(

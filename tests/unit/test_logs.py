@@ -48,3 +48,18 @@ def test_per_job_lines_are_for_debugging(debug: bool, level: int) -> None:
         root.handlers[:], _ = saved
         root.setLevel(saved[1])
         logging.getLogger("arq").setLevel(logging.NOTSET)
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_apprise_never_logs_what_it_sends(debug: bool) -> None:
+    """Its info and debug lines show the URLs it posts to, and those hold tokens."""
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        configure("text", debug=debug)
+        assert logging.getLogger("apprise").level == logging.WARNING
+    finally:
+        root.handlers[:], _ = saved
+        root.setLevel(saved[1])
+        for name in ("arq", "aiohttp.access", "apprise"):
+            logging.getLogger(name).setLevel(logging.NOTSET)
