@@ -93,7 +93,10 @@ class TypedStream(Generic[M]):
     async def append(self, items: Sequence[M]) -> list[str]:
         """Append all items in one script (atomic: a webhook's alerts land together or not at
         all) and, on the same connection, wait for the durability asked for."""
-        payloads = [item.model_dump_json() for item in items]
+        return await self.append_serialized([item.model_dump_json() for item in items])
+
+    async def append_serialized(self, payloads: Sequence[str]) -> list[str]:
+        """``append`` of entries already serialized (``model_dump_json``): the ids, in order."""
         async with self.redis.pipeline(transaction=False) as pipe:
             # EVAL, not EVALSHA: the server caches the script either way, and this saves the
             # pipeline's check that the script is loaded, a round trip per webhook.

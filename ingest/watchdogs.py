@@ -5,21 +5,21 @@ pings, so nothing in the webhook path has to know about heartbeats."""
 from collections.abc import Sequence
 
 from ingest.clock import Clock
+from ingest.group_commit import Appends
 from ingest.heartbeat_store import HeartbeatStore
 from ingest.heartbeats import Heartbeat, take_watchdogs
 from ingest.models import Alert
-from ingest.stream import TypedStream
 
 
-class WatchdogFeed(TypedStream[Alert]):
+class WatchdogFeed:
     def __init__(
         self,
-        stream: TypedStream[Alert],
+        stream: Appends[Alert],
         heartbeats: Sequence[Heartbeat],
         store: HeartbeatStore,
         clock: Clock,
     ) -> None:
-        super().__init__(stream.redis, stream.key, stream.model, durability=stream.durability)
+        self._stream = stream
         self._heartbeats = heartbeats
         self._store = store
         self._clock = clock
@@ -30,4 +30,4 @@ class WatchdogFeed(TypedStream[Alert]):
         twice is a ping)."""
         pinged, others = take_watchdogs(self._heartbeats, items)
         await self._store.ping(pinged, self._clock())
-        return await super().append(others) if others else []
+        return await self._stream.append(others) if others else []

@@ -6,11 +6,13 @@ from ingest.changes import ChangeLog
 from ingest.config import webhook_integrations
 from ingest.events_v2 import EventsV2
 from ingest.events_v2 import add_routes as add_events_v2_routes
+from ingest.group_commit import GroupCommit
 from ingest.heartbeat_store import HeartbeatStore
 from ingest.heartbeat_web import HeartbeatPings
 from ingest.heartbeat_web import add_routes as add_heartbeat_routes
 from ingest.heartbeats import heartbeats_of
 from ingest.ratelimit import RateLimiter
+from ingest.sources import SOURCES
 from ingest.stream import alert_stream
 from ingest.triggers import Triggers
 from ingest.watchdogs import WatchdogFeed
@@ -33,6 +35,7 @@ from tocsin.explain_api import ExplainApi
 from tocsin.explain_api import add_routes as add_explain_routes
 from tocsin.health import add_health_routes, api_auth
 from tocsin.http_errors import no_tracebacks
+from tocsin.openapi import add_routes as add_openapi_routes
 from tocsin.reports_api import ReportsApi
 from tocsin.reports_api import add_routes as add_report_routes
 from tocsin.runtime import Runtime
@@ -47,7 +50,8 @@ def make_app(runtime: Runtime) -> web.Application:
     config = runtime.loaded.config
     store = IncidentStore(runtime.redis)
     beats = HeartbeatStore(runtime.redis)
-    alerts = alert_stream(runtime.redis, runtime.settings.durability)
+    # One writer for the process: concurrent webhooks share their writes to the store.
+    alerts = GroupCommit(alert_stream(runtime.redis, runtime.settings.durability))
     webhooks = Webhooks(
         integrations=webhook_integrations(config.integrations),
         stream=WatchdogFeed(alerts, heartbeats_of(config.integrations), beats, runtime.clock),
@@ -88,5 +92,6 @@ def make_app(runtime: Runtime) -> web.Application:
     add_explain_routes(app, ExplainApi(runtime.loaded, runtime.redis, runtime.clock))
     add_report_routes(app, ReportsApi(runtime.redis, runtime.loaded, runtime.clock))
 
+    add_openapi_routes(app, SOURCES)
     add_health_routes(app, runtime)
     return app

@@ -49,6 +49,15 @@ def report_range(
     return start, end, notes
 
 
+class ReportAnswer(Report):
+    """The report, and how it was read."""
+
+    truncated: bool
+    """Only the first incidents of the range were read (``router.report_reader``)."""
+    notes: list[str]
+    """How the range was read (a time without offset, defaults)."""
+
+
 class ReportsApi:
     def __init__(self, redis: Redis, loaded: LoadedConfig, clock: Clock) -> None:
         self.redis = redis
@@ -61,9 +70,8 @@ class ReportsApi:
             made, truncated, notes = await self._report(request)
         except ValueError as error:
             return json_error(400, str(error))
-        body = made.model_dump(mode="json")
-        body.update(truncated=truncated, notes=notes)
-        return web.json_response(body)
+        answer = ReportAnswer(**dict(made), truncated=truncated, notes=notes)
+        return web.json_response(answer.model_dump(mode="json"))
 
     async def chart(self, request: web.Request) -> web.Response:
         try:

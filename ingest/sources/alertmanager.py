@@ -80,6 +80,8 @@ _NOTIFICATION = TypeAdapter(_Notification)
 
 class AlertmanagerSource:
     name = "alertmanager"
+    payload: TypeAdapter[_Notification] = _NOTIFICATION
+    """What the webhook reads (its schema is published in ``/openapi.json``)."""
 
     def parse(self, body: object, integration: Integration, now: datetime) -> list[Alert]:
         notification = validate(_NOTIFICATION, body)

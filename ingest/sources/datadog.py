@@ -93,6 +93,8 @@ _LABELS = TypeAdapter(Annotated[Labels, Field(max_length=MAX_LABELS)])
 
 class DatadogSource:
     name = "datadog"
+    payload: TypeAdapter[_DatadogEvent] = _EVENT
+    """What the webhook reads (its schema is published in ``/openapi.json``)."""
 
     def parse(self, body: object, integration: Integration, now: datetime) -> list[Alert]:
         event = validate(_EVENT, body)

@@ -70,10 +70,16 @@ class _GenericAlert(Payload):
 
 _ONE = TypeAdapter(_GenericAlert)
 _MANY = TypeAdapter(Annotated[list[_GenericAlert], Field(max_length=MAX_ALERTS)])
+_ONE_OR_MANY = TypeAdapter(
+    Annotated[_GenericAlert, Field(title="Alert")]
+    | Annotated[list[_GenericAlert], Field(max_length=MAX_ALERTS, title="Alerts")]
+)
 
 
 class GenericSource:
     name = "generic"
+    payload: TypeAdapter[_GenericAlert | list[_GenericAlert]] = _ONE_OR_MANY
+    """What the webhook reads (its schema is published in ``/openapi.json``)."""
 
     def parse(self, body: object, integration: Integration, now: datetime) -> list[Alert]:
         if integration.mapping is not None:

@@ -55,17 +55,19 @@ class _GrafanaAlert(AlertmanagerAlert):
     values: Annotated[dict[_RefId, float | None], Field(max_length=_MAX_VALUES)] | None = None
 
 
-class _Notification(NotificationFields):
+class _GrafanaNotification(NotificationFields):
     version: Literal["1"]
     """Checked so that a future format with another shape is refused, not misread."""
     alerts: Annotated[list[_GrafanaAlert], Field(max_length=MAX_ALERTS)]
 
 
-_NOTIFICATION = TypeAdapter(_Notification)
+_NOTIFICATION = TypeAdapter(_GrafanaNotification)
 
 
 class GrafanaSource:
     name = "grafana"
+    payload: TypeAdapter[_GrafanaNotification] = _NOTIFICATION
+    """What the webhook reads (its schema is published in ``/openapi.json``)."""
 
     def parse(self, body: object, integration: Integration, now: datetime) -> list[Alert]:
         notification = validate(_NOTIFICATION, body)

@@ -155,6 +155,10 @@ def new_dedup_key() -> str:
 
 class PagerDutySource:
     name = "pagerduty"
+    payload: TypeAdapter[_AlertEvent] = _ALERT_EVENT
+    """What ``/v2/enqueue`` reads, and ``change_payload`` what ``/v2/change/enqueue`` reads
+    (their schemas are published in ``/openapi.json``)."""
+    change_payload: TypeAdapter[_ChangeEvent] = _CHANGE_EVENT
 
     def __init__(self, new_key: Callable[[], str] = new_dedup_key) -> None:
         self._new_key = new_key

@@ -120,7 +120,6 @@ async def test_page_escalate_acknowledge_resolve(
         for r in caplog.records
     ]
     for expected in [
-        ("alerts_accepted", None, None),
         ("incident_opened", incident_id, None),
         ("paged", incident_id, "alice"),
         ("escalated", incident_id, None),

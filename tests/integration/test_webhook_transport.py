@@ -137,6 +137,37 @@ async def test_a_body_in_pieces_within_the_deadline_is_read(
     assert (status, answer) == (202, {"accepted": 1})
 
 
+async def test_a_chunked_body_that_arrived_whole_is_still_held_to_the_limit(
+    redis: Redis, registry: CollectorRegistry
+) -> None:
+    hooks = Webhooks(
+        integrations=[GENERIC],
+        stream=alert_stream(redis),
+        registry=registry,
+        clock=ManualClock(),
+        max_body_bytes=100,
+    )
+    body = json.dumps([payload("generic", "single")] * 3).encode()
+    chunked = (
+        (
+            f"POST {GENERIC_URL} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+            f"{len(body):x}\r\n"
+        ).encode()
+        + body
+        + b"\r\n0\r\n\r\n"
+    )
+    async with serve(hooks, Finished()) as port:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(chunked)  # headers and the whole body in one segment
+        await writer.drain()
+        status, _, answer = await read_response(reader)
+        writer.close()
+    assert status == 413, answer
+    assert rejected(registry, "body_too_large") == 1
+    assert await on_stream(redis) == []
+
+
 def reset_on_close(writer: asyncio.StreamWriter) -> None:
     """Make ``close`` send a TCP reset instead of an orderly end (SO_LINGER 0)."""
     sock = writer.get_extra_info("socket")

@@ -206,8 +206,8 @@ def test_the_key_is_a_function_of_the_route_and_the_labels_alone(
     nested = RoutingConfig(routes=[parent])
     items = list(labels.items())
     rnd.shuffle(items)
-    one = alert("k", **labels)
-    other = alert("k", AlertStatus.RESOLVED, "elsewhere", **dict(items))
+    one = labelled("k", labels)
+    other = alert("k", AlertStatus.RESOLVED, "elsewhere").model_copy(update={"labels": dict(items)})
 
     first = group_key(one, flat.tree[0].resolved)
     assert first == group_key(one, flat.tree[0].resolved)

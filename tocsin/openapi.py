@@ -1,0 +1,351 @@
+"""``GET /openapi.json``: the HTTP API as an OpenAPI 3.1 document, generated from the same
+pydantic models that read the requests and write the answers, so it cannot drift from them.
+
+Webhook bodies are the sources' payload models (``Source.payload``) where a source has one;
+answers of ``/api/v1`` and the silence API are the models they are dumped from. Only the
+routes a tool or a script calls are here; the acknowledge pages are for people.
+"""
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, TypeAdapter
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode
+
+from ingest.events_v2 import CHANGE_PATH, ENQUEUE_PATH
+from ingest.sources import Source
+from ingest.sources.pagerduty import ChangeEvent, PagerDutySource
+from ingest.web import WEBHOOK_PATH
+from notifier.explain import Explanation
+from router.models import Incident
+from router.silences import Silence
+from tocsin.api import Acting
+from tocsin.explain_api import ExplainRequest
+from tocsin.reports_api import ReportAnswer
+
+PATH = "/openapi.json"
+_REF = "#/components/schemas/{model}"
+_BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
+_ERROR = {
+    "type": "object",
+    "properties": {"error": {"type": "string"}},
+    "required": ["error"],
+}
+
+
+class _PublicNames(GenerateJsonSchema):
+    def normalize_name(self, name: str) -> str:
+        # Payload models are private to their source module; their names are not the API.
+        return super().normalize_name(name).lstrip("_")
+
+
+def _json(schema: Mapping[str, object], description: str) -> dict[str, object]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": _REF.format(model=name)}
+
+
+def _schemas(
+    adapters: Iterable[tuple[str, JsonSchemaMode, TypeAdapter[Any]]],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Each adapter's schema by name, and the shared definitions they refer to."""
+    inputs = list(adapters)
+    named, defs = TypeAdapter.json_schemas(
+        inputs, by_alias=True, ref_template=_REF, schema_generator=_PublicNames
+    )
+    return {name: named[(name, mode)] for name, mode, _ in inputs}, defs.get("$defs", {})
+
+
+def _model(model: type[BaseModel]) -> TypeAdapter[Any]:
+    return TypeAdapter(model)
+
+
+def document(sources: Mapping[str, Source]) -> dict[str, Any]:
+    webhooks = [name for name in sources if name != PagerDutySource.name]
+    # A source without a payload model still has its webhook: its body is any JSON value.
+    webhook_bodies = {
+        name: payload
+        for name in webhooks
+        if (payload := getattr(sources[name], "payload", None)) is not None
+    }
+    schemas, defs = _schemas(
+        [
+            *((f"{name}_webhook", "validation", p) for name, p in webhook_bodies.items()),
+            ("PagerDutyEvent", "validation", PagerDutySource.payload),
+            ("PagerDutyChangeEvent", "validation", PagerDutySource.change_payload),
+            ("Acting", "validation", _model(Acting)),
+            ("ExplainRequest", "validation", _model(ExplainRequest)),
+            ("PostableSilence", "validation", _model(Silence)),
+            ("Incident", "serialization", _model(Incident)),
+            ("Explanation", "serialization", _model(Explanation)),
+            ("Silence", "serialization", _model(Silence)),
+            ("ChangeEvent", "serialization", _model(ChangeEvent)),
+            ("Report", "serialization", _model(ReportAnswer)),
+        ]
+    )
+    paths: dict[str, Any] = {}
+    for name in webhooks:
+        body = schemas.get(f"{name}_webhook", {})
+        paths[WEBHOOK_PATH.replace("{source}", name)] = {"post": _webhook(name, body)}
+    paths |= _pagerduty(schemas) | _incidents(schemas) | _silences(schemas) | _reports(schemas)
+    ping = {
+        "summary": "A heartbeat's ping: its timer starts again",
+        "parameters": [_path("token", "The heartbeat integration's token")],
+        "responses": {
+            "200": _json(
+                _object(
+                    {
+                        "heartbeat": {"type": "string"},
+                        "next_due": {"type": "string", "format": "date-time"},
+                    }
+                ),
+                "Pinged",
+            ),
+            **_errors("404", "503"),
+        },
+    }
+    paths["/v1/heartbeats/{token}"] = {"get": ping, "post": ping}
+    paths["/api/v1/explain"] = {
+        "post": {
+            "summary": "What a webhook body would do, without sending it",
+            "security": _BEARER,
+            "requestBody": _body(schemas["ExplainRequest"]),
+            "responses": {
+                "200": _json(schemas["Explanation"], "The explanation"),
+                **_errors("400", "401", "403"),
+            },
+        }
+    }
+    paths["/api/v1/changes"] = {
+        "get": {
+            "summary": "The latest change events",
+            "security": _BEARER,
+            "parameters": [
+                _query("integration", {"type": "string"}),
+                _query("limit", {"type": "integer", "minimum": 1}),
+            ],
+            "responses": {
+                "200": _json(
+                    _object({"changes": {"type": "array", "items": schemas["ChangeEvent"]}}),
+                    "Change events, newest first",
+                ),
+                **_errors("400", "401", "403"),
+            },
+        }
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Tocsin", "version": "1"},
+        "paths": paths,
+        "components": {
+            "schemas": defs,
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API token from `tocsin token create`.",
+                }
+            },
+        },
+    }
+
+
+def _webhook(source: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "summary": f"Alerts in {source} format",
+        "parameters": [_path("token", "The integration's token")],
+        "requestBody": _body(body),
+        "responses": {
+            "202": _json(
+                _object({"accepted": {"type": "integer", "minimum": 0}}), "On the alert stream"
+            ),
+            **_errors("400", "404", "408", "413", "422", "429", "503"),
+        },
+    }
+
+
+def _pagerduty(schemas: Mapping[str, Any]) -> dict[str, Any]:
+    answer = _object({"status": {"type": "string"}, "message": {"type": "string"}})
+    outcomes = {
+        status: _json(answer, description)
+        for status, description in [
+            ("202", "Stored"),
+            ("400", "Not an event, or an unknown routing key"),
+            ("413", "The body is too large"),
+            ("429", "Over the integration's rate limit"),
+            ("503", "The store is unavailable; retry"),
+        ]
+    }
+    return {
+        path: {
+            "post": {
+                "summary": summary,
+                "requestBody": _body(schemas[model]),
+                "responses": outcomes,
+            }
+        }
+        for path, summary, model in [
+            (ENQUEUE_PATH, "PagerDuty Events API v2: an alert event", "PagerDutyEvent"),
+            (CHANGE_PATH, "PagerDuty Events API v2: a change event", "PagerDutyChangeEvent"),
+        ]
+    }
+
+
+def _incidents(schemas: Mapping[str, Any]) -> dict[str, Any]:
+    incident = schemas["Incident"]
+    acted = _json(_object({"result": {"type": "string"}, "incident": incident}), "Done")
+    action = {
+        "security": _BEARER,
+        "parameters": [_path("id", "The incident's id")],
+        "requestBody": _body(schemas["Acting"], required=False),
+        "responses": {"200": acted, **_errors("400", "401", "403", "404", "409")},
+    }
+    return {
+        "/api/v1/incidents": {
+            "get": {
+                "summary": "Open incidents",
+                "security": _BEARER,
+                "responses": {
+                    "200": _json(
+                        _object({"incidents": {"type": "array", "items": incident}}), "Incidents"
+                    ),
+                    **_errors("400", "401", "403"),
+                },
+            }
+        },
+        "/api/v1/incidents/{id}": {
+            "get": {
+                "summary": "An incident with a page of its alerts and its timeline",
+                "security": _BEARER,
+                "parameters": [
+                    _path("id", "The incident's id"),
+                    _query("alerts_limit", {"type": "integer", "minimum": 1}),
+                    _query("alerts_cursor", {"type": "integer", "minimum": 0}),
+                ],
+                "responses": {
+                    "200": _json({"allOf": [incident]}, "The incident"),
+                    **_errors("400", "401", "403", "404"),
+                },
+            }
+        },
+        "/api/v1/incidents/{id}/acknowledge": {"post": {"summary": "Acknowledge", **action}},
+        "/api/v1/incidents/{id}/resolve": {"post": {"summary": "Resolve", **action}},
+    }
+
+
+def _reports(schemas: Mapping[str, Any]) -> dict[str, Any]:
+    span = [
+        _query("from", {"type": "string", "format": "date-time"}),
+        _query("to", {"type": "string", "format": "date-time"}),
+    ]
+
+    def get(summary: str, parameters: list[Any], media: str, schema: object) -> dict[str, Any]:
+        answer = {"description": summary, "content": {media: {"schema": schema}}}
+        return {
+            "get": {
+                "summary": summary,
+                "security": _BEARER,
+                "parameters": parameters,
+                "responses": {"200": answer, **_errors("400", "401", "403", "404")},
+            }
+        }
+
+    text = {"type": "string"}
+    return {
+        "/api/v1/reports": get(
+            "Incident numbers over a range",
+            span,
+            "application/json",
+            schemas["Report"],
+        ),
+        "/api/v1/reports/incidents.svg": get("Incidents per day", span, "image/svg+xml", text),
+        "/api/v1/incidents/{id}/postmortem.md": get(
+            "A blameless review, prefilled",
+            [_path("id", "The incident's id")],
+            "text/markdown",
+            text,
+        ),
+    }
+
+
+def _silences(schemas: Mapping[str, Any]) -> dict[str, Any]:
+    silence = schemas["Silence"]
+    text = {
+        "description": "Why not",
+        "content": {"application/json": {"schema": {"type": "string"}}},
+    }
+    one = [_path("id", "The silence's id")]
+    return {
+        "/api/v2/silences": {
+            "get": {
+                "summary": "Silences, as Alertmanager's API v2 lists them",
+                "parameters": [_query("filter", {"type": "array", "items": {"type": "string"}})],
+                "responses": {
+                    "200": _json({"type": "array", "items": silence}, "Silences"),
+                    "400": text,
+                },
+            },
+            "post": {
+                "summary": "Create or update a silence",
+                "requestBody": _body(schemas["PostableSilence"]),
+                "responses": {
+                    "200": _json(_object({"silenceID": {"type": "string"}}), "Saved"),
+                    "400": text,
+                    "404": text,
+                    "413": text,
+                },
+            },
+        },
+        "/api/v2/silence/{id}": {
+            "get": {
+                "summary": "One silence",
+                "parameters": one,
+                "responses": {"200": _json(silence, "The silence"), "404": text},
+            },
+            "delete": {
+                "summary": "Expire a silence",
+                "parameters": one,
+                "responses": {"200": _json({"type": "object"}, "Expired"), "404": text},
+            },
+        },
+    }
+
+
+def _object(properties: Mapping[str, object]) -> dict[str, object]:
+    return {"type": "object", "properties": dict(properties), "required": list(properties)}
+
+
+def _body(schema: Mapping[str, object], *, required: bool = True) -> dict[str, object]:
+    return {"required": required, "content": {"application/json": {"schema": schema}}}
+
+
+def _path(name: str, description: str) -> dict[str, object]:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": description,
+        "schema": {"type": "string"},
+    }
+
+
+def _query(name: str, schema: Mapping[str, object]) -> dict[str, object]:
+    return {"name": name, "in": "query", "required": False, "schema": schema}
+
+
+def _errors(*statuses: str) -> dict[str, object]:
+    return {status: _json(_ERROR, "Refused; the error says why") for status in statuses}
+
+
+def add_routes(app: web.Application, sources: Mapping[str, Source]) -> None:
+    # Built once: the models do not change while the process runs.
+    served = json.dumps(document(sources)).encode()
+
+    async def openapi(_: web.Request) -> web.Response:
+        return web.Response(body=served, content_type="application/json")
+
+    app.router.add_get(PATH, openapi)
