@@ -1,5 +1,5 @@
 """``tocsin up|web|router|worker|check|oncall|shifts|explain|ingest-test|test|silence|incident|
-token|dead-letters``."""
+token|user|dead-letters``."""
 
 import argparse
 import asyncio
@@ -18,6 +18,8 @@ from router.config import walk
 from schedules.oncall import who_is_on_call
 from schedules.yamlfile import ConfigFileError
 from tocsin.config import LoadedConfig, load_config, read_config
+from tocsin.console.user_cli import add_parser as add_user_parser
+from tocsin.console.user_cli import user_command
 from tocsin.deadletters import dead_letters_command
 from tocsin.embedded import EmbeddedValkey
 from tocsin.explain_cli import add_parser as add_explain_parser
@@ -98,6 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return test_routes_command(loaded, args)
     if args.command == "incident":
         return incident_command(settings, loaded, args)
+    if args.command == "user":
+        return user_command(settings, loaded, args)
     roles = ROLES[args.command]
     try:
         secret, tls = _check_settings(settings, roles)
@@ -327,4 +331,5 @@ def _parser() -> argparse.ArgumentParser:
     add_test_parser(commands, common)
     add_incident_parser(commands, common)
     add_token_parser(commands, common)
+    add_user_parser(commands, common)
     return parser

@@ -38,6 +38,7 @@ from schedules.models import GROUP_PREFIX, Schedule
 from schedules.yamlfile import ConfigFileError, Problem, format_loc, line_of, read_yaml_model
 from schedules.yamlfile import Loc as YamlLoc
 from tocsin.api_auth import ApiAuthConfig
+from tocsin.console.config import ConsoleConfig
 
 
 class TocsinConfig(BaseModel):
@@ -102,6 +103,8 @@ class TocsinConfig(BaseModel):
     reopens it rather than opening a new one."""
     api_auth: ApiAuthConfig = Field(default_factory=ApiAuthConfig)
     """Whether the silence API and ``/metrics`` need an API token too."""
+    console: ConsoleConfig = Field(default_factory=ConsoleConfig)
+    """Sign-in to the console: session lifetime, and a trusted reverse proxy's header."""
     response_targets: dict[Severity, Duration] = Field(default_factory=dict)
     """How soon each severity should be acknowledged, for reports; the rest keep the
     defaults (``router.reports.DEFAULT_RESPONSE_TARGETS``)."""

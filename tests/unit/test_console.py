@@ -1,0 +1,82 @@
+"""The console's pure parts: signed session cookies and their CSRF tokens, and the
+``console`` section's checks, each naming its file and line."""
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from schedules.yamlfile import ConfigFileError
+from tests.unit.test_config import ALICE_AND_P, assert_reported, marked_line, write
+from tocsin.config import load_config
+from tocsin.console.sessions import BadSession, csrf_token, new_session, sign, verify
+
+SECRET = b"console-test-secret-0123456789ab"
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+people = st.text(min_size=1, max_size=40).filter(lambda s: "\0" not in s)
+
+
+@given(person=people)
+def test_a_signed_session_reads_back_as_itself(person: str) -> None:
+    session = new_session(person, NOW, HOUR)
+    again = verify(SECRET, sign(SECRET, session), NOW + HOUR - timedelta(seconds=1))
+    assert again.person == person
+    assert again.nonce == session.nonce
+    assert again.csrf(SECRET) == session.csrf(SECRET)
+
+
+@given(person=people, at=st.integers(min_value=0, max_value=200), flip=st.integers(0, 5))
+def test_any_altered_character_is_refused(person: str, at: int, flip: int) -> None:
+    cookie = sign(SECRET, new_session(person, NOW, HOUR))
+    index = at % len(cookie)
+    replacement = "ABCDEF"[flip] if cookie[index] != "ABCDEF"[flip] else "x"
+    altered = cookie[:index] + replacement + cookie[index + 1 :]
+    with pytest.raises((BadSession, ValueError)):
+        verify(SECRET, altered, NOW)
+
+
+def test_another_secret_or_an_expired_session_is_refused() -> None:
+    cookie = sign(SECRET, new_session("alice", NOW, HOUR))
+    with pytest.raises(BadSession, match="not a session"):
+        verify(b"another-secret-0123456789abcdef0", cookie, NOW)
+    with pytest.raises(BadSession, match="expired"):
+        verify(SECRET, cookie, NOW + HOUR)
+
+
+def test_csrf_tokens_differ_by_what_they_are_bound_to() -> None:
+    first, second = new_session("alice", NOW, HOUR), new_session("alice", NOW, HOUR)
+    assert first.csrf(SECRET) != second.csrf(SECRET)
+    assert csrf_token(SECRET, "proxy:alice") != csrf_token(SECRET, "proxy:bob")
+
+
+@pytest.mark.parametrize(
+    ("section", "fragment"),
+    [
+        ("console:  #!\n  trusted_proxy_header: X-Forwarded-User\n", "needs trusted_proxies"),
+        ("console:  #!\n  trusted_proxies: [127.0.0.1/32]\n", "needs trusted_proxy_header"),
+        (
+            "console:\n  trusted_proxy_header: X-User\n  trusted_proxies: [localhost]  #!\n",
+            "trusted_proxies[0]: value is not a valid IPv4 or IPv6 network",
+        ),
+        ("console:\n  session_lifetime: forever  #!\n", "invalid duration 'forever'"),
+    ],
+)
+def test_a_console_mistake_names_its_line(tmp_path: Path, section: str, fragment: str) -> None:
+    text = ALICE_AND_P + "routes:\n  - policy: p\n" + section
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigFileError) as raised:
+        load_config(path)
+    assert_reported(raised.value, path, marked_line(text), fragment)
+
+
+def test_a_trusted_proxy_is_matched_by_network(tmp_path: Path) -> None:
+    text = ALICE_AND_P + "routes:\n  - policy: p\n"
+    text += "console: {trusted_proxy_header: X-User, trusted_proxies: [10.0.0.0/8, '::1/128']}\n"
+    console = load_config(write(tmp_path, text)).config.console
+    assert console.trusts("10.1.2.3")
+    assert console.trusts("::1")
+    assert not console.trusts("192.168.1.1")
+    assert not console.trusts(None)
