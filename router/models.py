@@ -50,6 +50,8 @@ class TimelineKind(StrEnum):
     ESCALATED_NOTICE = "escalated_notice"
     SNOOZED_NOTICE = "snoozed_notice"
     REASSIGNED_NOTICE = "reassigned_notice"
+    NOTE = "note"
+    """Written by a person in the console: what they found or did."""
     STORM = "storm"
     """A storm incident's entry for one minute: how many new groups it brought, over what
     cap; kept up to date through the minute."""

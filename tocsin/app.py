@@ -31,6 +31,7 @@ from tocsin.api import add_routes as add_api_routes
 from tocsin.api_metrics import counting
 from tocsin.changes_api import ChangesApi
 from tocsin.changes_api import add_routes as add_changes_routes
+from tocsin.console.web import add_console
 from tocsin.explain_api import ExplainApi
 from tocsin.explain_api import add_routes as add_explain_routes
 from tocsin.health import add_health_routes, api_auth
@@ -80,6 +81,7 @@ def make_app(runtime: Runtime) -> web.Application:
     )
     pages = AckPages(actions, runtime.secret, runtime.clock, grace=config.ack_link_grace)
     add_ack_routes(app, pages)
+    add_console(app, runtime, actions)
     if config.twilio is not None:
         auth_token = config.twilio.auth_token.get_secret_value()
         gathers = GatherCallbacks(

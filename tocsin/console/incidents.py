@@ -1,0 +1,205 @@
+"""The incident list (``/``) and one incident (``/incidents/{id}``) with its buttons. The
+buttons are ``notifier.page_actions``, the same the signed ack pages offer; the console only
+adds notes and who is signed in."""
+
+from datetime import datetime
+from urllib.parse import urlsplit
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from notifier.channels.render import format_time
+from notifier.page_actions import Answer, BadRequest, PageActions, parse_action
+from notifier.signing import Action
+from router.matchers import Matcher, Op
+from router.models import AlertRecord, Incident, IncidentStatus, TimelineEvent, TimelineKind
+from router.store import IncidentNotFound, IncidentStore
+from tocsin.console.auth import Gate, Viewer
+
+ALERTS_PAGE = 50
+LISTED = 500
+"""Incidents the list reads, newest first; the filters choose among them."""
+MAX_NOTE = 2000
+_OPEN_FIRST = {IncidentStatus.TRIGGERED: 0, IncidentStatus.ACKNOWLEDGED: 1}
+
+DONE = {
+    Action.ACKNOWLEDGE.value: "Acknowledged: paging has stopped.",
+    Action.RESOLVE.value: "Resolved: everyone paged is told.",
+    Action.ESCALATE.value: "Escalated: the next level is paged now.",
+    Action.SNOOZE.value: "Snoozed: it pages again when the snooze ends unless resolved.",
+    Action.REASSIGN.value: "Handed over: they are paged now.",
+    "note": "Note added.",
+}
+"""What a redirect after an action says; fixed texts, so a link cannot make the page say
+anything else."""
+
+
+class IncidentPages:
+    def __init__(self, gate: Gate, store: IncidentStore, actions: PageActions) -> None:
+        self.gate = gate
+        self.store = store
+        self.actions = actions
+
+    async def listing(self, request: web.Request) -> web.Response:
+        viewer = self.gate.page_viewer(request)
+        wanted = {
+            key: request.query.get(key, "") for key in ("status", "severity", "route", "service")
+        }
+        incidents = [i for i in await self.store.list(limit=LISTED) if _kept(i, wanted)]
+        incidents.sort(key=lambda i: _OPEN_FIRST.get(i.status, 2))  # stable: newest first within
+        now = self.gate.clock()
+        rows = [
+            {"incident": i, "age": _age(now, i.created_at), "owner": self._owner(i)}
+            for i in incidents
+        ]
+        context = {
+            "viewer": viewer,
+            "rows": rows,
+            "wanted": wanted,
+            "statuses": [s.value for s in IncidentStatus],
+            "severities": sorted({i.severity.value for i in incidents} | {wanted["severity"]}),
+        }
+        return aiohttp_jinja2.render_template("incidents.html", request, context)
+
+    async def show(self, request: web.Request) -> web.Response:
+        viewer = self.gate.page_viewer(request)
+        incident = await self._incident(request)
+        done = DONE.get(request.query.get("done", ""))
+        return await self._page(request, viewer, incident, None if done is None else ("good", done))
+
+    async def act(self, request: web.Request) -> web.Response:
+        viewer, form = await self.gate.acting_viewer(request)
+        incident = await self._incident(request)
+        now = self.gate.clock()
+        try:
+            action = parse_action(form.get("action"))
+            answer = await self.actions.act(incident, action, viewer.person, form, now)
+        except BadRequest as problem:
+            return await self._page(request, viewer, incident, ("bad", str(problem)), 400)
+        except IncidentNotFound:
+            raise web.HTTPNotFound(text="no such incident") from None
+        return await self._answered(request, viewer, answer, action.value)
+
+    async def note(self, request: web.Request) -> web.Response:
+        viewer, form = await self.gate.acting_viewer(request)
+        incident = await self._incident(request)
+        text = form.get("note", "").strip()
+        if not text or len(text) > MAX_NOTE:
+            problem = f"a note needs 1 to {MAX_NOTE} characters"
+            return await self._page(request, viewer, incident, ("bad", problem), 400)
+        event = TimelineEvent(
+            at=self.gate.clock(), kind=TimelineKind.NOTE, person=viewer.person, detail=text
+        )
+        try:
+            await self.store.add_timeline(incident.id, [event])
+        except IncidentNotFound:
+            raise web.HTTPNotFound(text="no such incident") from None
+        raise web.HTTPSeeOther(f"/incidents/{incident.id}?done=note")
+
+    async def _answered(
+        self, request: web.Request, viewer: Viewer, answer: Answer, action: str
+    ) -> web.Response:
+        if answer.changed:
+            raise web.HTTPSeeOther(f"/incidents/{answer.incident.id}?done={action}")
+        tone = "good" if answer.status == 200 else "bad"
+        return await self._page(
+            request, viewer, answer.incident, (tone, answer.message), answer.status
+        )
+
+    async def _incident(self, request: web.Request) -> Incident:
+        incident = await self.store.get(request.match_info["id"])
+        if incident is None:
+            raise web.HTTPNotFound(text="no such incident")
+        return incident
+
+    async def _page(
+        self,
+        request: web.Request,
+        viewer: Viewer,
+        incident: Incident,
+        notice: tuple[str, str] | None,
+        status: int = 200,
+    ) -> web.Response:
+        cursor_text = request.query.get("cursor", "0")
+        cursor = int(cursor_text) if cursor_text.isascii() and cursor_text.isdigit() else 0
+        alerts, next_cursor = await self.store.alerts(
+            incident.id, limit=ALERTS_PAGE, cursor=min(cursor, 10**12)
+        )
+        now = self.gate.clock()
+        offer = await self.actions.offer(incident, frozenset(Action), viewer.person, now)
+        context = {
+            "viewer": viewer,
+            "incident": incident,
+            "owner": self._owner(incident),
+            "age": _age(now, incident.created_at),
+            "alerts": [_alert_row(a) for a in alerts],
+            "cursor": cursor,
+            "next_cursor": next_cursor,
+            "timeline": [self._event_row(e) for e in await self.store.timeline(incident.id)],
+            "offer": offer,
+            "actions": {a.value for a in offer.actions},
+            "people": [(p, self.actions.name_of(p)) for p in offer.reassign_to],
+            "snooze_minutes": (15, 30, 60),
+            "notice": notice,
+            "silence_query": [
+                ("matcher", str(Matcher.of(k, Op.EQUAL, v)))
+                for k, v in incident.group_labels.items()
+            ]
+            + [("comment", f"incident {incident.id}: {incident.title}")],
+        }
+        return aiohttp_jinja2.render_template("incident.html", request, context, status=status)
+
+    def _owner(self, incident: Incident) -> str:
+        if incident.acknowledged_by:
+            return self.actions.name_of(incident.acknowledged_by)
+        if incident.assigned_to:
+            return self.actions.name_of(incident.assigned_to)
+        return ""
+
+    def _event_row(self, event: TimelineEvent) -> dict[str, str]:
+        return {
+            "at": format_time(event.at),
+            "kind": event.kind.value.replace("_", " "),
+            "person": self.actions.name_of(event.person) if event.person else "",
+            "channel": event.channel or "",
+            "detail": event.detail or "",
+        }
+
+
+def _kept(incident: Incident, wanted: dict[str, str]) -> bool:
+    return (
+        wanted["status"] in ("", incident.status.value)
+        and wanted["severity"] in ("", incident.severity.value)
+        and wanted["route"] in ("", incident.route)
+        and wanted["service"] in ("", incident.service or "")
+    )
+
+
+def _alert_row(alert: AlertRecord) -> dict[str, object]:
+    links = [("source", alert.generator_url)] if alert.generator_url else []
+    links += list(alert.annotations.items())
+    return {
+        "alert": alert,
+        "first_seen": format_time(alert.first_seen),
+        "last_seen": format_time(alert.last_seen),
+        "links": [(name, url) for name, url in links if url and _web_link(url)],
+        "texts": {k: v for k, v in alert.annotations.items() if not _web_link(v)},
+    }
+
+
+def _web_link(url: str) -> bool:
+    """Only http(s): a ``javascript:`` or ``data:`` link from an alert must not be clickable."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def _age(now: datetime, then: datetime) -> str:
+    seconds = max(0, int((now - then).total_seconds()))
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    if seconds < 86400:
+        return f"{seconds // 3600}h {seconds % 3600 // 60}m"
+    return f"{seconds // 86400}d {seconds % 86400 // 3600}h"

@@ -1,0 +1,65 @@
+"""The console's routes on the application, its templates (autoescaped, all of them) and its
+one stylesheet. Every answer keeps itself out of other sites' frames and shared caches."""
+
+from pathlib import Path
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from notifier.page_actions import PageActions
+from router.silence_store import SilenceStore
+from tocsin.console.auth import Gate
+from tocsin.console.incidents import IncidentPages
+from tocsin.console.login import Login
+from tocsin.console.oncall import OnCallPage
+from tocsin.console.passwords import Passwords
+from tocsin.console.silences import SilencePages
+from tocsin.runtime import Runtime
+
+STATIC = Path(__file__).parent / "static"
+PAGES = ("/", "/incidents/", "/oncall", "/silences", "/login", "/logout", "/console/")
+
+_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+}
+
+
+def add_console(app: web.Application, runtime: Runtime, actions: PageActions) -> None:
+    config = runtime.loaded.config
+    gate = Gate(config.console, config.people, runtime.secret, runtime.clock)
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.PackageLoader("tocsin.console", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    app.on_response_prepare.append(_headers)
+    incidents = IncidentPages(gate, actions.store, actions)
+    login = Login(gate, Passwords(runtime.redis))
+    oncall = OnCallPage(gate, runtime.loaded.directory)
+    silences = SilencePages(gate, SilenceStore(runtime.redis))
+    app.router.add_get("/", incidents.listing)
+    app.router.add_get("/incidents/{id}", incidents.show)
+    app.router.add_post("/incidents/{id}/act", incidents.act)
+    app.router.add_post("/incidents/{id}/note", incidents.note)
+    app.router.add_get("/oncall", oncall.show)
+    app.router.add_get("/silences", silences.listing)
+    app.router.add_post("/silences", silences.create)
+    app.router.add_post("/silences/{id}/expire", silences.expire)
+    app.router.add_get("/login", login.show)
+    app.router.add_post("/login", login.submit)
+    app.router.add_post("/logout", login.logout)
+    app.router.add_static("/console/static", STATIC)
+
+
+async def _headers(request: web.Request, response: web.StreamResponse) -> None:
+    if request.path == "/" or request.path.startswith(PAGES[1:]):
+        for name, value in _HEADERS.items():
+            response.headers.setdefault(name, value)
