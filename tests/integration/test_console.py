@@ -396,3 +396,57 @@ async def test_labels_and_annotations_are_escaped(
     assert 'href="javascript:' not in html
     assert 'href="data:' not in html
     assert 'href="https://grafana.example/d/1?x=&#34;&gt;&lt;script&gt;' in html
+
+
+# --- what the pages show -----------------------------------------------------------------
+
+
+async def test_open_incidents_first_and_the_filters(
+    client: Client, router: Router, clock: ManualClock
+) -> None:
+    await send(client, router, alertname="HighLatency", fingerprint="f1")
+    clock.advance(timedelta(minutes=5))
+    await send(client, router, alertname="ErrorRate", fingerprint="f2")
+    await sign_in(client)
+    await post_form(client, "/incidents/2/act", {"action": "resolve"}, "/incidents/2")
+    clock.advance(timedelta(minutes=90))
+
+    html = await page(client, "/")
+    assert html.index("#1 p99") < html.index("#2 p99")  # open before resolved, though older
+    assert "1h 35m ago" in html
+    assert '<meta http-equiv="refresh"' in html
+    assert "#2 p99" not in await page(client, "/?status=triggered")
+    assert "#1 p99" not in await page(client, "/?status=resolved")
+    assert "#1 p99" in await page(client, "/?severity=SEV1&route=route-1")
+    assert "No incidents match these filters." in await page(client, "/?severity=SEV4")
+    assert "No incidents match" in await page(client, "/?service=search")
+
+
+async def test_alerts_fifty_to_a_page(client: Client, router: Router) -> None:
+    payload = alertmanager_payload("firing")
+    [alert] = payload["alerts"]
+    payload["alerts"] = [
+        {**alert, "fingerprint": f"f{n}", "labels": {**alert["labels"], "pod": f"pod-{n}"}}
+        for n in range(51)
+    ]
+    response = await client.post(WEBHOOK, json=payload)
+    assert response.status == 202
+    while await router.step():
+        pass
+    await sign_in(client)
+    first = await page(client, "/incidents/1")
+    assert first.count("<dt>pod</dt>") == 50
+    assert 'href="/incidents/1?cursor=50"' in first
+    rest = await page(client, "/incidents/1?cursor=50")
+    assert rest.count("<dt>pod</dt>") == 1
+    assert "cursor=" not in rest.split("First alerts")[1]
+
+
+async def test_who_is_on_call_and_the_policies(client: Client) -> None:
+    await sign_in(client)
+    html = await page(client, "/oncall")
+    # deploy/schedules/payments-primary.yaml: weekly from Monday 2026-01-05 09:00 Berlin.
+    assert "<strong>Alice</strong> until 2026-03-09 08:00:00 UTC" in html
+    assert "Bob: 2026-03-09 08:00:00 UTC to 2026-03-16 08:00:00 UTC" in html
+    assert "schedule:payments-primary → Alice" in html
+    assert "person:bob → Bob" in html

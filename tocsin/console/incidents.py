@@ -2,6 +2,7 @@
 buttons are ``notifier.page_actions``, the same the signed ack pages offer; the console only
 adds notes and who is signed in."""
 
+import logging
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -15,6 +16,8 @@ from router.matchers import Matcher, Op
 from router.models import AlertRecord, Incident, IncidentStatus, TimelineEvent, TimelineKind
 from router.store import IncidentNotFound, IncidentStore
 from tocsin.console.auth import Gate, Viewer
+
+log = logging.getLogger(__name__)
 
 ALERTS_PAGE = 50
 LISTED = 500
@@ -94,12 +97,14 @@ class IncidentPages:
             await self.store.add_timeline(incident.id, [event])
         except IncidentNotFound:
             raise web.HTTPNotFound(text="no such incident") from None
+        _log("note", incident.id, viewer.person)
         raise web.HTTPSeeOther(f"/incidents/{incident.id}?done=note")
 
     async def _answered(
         self, request: web.Request, viewer: Viewer, answer: Answer, action: str
     ) -> web.Response:
         if answer.changed:
+            _log(action, answer.incident.id, viewer.person)
             raise web.HTTPSeeOther(f"/incidents/{answer.incident.id}?done={action}")
         tone = "good" if answer.status == 200 else "bad"
         return await self._page(
@@ -132,6 +137,7 @@ class IncidentPages:
             "incident": incident,
             "owner": self._owner(incident),
             "age": _age(now, incident.created_at),
+            "snoozed_until": format_time(incident.snoozed_until) if incident.snoozed_until else "",
             "alerts": [_alert_row(a) for a in alerts],
             "cursor": cursor,
             "next_cursor": next_cursor,
@@ -164,6 +170,16 @@ class IncidentPages:
             "channel": event.channel or "",
             "detail": event.detail or "",
         }
+
+
+def _log(action: str, incident_id: str, person: str) -> None:
+    log.info(
+        "incident %s: %s in the console by %s",
+        incident_id,
+        action,
+        person,
+        extra={"event": f"console_{action}", "incident": incident_id, "person": person},
+    )
 
 
 def _kept(incident: Incident, wanted: dict[str, str]) -> bool:

@@ -16,6 +16,8 @@ from tocsin.console.sessions import csrf_token, new_session, sign
 log = logging.getLogger(__name__)
 
 LOGIN_COOKIE = "tocsin_login"
+MAX_PERSON = 200
+"""Longer names are no person's: cut, so a failure counter's key stays small."""
 
 
 class Login:
@@ -35,7 +37,7 @@ class Login:
         expected = csrf_token(self.gate.secret, f"login:{nonce}")
         if not nonce or not hmac.compare_digest(form.get("csrf", ""), expected):
             raise web.HTTPForbidden(text="this form has expired: reload the page and retry")
-        person = form.get("person", "").strip()
+        person = form.get("person", "").strip()[:MAX_PERSON]
         target = _local(form.get("next", "/"))
         address = request.remote or "unknown"
         if await self.passwords.blocked(person, address):

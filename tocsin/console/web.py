@@ -18,7 +18,7 @@ from tocsin.console.silences import SilencePages
 from tocsin.runtime import Runtime
 
 STATIC = Path(__file__).parent / "static"
-PAGES = ("/", "/incidents/", "/oncall", "/silences", "/login", "/logout", "/console/")
+_PAGE_PREFIXES = ("/incidents/", "/oncall", "/silences", "/login", "/logout", "/console/")
 
 _HEADERS = {
     "Cache-Control": "no-store",
@@ -60,6 +60,6 @@ def add_console(app: web.Application, runtime: Runtime, actions: PageActions) ->
 
 
 async def _headers(request: web.Request, response: web.StreamResponse) -> None:
-    if request.path == "/" or request.path.startswith(PAGES[1:]):
+    if request.path == "/" or request.path.startswith(_PAGE_PREFIXES):
         for name, value in _HEADERS.items():
             response.headers.setdefault(name, value)
