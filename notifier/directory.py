@@ -27,6 +27,8 @@ class Directory:
     routes: Mapping[str, ResolvedRoute] = field(default_factory=dict)
     """Every route's settings by name: when its incidents page and report (``group_wait``,
     ``group_interval``, ``support_hours``). A route not here pages at once, without reports."""
+    version: str = ""
+    """Of the configuration this came from; every page's timeline event names it."""
 
     def resolve(self, level: Level, at: datetime, incident_id: str | None = None) -> list[str]:
         """Person ids in target order, each once (the same person on call for two targets

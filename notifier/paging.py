@@ -177,7 +177,7 @@ class Pager:
                 person,
                 channel,
                 step,
-                r.detail,
+                _under_config(r.detail, self.directory.version),
             )
             for person, channel, r in results
             if r is not TAKEN_ELSEWHERE
@@ -488,3 +488,9 @@ class Pager:
             )
             await self.sender.deliver_once(_FAILURES, tag, person_id, note, "failure")
         log.error("paged %s: %s", ", ".join(people) or "nobody (no policies)", title)
+
+
+def _under_config(detail: str, version: str) -> str:
+    """A page's detail names the configuration version that chose whom to page, so a page
+    to the wrong person can be traced to the edit that made it."""
+    return f"{detail}; config {version}" if version else detail

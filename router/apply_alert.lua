@@ -14,6 +14,7 @@
 --   not_shown: alerts the sender's notification left out
 --   inhibits: the inhibition groups the alert is a source for (see router/inhibition.py)
 --   report: whether the route reports alerts joining its incidents (group_interval)
+--   config: the configuration version that routed the alert ("" when unknown)
 --   storm: only on a route with a storm_limit, {limit: new incidents a minute, group: the
 --     group key of the route's storm incident, name: this alert's group as the storm lists
 --     it, listed: how many groups a storm lists}
@@ -157,7 +158,8 @@ local function open(new_head, key, taking_in)
   head.alerts_not_shown = not_shown
   local record = new_record()
   remember(record)
-  record_event(id, 'created', 'route ' .. head.route)
+  local routed_by = (a.config or '') == '' and '' or (', config ' .. a.config)
+  record_event(id, 'created', 'route ' .. head.route .. routed_by)
   if taking_in then taking_in() end
   alert_event(id, head, 'alert_added')
   save(id, head, record, now_ms + FIRING)

@@ -279,6 +279,8 @@ class RoutingConfig(BaseModel):
     reopen_window: timedelta = DEFAULT_REOPEN_WINDOW
     """For routes that set none (``Route.reopen_window``)."""
     inhibit_rules: list[InhibitRule] = Field(default_factory=list)
+    version: str = ""
+    """Of the configuration this came from; an incident's ``created`` event names it."""
 
     @cached_property
     def tree(self) -> tuple[RouteNode, ...]:

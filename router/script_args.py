@@ -79,6 +79,7 @@ class ScriptArgs:
             "max_events": TIMELINE_ALERT_EVENTS,
             "not_shown": alert.sender_not_shown,
             "inhibits": source_groups(self.routing.inhibit_rules, alert.labels),
+            "config": self.routing.version,
         }
         prepared = []
         for placement in placements:

@@ -27,7 +27,7 @@ def read_schedules(directory: Path) -> tuple[dict[str, Schedule], list[Problem]]
     people it names and the policies naming it are checked in the same run.
     """
     try:
-        files = sorted(path for path in directory.iterdir() if path.suffix in _SUFFIXES)
+        files = schedule_files(directory)
     except OSError as exc:
         problem = Problem(directory, None, f"cannot read schedule directory: {exc.strerror}")
         return {}, [problem]
@@ -47,6 +47,12 @@ def read_schedules(directory: Path) -> tuple[dict[str, Schedule], list[Problem]]
         schedules[read.value.name] = read.value
         defined_in[read.value.name] = path
     return schedules, problems
+
+
+def schedule_files(directory: Path) -> list[Path]:
+    """Every file in ``directory`` that defines a schedule, by name; ``OSError`` when it
+    cannot be listed."""
+    return sorted(path for path in directory.iterdir() if path.suffix in _SUFFIXES)
 
 
 def schedule_file(directory: Path, name: str) -> Path:

@@ -12,8 +12,8 @@ from router.incidents import Resolution
 from router.models import Incident
 from router.store import MAX_ALERTS_PAGE, IllegalTransition, IncidentNotFound, IncidentStore
 from tocsin.api_auth import TOKEN
-from tocsin.config import LoadedConfig
 from tocsin.json_body import BadBody, read_model
+from tocsin.reloading import ConfigHolder
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +34,10 @@ class Acting(BaseModel):
 
 
 class IncidentsApi:
-    def __init__(self, store: IncidentStore, loaded: LoadedConfig, clock: Clock) -> None:
+    def __init__(self, store: IncidentStore, config: ConfigHolder, clock: Clock) -> None:
         self.store = store
-        self.people = loaded.config.people
-        self.retention = loaded.routing.retention
+        self.config = config
+        """Read per request: an edit of people or retention applies to the next one."""
         self.clock = clock
 
     async def list(self, request: web.Request) -> web.Response:
@@ -100,7 +100,10 @@ class IncidentsApi:
         except BadBody as error:
             return _error(error.status, str(error))
         outcome, incident = await self.store.resolve(
-            incident_id, person, self.clock(), retention=self.retention
+            incident_id,
+            person,
+            self.clock(),
+            retention=self.config.current.config.incident_retention,
         )
         if outcome is Resolution.NOT_FOUND or incident is None:
             return _error(404, "no such incident")
@@ -113,7 +116,7 @@ class IncidentsApi:
         acting = await read_model(request, Acting, limit=MAX_ACTION_BYTES, empty=Acting())
         if acting.by is None:
             return request[TOKEN].person
-        if acting.by not in self.people:
+        if acting.by not in self.config.current.config.people:
             raise BadBody(400, f"by: {acting.by!r} is not a person in the configuration")
         return acting.by
 

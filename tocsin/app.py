@@ -31,6 +31,7 @@ from tocsin.api import add_routes as add_api_routes
 from tocsin.api_metrics import counting
 from tocsin.changes_api import ChangesApi
 from tocsin.changes_api import add_routes as add_changes_routes
+from tocsin.config import LoadedConfig
 from tocsin.console.web import add_console
 from tocsin.explain_api import ExplainApi
 from tocsin.explain_api import add_routes as add_explain_routes
@@ -48,7 +49,9 @@ def make_app(runtime: Runtime) -> web.Application:
     # Counted as answered; a store that fails the token check is a 503, like any other.
     middlewares = [counting(runtime.registry), no_tracebacks, api_auth(runtime).middleware]
     app = web.Application(middlewares=middlewares)
-    config = runtime.loaded.config
+    # What is read once here needs a restart to change (tocsin.reloading.RESTART_KEYS);
+    # the handlers below that take runtime.config read the current one per request.
+    config = runtime.config.current.config
     store = IncidentStore(runtime.redis)
     beats = HeartbeatStore(runtime.redis)
     # One writer for the process: concurrent webhooks share their writes to the store.
@@ -72,13 +75,19 @@ def make_app(runtime: Runtime) -> web.Application:
         ),
     )
     add_events_v2_routes(app, EventsV2(webhooks, Triggers(runtime.redis), changes))
-    loaded = runtime.loaded
+    loaded = runtime.config.current
     actions = PageActions(
         store,
         loaded.directory,
         ArqScheduler(runtime.redis),
-        retention=loaded.routing.retention,
+        retention=config.incident_retention,
     )
+
+    def act_by(new: LoadedConfig) -> None:
+        actions.directory = new.directory
+        actions.retention = new.config.incident_retention
+
+    runtime.config.subscribe(act_by)
     pages = AckPages(actions, runtime.secret, runtime.clock, grace=config.ack_link_grace)
     add_ack_routes(app, pages)
     add_console(app, runtime, actions)
@@ -88,11 +97,11 @@ def make_app(runtime: Runtime) -> web.Application:
             store, runtime.secret, runtime.clock, auth_token, runtime.settings.base_url
         )
         add_voice_routes(app, gathers)
-    add_api_routes(app, IncidentsApi(store, runtime.loaded, runtime.clock))
+    add_api_routes(app, IncidentsApi(store, runtime.config, runtime.clock))
     add_changes_routes(app, ChangesApi(changes, config.integrations))
     add_silence_routes(app, SilencesApi(SilenceStore(runtime.redis), runtime.clock))
-    add_explain_routes(app, ExplainApi(runtime.loaded, runtime.redis, runtime.clock))
-    add_report_routes(app, ReportsApi(runtime.redis, runtime.loaded, runtime.clock))
+    add_explain_routes(app, ExplainApi(runtime.config, runtime.redis, runtime.clock))
+    add_report_routes(app, ReportsApi(runtime.redis, runtime.config, runtime.clock))
 
     add_openapi_routes(app, SOURCES)
     add_health_routes(app, runtime)

@@ -176,6 +176,8 @@ async def _serve(
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, service.stop.set)
+            # For deployments whose file changes the watch cannot see (some network mounts).
+            loop.add_signal_handler(signal.SIGHUP, runtime.config.reload)
             await service.wait()
             log.info("stopping: finishing work in flight (at most %s)", settings.shutdown_grace)
     finally:

@@ -38,6 +38,7 @@ from schedules.models import GROUP_PREFIX, Schedule
 from schedules.yamlfile import ConfigFileError, Problem, format_loc, line_of, read_yaml_model
 from schedules.yamlfile import Loc as YamlLoc
 from tocsin.api_auth import ApiAuthConfig
+from tocsin.config_version import config_version
 from tocsin.console.config import ConsoleConfig
 
 
@@ -119,6 +120,8 @@ class LoadedConfig:
     """What ``tocsin check`` should point out though it works; in file and line order."""
     complete: bool = True
     """False when parts with mistakes were left out (``read_config``)."""
+    version: str = ""
+    """Of the files as read (``config_version``): routing and paging write it down."""
 
     @property
     def routing(self) -> RoutingConfig:
@@ -128,6 +131,7 @@ class LoadedConfig:
             retention=self.config.incident_retention,
             reopen_window=self.config.reopen_window,
             inhibit_rules=self.config.inhibit_rules,
+            version=self.version,
         )
 
     @property
@@ -144,6 +148,7 @@ class LoadedConfig:
             maintenance=self.config.maintenance_windows,
             inhibit_rules=self.config.inhibit_rules,
             routes=by_name(route_tree(self.config.routes)),
+            version=self.version,
         )
 
 
@@ -172,14 +177,16 @@ def read_config(path: Path) -> tuple[LoadedConfig | None, list[Problem]]:
     if config is None:
         return None, problems
     schedules: dict[str, Schedule] = {}
-    if config.schedules_dir is not None:
-        schedules, schedule_problems = read_schedules(path.parent / config.schedules_dir)
+    schedules_dir = None if config.schedules_dir is None else path.parent / config.schedules_dir
+    if schedules_dir is not None:
+        schedules, schedule_problems = read_schedules(schedules_dir)
         problems += schedule_problems
     checks = _References(path, config, schedules, root.dropped)
     problems += checks.problems
     expanded = {name: s.with_groups(config.groups) for name, s in schedules.items()}
     warnings = in_file_order(path, checks.warnings)
-    loaded = LoadedConfig(path, config, expanded, warnings, complete=not problems)
+    version = config_version(path, schedules_dir)
+    loaded = LoadedConfig(path, config, expanded, warnings, not problems, version)
     return loaded, in_file_order(path, problems)
 
 

@@ -12,9 +12,9 @@ from ingest.clock import Clock
 from ingest.config import pick_integration
 from notifier.explain import alerts_of, explain
 from tocsin.api_auth import EXPLAIN
-from tocsin.config import LoadedConfig
 from tocsin.explaining import live_facts, parse_at
 from tocsin.json_body import BadBody, read_model
+from tocsin.reloading import ConfigHolder
 
 
 class ExplainRequest(BaseModel):
@@ -27,10 +27,8 @@ class ExplainRequest(BaseModel):
 
 
 class ExplainApi:
-    def __init__(self, loaded: LoadedConfig, redis: Redis, clock: Clock) -> None:
-        self.loaded = loaded
-        self.routing = loaded.routing
-        self.directory = loaded.directory
+    def __init__(self, config: ConfigHolder, redis: Redis, clock: Clock) -> None:
+        self.config = config
         self.redis = redis
         self.clock = clock
 
@@ -40,14 +38,17 @@ class ExplainApi:
         except BadBody as error:
             return _error(error.status, str(error))
         now = self.clock()
+        # One configuration for the whole answer, whatever a reload does meanwhile.
+        loaded = self.config.current
         try:
-            integration = pick_integration(self.loaded.config.integrations, asked.integration)
+            integration = pick_integration(loaded.config.integrations, asked.integration)
             at, notes = parse_at(asked.at, now)
         except ValueError as error:
             return _error(400, str(error))
         alerts = alerts_of(integration, asked.payload, at)
-        facts = await live_facts(self.redis, self.routing, alerts, now)
-        told = explain(self.routing, self.directory, integration, asked.payload, at, facts, notes)
+        routing = loaded.routing
+        facts = await live_facts(self.redis, routing, alerts, now)
+        told = explain(routing, loaded.directory, integration, asked.payload, at, facts, notes)
         return web.json_response(told.model_dump(mode="json"))
 
 

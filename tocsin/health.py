@@ -24,7 +24,7 @@ def add_health_routes(app: web.Application, runtime: Runtime) -> None:
         )
 
     async def healthz(_: web.Request) -> web.Response:
-        return web.json_response({"status": "ok"})
+        return web.json_response({"status": "ok", "config_version": runtime.config.version})
 
     # Not ready until the store has answered once: a process that starts without it says
     # so as it starts (tocsin.cli), and a probe then adds nothing.
@@ -46,11 +46,21 @@ def add_health_routes(app: web.Application, runtime: Runtime) -> None:
         if not answering:
             log.info("ready: the store answers")
         answering = True
-        return web.json_response({"status": "ok"})
+        # Still ready with a refused edit: the last good configuration keeps paging.
+        return web.json_response({"status": "ok", **_refused_edit(runtime)})
 
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+
+
+def _refused_edit(runtime: Runtime) -> dict[str, str]:
+    problems = runtime.config.problems
+    if not problems:
+        return {}
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    running = runtime.config.version
+    return {"config": f"edit not taken up, {running} still runs: {problems[0]}{more}"}
 
 
 def _unready(body: dict[str, str]) -> web.Response:
@@ -59,7 +69,7 @@ def _unready(body: dict[str, str]) -> web.Response:
 
 def api_auth(runtime: Runtime) -> ApiAuth:
     """The same token check on every role: ``/metrics`` may need one everywhere."""
-    return ApiAuth(TokenStore(runtime.redis), runtime.loaded.config.api_auth, runtime.clock)
+    return ApiAuth(TokenStore(runtime.redis), runtime.config.current.config.api_auth, runtime.clock)
 
 
 def health_app(runtime: Runtime) -> web.Application:

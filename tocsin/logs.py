@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
-QUIET = ("arq", "aiohttp.access")
+QUIET = ("arq", "aiohttp.access", "watchfiles")
 """Loggers whose per-job or per-request lines are only wanted when debugging: arq's job
-lines read like escalations even for incidents long acknowledged."""
+lines read like escalations even for incidents long acknowledged; watchfiles counts file
+events, and the reload says what came of them."""
 NEVER_DEBUG = ("apprise",)
 """Loggers kept at warnings even when debugging: Apprise's info and debug lines show the
 URLs and payloads it sends, and an Apprise URL holds its service's token."""

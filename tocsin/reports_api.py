@@ -12,10 +12,10 @@ from ingest.clock import Clock
 from router.report_reader import reviewed_between
 from router.reports import Report, report
 from router.store import MAX_ALERTS_PAGE, IncidentStore
-from tocsin.config import LoadedConfig
 from tocsin.explaining import parse_at
 from tocsin.http_errors import json_error
 from tocsin.postmortem import postmortem
+from tocsin.reloading import ConfigHolder
 from tocsin.report_svg import incidents_chart
 
 DEFAULT_RANGE = timedelta(days=7)
@@ -59,10 +59,10 @@ class ReportAnswer(Report):
 
 
 class ReportsApi:
-    def __init__(self, redis: Redis, loaded: LoadedConfig, clock: Clock) -> None:
+    def __init__(self, redis: Redis, config: ConfigHolder, clock: Clock) -> None:
         self.redis = redis
         self.store = IncidentStore(redis)
-        self.targets = loaded.response_targets
+        self.config = config
         self.clock = clock
 
     async def report(self, request: web.Request) -> web.Response:
@@ -94,7 +94,11 @@ class ReportsApi:
         now = self.clock()
         start, end, notes = report_range(request.query.get("from"), request.query.get("to"), now)
         gathered = await reviewed_between(self.redis, start, end)
-        return report(gathered.reviewed, start, end, now, self.targets), gathered.truncated, notes
+        return (
+            report(gathered.reviewed, start, end, now, self.config.current.response_targets),
+            gathered.truncated,
+            notes,
+        )
 
 
 def add_routes(app: web.Application, api: ReportsApi) -> None:

@@ -1,10 +1,11 @@
-"""What every role of a process shares: settings, the loaded configuration, one Redis
-client, one metrics registry, the clock, the link-signing key, and whether it is draining."""
+"""What every role of a process shares: settings, the configuration (reloaded as it is
+edited), one Redis client, one metrics registry, the clock, the link-signing key, and whether
+it is draining."""
 
 import asyncio
 import socket
 import ssl
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from datetime import UTC, datetime
 
 from arq.connections import ArqRedis
@@ -12,6 +13,7 @@ from prometheus_client import CollectorRegistry
 
 from ingest.clock import Clock
 from tocsin.config import LoadedConfig
+from tocsin.reloading import ConfigHolder
 from tocsin.settings import Settings
 
 
@@ -31,7 +33,8 @@ def consumer_name(settings: Settings) -> str:
 @dataclass
 class Runtime:
     settings: Settings
-    loaded: LoadedConfig
+    loaded: InitVar[LoadedConfig]
+    """The configuration at start; from then on ``config.current``."""
     redis: ArqRedis
     """Every role's one client (arq's timers included)."""
     secret: bytes
@@ -44,6 +47,9 @@ class Runtime:
     tls: ssl.SSLContext | None = None
     """The web role serves https with it (``Settings.tls``); other roles' ports stay http."""
 
-    def __post_init__(self) -> None:
+    config: ConfigHolder = field(init=False)
+
+    def __post_init__(self, loaded: LoadedConfig) -> None:
+        self.config = ConfigHolder(loaded, self.registry)
         if not self.consumer:
             self.consumer = consumer_name(self.settings)

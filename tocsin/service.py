@@ -36,7 +36,9 @@ from notifier.worker import ArqScheduler, EventConsumer, arq_worker
 from router.consumer import Router
 from router.store import IncidentStore
 from tocsin.app import make_app
+from tocsin.config import LoadedConfig
 from tocsin.health import health_app
+from tocsin.reloading import watch
 from tocsin.runtime import Runtime
 from tocsin.settings import SettingsError
 
@@ -109,7 +111,8 @@ async def running(runtime: Runtime, roles: Collection[Role]) -> AsyncIterator[Ru
                 f"cannot listen on {settings.host}:{settings.port}: {error.strerror}; "
                 "choose another --port"
             ) from None
-        heartbeats = heartbeats_of(runtime.loaded.config.integrations)
+        loaded = runtime.config.current
+        heartbeats = heartbeats_of(loaded.config.integrations)
         if Role.WEB in roles and heartbeats:
             store = HeartbeatStore(runtime.redis)
             checker = HeartbeatChecker(store, heartbeats, runtime.clock, runtime.registry)
@@ -122,7 +125,7 @@ async def running(runtime: Runtime, roles: Collection[Role]) -> AsyncIterator[Ru
                 stack.push_async_callback(channel.aclose)
             pager = Pager(
                 IncidentStore(runtime.redis),
-                runtime.loaded.directory,
+                loaded.directory,
                 channels,
                 links,
                 ArqScheduler(runtime.redis),
@@ -133,18 +136,30 @@ async def running(runtime: Runtime, roles: Collection[Role]) -> AsyncIterator[Ru
             consumer = EventConsumer(
                 IncidentStore(runtime.redis), pager, runtime.consumer, runtime.registry
             )
+
+            def page_by(new: LoadedConfig) -> None:
+                pager.directory = new.directory
+
+            runtime.config.subscribe(page_by)
             spawn("notifier-events", consumer.run(stop))
             worker = arq_worker(runtime.redis, pager, poll_delay=settings.escalation_poll)
             spawn("notifier-timers", _run_arq(worker, stop))
         if Role.ROUTER in roles:
             router = Router(
                 runtime.redis,
-                runtime.loaded.routing,
+                loaded.routing,
                 runtime.consumer,
                 runtime.registry,
                 runtime.clock,
             )
+
+            def route_by(new: LoadedConfig) -> None:
+                # A new routing object: the store works its script arguments out anew.
+                router.routing = new.routing
+
+            runtime.config.subscribe(route_by)
             spawn("router", router.run(stop))
+        spawn("config-watch", watch(runtime.config, stop))
         log.info("%s listening on %s", "+".join(roles), state.url)
         try:
             yield state
@@ -183,7 +198,7 @@ async def _finish(tasks: list[asyncio.Task[None]], worker: Worker | None, grace:
 
 
 def _channels(runtime: Runtime, links: Links) -> list[Channel]:
-    config = runtime.loaded.config
+    config = runtime.config.current.config
     channels: list[Channel] = [
         ConsoleChannel(),
         WebhookChannel(runtime.clock, default_secret=config.webhook_secret),

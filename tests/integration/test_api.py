@@ -280,8 +280,10 @@ async def test_unknown_api_paths_and_methods_are_json_too(client: Client) -> Non
 # --- health and metrics ------------------------------------------------------------------
 
 
-async def test_healthz(client: Client) -> None:
-    assert await get_json(client, "/healthz") == {"status": "ok"}
+async def test_healthz_says_the_configuration_version(client: Client, loaded: LoadedConfig) -> None:
+    assert len(loaded.version) == 12
+    expected = {"status": "ok", "config_version": loaded.version}
+    assert await get_json(client, "/healthz") == expected
 
 
 async def test_metrics_count_received_alerts(client: Client, router: Router) -> None:

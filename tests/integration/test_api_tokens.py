@@ -244,7 +244,7 @@ async def test_no_token_appears_in_any_log_line(
         for endpoint in ENDPOINTS:  # allowed, refused for its scope, or not known
             for given in (token, unknown):
                 await call(client, endpoint, f"Bearer {given}")
-    away = Runtime(Settings(), runtime.loaded, connect_nowhere(), b"k" * 32, clock=clock)
+    away = Runtime(Settings(), runtime.config.current, connect_nowhere(), b"k" * 32, clock=clock)
     try:
         async with serve(away) as client:
             assert (await call(client, "list", f"Bearer {token}"))[0] == 503

@@ -31,7 +31,9 @@ def runtime_on(tmp_path: Path, redis: Redis, valkey_url: str, port: int) -> Runt
 
 async def a_read_but_unfinished_alert(runtime: Runtime, name: str) -> None:
     """As a router process named ``name`` leaves an alert when it dies mid-batch."""
-    router = Router(runtime.redis, runtime.loaded.routing, name, CollectorRegistry(), runtime.clock)
+    router = Router(
+        runtime.redis, runtime.config.current.routing, name, CollectorRegistry(), runtime.clock
+    )
     reader = router.consumer  # its first lane
     await reader.stream.ensure_group(reader.group)
     alert = Alert(

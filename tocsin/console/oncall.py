@@ -10,15 +10,21 @@ from notifier.channels.render import format_time
 from notifier.directory import Directory
 from schedules.oncall import shifts
 from tocsin.console.auth import Gate
+from tocsin.reloading import ConfigHolder
 
 AHEAD = timedelta(days=14)
 NEXT_SHIFTS = 5
 
 
 class OnCallPage:
-    def __init__(self, gate: Gate, directory: Directory) -> None:
+    def __init__(self, gate: Gate, config: ConfigHolder) -> None:
         self.gate = gate
-        self.directory = directory
+        self.config = config
+
+    @property
+    def directory(self) -> Directory:
+        """The configuration's as it is now: schedules are taken up as they are edited."""
+        return self.config.current.directory
 
     def _name(self, person: str | None) -> str:
         if person is None:

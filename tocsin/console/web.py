@@ -32,7 +32,7 @@ _HEADERS = {
 
 
 def add_console(app: web.Application, runtime: Runtime, actions: PageActions) -> None:
-    config = runtime.loaded.config
+    config = runtime.config.current.config
     gate = Gate(config.console, config.people, runtime.secret, runtime.clock)
     aiohttp_jinja2.setup(
         app,
@@ -43,7 +43,7 @@ def add_console(app: web.Application, runtime: Runtime, actions: PageActions) ->
     app.on_response_prepare.append(_headers)
     incidents = IncidentPages(gate, actions.store, actions)
     login = Login(gate, Passwords(runtime.redis))
-    oncall = OnCallPage(gate, runtime.loaded.directory)
+    oncall = OnCallPage(gate, runtime.config)
     silences = SilencePages(gate, SilenceStore(runtime.redis))
     app.router.add_get("/", incidents.listing)
     app.router.add_get("/incidents/{id}", incidents.show)
