@@ -15,7 +15,8 @@ from prometheus_client import CollectorRegistry, Histogram
 
 from ingest.clock import Clock
 from notifier import keys
-from notifier.channels import Channel, Kind, Notification
+from notifier.backoff import MAX_TRIES, retry_delay
+from notifier.channels import Channel, DeliveryResult, Kind, Notification
 from notifier.channels.render import alerts_count, format_time
 from notifier.deliveries import SENDING_LEASE, Deliveries
 from notifier.directory import Directory
@@ -30,7 +31,7 @@ from notifier.escalation import (
 )
 from notifier.followups import Followups
 from notifier.holds import HOLD_RECHECK, Hold, Holds
-from notifier.sending import TAKEN_ELSEWHERE, Links, Sender
+from notifier.sending import TAKEN_ELSEWHERE, Delivered, Links, Sender
 from notifier.urgency import page_time
 from router.config import Severity
 from router.models import Incident, IncidentStatus, TimelineEvent, TimelineKind
@@ -38,14 +39,12 @@ from router.store import IncidentStore
 
 log = logging.getLogger(__name__)
 
-MAX_PAGE_RETRIES = 3
 ZERO = timedelta(0)
 DELIVERIES_KEPT = timedelta(days=7)
 """How long what was delivered for a resolved incident is remembered."""
 _FAILURES = "failures"
 """The deliveries record of "could not process" pages, kept apart from any incident's."""
 _MAX_TITLE = 500
-PAGE_RETRY_DELAY = timedelta(seconds=30)
 
 
 class Scheduler(Protocol):
@@ -169,7 +168,13 @@ class Pager:
             await self._hold(incident_id, step, attempt, held, now)
             return
         people = self.directory.resolve(level, now, incident_id)
+        if not people:
+            await self.escalate(incident_id, step, f"{step} pages nobody (a gap in its schedules)")
+            return
         results = await self.sender.deliver(incident, people, "page", step)
+        retry = [r for *_, r in results if not r.ok and r.retryable]
+        delay = self._retry_delay(incident_id, step, attempt, retry, level.ack_timeout)
+        # A failure is written down on the first try and the last, not on every one between.
         events = [
             timeline_event(
                 TimelineKind.PAGED if r.ok else TimelineKind.PAGE_FAILED,
@@ -177,26 +182,22 @@ class Pager:
                 person,
                 channel,
                 step,
-                r.detail,
+                r.detail if r.ok or not attempt else f"{r.detail} (try {attempt + 1})",
             )
             for person, channel, r in results
-            if r is not TAKEN_ELSEWHERE
+            if r is not TAKEN_ELSEWHERE and (r.ok or not attempt or delay is None)
         ]
         if events:
             await self.store.add_timeline(incident_id, events)
         if step == FIRST and any(r.ok for *_, r in results):
             await self._first_page_out(incident, attempt)
-        retry = [r for *_, r in results if not r.ok and r.retryable]
-        if retry and attempt < MAX_PAGE_RETRIES:
-            # A delivery another run took is made by that run; if it died, by this retry,
-            # once the run's hold on the delivery is over.
-            only_taken = all(r is TAKEN_ELSEWHERE for r in retry)
+        if delay is not None:
             await self.scheduler.schedule(
                 "retry_page",
                 step,
                 incident_id,
                 job_id=keys.retry_job_id(incident_id, step, attempt + 1),
-                delay=SENDING_LEASE if only_taken else PAGE_RETRY_DELAY,
+                delay=delay,
                 attempt=attempt + 1,
             )
         await self.scheduler.schedule(
@@ -206,6 +207,61 @@ class Pager:
             job_id=keys.escalate_job_id(incident_id, step),
             delay=level.ack_timeout,
         )
+        if delay is None:
+            await self._unreachable(incident_id, step, people, results, now)
+
+    def _retry_delay(
+        self,
+        incident_id: str,
+        step: Step,
+        attempt: int,
+        retry: Sequence[DeliveryResult],
+        ack_timeout: timedelta,
+    ) -> timedelta | None:
+        """When to try the step's failed deliveries again, if at all."""
+        if not retry or attempt + 1 >= MAX_TRIES:
+            return None
+        if all(r is TAKEN_ELSEWHERE for r in retry):
+            # A delivery another run took is made by that run; if it died, by this retry,
+            # once the run's hold on the delivery is over.
+            return SENDING_LEASE
+        waits = [r.retry_after for r in retry if r.retry_after is not None]
+        return retry_delay(
+            attempt + 1,
+            f"{incident_id}:{step.key}",
+            retry_after=max(waits, default=None),
+            budget=ack_timeout,
+        )
+
+    async def _unreachable(
+        self,
+        incident_id: str,
+        step: Step,
+        people: Sequence[str],
+        results: Delivered,
+        now: datetime,
+    ) -> None:
+        """With no retry to come: record who no page of the step got to, each once; when
+        that is everyone, waiting out the ack timeout would only lose time, so escalate."""
+        busy = {person for person, _, r in results if r is TAKEN_ELSEWHERE}
+        reached = await self.sender.reached(incident_id, step, people)
+        missed = [p for p in people if p not in reached and p not in busy]
+        for person in missed:
+            if await self.deliveries.claim(incident_id, f"unreachable:{step.key}:{person}"):
+                tried = sorted({channel for who, channel, _ in results if who == person})
+                detail = f"every way failed: {', '.join(tried)}" if tried else "no way to page"
+                event = timeline_event(TimelineKind.UNREACHABLE, now, person, None, step, detail)
+                await self.store.add_timeline(incident_id, [event])
+                log.warning(
+                    "incident %s: %s unreachable at %s, %s",
+                    incident_id,
+                    person,
+                    step,
+                    detail,
+                    extra={"event": "unreachable", "incident": incident_id, "person": person},
+                )
+        if len(missed) == len(people):
+            await self.escalate(incident_id, step, f"nobody at {step} could be reached")
 
     async def _first_page_out(self, incident: Incident, attempt: int) -> None:
         """Time the first page from when it was due, not counting what group_wait and
@@ -290,8 +346,9 @@ class Pager:
             attempt=attempt,
         )
 
-    async def escalate(self, incident_id: str, expired: Step) -> None:
-        """``expired``'s acknowledgement timer ran out: page the next step, if any."""
+    async def escalate(self, incident_id: str, expired: Step, reason: str | None = None) -> None:
+        """``expired``'s acknowledgement timer ran out, or ``reason`` says why waiting for
+        it is pointless: page the next step, if any."""
         incident = await self.store.get(incident_id)
         if not is_current(incident, expired):
             return
@@ -302,14 +359,15 @@ class Pager:
         # The first run records the escalation; a second run only repairs missing pages.
         if await self.deliveries.claim(incident_id, marker):
             kind = TimelineKind.ESCALATED if step else TimelineKind.POLICY_EXHAUSTED
+            ack_timeout = policy.levels[expired.level].ack_timeout
+            detail = reason or f"no acknowledgement within {ack_timeout}"
             log.info(
-                "incident %s: %s, no acknowledgement within %s",
+                "incident %s: %s, %s",
                 incident_id,
                 f"escalated to {step}" if step else "escalation policy exhausted",
-                policy.levels[expired.level].ack_timeout,
+                detail,
                 extra={"event": kind.value, "incident": incident_id},
             )
-            detail = f"no acknowledgement within {policy.levels[expired.level].ack_timeout}"
             event = TimelineEvent(
                 at=now,
                 kind=kind,

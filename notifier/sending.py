@@ -166,6 +166,12 @@ class Sender:
             results.append((person_id, channel.name, result))
         return results
 
+    async def reached(self, incident_id: str, step: Step, people: Sequence[str]) -> set[str]:
+        """Who of ``people`` a page of ``step`` got to, by any channel, in any run."""
+        done = await self.deliveries.done(incident_id)
+        tag = f"page:{step.key}"
+        return {p for p in people if any(f"{tag}:{p}:{c.name}" in done for c in self.channels)}
+
     def name(self, person_id: str | None) -> str | None:
         person = self.directory.people.get(person_id or "")
         return person.name if person is not None else person_id

@@ -27,7 +27,7 @@ from notifier.channels import DeliveryResult, Notification
 from notifier.config import Person
 from notifier.directory import Directory
 from notifier.escalation import FIRST, Step, first
-from notifier.paging import PAGE_RETRY_DELAY, Pager
+from notifier.paging import Pager
 from notifier.worker import (
     ArqScheduler,
     EventConsumer,
@@ -142,7 +142,12 @@ async def test_the_same_job_id_scheduled_twice_is_one_job(pool: ArqRedis) -> Non
     # Another step is another timer; a retry carries its attempt, and each its paging run.
     await scheduler.schedule("escalate", Step(1, 0), "7", job_id="other", delay=timedelta(0))
     await scheduler.schedule(
-        "retry_page", Step(0, 0, epoch=3), "7", job_id="retry", delay=PAGE_RETRY_DELAY, attempt=2
+        "retry_page",
+        Step(0, 0, epoch=3),
+        "7",
+        job_id="retry",
+        delay=timedelta(seconds=30),
+        attempt=2,
     )
     assert sorted(await queued(pool)) == sorted([job_id, "other", "retry"])
     retry = await job(pool, "retry").info()
