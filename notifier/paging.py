@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry, Histogram
 from ingest.clock import Clock
 from notifier import keys
 from notifier.backoff import MAX_TRIES, retry_delay
-from notifier.channels import Channel, DeliveryResult, Kind, Notification
+from notifier.channels import Channel, Kind, Notification
 from notifier.channels.render import alerts_count, format_time
 from notifier.deliveries import SENDING_LEASE, Deliveries
 from notifier.directory import Directory
@@ -31,6 +31,8 @@ from notifier.escalation import (
 )
 from notifier.followups import Followups
 from notifier.holds import HOLD_RECHECK, Hold, Holds
+from notifier.rule_steps import RuleSteps
+from notifier.rules import due_now, later
 from notifier.sending import TAKEN_ELSEWHERE, Delivered, Links, Sender
 from notifier.urgency import page_time
 from router.config import Severity
@@ -61,7 +63,8 @@ class Scheduler(Protocol):
         attempt: int = 0,
         person: str | None = None,
     ) -> None:
-        """``person``: who asked, for the jobs someone starts from the incident page."""
+        """``person``: who asked, for the jobs someone starts from the incident page; whose
+        rule step it is, for ``notify_rule`` (whose ``attempt`` is the rule step's index)."""
         ...
 
 
@@ -88,6 +91,8 @@ class Pager:
         self.clock = clock
         self.followups = Followups(self)
         """What follows someone acting from the incident page."""
+        self.rule_steps = RuleSteps(self)
+        """The later steps of people's notification rules."""
         self._first_page = Histogram(
             "tocsin_alert_to_first_page_seconds",
             "From receiving the alert that opened an incident to its first delivered page.",
@@ -171,24 +176,12 @@ class Pager:
         if not people:
             await self.escalate(incident_id, step, f"{step} pages nobody (a gap in its schedules)")
             return
-        results = await self.sender.deliver(incident, people, "page", step)
-        retry = [r for *_, r in results if not r.ok and r.retryable]
-        delay = self._retry_delay(incident_id, step, attempt, retry, level.ack_timeout)
-        # A failure is written down on the first try and the last, not on every one between.
-        events = [
-            timeline_event(
-                TimelineKind.PAGED if r.ok else TimelineKind.PAGE_FAILED,
-                now,
-                person,
-                channel,
-                step,
-                r.detail if r.ok or not attempt else f"{r.detail} (try {attempt + 1})",
-            )
-            for person, channel, r in results
-            if r is not TAKEN_ELSEWHERE and (r.ok or not attempt or delay is None)
-        ]
-        if events:
-            await self.store.add_timeline(incident_id, events)
+        rules = self.rule_steps.of(incident, people)
+        only = {person: due_now(steps) for person, steps in rules.items()}
+        results = await self.sender.deliver(incident, people, "page", step, only=only)
+        seed = f"{incident_id}:{step.key}"
+        delay = self.retry_delay(seed, attempt, results, level.ack_timeout)
+        await self.record(incident_id, step, attempt, results, delay, now)
         if step == FIRST and any(r.ok for *_, r in results):
             await self._first_page_out(incident, attempt)
         if delay is not None:
@@ -207,18 +200,19 @@ class Pager:
             job_id=keys.escalate_job_id(incident_id, step),
             delay=level.ack_timeout,
         )
+        await self.rule_steps.schedule(incident_id, step, rules)
         if delay is None:
-            await self._unreachable(incident_id, step, people, results, now)
+            # Whoever has rule steps still to come may yet be reached by them.
+            waiting = {person for person, steps in rules.items() if later(steps)}
+            done = [person for person in people if person not in waiting]
+            await self.unreachable(incident_id, step, done, results, now, people)
 
-    def _retry_delay(
-        self,
-        incident_id: str,
-        step: Step,
-        attempt: int,
-        retry: Sequence[DeliveryResult],
-        ack_timeout: timedelta,
+    def retry_delay(
+        self, seed: str, attempt: int, results: Delivered, ack_timeout: timedelta
     ) -> timedelta | None:
-        """When to try the step's failed deliveries again, if at all."""
+        """When to try the failed deliveries of try ``attempt`` (0: the first) again, if at
+        all; ``seed`` names what is retried, for its jitter."""
+        retry = [r for *_, r in results if not r.ok and r.retryable]
         if not retry or attempt + 1 >= MAX_TRIES:
             return None
         if all(r is TAKEN_ELSEWHERE for r in retry):
@@ -227,29 +221,54 @@ class Pager:
             return SENDING_LEASE
         waits = [r.retry_after for r in retry if r.retry_after is not None]
         return retry_delay(
-            attempt + 1,
-            f"{incident_id}:{step.key}",
-            retry_after=max(waits, default=None),
-            budget=ack_timeout,
+            attempt + 1, seed, retry_after=max(waits, default=None), budget=ack_timeout
         )
 
-    async def _unreachable(
+    async def record(
         self,
         incident_id: str,
         step: Step,
-        people: Sequence[str],
+        attempt: int,
         results: Delivered,
+        retry: timedelta | None,
         now: datetime,
     ) -> None:
-        """With no retry to come: record who no page of the step got to, each once; when
-        that is everyone, waiting out the ack timeout would only lose time, so escalate."""
+        """Put the page's deliveries on the timeline: a failure on the first try and the
+        last (``retry``: none to come), not on every one between."""
+        events = [
+            timeline_event(
+                TimelineKind.PAGED if r.ok else TimelineKind.PAGE_FAILED,
+                now,
+                person,
+                channel,
+                step,
+                r.detail if r.ok or not attempt else f"{r.detail} (try {attempt + 1})",
+            )
+            for person, channel, r in results
+            if r is not TAKEN_ELSEWHERE and (r.ok or not attempt or retry is None)
+        ]
+        if events:
+            await self.store.add_timeline(incident_id, events)
+
+    async def unreachable(
+        self,
+        incident_id: str,
+        step: Step,
+        tried: Sequence[str],
+        results: Delivered,
+        now: datetime,
+        everyone: Sequence[str],
+    ) -> None:
+        """With nothing more to come for the ``tried`` people: record who no page of the
+        step got to, each once. When that is ``everyone`` at the level, waiting out its ack
+        timeout would only lose time: escalate."""
         busy = {person for person, _, r in results if r is TAKEN_ELSEWHERE}
-        reached = await self.sender.reached(incident_id, step, people)
-        missed = [p for p in people if p not in reached and p not in busy]
+        reached = await self.sender.reached(incident_id, step, tried)
+        missed = [p for p in tried if p not in reached and p not in busy]
         for person in missed:
-            if await self.deliveries.claim(incident_id, f"unreachable:{step.key}:{person}"):
-                tried = sorted({channel for who, channel, _ in results if who == person})
-                detail = f"every way failed: {', '.join(tried)}" if tried else "no way to page"
+            if await self.deliveries.claim(incident_id, _unreachable_marker(step, person)):
+                ways = sorted({channel for who, channel, _ in results if who == person})
+                detail = f"every way failed: {', '.join(ways)}" if ways else "no way to page"
                 event = timeline_event(TimelineKind.UNREACHABLE, now, person, None, step, detail)
                 await self.store.add_timeline(incident_id, [event])
                 log.warning(
@@ -260,7 +279,10 @@ class Pager:
                     detail,
                     extra={"event": "unreachable", "incident": incident_id, "person": person},
                 )
-        if len(missed) == len(people):
+        if not missed:
+            return
+        marked = await self.deliveries.done(incident_id)
+        if all(_unreachable_marker(step, p) in marked for p in everyone):
             await self.escalate(incident_id, step, f"nobody at {step} could be reached")
 
     async def _first_page_out(self, incident: Incident, attempt: int) -> None:
@@ -546,3 +568,7 @@ class Pager:
             )
             await self.sender.deliver_once(_FAILURES, tag, person_id, note, "failure")
         log.error("paged %s: %s", ", ".join(people) or "nobody (no policies)", title)
+
+
+def _unreachable_marker(step: Step, person: str) -> str:
+    return f"unreachable:{step.key}:{person}"

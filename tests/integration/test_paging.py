@@ -274,6 +274,10 @@ async def test_open_pages_level_one_by_every_channel_that_reaches_them(world: Wo
         )
         == 1
     )
+    # How long each channel took, one observation per delivery.
+    for channel in ("mail", "hook"):
+        labels = {"channel": channel}
+        assert world.registry.get_sample_value("tocsin_delivery_seconds_count", labels) == 1
 
 
 async def test_paging_twice_sends_nothing_twice(world: World) -> None:
