@@ -79,5 +79,10 @@ def rule_job_id(incident_id: str, step: Step, person: str, index: int, attempt: 
     return f"tocsin:rule:{incident_id}:{step.key}:{person}:{index}{retry}"
 
 
+def held_rule_job_id(incident_id: str, step: Step, person: str, index: int, due: datetime) -> str:
+    """A held rule step's look at the silences again, once per moment it is due."""
+    return f"tocsin:rule-held:{incident_id}:{step.key}:{person}:{index}:{_ms(due)}"
+
+
 def _ms(at: datetime) -> int:
     return int(at.timestamp() * 1000)

@@ -2,7 +2,8 @@
 with a fixed id per incident, paging run, step, person and rule step.
 
 A rule step's job re-reads the incident and does nothing once it was acknowledged, resolved
-or paged again from the start, so acknowledging stops every step still to come. Its
+or paged again from the start, so acknowledging stops every step still to come; while a
+silence holds the incident, the step waits as a held page does. Its
 deliveries are the step's page deliveries (what went out by a channel with the page is not
 sent again by a rule step naming it), tried again with the page's backoff.
 """
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from notifier import keys
 from notifier.escalation import Step, is_current
+from notifier.holds import HOLD_RECHECK
 from notifier.rules import RuleStep, later
 from router.models import Incident
 
@@ -61,6 +63,20 @@ class RuleSteps:
             return  # the rules changed since: the page went by the new ones
         level = pager.directory.policies[incident.policy].levels[step.level]
         now = pager.clock()
+        held = await pager.holds.held_by(incident_id, now)
+        if held is not None:
+            # Silenced since the page: the step waits, as a held page does.
+            due = now + min(held.until - now, HOLD_RECHECK)
+            await pager.scheduler.schedule(
+                "notify_rule",
+                step,
+                incident_id,
+                job_id=keys.held_rule_job_id(incident_id, step, person, index, due),
+                delay=due - now,
+                attempt=index,
+                person=person,
+            )
+            return
         tried = f"tries:{step.key}:{person}:{index}"
         attempt = await pager.deliveries.count(incident_id, tried) - 1
         only = {person: steps[index].notify}

@@ -23,7 +23,10 @@ from notifier.paging import Pager
 from notifier.rules import NotificationRules, RuleStep
 from notifier.sending import Links
 from router.config import Route, RoutingConfig, SeverityRule
+from router.matchers import parse_matcher
 from router.models import TimelineEvent, TimelineKind
+from router.silence_store import SilenceStore
+from router.silences import Silence, SilenceMatcher
 from router.store import IncidentStore
 from tests.conftest import ManualClock
 from tests.integration.test_channel_email import Mailbox, serving
@@ -177,6 +180,26 @@ async def test_acknowledging_at_two_minutes_stops_the_sms(rig: Rig) -> None:
 
     assert rig.sms.attempts == []
     assert [n.person for n in rig.slack.delivered] == ["alice"]  # nor did it escalate
+
+
+async def test_a_silence_after_the_page_holds_the_sms_until_it_ends(rig: Rig, redis: Redis) -> None:
+    await rig.open()
+    await rig.at(timedelta(minutes=1))
+    now = rig.clock()
+    quiet = Silence(
+        matchers=[SilenceMatcher.of(parse_matcher("service=payments"))],
+        starts_at=now,
+        ends_at=now + timedelta(minutes=4),
+        created_by="alice",
+        comment="deploying payments",
+    )
+    await SilenceStore(redis).save(quiet, now)
+
+    await rig.at(timedelta(minutes=3, seconds=59))
+    assert rig.sms.attempts == []
+
+    await rig.at(timedelta(minutes=1))  # the step looked again as the silence ended
+    assert [n.person for n in rig.sms.delivered] == ["alice"]
 
 
 async def test_low_urgency_pages_by_email_only(rig: Rig) -> None:
