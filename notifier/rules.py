@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
 
 from router.config import Severity
-from schedules.durations import Duration
+from schedules.durations import Duration, format_duration
 
 if TYPE_CHECKING:
     from notifier.config import Person
@@ -113,8 +113,7 @@ def _missing(channel: ChannelName) -> str:
 
 
 def _text(delay: timedelta) -> str:
-    seconds = int(delay.total_seconds())
-    return f"{seconds // 60}m" if seconds % 60 == 0 else f"{seconds}s"
+    return format_duration(delay) if delay else "0m"
 
 
 def due_now(steps: Sequence[RuleStep]) -> frozenset[str]:
