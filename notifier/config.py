@@ -14,6 +14,7 @@ from pydantic import (
     model_validator,
 )
 
+from notifier.rules import NotificationRules
 from notifier.secret_values import Secret
 from schedules.durations import Duration
 
@@ -94,6 +95,8 @@ class Person(BaseModel):
     """Reached through the ``twilio`` section, by each of ``phone_methods``."""
     phone_methods: list[PhoneMethod] = Field(default=["sms"], min_length=1)
     """``sms``, ``voice`` (a call that reads the page and takes 1 to acknowledge), or both."""
+    rules: NotificationRules | None = None
+    """Which methods page them, and when, by urgency; without, every method at once."""
 
     @model_validator(mode="after")
     def _destinations_agree(self) -> Self:

@@ -104,3 +104,7 @@ class Deliveries:
         return await cast(
             Awaitable[bool], self.redis.hsetnx(keys.deliveries(incident_id), what, "1")
         )
+
+    async def count(self, incident_id: str, what: str) -> int:
+        """How many times ``what`` was counted, this time included."""
+        return await cast(Awaitable[int], self.redis.hincrby(keys.deliveries(incident_id), what, 1))

@@ -78,7 +78,7 @@ def timeline_event(
     kind: TimelineKind,
     at: datetime,
     person: str,
-    channel: str,
+    channel: str | None,
     step: Step | None,
     detail: str,
 ) -> TimelineEvent:

@@ -72,5 +72,17 @@ def retry_job_id(incident_id: str, step: Step, attempt: int) -> str:
     return f"tocsin:page-retry:{incident_id}:{step.key}:{attempt}"
 
 
+def rule_job_id(incident_id: str, step: Step, person: str, index: int, attempt: int = 0) -> str:
+    """A step of a person's notification rules, once per (incident, paging run, round,
+    level, person, rule step), and once per retry of it."""
+    retry = f":{attempt}" if attempt else ""
+    return f"tocsin:rule:{incident_id}:{step.key}:{person}:{index}{retry}"
+
+
+def held_rule_job_id(incident_id: str, step: Step, person: str, index: int, due: datetime) -> str:
+    """A held rule step's look at the silences again, once per moment it is due."""
+    return f"tocsin:rule-held:{incident_id}:{step.key}:{person}:{index}:{_ms(due)}"
+
+
 def _ms(at: datetime) -> int:
     return int(at.timestamp() * 1000)

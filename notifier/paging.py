@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry, Histogram
 
 from ingest.clock import Clock
 from notifier import keys
+from notifier.backoff import MAX_TRIES, retry_delay
 from notifier.channels import Channel, Kind, Notification
 from notifier.channels.render import alerts_count, format_time
 from notifier.deliveries import SENDING_LEASE, Deliveries
@@ -30,7 +31,9 @@ from notifier.escalation import (
 )
 from notifier.followups import Followups
 from notifier.holds import HOLD_RECHECK, Hold, Holds
-from notifier.sending import TAKEN_ELSEWHERE, Links, Sender
+from notifier.rule_steps import RuleSteps
+from notifier.rules import due_now, later
+from notifier.sending import TAKEN_ELSEWHERE, Delivered, Links, Sender
 from notifier.urgency import page_time
 from router.config import Severity
 from router.models import Incident, IncidentStatus, TimelineEvent, TimelineKind
@@ -38,14 +41,12 @@ from router.store import IncidentStore
 
 log = logging.getLogger(__name__)
 
-MAX_PAGE_RETRIES = 3
 ZERO = timedelta(0)
 DELIVERIES_KEPT = timedelta(days=7)
 """How long what was delivered for a resolved incident is remembered."""
 _FAILURES = "failures"
 """The deliveries record of "could not process" pages, kept apart from any incident's."""
 _MAX_TITLE = 500
-PAGE_RETRY_DELAY = timedelta(seconds=30)
 
 
 class Scheduler(Protocol):
@@ -62,7 +63,8 @@ class Scheduler(Protocol):
         attempt: int = 0,
         person: str | None = None,
     ) -> None:
-        """``person``: who asked, for the jobs someone starts from the incident page."""
+        """``person``: who asked, for the jobs someone starts from the incident page; whose
+        rule step it is, for ``notify_rule`` (whose ``attempt`` is the rule step's index)."""
         ...
 
 
@@ -89,6 +91,8 @@ class Pager:
         self.clock = clock
         self.followups = Followups(self)
         """What follows someone acting from the incident page."""
+        self.rule_steps = RuleSteps(self)
+        """The later steps of people's notification rules."""
         self._first_page = Histogram(
             "tocsin_alert_to_first_page_seconds",
             "From receiving the alert that opened an incident to its first delivered page.",
@@ -169,34 +173,24 @@ class Pager:
             await self._hold(incident_id, step, attempt, held, now)
             return
         people = self.directory.resolve(level, now, incident_id)
-        results = await self.sender.deliver(incident, people, "page", step)
-        events = [
-            timeline_event(
-                TimelineKind.PAGED if r.ok else TimelineKind.PAGE_FAILED,
-                now,
-                person,
-                channel,
-                step,
-                _under_config(r.detail, self.directory.version),
-            )
-            for person, channel, r in results
-            if r is not TAKEN_ELSEWHERE
-        ]
-        if events:
-            await self.store.add_timeline(incident_id, events)
+        if not people:
+            await self.escalate(incident_id, step, f"{step} pages nobody (a gap in its schedules)")
+            return
+        rules = self.rule_steps.of(incident, people)
+        only = {person: due_now(steps) for person, steps in rules.items()}
+        results = await self.sender.deliver(incident, people, "page", step, only=only)
+        seed = f"{incident_id}:{step.key}"
+        delay = self.retry_delay(seed, attempt, results, level.ack_timeout)
+        await self.record(incident_id, step, attempt, results, delay, now)
         if step == FIRST and any(r.ok for *_, r in results):
             await self._first_page_out(incident, attempt)
-        retry = [r for *_, r in results if not r.ok and r.retryable]
-        if retry and attempt < MAX_PAGE_RETRIES:
-            # A delivery another run took is made by that run; if it died, by this retry,
-            # once the run's hold on the delivery is over.
-            only_taken = all(r is TAKEN_ELSEWHERE for r in retry)
+        if delay is not None:
             await self.scheduler.schedule(
                 "retry_page",
                 step,
                 incident_id,
                 job_id=keys.retry_job_id(incident_id, step, attempt + 1),
-                delay=SENDING_LEASE if only_taken else PAGE_RETRY_DELAY,
+                delay=delay,
                 attempt=attempt + 1,
             )
         await self.scheduler.schedule(
@@ -206,6 +200,93 @@ class Pager:
             job_id=keys.escalate_job_id(incident_id, step),
             delay=level.ack_timeout,
         )
+        await self.rule_steps.schedule(incident_id, step, rules)
+        if delay is None:
+            # Whoever has rule steps still to come may yet be reached by them.
+            waiting = {person for person, steps in rules.items() if later(steps)}
+            done = [person for person in people if person not in waiting]
+            await self.unreachable(incident_id, step, done, results, now, people)
+
+    def retry_delay(
+        self, seed: str, attempt: int, results: Delivered, ack_timeout: timedelta
+    ) -> timedelta | None:
+        """When to try the failed deliveries of try ``attempt`` (0: the first) again, if at
+        all; ``seed`` names what is retried, for its jitter."""
+        retry = [r for *_, r in results if not r.ok and r.retryable]
+        if not retry or attempt + 1 >= MAX_TRIES:
+            return None
+        if all(r is TAKEN_ELSEWHERE for r in retry):
+            # A delivery another run took is made by that run; if it died, by this retry,
+            # once the run's hold on the delivery is over.
+            return SENDING_LEASE
+        waits = [r.retry_after for r in retry if r.retry_after is not None]
+        return retry_delay(
+            attempt + 1, seed, retry_after=max(waits, default=None), budget=ack_timeout
+        )
+
+    async def record(
+        self,
+        incident_id: str,
+        step: Step,
+        attempt: int,
+        results: Delivered,
+        retry: timedelta | None,
+        now: datetime,
+    ) -> None:
+        """Put the page's deliveries on the timeline: a failure on the first try and the
+        last (``retry``: none to come), not on every one between."""
+        events = [
+            timeline_event(
+                TimelineKind.PAGED if r.ok else TimelineKind.PAGE_FAILED,
+                now,
+                person,
+                channel,
+                step,
+                _under_config(
+                    r.detail if r.ok or not attempt else f"{r.detail} (try {attempt + 1})",
+                    self.directory.version,
+                ),
+            )
+            for person, channel, r in results
+            if r is not TAKEN_ELSEWHERE and (r.ok or not attempt or retry is None)
+        ]
+        if events:
+            await self.store.add_timeline(incident_id, events)
+
+    async def unreachable(
+        self,
+        incident_id: str,
+        step: Step,
+        tried: Sequence[str],
+        results: Delivered,
+        now: datetime,
+        everyone: Sequence[str],
+    ) -> None:
+        """With nothing more to come for the ``tried`` people: record who no page of the
+        step got to, each once. When that is ``everyone`` at the level, waiting out its ack
+        timeout would only lose time: escalate."""
+        busy = {person for person, _, r in results if r is TAKEN_ELSEWHERE}
+        reached = await self.sender.reached(incident_id, step, tried)
+        missed = [p for p in tried if p not in reached and p not in busy]
+        for person in missed:
+            if await self.deliveries.claim(incident_id, _unreachable_marker(step, person)):
+                ways = sorted({channel for who, channel, _ in results if who == person})
+                detail = f"every way failed: {', '.join(ways)}" if ways else "no way to page"
+                event = timeline_event(TimelineKind.UNREACHABLE, now, person, None, step, detail)
+                await self.store.add_timeline(incident_id, [event])
+                log.warning(
+                    "incident %s: %s unreachable at %s, %s",
+                    incident_id,
+                    person,
+                    step,
+                    detail,
+                    extra={"event": "unreachable", "incident": incident_id, "person": person},
+                )
+        if not missed:
+            return
+        marked = await self.deliveries.done(incident_id)
+        if all(_unreachable_marker(step, p) in marked for p in everyone):
+            await self.escalate(incident_id, step, f"nobody at {step} could be reached")
 
     async def _first_page_out(self, incident: Incident, attempt: int) -> None:
         """Time the first page from when it was due, not counting what group_wait and
@@ -290,8 +371,9 @@ class Pager:
             attempt=attempt,
         )
 
-    async def escalate(self, incident_id: str, expired: Step) -> None:
-        """``expired``'s acknowledgement timer ran out: page the next step, if any."""
+    async def escalate(self, incident_id: str, expired: Step, reason: str | None = None) -> None:
+        """``expired``'s acknowledgement timer ran out, or ``reason`` says why waiting for
+        it is pointless: page the next step, if any."""
         incident = await self.store.get(incident_id)
         if not is_current(incident, expired):
             return
@@ -302,14 +384,15 @@ class Pager:
         # The first run records the escalation; a second run only repairs missing pages.
         if await self.deliveries.claim(incident_id, marker):
             kind = TimelineKind.ESCALATED if step else TimelineKind.POLICY_EXHAUSTED
+            ack_timeout = policy.levels[expired.level].ack_timeout
+            detail = reason or f"no acknowledgement within {ack_timeout}"
             log.info(
-                "incident %s: %s, no acknowledgement within %s",
+                "incident %s: %s, %s",
                 incident_id,
                 f"escalated to {step}" if step else "escalation policy exhausted",
-                policy.levels[expired.level].ack_timeout,
+                detail,
                 extra={"event": kind.value, "incident": incident_id},
             )
-            detail = f"no acknowledgement within {policy.levels[expired.level].ack_timeout}"
             event = TimelineEvent(
                 at=now,
                 kind=kind,
@@ -494,3 +577,7 @@ def _under_config(detail: str, version: str) -> str:
     """A page's detail names the configuration version that chose whom to page, so a page
     to the wrong person can be traced to the edit that made it."""
     return f"{detail}; config {version}" if version else detail
+
+
+def _unreachable_marker(step: Step, person: str) -> str:
+    return f"unreachable:{step.key}:{person}"

@@ -7,10 +7,10 @@ twice or after a crash sends nothing twice.
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from ingest.clock import Clock
 from notifier.channels import (
@@ -71,6 +71,13 @@ class Sender:
             ["channel", "kind", "result"],
             registry=registry,
         )
+        self._latency = Histogram(
+            "tocsin_delivery_seconds",
+            "How long a channel took to deliver a notification or fail, by channel.",
+            ["channel"],
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15),
+            registry=registry,
+        )
 
     async def deliver(
         self,
@@ -83,10 +90,12 @@ class Sender:
         *,
         by: str | None = None,
         assigned_to: str | None = None,
+        only: Mapping[str, Collection[str]] | None = None,
     ) -> Delivered:
         """Send to every contact method of every person at once, skipping what was sent
         under ``tag`` (by default, the kind and step). ``by`` and ``assigned_to``: person
-        ids, for notices of what someone did from the incident page."""
+        ids, for notices of what someone did from the incident page. ``only``: for the
+        people in it, the channels (by name) their notification rules want now."""
         if tag is None:
             tag = f"{kind}:{step.key}" if step else f"{epoch_tag(incident.page_epoch)}{kind}"
         done = await self.deliveries.done(incident.id)
@@ -107,8 +116,11 @@ class Sender:
                 by=self.name(by),
                 assigned_to=self.name(assigned_to),
             )
+            wanted = only.get(person_id) if only is not None else None
             for channel in self.channels:
                 field = f"{tag}:{person_id}:{channel.name}"
+                if wanted is not None and channel.name not in wanted:
+                    continue
                 if channel.reaches(person) and carries(channel, kind) and field not in done:
                     sends.append((person_id, channel, field, person, note))
         # Two runs of one step at once (an event and a retry job) must not both send: each
@@ -140,7 +152,7 @@ class Sender:
     ) -> Delivered:
         """Make the deliveries this run took, each recorded once made."""
         outcomes = await asyncio.gather(
-            *(_send(channel, person, note) for _, channel, _, person, note in sends)
+            *(self._timed(channel, person, note) for _, channel, _, person, note in sends)
         )
         results = []
         for (person_id, channel, field, *_), result in zip(sends, outcomes, strict=True):
@@ -165,6 +177,17 @@ class Sender:
                 )
             results.append((person_id, channel.name, result))
         return results
+
+    async def reached(self, incident_id: str, step: Step, people: Sequence[str]) -> set[str]:
+        """Who of ``people`` a page of ``step`` got to, by any channel, in any run."""
+        done = await self.deliveries.done(incident_id)
+        tag = f"page:{step.key}"
+        return {p for p in people if any(f"{tag}:{p}:{c.name}" in done for c in self.channels)}
+
+    async def _timed(self, channel: Channel, person: Person, note: Notification) -> DeliveryResult:
+        # Wall time, not the injected clock: this measures the channel, not the incident.
+        with self._latency.labels(channel.name).time():
+            return await _send(channel, person, note)
 
     def name(self, person_id: str | None) -> str | None:
         person = self.directory.people.get(person_id or "")

@@ -92,16 +92,23 @@ class JobArgs(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     job: Literal[
-        "escalate", "retry_page", "report_alerts", "escalate_now", "snooze_over", "ack_expired"
+        "escalate",
+        "retry_page",
+        "report_alerts",
+        "escalate_now",
+        "snooze_over",
+        "ack_expired",
+        "notify_rule",
     ]
     incident_id: str
     round: int
     level: int
     attempt: int
+    """A retry's number; for a rule step, its index in the person's rules."""
     epoch: int = 0
     """Letters kept before paging runs were counted belong to the first."""
     person: str | None = None
-    """Who asked, for a job started from the incident page."""
+    """Who asked, for a job started from the incident page; whose rule step it is."""
 
     @property
     def step(self) -> Step:
@@ -148,6 +155,22 @@ async def escalate_now(
     fields = _fields(incident_id, round_, level, attempt, epoch)
     args = JobArgs(job="escalate_now", person=person, **fields)
     await _retry_on_error(ctx, args, pager.followups.escalate_now(incident_id, args.step, person))
+
+
+async def notify_rule(
+    ctx: dict[str, Any],
+    incident_id: str,
+    round_: int,
+    level: int,
+    attempt: int,
+    epoch: int,
+    person: str,
+) -> None:
+    """``attempt``: the index of the person's rule step (its retries are counted apart)."""
+    pager: Pager = ctx["pager"]
+    fields = _fields(incident_id, round_, level, attempt, epoch)
+    args = JobArgs(job="notify_rule", person=person, **fields)
+    await _retry_on_error(ctx, args, pager.rule_steps.run(incident_id, args.step, person, attempt))
 
 
 async def snooze_over(
@@ -255,7 +278,15 @@ def arq_worker(
     retry_delay: timedelta = JOB_RETRY_DELAY,
 ) -> Worker:
     return Worker(
-        functions=[escalate, retry_page, report_alerts, escalate_now, snooze_over, ack_expired],
+        functions=[
+            escalate,
+            retry_page,
+            report_alerts,
+            escalate_now,
+            snooze_over,
+            ack_expired,
+            notify_rule,
+        ],
         queue_name=keys.ARQ_QUEUE,
         redis_pool=pool,
         ctx={"pager": pager, "retry_delay": retry_delay},

@@ -20,6 +20,8 @@ class TimelineKind(StrEnum):
     ALERT_RESOLVED = "alert_resolved"
     PAGED = "paged"
     PAGE_FAILED = "page_failed"
+    UNREACHABLE = "unreachable"
+    """No page of a step got to the person: every way failed for good or ran out of tries."""
     PAGE_HELD = "page_held"
     """Every firing alert is silenced: nobody is paged until a silence ends."""
     PAGE_DEFERRED = "page_deferred"

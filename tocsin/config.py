@@ -17,6 +17,7 @@ from ingest.config import Integration, integration_conflicts
 from ingest.heartbeats import heartbeat_problems
 from notifier.config import EscalationPolicy, Person, SlackConfig, SmtpConfig, TwilioConfig
 from notifier.directory import Directory
+from notifier.rules import problems as rule_problems
 from notifier.secret_values import Secret
 from router.config import (
     DEFAULT_REOPEN_WINDOW,
@@ -314,6 +315,8 @@ class _References:
                     message = f"{key} needs a slack section (bot_token)"
                     self._problem(("people", person_id, key), message)
             self._phone(person_id, person)
+            for where, message in rule_problems(person):
+                self._problem(("people", person_id, *where), message)
             if not self._reachable(person_id):
                 self._warning(
                     ("people", person_id),

@@ -6,6 +6,7 @@ not, whether trying again could help. Retries and fallbacks are the paging job's
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Literal, Protocol, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -192,14 +193,16 @@ class DeliveryResult:
     """Meaningful when not ok: a transient failure (timeout, refused connection, 5xx, SMTP 4xx)
     that the same call might get past later."""
     detail: str
+    retry_after: timedelta | None = None
+    """When the service said how long to wait first (an HTTP ``Retry-After``)."""
 
     @classmethod
     def delivered(cls, detail: str) -> Self:
         return cls(ok=True, retryable=False, detail=detail)
 
     @classmethod
-    def failed(cls, detail: str, *, retryable: bool) -> Self:
-        return cls(ok=False, retryable=retryable, detail=detail)
+    def failed(cls, detail: str, *, retryable: bool, retry_after: timedelta | None = None) -> Self:
+        return cls(ok=False, retryable=retryable, detail=detail, retry_after=retry_after)
 
 
 class Channel(Protocol):

@@ -13,6 +13,7 @@ from typing import Any
 
 import aiohttp
 
+from notifier.backoff import parse_retry_after
 from notifier.channels import DeliveryResult
 
 DEFAULT_TIMEOUT = timedelta(seconds=10)
@@ -44,7 +45,9 @@ class Reply:
         if 200 <= self.status < 300:
             return DeliveryResult.delivered(self.detail)
         retryable = self.status >= 500 or self.status in _RETRYABLE_STATUSES
-        return DeliveryResult.failed(self.detail, retryable=retryable)
+        return DeliveryResult.failed(
+            self.detail, retryable=retryable, retry_after=parse_retry_after(self.retry_after)
+        )
 
 
 def encode(body: Any) -> bytes:

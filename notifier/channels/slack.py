@@ -6,6 +6,7 @@ Only errors that are about Slack's state rather than ours are worth another try.
 """
 
 import json
+from dataclasses import replace
 
 from notifier.channels import DeliveryResult, Notification
 from notifier.channels.blockkit import message
@@ -58,8 +59,7 @@ def webhook_result(reply: Reply) -> DeliveryResult:
     result = reply.result()
     if result.ok or not reply.text:
         return result
-    detail = f"{result.detail}: {reply.text[:_DETAIL_LIMIT]}"
-    return DeliveryResult.failed(detail, retryable=result.retryable)
+    return replace(result, detail=f"{result.detail}: {reply.text[:_DETAIL_LIMIT]}")
 
 
 def api_result(reply: Reply) -> DeliveryResult:

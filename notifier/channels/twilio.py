@@ -9,6 +9,7 @@ bad credentials) needs someone to change the configuration.
 
 import base64
 import json
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -62,7 +63,7 @@ def api_result(reply: Reply) -> DeliveryResult:
     if "code" not in answer and "message" not in answer:
         return result
     error = f"Twilio error {answer.get('code')}: {answer.get('message')}"[:_DETAIL_LIMIT]
-    return DeliveryResult.failed(f"{result.detail}: {error}", retryable=result.retryable)
+    return replace(result, detail=f"{result.detail}: {error}")
 
 
 def _object(text: str) -> dict[str, Any]:

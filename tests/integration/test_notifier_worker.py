@@ -27,7 +27,9 @@ from notifier.channels import DeliveryResult, Notification
 from notifier.config import Person
 from notifier.directory import Directory
 from notifier.escalation import FIRST, Step, first
-from notifier.paging import PAGE_RETRY_DELAY, Pager
+from notifier.paging import Pager
+from notifier.rules import NotificationRules, RuleStep
+from notifier.sending import Links
 from notifier.worker import (
     ArqScheduler,
     EventConsumer,
@@ -142,7 +144,12 @@ async def test_the_same_job_id_scheduled_twice_is_one_job(pool: ArqRedis) -> Non
     # Another step is another timer; a retry carries its attempt, and each its paging run.
     await scheduler.schedule("escalate", Step(1, 0), "7", job_id="other", delay=timedelta(0))
     await scheduler.schedule(
-        "retry_page", Step(0, 0, epoch=3), "7", job_id="retry", delay=PAGE_RETRY_DELAY, attempt=2
+        "retry_page",
+        Step(0, 0, epoch=3),
+        "7",
+        job_id="retry",
+        delay=timedelta(seconds=30),
+        attempt=2,
     )
     assert sorted(await queued(pool)) == sorted([job_id, "other", "retry"])
     retry = await job(pool, "retry").info()
@@ -577,3 +584,37 @@ async def test_a_timer_of_a_later_paging_run_runs_in_the_worker(
     # Only the second run escalates: level 2 once, and its timer in the second run.
     assert notifier.pages() == [("bob", "page", 2), ("carol", "page", 2)]
     assert list(await queued(pool)) == [keys.escalate_job_id(incident_id, Step(0, 1, epoch=1))]
+
+
+async def test_a_rule_step_is_a_timer_the_worker_runs(
+    redis: Redis, pool: ArqRedis, clock: ManualClock
+) -> None:
+    email = RecordingChannel("email", lambda p: p.email is not None)
+    later = NotificationRules(high=[RuleStep(after=timedelta(minutes=3), notify=["email"])])
+    alice = DIRECTORY.people["alice"].model_copy(update={"rules": later})
+    directory = replace(DIRECTORY, people={**DIRECTORY.people, "alice": alice})
+    scheduler = ArqScheduler(pool)
+    store = IncidentStore(redis)
+    links = Links("https://tocsin.test", b"s" * 32)
+    pager = Pager(store, directory, [email], links, scheduler, clock, CollectorRegistry())
+    change = await store.apply_alert(alert(clock(), "payments"), ROUTING)
+    assert change.incident_id is not None
+    incident_id = change.incident_id
+
+    await pager.open(incident_id)
+
+    assert email.delivered == []  # her only step is for later
+    rule = keys.rule_job_id(incident_id, FIRST, "alice", 0)
+    assert rule == f"tocsin:rule:{incident_id}:0:0:alice:0"
+    assert sorted(await queued(pool)) == sorted([rule, keys.escalate_job_id(incident_id, FIRST)])
+    info = await job(pool, rule).info()
+    assert info is not None
+    assert (info.function, info.args) == ("notify_rule", (incident_id, 0, 0, 0, 0, "alice"))
+
+    # The same job, due now.
+    await scheduler.schedule(
+        "notify_rule", FIRST, incident_id, job_id="now", delay=timedelta(0), person="alice"
+    )
+    await run(burst(pool, pager, jobs=1))
+
+    assert [(n.person, n.kind, n.level) for n in email.delivered] == [("alice", "page", 1)]

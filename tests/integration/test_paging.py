@@ -3,7 +3,7 @@ the outside world, and the test moves the clock."""
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -12,18 +12,20 @@ from redis.asyncio import Redis
 
 from ingest.models import Alert, AlertStatus
 from notifier import keys
+from notifier.backoff import MAX_TRIES, retry_delay
 from notifier.channels import DeliveryResult, Notification
 from notifier.config import EscalationPolicy, Level, Person, Target
 from notifier.deliveries import SENDING_LEASE, Deliveries
 from notifier.directory import Directory
 from notifier.escalation import FIRST, Step
-from notifier.paging import MAX_PAGE_RETRIES, PAGE_RETRY_DELAY, Pager, Scheduler
+from notifier.paging import Pager, Scheduler
 from notifier.sending import Links
 from notifier.signing import EVERY_ACTION, InvalidLink, verify_link
 from router.config import Route, RoutingConfig
 from router.models import Incident, IncidentStatus, TimelineEvent, TimelineKind
 from router.store import IncidentStore
-from schedules.models import Rotation, Schedule
+from schedules.models import Layer, Rotation, Schedule
+from schedules.weekly import WeeklyTimes
 from tests.conftest import ManualClock
 
 SECRET = b"s" * 32
@@ -216,7 +218,16 @@ def escalation(incident_id: str, step: Step, delay: timedelta) -> Scheduled:
 
 def retry(incident_id: str, step: Step, attempt: int) -> Scheduled:
     job_id = keys.retry_job_id(incident_id, step, attempt)
-    return Scheduled("retry_page", step, incident_id, job_id, PAGE_RETRY_DELAY, attempt)
+    return Scheduled(
+        "retry_page", step, incident_id, job_id, backoff(incident_id, attempt), attempt
+    )
+
+
+def backoff(incident_id: str, attempt: int) -> timedelta:
+    """The delay before the first level's retry ``attempt``."""
+    delay = retry_delay(attempt, f"{incident_id}:{FIRST.key}", budget=LEVEL_1_TIMEOUT)
+    assert delay is not None
+    return delay
 
 
 def sent(w: World) -> list[tuple[str, str, str, int | None]]:
@@ -263,6 +274,10 @@ async def test_open_pages_level_one_by_every_channel_that_reaches_them(world: Wo
         )
         == 1
     )
+    # How long each channel took, one observation per delivery.
+    for channel in ("mail", "hook"):
+        labels = {"channel": channel}
+        assert world.registry.get_sample_value("tocsin_delivery_seconds_count", labels) == 1
 
 
 async def test_paging_twice_sends_nothing_twice(world: World) -> None:
@@ -467,15 +482,22 @@ async def test_a_retryable_failure_is_retried_until_the_limit(world: World) -> N
     ]
 
     # The retry jobs run, as the scheduler would run them: only the failed send is retried.
-    for attempt in range(1, MAX_PAGE_RETRIES + 1):
-        world.clock.advance(PAGE_RETRY_DELAY)
+    for attempt in range(1, MAX_TRIES):
+        world.clock.advance(backoff(incident_id, attempt))
         await world.pager.page(incident_id, FIRST, attempt)
 
     assert sent(world) == [("mail", "page", "alice", 1)]
-    assert len(world.hook.attempts) == 1 + MAX_PAGE_RETRIES
+    assert len(world.hook.attempts) == MAX_TRIES
     retries = [j for j in world.scheduler.jobs if j.job == "retry_page"]
-    assert retries == [retry(incident_id, FIRST, a) for a in range(1, MAX_PAGE_RETRIES + 1)]
-    assert len(await world.timeline(incident_id, TimelineKind.PAGE_FAILED)) == 4
+    assert retries == [retry(incident_id, FIRST, a) for a in range(1, MAX_TRIES)]
+    # The first failure and the last are written down, the tries between only counted.
+    failed = await world.timeline(incident_id, TimelineKind.PAGE_FAILED)
+    assert [e.detail for e in failed] == [
+        "mailbox unavailable",
+        f"mailbox unavailable (try {MAX_TRIES})",
+    ]
+    # Alice was reached by mail: nobody is unreachable, the level waits for its timer.
+    assert not await world.timeline(incident_id, TimelineKind.UNREACHABLE)
     assert {j for j in world.scheduler.jobs if j.job == "escalate"} == {
         escalation(incident_id, FIRST, LEVEL_1_TIMEOUT)
     }
@@ -487,7 +509,7 @@ async def test_a_retry_that_gets_through_stops_retrying(world: World) -> None:
     world.hook.fail("alice", retryable=True, times=1)
     incident_id = await world.open()
     await world.pager.open(incident_id)
-    world.clock.advance(PAGE_RETRY_DELAY)
+    world.clock.advance(backoff(incident_id, 1))
 
     await world.pager.page(incident_id, FIRST, 1)
 
@@ -499,16 +521,23 @@ async def test_a_retry_that_gets_through_stops_retrying(world: World) -> None:
     ]
 
 
-async def test_a_permanent_failure_is_not_retried_but_escalation_goes_on(world: World) -> None:
+async def test_a_level_nobody_could_reach_escalates_at_once(world: World) -> None:
     world.mail.fail("alice", retryable=False)
     world.hook.fail("alice", retryable=False)
     incident_id = await world.open()
 
     await world.pager.open(incident_id)
 
-    assert sent(world) == []
+    # No retry of a permanent failure; level 2 is paged without waiting for level 1's timer.
+    assert sent(world) == [("hook", "page", "carol", 2), ("mail", "page", "bob", 2)]
     assert len(await world.timeline(incident_id, TimelineKind.PAGE_FAILED)) == 2
-    assert world.scheduler.jobs == [escalation(incident_id, FIRST, LEVEL_1_TIMEOUT)]
+    unreachable = await world.timeline(incident_id, TimelineKind.UNREACHABLE)
+    assert [(e.person, e.level, e.detail) for e in unreachable] == [
+        ("alice", 1, "every way failed: hook, mail")
+    ]
+    escalated = await world.timeline(incident_id, TimelineKind.ESCALATED)
+    assert [(e.level, e.detail) for e in escalated] == [(2, "nobody at level 1 could be reached")]
+    assert [j.job for j in world.scheduler.jobs] == ["escalate", "escalate"]
     assert world.registry.get_sample_value("tocsin_alert_to_first_page_seconds_count") == 0
     assert (
         world.registry.get_sample_value(
@@ -516,6 +545,50 @@ async def test_a_permanent_failure_is_not_retried_but_escalation_goes_on(world: 
         )
         == 1
     )
+
+    # Level 1's timer runs later: the escalation is recorded once, nobody paged twice.
+    await world.pager.escalate(incident_id, FIRST)
+    await world.pager.page(incident_id, FIRST, 1)
+    assert len(sent(world)) == 2
+    assert len(await world.timeline(incident_id, TimelineKind.ESCALATED)) == 1
+    assert len(await world.timeline(incident_id, TimelineKind.UNREACHABLE)) == 1
+
+
+async def test_a_level_whose_schedule_has_a_gap_escalates_at_once(
+    redis: Redis, clock: ManualClock
+) -> None:
+    evenings = Layer(
+        every=timedelta(weeks=1),
+        handoff=datetime(2026, 3, 2, 9),
+        members=["alice"],
+        restrictions=[WeeklyTimes(start="18:00", end="23:00")],
+    )
+    gap = Schedule(name="primary", timezone="UTC", layers=[evenings])  # nobody at noon
+    world = make_world(redis, clock)
+    world.pager.directory = replace(DIRECTORY, schedules={"primary": gap})
+    incident_id = await world.open()
+
+    await world.pager.open(incident_id)
+
+    assert sent(world) == [("hook", "page", "carol", 2), ("mail", "page", "bob", 2)]
+    escalated = await world.timeline(incident_id, TimelineKind.ESCALATED)
+    assert [(e.level, e.detail) for e in escalated] == [
+        (2, "level 1 pages nobody (a gap in its schedules)")
+    ]
+
+
+async def test_someone_reached_keeps_the_level_waiting_for_its_timer(world: World) -> None:
+    world.mail.fail("bob", retryable=False)
+    incident_id = await world.open()
+    await world.pager.open(incident_id)
+
+    await world.pager.escalate(incident_id, FIRST)
+
+    # Bob could not be reached, Carol was: level 2 waits for its acknowledgement.
+    unreachable = await world.timeline(incident_id, TimelineKind.UNREACHABLE)
+    assert [(e.person, e.level) for e in unreachable] == [("bob", 2)]
+    assert len(await world.timeline(incident_id, TimelineKind.ESCALATED)) == 1
+    assert world.scheduler.jobs[-1] == escalation(incident_id, Step(0, 1), LEVEL_2_TIMEOUT)
 
 
 async def test_a_channel_that_raises_is_a_failed_send_not_a_failed_page(world: World) -> None:
