@@ -17,8 +17,9 @@ from ingest.clock import Clock
 from notifier import keys
 from notifier.channels import Channel, Kind, Notification
 from notifier.channels.render import alerts_count, format_time
+from notifier.config import Level
 from notifier.deliveries import SENDING_LEASE, Deliveries
-from notifier.directory import Directory
+from notifier.directory import Directory, schedule_targets
 from notifier.escalation import (
     FIRST,
     Step,
@@ -35,6 +36,9 @@ from notifier.urgency import page_time
 from router.config import Severity
 from router.models import Incident, IncidentStatus, TimelineEvent, TimelineKind
 from router.store import IncidentStore
+from schedules.oncall import Cover
+from schedules.override_store import OverrideStore
+from schedules.stored import covers
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +87,7 @@ class Pager:
         self.store = store
         self.holds = Holds(store, directory)
         self.deliveries = Deliveries(store.redis, name)
+        self.overrides = OverrideStore(store.redis)
         self.sender = Sender(store, self.deliveries, directory, channels, links, clock, registry)
         self._directory = directory
         self.scheduler = scheduler
@@ -168,7 +173,7 @@ class Pager:
         if held is not None:
             await self._hold(incident_id, step, attempt, held, now)
             return
-        people = self.directory.resolve(level, now, incident_id)
+        people = self.directory.resolve(level, now, incident_id, await self._covers(level, now))
         results = await self.sender.deliver(incident, people, "page", step)
         events = [
             timeline_event(
@@ -206,6 +211,14 @@ class Pager:
             job_id=keys.escalate_job_id(incident_id, step),
             delay=level.ack_timeout,
         )
+
+    async def _covers(self, level: Level, now: datetime) -> dict[str, list[Cover]]:
+        """The stored overrides of the level's schedules at ``now``: one small read."""
+        names = schedule_targets(level)
+        if not names:
+            return {}
+        stored = await self.overrides.current_of(names, now)
+        return {name: covers(found) for name, found in stored.items()}
 
     async def _first_page_out(self, incident: Incident, attempt: int) -> None:
         """Time the first page from when it was due, not counting what group_wait and

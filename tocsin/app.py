@@ -26,6 +26,7 @@ from notifier.voice_web import add_routes as add_voice_routes
 from notifier.worker import ArqScheduler
 from router.silence_store import SilenceStore
 from router.store import IncidentStore
+from schedules.override_store import OverrideStore
 from tocsin.api import IncidentsApi
 from tocsin.api import add_routes as add_api_routes
 from tocsin.api_metrics import counting
@@ -36,6 +37,8 @@ from tocsin.explain_api import add_routes as add_explain_routes
 from tocsin.health import add_health_routes, api_auth
 from tocsin.http_errors import no_tracebacks
 from tocsin.openapi import add_routes as add_openapi_routes
+from tocsin.overrides_api import OverridesApi
+from tocsin.overrides_api import add_routes as add_override_routes
 from tocsin.reports_api import ReportsApi
 from tocsin.reports_api import add_routes as add_report_routes
 from tocsin.runtime import Runtime
@@ -91,6 +94,8 @@ def make_app(runtime: Runtime) -> web.Application:
     add_silence_routes(app, SilencesApi(SilenceStore(runtime.redis), runtime.clock))
     add_explain_routes(app, ExplainApi(runtime.loaded, runtime.redis, runtime.clock))
     add_report_routes(app, ReportsApi(runtime.redis, runtime.loaded, runtime.clock))
+    overrides = OverrideStore(runtime.redis)
+    add_override_routes(app, OverridesApi(overrides, runtime.loaded, runtime.clock))
 
     add_openapi_routes(app, SOURCES)
     add_health_routes(app, runtime)

@@ -1,5 +1,5 @@
-"""``tocsin up|web|router|worker|check|oncall|shifts|explain|ingest-test|test|silence|incident|
-token|dead-letters``."""
+"""``tocsin up|web|router|worker|check|oncall|shifts|override|explain|ingest-test|test|silence|
+incident|token|dead-letters``."""
 
 import argparse
 import asyncio
@@ -28,6 +28,8 @@ from tocsin.ingest_test_cli import add_parser as add_ingest_test_parser
 from tocsin.ingest_test_cli import ingest_test_command
 from tocsin.lint import DEFAULT_WEEKS, lint
 from tocsin.logs import configure as configure_logging
+from tocsin.override_cli import add_parser as add_override_parser
+from tocsin.override_cli import override_command, stored_covers
 from tocsin.route_tests import add_parser as add_test_parser
 from tocsin.route_tests import test_routes_command
 from tocsin.runtime import Runtime, system_clock
@@ -87,9 +89,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(error, file=sys.stderr)
         return 2
     if args.command == "oncall":
-        return _oncall(loaded, args.schedule, args.at)
+        return _oncall(loaded, args.schedule, args.at, settings)
     if args.command == "shifts":
-        return shifts_command(loaded, args, system_clock)
+        return shifts_command(loaded, args, system_clock, settings)
+    if args.command == "override":
+        return override_command(settings, loaded, args)
     if args.command == "explain":
         return explain_command(settings, loaded, args)
     if args.command == "ingest-test":
@@ -204,8 +208,9 @@ def _no_config(path: Path) -> str:
     )
 
 
-def _oncall(loaded: LoadedConfig, name: str | None, at: datetime | None) -> int:
+def _oncall(loaded: LoadedConfig, name: str | None, at: datetime | None, settings: Settings) -> int:
     names = [name] if name else sorted(loaded.schedules)
+    stored = stored_covers(settings, [n for n in names if n in loaded.schedules], system_clock())
     for schedule_name in names:
         schedule = loaded.schedules.get(schedule_name)
         if schedule is None:
@@ -217,7 +222,7 @@ def _oncall(loaded: LoadedConfig, name: str | None, at: datetime | None) -> int:
             # A time without offset means the schedule's own clock, as in its file.
             instant = instant.replace(tzinfo=schedule.zone)
             note = f" at {instant:%Y-%m-%d %H:%M %Z} (--at read in {schedule.timezone})"
-        person = who_is_on_call(schedule, instant)
+        person = who_is_on_call(schedule, instant, stored.get(schedule_name, ()))
         print(f"{schedule_name}: {_person(loaded, person)}{note}")
     return 0
 
@@ -321,6 +326,7 @@ def _parser() -> argparse.ArgumentParser:
     add_data_dir(dead)
     dead.add_argument("id", nargs="?", help="for replay: the id that list shows")
     add_shifts_parser(commands, common)
+    add_override_parser(commands, common)
     add_silence_parser(commands, common)
     add_explain_parser(commands, common)
     add_ingest_test_parser(commands, common)
