@@ -13,7 +13,7 @@ from ingest.config import pick_integration
 from notifier.explain import alerts_of, explain
 from tocsin.api_auth import EXPLAIN
 from tocsin.config import LoadedConfig
-from tocsin.explaining import live_facts, parse_at
+from tocsin.explaining import live_covers, live_facts, parse_at
 from tocsin.json_body import BadBody, read_model
 
 
@@ -47,7 +47,10 @@ class ExplainApi:
             return _error(400, str(error))
         alerts = alerts_of(integration, asked.payload, at)
         facts = await live_facts(self.redis, self.routing, alerts, now)
-        told = explain(self.routing, self.directory, integration, asked.payload, at, facts, notes)
+        stored = await live_covers(self.redis, self.loaded.schedules, now)
+        told = explain(
+            self.routing, self.directory, integration, asked.payload, at, facts, notes, stored
+        )
         return web.json_response(told.model_dump(mode="json"))
 
 
