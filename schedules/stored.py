@@ -41,14 +41,14 @@ def read_time(text: str, zone: ZoneInfo, name: str) -> datetime:
     """An ISO time; one without an offset is read in the schedule's zone, as its file is."""
     try:
         parsed = datetime.fromisoformat(text.strip())
-    except ValueError:
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=zone)
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: at the calendar's very ends
         raise OverrideRefused(
             f"{name} {text!r}: write an ISO time such as 2026-12-24T09:00 (the schedule's zone) "
             "or 2026-12-24T09:00+01:00"
         ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=zone)
-    return parsed.astimezone(UTC)
 
 
 def checked(override: StoredOverride, people: Collection[str], now: datetime) -> StoredOverride:
