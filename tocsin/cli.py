@@ -1,5 +1,5 @@
-"""``tocsin up|web|router|worker|check|oncall|shifts|override|explain|ingest-test|test|silence|
-incident|token|dead-letters``."""
+"""``tocsin up|web|router|worker|check|diff|oncall|shifts|override|explain|ingest-test|test|
+silence|incident|token|dead-letters``."""
 
 import argparse
 import asyncio
@@ -19,6 +19,8 @@ from schedules.oncall import who_is_on_call
 from schedules.yamlfile import ConfigFileError
 from tocsin.config import LoadedConfig, load_config, read_config
 from tocsin.deadletters import dead_letters_command
+from tocsin.diff_cli import add_parser as add_diff_parser
+from tocsin.diff_cli import diff_command
 from tocsin.embedded import EmbeddedValkey
 from tocsin.explain_cli import add_parser as add_explain_parser
 from tocsin.explain_cli import explain_command
@@ -78,6 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return silence_command(settings, args)
     if args.command == "token":
         return token_command(settings, args)
+    if args.command == "diff":  # OLD and NEW need no configuration here
+        return diff_command(settings.config_path, args, system_clock)
     if not settings.config_path.exists() and settings.config_path.parent.is_dir():
         print(_no_config(settings.config_path), file=sys.stderr)
         return 2
@@ -327,6 +331,7 @@ def _parser() -> argparse.ArgumentParser:
     dead.add_argument("id", nargs="?", help="for replay: the id that list shows")
     add_shifts_parser(commands, common)
     add_override_parser(commands, common)
+    add_diff_parser(commands, common)
     add_silence_parser(commands, common)
     add_explain_parser(commands, common)
     add_ingest_test_parser(commands, common)
