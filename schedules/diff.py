@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from schedules.models import Schedule
-from schedules.oncall import shifts
+from schedules.oncall import holders
 
 
 class Kind(StrEnum):
@@ -74,18 +74,7 @@ def changes(
 
 def _spans(
     schedule: Schedule | None, start: datetime, end: datetime
-) -> dict[tuple[datetime, datetime], str]:
-    """Who is on call, shift by shift, gaps left out. An override of the person already on
-    call is no shift of its own here: it changes nobody."""
-    spans: dict[tuple[datetime, datetime], str] = {}
-    last: tuple[datetime, datetime, str] | None = None
-    for shift in [] if schedule is None else shifts(schedule, start, end):
-        if last is not None and shift.person == last[2] and shift.start == last[1]:
-            del spans[last[:2]]
-            last = (last[0], shift.end, last[2])
-        elif shift.person is not None:
-            last = (shift.start, shift.end, shift.person)
-        else:
-            continue
-        spans[last[:2]] = last[2]
-    return spans
+) -> dict[tuple[datetime, datetime], str | None]:
+    if schedule is None:
+        return {}
+    return {(s.start, s.end): s.person for s in holders(schedule, start, end)}

@@ -78,6 +78,23 @@ def shifts(
     return result
 
 
+def holders(
+    schedule: Schedule, start: datetime, end: datetime, extra: Sequence[Cover] = ()
+) -> list[Shift]:
+    """Who holds the pager over ``[start, end)``: the shifts with someone on call, those of
+    the same person back to back merged even where one is an override (a stand-in for the
+    person already on call changes nobody). ``override`` is that of the first part."""
+    held: list[Shift] = []
+    for shift in shifts(schedule, start, end, extra):
+        if shift.person is None:
+            continue
+        if held and (held[-1].person, held[-1].end) == (shift.person, shift.start):
+            held[-1] = replace(held[-1], end=shift.end)
+        else:
+            held.append(shift)
+    return held
+
+
 def answering_layers(schedule: Schedule, start: datetime, end: datetime) -> set[int]:
     """The indexes of the layers that answer somewhere in ``[start, end)``, overrides aside."""
     start, end = _aware_utc(start, "start"), _aware_utc(end, "end")

@@ -30,6 +30,8 @@ from schedules.override_store import OverrideStore
 from tocsin.api import IncidentsApi
 from tocsin.api import add_routes as add_api_routes
 from tocsin.api_metrics import counting
+from tocsin.calendar_feeds import CalendarFeeds
+from tocsin.calendar_feeds import add_routes as add_calendar_routes
 from tocsin.changes_api import ChangesApi
 from tocsin.changes_api import add_routes as add_changes_routes
 from tocsin.explain_api import ExplainApi
@@ -96,6 +98,8 @@ def make_app(runtime: Runtime) -> web.Application:
     add_report_routes(app, ReportsApi(runtime.redis, runtime.loaded, runtime.clock))
     overrides = OverrideStore(runtime.redis)
     add_override_routes(app, OverridesApi(overrides, runtime.loaded, runtime.clock))
+    feeds = CalendarFeeds(runtime.loaded, overrides, runtime.secret, runtime.clock)
+    add_calendar_routes(app, feeds)
 
     add_openapi_routes(app, SOURCES)
     add_health_routes(app, runtime)

@@ -1,5 +1,5 @@
-"""``tocsin up|web|router|worker|check|diff|oncall|shifts|override|explain|ingest-test|test|
-silence|incident|token|dead-letters``."""
+"""``tocsin up|web|router|worker|check|diff|oncall|shifts|override|calendar-url|explain|
+ingest-test|test|silence|incident|token|dead-letters``."""
 
 import argparse
 import asyncio
@@ -17,6 +17,8 @@ from redis.exceptions import RedisError
 from router.config import walk
 from schedules.oncall import who_is_on_call
 from schedules.yamlfile import ConfigFileError
+from tocsin.calendar_cli import add_parser as add_calendar_url_parser
+from tocsin.calendar_cli import calendar_url_command
 from tocsin.config import LoadedConfig, load_config, read_config
 from tocsin.deadletters import dead_letters_command
 from tocsin.diff_cli import add_parser as add_diff_parser
@@ -98,6 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return shifts_command(loaded, args, system_clock, settings)
     if args.command == "override":
         return override_command(settings, loaded, args)
+    if args.command == "calendar-url":
+        return calendar_url_command(settings, loaded, args)
     if args.command == "explain":
         return explain_command(settings, loaded, args)
     if args.command == "ingest-test":
@@ -332,6 +336,7 @@ def _parser() -> argparse.ArgumentParser:
     add_shifts_parser(commands, common)
     add_override_parser(commands, common)
     add_diff_parser(commands, common)
+    add_calendar_url_parser(commands, common)
     add_silence_parser(commands, common)
     add_explain_parser(commands, common)
     add_ingest_test_parser(commands, common)
