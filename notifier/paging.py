@@ -38,7 +38,6 @@ from router.models import Incident, IncidentStatus, TimelineEvent, TimelineKind
 from router.store import IncidentStore
 from schedules.oncall import Cover
 from schedules.override_store import OverrideStore
-from schedules.stored import covers
 
 log = logging.getLogger(__name__)
 
@@ -215,10 +214,7 @@ class Pager:
     async def _covers(self, level: Level, now: datetime) -> dict[str, list[Cover]]:
         """The stored overrides of the level's schedules at ``now``: one small read."""
         names = schedule_targets(level)
-        if not names:
-            return {}
-        stored = await self.overrides.current_of(names, now)
-        return {name: covers(found) for name, found in stored.items()}
+        return await self.overrides.covers_of(names, now) if names else {}
 
     async def _first_page_out(self, incident: Incident, attempt: int) -> None:
         """Time the first page from when it was due, not counting what group_wait and
@@ -484,8 +480,17 @@ class Pager:
         )
         now = self.clock()
         last_levels = [policy.levels[-1] for policy in policies]
+        stand_ins: dict[str, list[Cover]] = {}
+        # The files alone answer when the store does not: this page must go out.
+        with contextlib.suppress(Exception):
+            names = [name for level in last_levels for name in schedule_targets(level)]
+            stand_ins = await self.overrides.covers_of(names, now)
         people = list(
-            dict.fromkeys(p for level in last_levels for p in self.directory.resolve(level, now))
+            dict.fromkeys(
+                p
+                for level in last_levels
+                for p in self.directory.resolve(level, now, None, stand_ins)
+            )
         )
         title = f"Tocsin could not process incident {incident_id or '(unknown)'}: {reason}"
         for person_id in people:

@@ -10,7 +10,8 @@ from uuid import uuid4
 from redis.asyncio import Redis
 
 from schedules import keys
-from schedules.stored import StoredOverride
+from schedules.oncall import Cover
+from schedules.stored import StoredOverride, covers
 
 # The TTL is counted from the caller's `now`, not Redis's clock, so it matches the scores.
 _ADD = """
@@ -65,6 +66,11 @@ class OverrideStore:
             name: [StoredOverride.model_validate_json(raw) for raw in raws]
             for name, raws in zip(names, found, strict=True)
         }
+
+    async def covers_of(self, schedules: Iterable[str], now: datetime) -> dict[str, list[Cover]]:
+        """``current_of`` as covers for ``schedules.oncall``, the latest created on top."""
+        found = await self.current_of(schedules, now)
+        return {name: covers(stored) for name, stored in found.items()}
 
     async def remove(self, schedule: str, override_id: str, now: datetime) -> StoredOverride:
         key = keys.overrides(schedule)

@@ -17,7 +17,6 @@ from ingest.clock import Clock
 from schedules.ics import FeedShift, feed
 from schedules.oncall import holders
 from schedules.override_store import OverrideStore
-from schedules.stored import covers
 from tocsin.config import LoadedConfig
 
 FEED_WEEKS = 8
@@ -72,11 +71,11 @@ class CalendarFeeds:
         now = self.clock()
         start = now.replace(hour=0, minute=0, second=0, microsecond=0) - PAST
         end = now + timedelta(weeks=FEED_WEEKS)
-        stored = await self.overrides.current_of(schedules, start)
+        stored = await self.overrides.covers_of(schedules, start)
         found = [
             FeedShift(name, shift.person, shift.start, shift.end)
             for name in schedules
-            for shift in holders(self.loaded.schedules[name], start, end, covers(stored[name]))
+            for shift in holders(self.loaded.schedules[name], start, end, stored[name])
             if shift.person is not None and person in (None, shift.person)
         ]
         names = {pid: person.name for pid, person in self.loaded.config.people.items()}

@@ -15,7 +15,6 @@ from router.silence_store import SilenceStore
 from router.store import IncidentStore
 from schedules.oncall import Cover
 from schedules.override_store import OverrideStore
-from schedules.stored import covers
 
 NO_OFFSET_NOTE = "the time has no UTC offset: read as UTC"
 
@@ -64,7 +63,6 @@ async def live_covers(
     """The schedules' stored overrides, so an explanation names who a page would reach;
     none when the store does not answer (``live_facts`` says so)."""
     try:
-        found = await OverrideStore(redis).current_of(schedules, now)
+        return await OverrideStore(redis).covers_of(schedules, now)
     except (RedisError, OSError):
         return {}
-    return {name: covers(stored) for name, stored in found.items()}

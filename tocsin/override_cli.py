@@ -10,7 +10,7 @@ from arq.connections import ArqRedis
 
 from schedules.oncall import Cover
 from schedules.override_store import OverrideNotFound, OverrideStore
-from schedules.stored import OverrideRefused, StoredOverride, checked, covers, read_time
+from schedules.stored import OverrideRefused, StoredOverride, checked, read_time
 from tocsin.config import LoadedConfig
 from tocsin.settings import Settings
 from tocsin.storecmd import add_data_dir, fail, on_store, read_if_stored
@@ -77,8 +77,7 @@ def stored_covers(
     none when there is no store to read."""
 
     async def read(redis: ArqRedis) -> dict[str, list[Cover]]:
-        found = await OverrideStore(redis).current_of(schedules, now)
-        return {name: covers(stored) for name, stored in found.items()}
+        return await OverrideStore(redis).covers_of(schedules, now)
 
     return read_if_stored(settings, read) or {}
 
