@@ -132,9 +132,10 @@ class Layer(BaseModel):
             )
         return self
 
-    @property
+    @cached_property
     def rotation(self) -> Rotation | None:
-        """The layer's rotation; ``None`` for a calendar layer."""
+        """The layer's rotation; ``None`` for a calendar layer. Kept: resolving asks for it
+        at every piece of a window."""
         if self.every is None or self.handoff is None:
             return None
         return Rotation(every=self.every, handoff=self.handoff, members=self.members)

@@ -66,7 +66,5 @@ def read_if_stored(settings: Settings, read: Callable[[ArqRedis], Awaitable[T]])
         redis = connect(url)
         return asyncio.run(_closing(redis, read))
     except (StoreUrlError, OSError, RedisError) as error:
-        print(
-            f"tocsin: stored overrides not read, the files alone answer: {error}", file=sys.stderr
-        )
+        print(f"tocsin: the store was not read, the files alone answer: {error}", file=sys.stderr)
         return None
