@@ -11,7 +11,7 @@ from router.config import ResolvedRoute
 from router.inhibition import InhibitRule
 from router.maintenance import MaintenanceWindow
 from schedules.models import Schedule
-from schedules.oncall import who_is_on_call
+from schedules.oncall import Cover, who_is_on_call
 
 
 @dataclass(frozen=True)
@@ -30,9 +30,16 @@ class Directory:
     version: str = ""
     """Of the configuration this came from; every page's timeline event names it."""
 
-    def resolve(self, level: Level, at: datetime, incident_id: str | None = None) -> list[str]:
+    def resolve(
+        self,
+        level: Level,
+        at: datetime,
+        incident_id: str | None = None,
+        covers: Mapping[str, Sequence[Cover]] | None = None,
+    ) -> list[str]:
         """Person ids in target order, each once (the same person on call for two targets
-        gets one page).
+        gets one page). ``covers``: by schedule name, overrides kept outside the files (the
+        caller reads them from the store), on top of the files' own.
 
         A round-robin group gives the member whose turn ``incident_id`` is; without one (an
         incident not yet opened, as in explanations) every member who could be picked.
@@ -48,12 +55,18 @@ class Directory:
                 people = members
             else:
                 # None in a gap of the schedule: that target pages nobody, the others still do.
-                person = who_is_on_call(self.schedules[target.name], at)
+                extra = (covers or {}).get(target.name, ())
+                person = who_is_on_call(self.schedules[target.name], at, extra)
                 people = [] if person is None else [person]
             for person in people:
                 if person not in found:
                     found.append(person)
         return found
+
+
+def schedule_targets(level: Level) -> list[str]:
+    """The schedules a level pages through, whose stored overrides resolving it needs."""
+    return [target.name for target in level.targets if target.kind == "schedule"]
 
 
 def round_robin(members: Sequence[str], incident_id: str) -> str:

@@ -8,7 +8,7 @@ incident: level 1 of each route's policy, resolved through the schedules at ``at
 that joins an open incident pages nobody.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
@@ -21,6 +21,7 @@ from notifier.urgency import page_time
 from router.config import RoutingConfig
 from router.explain import AlertRouting, Facts, Landing, explain_routing, inhibition_sources
 from schedules.durations import format_duration
+from schedules.oncall import Cover
 
 
 class _Model(BaseModel):
@@ -84,9 +85,10 @@ def explain(
     at: datetime,
     facts: Facts,
     notes: Sequence[str] = (),
+    covers: Mapping[str, Sequence[Cover]] | None = None,
 ) -> Explanation:
     """``payload``: the decoded JSON body, as the webhook of ``integration`` would receive
-    it at ``at``."""
+    it at ``at``; ``covers``: the schedules' stored overrides, as a page would see them."""
     said = [*notes, *_unchecked(routing, facts)]
     try:
         alerts = SOURCES[integration.type].parse(payload, integration, at)
@@ -99,7 +101,9 @@ def explain(
         routed = explain_routing(
             alert, routing, directory.maintenance, facts, at, payload_groups=payload_groups
         )
-        pages = [_page(alert, routed, landing, directory, at) for landing in routed.landings]
+        pages = [
+            _page(alert, routed, landing, directory, at, covers) for landing in routed.landings
+        ]
         explained.append(
             AlertExplanation(
                 dedup_key=alert.dedup_key,
@@ -156,10 +160,15 @@ def _unchecked(routing: RoutingConfig, facts: Facts) -> list[str]:
 
 
 def _page(
-    alert: Alert, routed: AlertRouting, landing: Landing, directory: Directory, at: datetime
+    alert: Alert,
+    routed: AlertRouting,
+    landing: Landing,
+    directory: Directory,
+    at: datetime,
+    covers: Mapping[str, Sequence[Cover]] | None,
 ) -> Page:
     level = directory.policies[landing.policy].levels[0]
-    people = directory.resolve(level, at)
+    people = directory.resolve(level, at, covers=covers)
     when, why_not = _first_page(alert, routed, landing, directory, at)
     return Page(
         route=landing.route,

@@ -13,13 +13,14 @@ from datetime import datetime, timedelta
 
 from notifier import keys
 from notifier.channels.render import format_time
-from notifier.directory import Directory
+from notifier.directory import Directory, schedule_targets
 from notifier.escalation import Step, current_step, next_step
 from notifier.paging import Scheduler
 from notifier.signing import Action
 from router.incidents import Resolution
 from router.models import Incident, IncidentStatus
 from router.store import IllegalTransition, IncidentNotFound, IncidentStore
+from schedules.override_store import OverrideStore
 
 SNOOZE_MINUTES = (15, 30, 60)
 
@@ -80,7 +81,7 @@ class PageActions:
             escalate_from, escalate_to = await self._escalation(incident)
             if escalate_to is not None:
                 actions.add(Action.ESCALATE)
-            people = [p for p in self._policy_people(incident, now) if p != viewer]
+            people = [p for p in await self._policy_people(incident, now) if p != viewer]
             if people:
                 actions.add(Action.REASSIGN)
         elif incident.snoozed_until is not None:
@@ -164,7 +165,7 @@ class PageActions:
     async def _reassign(
         self, incident: Incident, person: str, to: str | None, now: datetime
     ) -> Answer:
-        if to is None or to not in self._policy_people(incident, now):
+        if to is None or to not in await self._policy_people(incident, now):
             raise BadRequest(f"{to!r} is not a person of this incident's escalation policy")
         try:
             after = await self.store.reassign(incident.id, to, person, now)
@@ -185,10 +186,13 @@ class PageActions:
             return step, None
         return step, next_step(policy, step)
 
-    def _policy_people(self, incident: Incident, now: datetime) -> list[str]:
+    async def _policy_people(self, incident: Incident, now: datetime) -> list[str]:
+        """Everyone the policy would page now, stored stand-ins included."""
         policy = self.directory.policies.get(incident.policy)
         levels = policy.levels if policy is not None else []
-        found = [p for level in levels for p in self.directory.resolve(level, now)]
+        schedules = [name for level in levels for name in schedule_targets(level)]
+        stand_ins = await OverrideStore(self.store.redis).covers_of(schedules, now)
+        found = [p for level in levels for p in self.directory.resolve(level, now, None, stand_ins)]
         return list(dict.fromkeys(found))
 
     async def _reload(self, incident: Incident) -> Incident:

@@ -18,8 +18,9 @@ from notifier import keys
 from notifier.backoff import MAX_TRIES, retry_delay
 from notifier.channels import Channel, Kind, Notification
 from notifier.channels.render import alerts_count, format_time
+from notifier.config import Level
 from notifier.deliveries import SENDING_LEASE, Deliveries
-from notifier.directory import Directory
+from notifier.directory import Directory, schedule_targets
 from notifier.escalation import (
     FIRST,
     Step,
@@ -38,6 +39,8 @@ from notifier.urgency import page_time
 from router.config import Severity
 from router.models import Incident, IncidentStatus, TimelineEvent, TimelineKind
 from router.store import IncidentStore
+from schedules.oncall import Cover
+from schedules.override_store import OverrideStore
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +88,7 @@ class Pager:
         self.store = store
         self.holds = Holds(store, directory)
         self.deliveries = Deliveries(store.redis, name)
+        self.overrides = OverrideStore(store.redis)
         self.sender = Sender(store, self.deliveries, directory, channels, links, clock, registry)
         self._directory = directory
         self.scheduler = scheduler
@@ -172,7 +176,7 @@ class Pager:
         if held is not None:
             await self._hold(incident_id, step, attempt, held, now)
             return
-        people = self.directory.resolve(level, now, incident_id)
+        people = self.directory.resolve(level, now, incident_id, await self._covers(level, now))
         if not people:
             await self.escalate(incident_id, step, f"{step} pages nobody (a gap in its schedules)")
             return
@@ -287,6 +291,11 @@ class Pager:
         marked = await self.deliveries.done(incident_id)
         if all(_unreachable_marker(step, p) in marked for p in everyone):
             await self.escalate(incident_id, step, f"nobody at {step} could be reached")
+
+    async def _covers(self, level: Level, now: datetime) -> dict[str, list[Cover]]:
+        """The stored overrides of the level's schedules at ``now``: one small read."""
+        names = schedule_targets(level)
+        return await self.overrides.covers_of(names, now) if names else {}
 
     async def _first_page_out(self, incident: Incident, attempt: int) -> None:
         """Time the first page from when it was due, not counting what group_wait and
@@ -554,8 +563,17 @@ class Pager:
         )
         now = self.clock()
         last_levels = [policy.levels[-1] for policy in policies]
+        stand_ins: dict[str, list[Cover]] = {}
+        # The files alone answer when the store does not: this page must go out.
+        with contextlib.suppress(Exception):
+            names = [name for level in last_levels for name in schedule_targets(level)]
+            stand_ins = await self.overrides.covers_of(names, now)
         people = list(
-            dict.fromkeys(p for level in last_levels for p in self.directory.resolve(level, now))
+            dict.fromkeys(
+                p
+                for level in last_levels
+                for p in self.directory.resolve(level, now, None, stand_ins)
+            )
         )
         title = f"Tocsin could not process incident {incident_id or '(unknown)'}: {reason}"
         for person_id in people:

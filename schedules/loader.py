@@ -1,11 +1,15 @@
-"""Load a directory of schedule files, one ``<name>.yaml`` per schedule."""
+"""Load a directory of schedule files, one ``<name>.yaml`` per schedule, and the calendar
+files their layers name."""
 
 from pathlib import Path
 
-from schedules.models import Schedule
-from schedules.yamlfile import ConfigFileError, Problem, line_of, read_yaml_model
+from schedules.ics import read_events
+from schedules.models import CalendarShift, Schedule
+from schedules.yamlfile import ConfigFileError, Problem, format_loc, line_of, read_yaml_model
 
 _SUFFIXES = {".yaml", ".yml"}
+MAX_CALENDAR_BYTES = 5_000_000
+"""Years of shifts; a larger file is most likely not the one meant."""
 
 
 def load_schedules(directory: Path) -> dict[str, Schedule]:
@@ -44,8 +48,10 @@ def read_schedules(directory: Path) -> tuple[dict[str, Schedule], list[Problem]]
         if mismatch is not None:
             problems.append(Problem(path, line_of(path, ("name",)), mismatch))
             continue
-        schedules[read.value.name] = read.value
-        defined_in[read.value.name] = path
+        schedule, calendar_problems = _with_calendars(directory, path, read.value)
+        problems += calendar_problems
+        schedules[schedule.name] = schedule
+        defined_in[schedule.name] = path
     return schedules, problems
 
 
@@ -72,3 +78,38 @@ def _name_mismatch(path: Path, schedule: Schedule, defined_in: dict[str, Path]) 
     if schedule.name in defined_in:  # only a.yaml next to a.yml gets here
         return f"name: schedule {schedule.name!r} is also defined in {defined_in[schedule.name]}"
     return None
+
+
+def _with_calendars(
+    directory: Path, path: Path, schedule: Schedule
+) -> tuple[Schedule, list[Problem]]:
+    """The schedule with the events of its calendar layers read from their files."""
+    events: list[list[CalendarShift]] = []
+    problems: list[Problem] = []
+    for index, layer in enumerate(schedule.layers):
+        found: list[CalendarShift] = []
+        if layer.calendar is not None:
+            try:
+                found = _read_calendar(directory, layer.calendar, schedule)
+            except ValueError as error:
+                loc = ("layers", index, "calendar")
+                problems.append(Problem(path, line_of(path, loc), f"{format_loc(loc)}: {error}"))
+        events.append(found)
+    return schedule.with_events(events), problems
+
+
+def _read_calendar(directory: Path, name: str, schedule: Schedule) -> list[CalendarShift]:
+    file = directory / name
+    if Path(name).is_absolute() or not file.resolve().is_relative_to(directory.resolve()):
+        raise ValueError(f"{name!r}: name a file inside the schedules folder")
+    try:
+        with file.open("rb") as opened:
+            data = opened.read(MAX_CALENDAR_BYTES + 1)
+    except OSError as error:
+        raise ValueError(f"cannot read {file}: {error.strerror}") from None
+    if len(data) > MAX_CALENDAR_BYTES:
+        raise ValueError(f"{file} is larger than {MAX_CALENDAR_BYTES // 1_000_000} MB")
+    try:
+        return read_events(data, schedule.zone)
+    except ValueError as error:
+        raise ValueError(f"{file}: {error}") from None

@@ -7,6 +7,7 @@ Times in these files are local wall-clock times without an offset, read in the s
 
 import contextlib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from difflib import get_close_matches
 from functools import cached_property
@@ -19,8 +20,10 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    PrivateAttr,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from schedules.durations import Duration
@@ -84,14 +87,68 @@ class Rotation(BaseModel):
     members: list[Name] = Field(min_length=1)
 
 
-class Layer(Rotation):
-    """A rotation that is on call only inside its ``restrictions`` (always, with none): outside
-    them the layer below answers, and where no layer does the schedule has a gap."""
+@dataclass(frozen=True, slots=True)
+class CalendarShift:
+    """An event of a layer's calendar file: ``person`` over ``[start, end)``, aware UTC."""
+
+    person: str
+    start: datetime
+    end: datetime
+
+
+class Layer(BaseModel):
+    """A rotation, or the events of a calendar file (``calendar``), that is on call only
+    inside its ``restrictions`` (always, with none): outside them, and for a calendar
+    outside its events, the layer below answers; where no layer does the schedule has a
+    gap."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str | None = None
     """Shown by ``tocsin shifts``; ``layer N`` (from 1) when left out."""
+    every: Duration | None = None
+    handoff: LocalDateTime | None = None
+    members: list[Name] = []
+    calendar: str | None = None
+    """An iCalendar file, relative to the schedules folder, whose events are the shifts;
+    each event's summary is the person's id. Instead of ``every``, ``handoff``, ``members``."""
     restrictions: list[WeeklyTimes] = []
     """Weekly windows in the schedule's zone: business hours, nights, weekends."""
+    _events: tuple[CalendarShift, ...] = PrivateAttr(default=())
+
+    @model_validator(mode="after")
+    def _rotation_or_calendar(self) -> "Layer":
+        rotation = {"every": self.every, "handoff": self.handoff, "members": self.members}
+        if self.calendar is not None:
+            written = [name for name, value in rotation.items() if value]
+            if written:
+                raise ValueError(f"write calendar or {', '.join(written)}, not both")
+            return self
+        missing = [name for name, value in rotation.items() if not value]
+        if missing:
+            raise ValueError(
+                f"missing {', '.join(missing)}: a layer is a rotation (every, handoff, "
+                "members) or a calendar file (calendar)"
+            )
+        return self
+
+    @cached_property
+    def rotation(self) -> Rotation | None:
+        """The layer's rotation; ``None`` for a calendar layer. Kept: resolving asks for it
+        at every piece of a window."""
+        if self.every is None or self.handoff is None:
+            return None
+        return Rotation(every=self.every, handoff=self.handoff, members=self.members)
+
+    @property
+    def events(self) -> tuple[CalendarShift, ...]:
+        """A calendar layer's events, read by the loader (``with_events``)."""
+        return self._events
+
+    def with_events(self, events: Sequence[CalendarShift]) -> "Layer":
+        layer = self.model_copy()
+        layer._events = tuple(events)
+        return layer
 
 
 class Override(BaseModel):
@@ -177,8 +234,14 @@ class Schedule(BaseModel):
             for place, layer in zip(where, self.layer_stack, strict=True)
             for j, member in enumerate(layer.members)
         ]
+        # A calendar's people, each once, at the layer's `calendar` line.
+        events = [
+            ((*place, "calendar"), person)
+            for place, layer in zip(where, self.layer_stack, strict=True)
+            for person in dict.fromkeys(event.person for event in layer.events)
+        ]
         overrides = [(("overrides", i, "person"), o.person) for i, o in enumerate(self.overrides)]
-        return [*members, *overrides]
+        return [*members, *events, *overrides]
 
     def with_groups(self, groups: Mapping[str, Sequence[str]]) -> "Schedule":
         """The schedule with each ``group:NAME`` member replaced, in place, by the group's
@@ -196,7 +259,20 @@ class Schedule(BaseModel):
         data = self.model_dump(by_alias=True)
         for layer in [data["rotation"]] if self.rotation is not None else data["layers"]:
             layer["members"] = expand(layer["members"])
-        return Schedule.model_validate(data)
+        expanded = Schedule.model_validate(data)
+        return expanded.with_events([layer.events for layer in self.layers])
+
+    def with_events(self, events: Sequence[Sequence[CalendarShift]]) -> "Schedule":
+        """The schedule with each layer's calendar events (by layer, in order)."""
+        if not any(events):
+            return self
+        layers = [
+            layer.with_events(found) for layer, found in zip(self.layers, events, strict=True)
+        ]
+        # A copy keeps a cached layer stack; built again, it holds the new layers.
+        copy = self.model_copy(update={"layers": layers})
+        copy.__dict__.pop("layer_stack", None)
+        return copy
 
     @property
     def people(self) -> set[str]:

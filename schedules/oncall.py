@@ -4,6 +4,9 @@ At an instant, the last override covering it wins (overrides a caller passes in 
 file's, last one on top); else the topmost layer whose restrictions hold it (a layer without
 restrictions always does) gives its rotation's member; else nobody is on call: a gap.
 
+A layer read from a calendar file answers only during its events (and inside its
+restrictions, if it has any); where two events overlap, the one later in the file wins.
+
 Rotation turns are numbered from the handoff: turn ``n`` belongs to
 ``members[n % len(members)]``, and turns before the handoff have negative numbers, so the
 rotation simply runs backwards in time. A rotation whose ``every`` is a whole number of days
@@ -78,6 +81,23 @@ def shifts(
     return result
 
 
+def holders(
+    schedule: Schedule, start: datetime, end: datetime, extra: Sequence[Cover] = ()
+) -> list[Shift]:
+    """Who holds the pager over ``[start, end)``: the shifts with someone on call, those of
+    the same person back to back merged even where one is an override (a stand-in for the
+    person already on call changes nobody). ``override`` is that of the first part."""
+    held: list[Shift] = []
+    for shift in shifts(schedule, start, end, extra):
+        if shift.person is None:
+            continue
+        if held and (held[-1].person, held[-1].end) == (shift.person, shift.start):
+            held[-1] = replace(held[-1], end=shift.end)
+        else:
+            held.append(shift)
+    return held
+
+
 def answering_layers(schedule: Schedule, start: datetime, end: datetime) -> set[int]:
     """The indexes of the layers that answer somewhere in ``[start, end)``, overrides aside."""
     start, end = _aware_utc(start, "start"), _aware_utc(end, "end")
@@ -95,10 +115,14 @@ def _pieces(
     zone = schedule.zone
     cuts = {start, end}
     for layer in schedule.layer_stack:
-        turn = _turn(layer, zone, start) + 1
-        while (handoff := _handoff(layer, zone, turn)) < end:
-            cuts.add(handoff)
-            turn += 1
+        rotation = layer.rotation
+        if rotation is not None:
+            turn = _turn(rotation, zone, start) + 1
+            while (handoff := _handoff(rotation, zone, turn)) < end:
+                cuts.add(handoff)
+                turn += 1
+        for event in layer.events:
+            cuts.update(edge for edge in (event.start, event.end) if start < edge < end)
         for window in _windows(layer, zone, start, end):
             cuts.update(edge for edge in window if start < edge < end)
     for cover in covers:
@@ -111,6 +135,8 @@ def covering_layer(schedule: Schedule, at: datetime) -> int | None:
     zone = schedule.zone
     for index in reversed(range(len(schedule.layer_stack))):
         layer = schedule.layer_stack[index]
+        if layer.calendar is not None and _event_at(layer, at) is None:
+            continue
         if not layer.restrictions or any(
             window_start <= at < window_end
             for window_start, window_end in _windows(layer, zone, at, at)
@@ -128,7 +154,18 @@ def _resolve(schedule: Schedule, covers: list[Cover], at: datetime) -> tuple[str
     if index is None:
         return None, False
     layer = schedule.layer_stack[index]
-    return layer.members[_turn(layer, schedule.zone, at) % len(layer.members)], False
+    rotation = layer.rotation
+    if rotation is None:
+        return _event_at(layer, at), False
+    return rotation.members[_turn(rotation, schedule.zone, at) % len(rotation.members)], False
+
+
+def _event_at(layer: Layer, at: datetime) -> str | None:
+    """Who a calendar layer's events put on call at ``at``; the last listed wins."""
+    for event in reversed(layer.events):
+        if event.start <= at < event.end:
+            return event.person
+    return None
 
 
 def _covers(schedule: Schedule, extra: Sequence[Cover]) -> list[Cover]:

@@ -26,9 +26,12 @@ from notifier.voice_web import add_routes as add_voice_routes
 from notifier.worker import ArqScheduler
 from router.silence_store import SilenceStore
 from router.store import IncidentStore
+from schedules.override_store import OverrideStore
 from tocsin.api import IncidentsApi
 from tocsin.api import add_routes as add_api_routes
 from tocsin.api_metrics import counting
+from tocsin.calendar_feeds import CalendarFeeds
+from tocsin.calendar_feeds import add_routes as add_calendar_routes
 from tocsin.changes_api import ChangesApi
 from tocsin.changes_api import add_routes as add_changes_routes
 from tocsin.config import LoadedConfig
@@ -38,6 +41,8 @@ from tocsin.explain_api import add_routes as add_explain_routes
 from tocsin.health import add_health_routes, api_auth
 from tocsin.http_errors import no_tracebacks
 from tocsin.openapi import add_routes as add_openapi_routes
+from tocsin.overrides_api import OverridesApi
+from tocsin.overrides_api import add_routes as add_override_routes
 from tocsin.reports_api import ReportsApi
 from tocsin.reports_api import add_routes as add_report_routes
 from tocsin.runtime import Runtime
@@ -102,6 +107,10 @@ def make_app(runtime: Runtime) -> web.Application:
     add_silence_routes(app, SilencesApi(SilenceStore(runtime.redis), runtime.clock))
     add_explain_routes(app, ExplainApi(runtime.config, runtime.redis, runtime.clock))
     add_report_routes(app, ReportsApi(runtime.redis, runtime.config, runtime.clock))
+    overrides = OverrideStore(runtime.redis)
+    add_override_routes(app, OverridesApi(overrides, runtime.config, runtime.clock))
+    feeds = CalendarFeeds(runtime.config, overrides, runtime.secret, runtime.clock)
+    add_calendar_routes(app, feeds)
 
     add_openapi_routes(app, SOURCES)
     add_health_routes(app, runtime)

@@ -1,5 +1,5 @@
-"""``tocsin up|web|router|worker|check|oncall|shifts|explain|ingest-test|test|silence|incident|
-token|user|dead-letters``."""
+"""``tocsin up|web|router|worker|check|diff|oncall|shifts|override|calendar-url|explain|
+ingest-test|test|silence|incident|token|user|dead-letters``."""
 
 import argparse
 import asyncio
@@ -17,10 +17,14 @@ from redis.exceptions import RedisError
 from router.config import walk
 from schedules.oncall import who_is_on_call
 from schedules.yamlfile import ConfigFileError
+from tocsin.calendar_cli import add_parser as add_calendar_url_parser
+from tocsin.calendar_cli import calendar_url_command
 from tocsin.config import LoadedConfig, load_config, read_config
 from tocsin.console.user_cli import add_parser as add_user_parser
 from tocsin.console.user_cli import user_command
 from tocsin.deadletters import dead_letters_command
+from tocsin.diff_cli import add_parser as add_diff_parser
+from tocsin.diff_cli import diff_command
 from tocsin.embedded import EmbeddedValkey
 from tocsin.explain_cli import add_parser as add_explain_parser
 from tocsin.explain_cli import explain_command
@@ -30,6 +34,8 @@ from tocsin.ingest_test_cli import add_parser as add_ingest_test_parser
 from tocsin.ingest_test_cli import ingest_test_command
 from tocsin.lint import DEFAULT_WEEKS, lint
 from tocsin.logs import configure as configure_logging
+from tocsin.override_cli import add_parser as add_override_parser
+from tocsin.override_cli import override_command, stored_covers
 from tocsin.route_tests import add_parser as add_test_parser
 from tocsin.route_tests import test_routes_command
 from tocsin.runtime import Runtime, system_clock
@@ -78,6 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return silence_command(settings, args)
     if args.command == "token":
         return token_command(settings, args)
+    if args.command == "diff":  # OLD and NEW need no configuration here
+        return diff_command(settings.config_path, args, system_clock)
     if not settings.config_path.exists() and settings.config_path.parent.is_dir():
         print(_no_config(settings.config_path), file=sys.stderr)
         return 2
@@ -89,9 +97,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(error, file=sys.stderr)
         return 2
     if args.command == "oncall":
-        return _oncall(loaded, args.schedule, args.at)
+        return _oncall(loaded, args.schedule, args.at, settings)
     if args.command == "shifts":
-        return shifts_command(loaded, args, system_clock)
+        return shifts_command(loaded, args, system_clock, settings)
+    if args.command == "override":
+        return override_command(settings, loaded, args)
+    if args.command == "calendar-url":
+        return calendar_url_command(settings, loaded, args)
     if args.command == "explain":
         return explain_command(settings, loaded, args)
     if args.command == "ingest-test":
@@ -210,8 +222,9 @@ def _no_config(path: Path) -> str:
     )
 
 
-def _oncall(loaded: LoadedConfig, name: str | None, at: datetime | None) -> int:
+def _oncall(loaded: LoadedConfig, name: str | None, at: datetime | None, settings: Settings) -> int:
     names = [name] if name else sorted(loaded.schedules)
+    stored = stored_covers(settings, [n for n in names if n in loaded.schedules], system_clock())
     for schedule_name in names:
         schedule = loaded.schedules.get(schedule_name)
         if schedule is None:
@@ -223,7 +236,7 @@ def _oncall(loaded: LoadedConfig, name: str | None, at: datetime | None) -> int:
             # A time without offset means the schedule's own clock, as in its file.
             instant = instant.replace(tzinfo=schedule.zone)
             note = f" at {instant:%Y-%m-%d %H:%M %Z} (--at read in {schedule.timezone})"
-        person = who_is_on_call(schedule, instant)
+        person = who_is_on_call(schedule, instant, stored.get(schedule_name, ()))
         print(f"{schedule_name}: {_person(loaded, person)}{note}")
     return 0
 
@@ -327,6 +340,9 @@ def _parser() -> argparse.ArgumentParser:
     add_data_dir(dead)
     dead.add_argument("id", nargs="?", help="for replay: the id that list shows")
     add_shifts_parser(commands, common)
+    add_override_parser(commands, common)
+    add_diff_parser(commands, common)
+    add_calendar_url_parser(commands, common)
     add_silence_parser(commands, common)
     add_explain_parser(commands, common)
     add_ingest_test_parser(commands, common)

@@ -12,7 +12,7 @@ from ingest.clock import Clock
 from ingest.config import pick_integration
 from notifier.explain import alerts_of, explain
 from tocsin.api_auth import EXPLAIN
-from tocsin.explaining import live_facts, parse_at
+from tocsin.explaining import live_covers, live_facts, parse_at
 from tocsin.json_body import BadBody, read_model
 from tocsin.reloading import ConfigHolder
 
@@ -48,7 +48,10 @@ class ExplainApi:
         alerts = alerts_of(integration, asked.payload, at)
         routing = loaded.routing
         facts = await live_facts(self.redis, routing, alerts, now)
-        told = explain(routing, loaded.directory, integration, asked.payload, at, facts, notes)
+        stored = await live_covers(self.redis, loaded.schedules, now)
+        told = explain(
+            routing, loaded.directory, integration, asked.payload, at, facts, notes, stored
+        )
         return web.json_response(told.model_dump(mode="json"))
 
 

@@ -12,10 +12,11 @@ from ingest.config import Integration, pick_integration
 from ingest.web import MAX_BODY_BYTES
 from notifier.explain import Explanation, alerts_of, explain
 from router.explain import Facts
+from schedules.oncall import Cover
 from tocsin.config import LoadedConfig
 from tocsin.embedded import stored_url
 from tocsin.explain_text import render
-from tocsin.explaining import live_facts, parse_at
+from tocsin.explaining import live_covers, live_facts, parse_at
 from tocsin.settings import Settings
 from tocsin.store import StoreUrlError, connect, describe
 from tocsin.storecmd import add_data_dir, fail
@@ -77,6 +78,7 @@ async def _explain(
     notes: list[str],
 ) -> Explanation:
     routing = loaded.routing
+    stored: dict[str, list[Cover]] = {}
     url = settings.redis_url or stored_url(settings.data_dir)
     if url is None:
         facts = Facts(
@@ -92,6 +94,7 @@ async def _explain(
             try:
                 alerts = alerts_of(integration, payload, at)
                 facts = await live_facts(redis, routing, alerts, now)
+                stored = await live_covers(redis, loaded.schedules, now)
             finally:
                 await redis.aclose()
             if facts.silences is not None:
@@ -99,4 +102,4 @@ async def _explain(
                     *notes,
                     f"silences, inhibiting alerts and open incidents read from {describe(url)}",
                 ]
-    return explain(routing, loaded.directory, integration, payload, at, facts, notes)
+    return explain(routing, loaded.directory, integration, payload, at, facts, notes, stored)

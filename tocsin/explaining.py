@@ -2,7 +2,7 @@
 the pure core (``notifier.explain``): the instant asked about, and (not offline) the store's
 live facts."""
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 
 from redis.asyncio import Redis
@@ -13,6 +13,8 @@ from router.config import RoutingConfig
 from router.explain import Facts, group_keys
 from router.silence_store import SilenceStore
 from router.store import IncidentStore
+from schedules.oncall import Cover
+from schedules.override_store import OverrideStore
 
 NO_OFFSET_NOTE = "the time has no UTC offset: read as UTC"
 
@@ -53,3 +55,14 @@ async def live_facts(
     except (RedisError, OSError) as error:
         return Facts(unchecked=f"store unreachable ({error})")
     return Facts(silences=silences, firing_groups=frozenset(firing), open_incidents=open_incidents)
+
+
+async def live_covers(
+    redis: Redis, schedules: Collection[str], now: datetime
+) -> dict[str, list[Cover]]:
+    """The schedules' stored overrides, so an explanation names who a page would reach;
+    none when the store does not answer (``live_facts`` says so)."""
+    try:
+        return await OverrideStore(redis).covers_of(schedules, now)
+    except (RedisError, OSError):
+        return {}

@@ -21,8 +21,10 @@ from ingest.web import WEBHOOK_PATH
 from notifier.explain import Explanation
 from router.models import Incident
 from router.silences import Silence
+from schedules.stored import StoredOverride
 from tocsin.api import Acting
 from tocsin.explain_api import ExplainRequest
+from tocsin.overrides_api import OverrideRequest
 from tocsin.reports_api import ReportAnswer
 
 PATH = "/openapi.json"
@@ -80,11 +82,13 @@ def document(sources: Mapping[str, Source]) -> dict[str, Any]:
             ("Acting", "validation", _model(Acting)),
             ("ExplainRequest", "validation", _model(ExplainRequest)),
             ("PostableSilence", "validation", _model(Silence)),
+            ("OverrideRequest", "validation", _model(OverrideRequest)),
             ("Incident", "serialization", _model(Incident)),
             ("Explanation", "serialization", _model(Explanation)),
             ("Silence", "serialization", _model(Silence)),
             ("ChangeEvent", "serialization", _model(ChangeEvent)),
             ("Report", "serialization", _model(ReportAnswer)),
+            ("StoredOverride", "serialization", _model(StoredOverride)),
         ]
     )
     paths: dict[str, Any] = {}
@@ -92,6 +96,7 @@ def document(sources: Mapping[str, Source]) -> dict[str, Any]:
         body = schemas.get(f"{name}_webhook", {})
         paths[WEBHOOK_PATH.replace("{source}", name)] = {"post": _webhook(name, body)}
     paths |= _pagerduty(schemas) | _incidents(schemas) | _silences(schemas) | _reports(schemas)
+    paths |= _overrides(schemas)
     ping = {
         "summary": "A heartbeat's ping: its timer starts again",
         "parameters": [_path("token", "The heartbeat integration's token")],
@@ -234,6 +239,46 @@ def _incidents(schemas: Mapping[str, Any]) -> dict[str, Any]:
         },
         "/api/v1/incidents/{id}/acknowledge": {"post": {"summary": "Acknowledge", **action}},
         "/api/v1/incidents/{id}/resolve": {"post": {"summary": "Resolve", **action}},
+    }
+
+
+def _overrides(schemas: Mapping[str, Any]) -> dict[str, Any]:
+    override = schemas["StoredOverride"]
+    schedule = _path("name", "The schedule's name")
+    listed = _object({"overrides": {"type": "array", "items": override}})
+    return {
+        "/api/v1/schedules/{name}/overrides": {
+            "get": {
+                "summary": "A schedule's stored overrides not over yet, soonest ending first",
+                "security": _BEARER,
+                "parameters": [schedule],
+                "responses": {
+                    "200": _json(listed, "Overrides"),
+                    **_errors("401", "403", "404"),
+                },
+            },
+            "post": {
+                "summary": "Someone stands in; times without offset are the schedule's zone",
+                "security": _BEARER,
+                "parameters": [schedule],
+                "requestBody": _body(schemas["OverrideRequest"]),
+                "responses": {
+                    "201": _json({"allOf": [override]}, "Stored"),
+                    **_errors("400", "401", "403", "404", "408", "413"),
+                },
+            },
+        },
+        "/api/v1/schedules/{name}/overrides/{id}": {
+            "delete": {
+                "summary": "Take a stored override back",
+                "security": _BEARER,
+                "parameters": [schedule, _path("id", "The override's id")],
+                "responses": {
+                    "204": {"description": "Removed"},
+                    **_errors("401", "403", "404"),
+                },
+            }
+        },
     }
 
 

@@ -6,13 +6,16 @@ schedule's."""
 import argparse
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from schedules.models import Schedule
-from schedules.oncall import Shift, shifts
+from schedules.oncall import Cover, Shift, shifts
 from tocsin.config import LoadedConfig
+from tocsin.override_cli import stored_covers
+from tocsin.settings import Settings
 from tocsin.storecmd import fail
 
 MAX_DAYS = 366
@@ -36,7 +39,10 @@ def add_parser(
 
 
 def shifts_command(
-    loaded: LoadedConfig, args: argparse.Namespace, clock: Callable[[], datetime]
+    loaded: LoadedConfig,
+    args: argparse.Namespace,
+    clock: Callable[[], datetime],
+    settings: Settings,
 ) -> int:
     schedule = loaded.schedules.get(args.schedule)
     if schedule is None:
@@ -54,13 +60,14 @@ def shifts_command(
     if start.tzinfo is None:
         start = start.replace(tzinfo=schedule.zone)
     end = start + timedelta(days=args.days)
+    stored = stored_covers(settings, [schedule.name], clock()).get(schedule.name, [])
     found = [
-        shift
-        for shift in shifts(schedule, start, end)
+        _Row(shift, _is_stored(shift, stored))
+        for shift in shifts(schedule, start, end, stored)
         if args.person is None or shift.person == args.person
     ]
     if args.json:
-        print(json.dumps([_as_json(loaded, schedule, shift) for shift in found], indent=2))
+        print(json.dumps([_as_json(loaded, schedule, row) for row in found], indent=2))
     else:
         print("\n".join(_table(loaded, schedule, viewer, start, end, found)))
     return 0
@@ -76,11 +83,29 @@ def _viewer_zone(name: str | None, schedule: Schedule) -> ZoneInfo:
         ) from None
 
 
-def _who(loaded: LoadedConfig, shift: Shift) -> str:
+@dataclass(frozen=True, slots=True)
+class _Row:
+    shift: Shift
+    stored: bool
+    """An override from the store (``tocsin override``), not from the schedule's file."""
+
+
+def _is_stored(shift: Shift, stored: Sequence[Cover]) -> bool:
+    # Stored overrides lie above the file's, so one of the shift's person covering its
+    # start is the one that made the shift.
+    return shift.override and any(
+        c.person == shift.person and c.start <= shift.start < c.end for c in stored
+    )
+
+
+def _who(loaded: LoadedConfig, row: _Row) -> str:
+    shift = row.shift
     if shift.person is None:
         return "-- nobody (gap) --"
     known = loaded.config.people.get(shift.person)
     name = f"{known.name} ({shift.person})" if known else shift.person
+    if row.stored:
+        return f"{name}  [stored override]"
     return f"{name}  [override]" if shift.override else name
 
 
@@ -90,15 +115,15 @@ def _table(
     viewer: ZoneInfo,
     start: datetime,
     end: datetime,
-    found: list[Shift],
+    found: list[_Row],
 ) -> list[str]:
     zones = [schedule.zone] if viewer.key == schedule.timezone else [schedule.zone, viewer]
     header = f"{schedule.name}: {_at(start, schedule.zone)} to {_at(end, schedule.zone)}"
     columns = [f"{edge} ({zone.key})" for zone in zones for edge in ("from", "to")] + ["who"]
     rows = [
-        [_at(instant, zone) for zone in zones for instant in (shift.start, shift.end)]
-        + [_who(loaded, shift)]
-        for shift in found
+        [_at(instant, zone) for zone in zones for instant in (row.shift.start, row.shift.end)]
+        + [_who(loaded, row)]
+        for row in found
     ]
     widths = [max(len(row[i]) for row in [columns, *rows]) for i in range(len(columns))]
     lines = [
@@ -112,7 +137,8 @@ def _at(instant: datetime, zone: ZoneInfo) -> str:
     return instant.astimezone(zone).strftime("%a %Y-%m-%d %H:%M %Z")
 
 
-def _as_json(loaded: LoadedConfig, schedule: Schedule, shift: Shift) -> dict[str, object]:
+def _as_json(loaded: LoadedConfig, schedule: Schedule, row: _Row) -> dict[str, object]:
+    shift = row.shift
     known = loaded.config.people.get(shift.person or "")
     return {
         "person": shift.person,
@@ -120,5 +146,6 @@ def _as_json(loaded: LoadedConfig, schedule: Schedule, shift: Shift) -> dict[str
         "start": shift.start.astimezone(schedule.zone).isoformat(),
         "end": shift.end.astimezone(schedule.zone).isoformat(),
         "override": shift.override,
+        "stored_override": row.stored,
         "gap": shift.person is None,
     }

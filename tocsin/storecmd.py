@@ -6,6 +6,7 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 from arq.connections import ArqRedis
 from redis.exceptions import RedisError
@@ -14,6 +15,7 @@ from tocsin.embedded import stored_url
 from tocsin.settings import Settings
 from tocsin.store import StoreUrlError, connect
 
+T = TypeVar("T")
 Work = Callable[[ArqRedis], Awaitable[int]]
 
 
@@ -42,7 +44,7 @@ def on_store(settings: Settings, work: Work) -> int:
         return fail(f"cannot reach the store: {error}")
 
 
-async def _closing(redis: ArqRedis, work: Work) -> int:
+async def _closing(redis: ArqRedis, work: Callable[[ArqRedis], Awaitable[T]]) -> T:
     try:
         return await work(redis)
     finally:
@@ -52,3 +54,17 @@ async def _closing(redis: ArqRedis, work: Work) -> int:
 def fail(message: str) -> int:
     print(f"tocsin: {message}", file=sys.stderr)
     return 2
+
+
+def read_if_stored(settings: Settings, read: Callable[[ArqRedis], Awaitable[T]]) -> T | None:
+    """What ``read`` finds in the store, for commands that answer from the files alone too:
+    ``None`` when no store is set (quietly) or it cannot be read (saying so)."""
+    url = settings.redis_url or stored_url(settings.data_dir)
+    if url is None:
+        return None
+    try:
+        redis = connect(url)
+        return asyncio.run(_closing(redis, read))
+    except (StoreUrlError, OSError, RedisError) as error:
+        print(f"tocsin: the store was not read, the files alone answer: {error}", file=sys.stderr)
+        return None

@@ -12,6 +12,8 @@ from redis.asyncio import Redis
 from router.consumer import Router
 from router.silence_store import SilenceStore
 from router.silences import Silence, SilenceMatcher
+from schedules.override_store import OverrideStore
+from schedules.stored import StoredOverride
 from tests.conftest import ManualClock
 from tests.e2e.conftest import alertmanager_payload
 from tests.integration.test_api import Client, client, loaded, router, runtime, send, serve
@@ -149,3 +151,24 @@ async def test_without_the_store_no_token_can_be_checked(
             assert await response.json() == {"error": "storage unavailable, try again"}
     finally:
         await away.aclose()
+
+
+async def test_an_explanation_names_a_stored_stand_in(
+    client: Client, redis: Redis, clock: ManualClock
+) -> None:
+    await OverrideStore(redis).add(
+        StoredOverride(
+            id="",
+            schedule="payments-primary",
+            person="bob",
+            start=clock(),
+            end=clock() + timedelta(hours=1),
+            created_at=clock(),
+        ),
+        clock(),
+    )
+    payload = alertmanager_payload("firing")
+    told = await explained(client, {"integration": "prod-am", "payload": payload})
+
+    (page,) = told["alerts"][0]["pages"]
+    assert page["people"] == [{"id": "bob", "name": "Bob"}]  # alice's turn

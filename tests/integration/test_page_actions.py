@@ -22,6 +22,8 @@ from notifier.worker import EventConsumer
 from router.config import Route, RoutingConfig, by_name
 from router.models import Incident, IncidentStatus, TimelineKind
 from router.store import IncidentStore
+from schedules.override_store import OverrideStore
+from schedules.stored import StoredOverride
 from tests.conftest import ManualClock
 from tests.integration.test_paging import (
     DIRECTORY,
@@ -314,6 +316,26 @@ async def test_reassigning_to_someone_outside_the_policy_is_refused(desk: Desk) 
     assert status == 400
     assert "Nothing was done: &#x27;dave&#x27; is not a person of this incident" in page
     assert (await desk.incident(incident.id)).assigned_to is None
+
+
+async def test_a_stored_stand_in_can_be_handed_the_incident(desk: Desk, redis: Redis) -> None:
+    # Dave is in no level of the policy; standing in on its schedule puts him in it.
+    now = desk.clock()
+    dave = StoredOverride(
+        id="",
+        schedule="primary",
+        person="dave",
+        start=now,
+        end=now + timedelta(hours=1),
+        created_at=now,
+    )
+    await OverrideStore(redis).add(dave, now)
+    incident = await desk.open()
+
+    status, _ = await desk.post(desk.link(incident, "bob"), action="reassign", to="dave")
+
+    assert status == 303
+    assert (await desk.incident(incident.id)).assigned_to == "dave"
 
 
 @pytest.mark.parametrize(
