@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry
 from pydantic import BaseModel, ConfigDict
 from redis.asyncio import Redis
 
-from ingest.consuming import RETRY_AFTER, StreamConsumer, one_by_one, store_outage
+from ingest.consuming import RETRY_AFTER, StreamConsumer, by_key, store_outage
 from ingest.deadletters import DeadLetter, DeadLetters
 from ingest.stream import Entry
 from notifier import keys
@@ -41,6 +41,10 @@ it before the lease runs out."""
 JOB_TIMEOUT = JOB_DEADLINE + STORE_WAIT + timedelta(seconds=5)
 """arq's own limit, never reached (arq would drop the job). arq leases a running job for this
 long plus 10 s: how late a job whose worker was killed runs again (arq's default: 5 min)."""
+EVENTS_AT_ONCE = 32
+"""Incidents whose events are acted on at once: a page mostly waits (on the store, on a
+channel's server), so one waiting must not hold back the next incident's first page; an
+incident's own events still go in turn. Bounded, as each holds a store connection."""
 JOBS = "jobs"
 """The ``group`` of dead letters that are timer jobs, not stream entries."""
 
@@ -288,7 +292,7 @@ class EventConsumer:
             store.events,
             keys.EVENTS_GROUP,
             consumer,
-            one_by_one(self._handle),
+            by_key(self._handle, _incident, limit=EVENTS_AT_ONCE),
             dead_letters(store.redis),
             pager.clock,
             registry,
@@ -332,6 +336,10 @@ class EventConsumer:
     async def _buried(self, entry: Entry[IncidentEvent], reason: str) -> None:
         incident_id = entry.model.incident_id if entry.model is not None else None
         await self.pager.could_not_process(incident_id, reason, f"event:{entry.id}")
+
+
+def _incident(event: IncidentEvent) -> str:
+    return event.incident_id
 
 
 def dead_letters(redis: Redis) -> DeadLetters:
