@@ -60,6 +60,7 @@ class Deliveries:
         same name was sending is one its predecessor died sending: the process started in
         its place takes it at once rather than after the lease."""
         self.redis = redis
+        self._take = redis.register_script(_TAKE)
         self.name = name
         # Not the pid: in a container every start may get the same one.
         self.sender = f"{name} {secrets.token_hex(8)}"
@@ -90,18 +91,9 @@ class Deliveries:
         self._in_flight.update(asked)
         lease = int(SENDING_LEASE.total_seconds() * 1000)
         try:
-            answers = await cast(
-                Awaitable[list[int]],
-                self.redis.eval(
-                    _TAKE,
-                    len(asked) + 1,
-                    keys.deliveries(incident_id),
-                    *asked,
-                    str(lease),
-                    self.name,
-                    self.sender,
-                    *(sending[key] for key in asked),
-                ),
+            answers = await self._take(
+                keys=[keys.deliveries(incident_id), *asked],
+                args=[lease, self.name, self.sender, *(sending[key] for key in asked)],
             )
         except BaseException:
             self._in_flight.difference_update(asked)
