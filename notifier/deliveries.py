@@ -42,6 +42,16 @@ asks only for the others), and one another process of its name holds. Delivered 
 taken (one round trip decides both, where reading what was delivered took two more)."""
 
 
+_SETTLE = """
+for i = 1, #ARGV do
+  redis.call('HSET', KEYS[1], ARGV[i], '1')
+end
+redis.call('DEL', unpack(KEYS, 2))
+"""
+"""KEYS: the incident's deliveries, then the sending key of every delivery taken. ARGV: the
+fields of those delivered. Marked before released, in one step."""
+
+
 class Taking(IntEnum):
     """What ``take`` says of a delivery; as a number, whether the caller may send it."""
 
@@ -61,6 +71,7 @@ class Deliveries:
         its place takes it at once rather than after the lease."""
         self.redis = redis
         self._take = redis.register_script(_TAKE)
+        self._settle = redis.register_script(_SETTLE)
         self.name = name
         # Not the pid: in a container every start may get the same one.
         self.sender = f"{name} {secrets.token_hex(8)}"
@@ -118,11 +129,7 @@ class Deliveries:
             return
         sending = [keys.sending(incident_id, field) for field in taken]
         self._in_flight.difference_update(sending)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            if delivered:
-                pipe.hset(keys.deliveries(incident_id), mapping=dict.fromkeys(delivered, "1"))
-            pipe.delete(*sending)
-            await pipe.execute()
+        await self._settle(keys=[keys.deliveries(incident_id), *sending], args=delivered)
 
     async def forget_after(self, incident_id: str, ttl: timedelta) -> None:
         """Once an incident is over its memory only has to outlast late duplicate jobs."""
