@@ -70,22 +70,37 @@ BatchHandler = Callable[[Sequence[Entry[M]]], Awaitable[Outcomes]]
 handled, else its error. A store outage may also be raised for the whole batch."""
 
 
-def one_by_one(handle: Handler[M]) -> BatchHandler[M]:
-    """A batch handler that hands each entry to ``handle`` in turn; after a store outage the
-    rest are not tried (they would fail the same way)."""
+def by_key(handle: Handler[M], key: Callable[[M], str], *, limit: int) -> BatchHandler[M]:
+    """A batch handler that hands the entries of different keys (incidents) to ``handle`` at
+    once, ``limit`` keys at a time, and the entries of one key in turn, in stream order: a
+    slow entry (a channel waiting on its server) holds back only its own key. After a store
+    outage no entry not yet started is tried (it would fail the same way)."""
 
     async def batch(entries: Sequence[Entry[M]]) -> Outcomes:
-        outcomes: Outcomes = []
-        for entry in entries:
+        lanes: dict[str, list[int]] = {}
+        for index, entry in enumerate(entries):
             assert entry.model is not None
-            try:
-                await handle(entry.model, entry.id)
-            except Exception as error:
-                outcomes.append(error)
-                if store_outage(error):
-                    return outcomes + [error] * (len(entries) - len(outcomes))
-            else:
-                outcomes.append(None)
+            lanes.setdefault(key(entry.model), []).append(index)
+        outcomes: Outcomes = [None] * len(entries)
+        outage: list[BaseException] = []
+        gate = asyncio.Semaphore(limit)
+
+        async def lane(indexes: list[int]) -> None:
+            async with gate:
+                for index in indexes:
+                    if outage:
+                        outcomes[index] = outage[0]
+                        continue
+                    entry = entries[index]
+                    assert entry.model is not None
+                    try:
+                        await handle(entry.model, entry.id)
+                    except Exception as error:
+                        outcomes[index] = error
+                        if store_outage(error):
+                            outage.append(error)
+
+        await asyncio.gather(*(lane(indexes) for indexes in lanes.values()))
         return outcomes
 
     return batch

@@ -138,7 +138,7 @@ class Pager:
                 delay=due - now,
             )
             return
-        await self.page(incident_id, FIRST)
+        await self._page(incident, FIRST)
 
     async def reopened(self, incident_id: str, epoch: int) -> None:
         """Page from level 1 again; what was delivered is remembered for as long as the
@@ -164,9 +164,13 @@ class Pager:
 
     async def page(self, incident_id: str, step: Step, attempt: int = 0) -> None:
         """Page everyone at ``step``, then start its acknowledgement timer."""
-        incident = await self.store.get(incident_id)
+        await self._page(await self.store.get(incident_id), step, attempt)
+
+    async def _page(self, incident: Incident | None, step: Step, attempt: int = 0) -> None:
+        """``page``, with the incident as just read (an opening page reads it once)."""
         if not is_current(incident, step):
             return
+        incident_id = incident.id
         policy = self.directory.policies[incident.policy]
         level = policy.levels[step.level]
         now = self.clock()

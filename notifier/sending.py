@@ -23,7 +23,7 @@ from notifier.channels import (
     carries,
 )
 from notifier.config import Person
-from notifier.deliveries import Deliveries
+from notifier.deliveries import Deliveries, Taking
 from notifier.directory import Directory
 from notifier.escalation import Step, epoch_tag
 from notifier.signing import action_url
@@ -98,7 +98,6 @@ class Sender:
         people in it, the channels (by name) their notification rules want now."""
         if tag is None:
             tag = f"{kind}:{step.key}" if step else f"{epoch_tag(incident.page_epoch)}{kind}"
-        done = await self.deliveries.done(incident.id)
         records, _ = await self.store.alerts(incident.id, limit=MAX_ALERTS)
         sends = []
         for person_id in people:
@@ -118,44 +117,46 @@ class Sender:
             )
             wanted = only.get(person_id) if only is not None else None
             for channel in self.channels:
-                field = f"{tag}:{person_id}:{channel.name}"
                 if wanted is not None and channel.name not in wanted:
                     continue
-                if channel.reaches(person) and carries(channel, kind) and field not in done:
+                if channel.reaches(person) and carries(channel, kind):
+                    field = f"{tag}:{person_id}:{channel.name}"
                     sends.append((person_id, channel, field, person, note))
         # Two runs of one step at once (an event and a retry job) must not both send: each
-        # delivery is taken before it is sent (a taken one is in flight elsewhere), and what
-        # was delivered is read again once taken, as the other run may have just finished.
+        # delivery is taken before it is sent (a taken one is in flight elsewhere), and one
+        # already delivered, maybe by the other run just now, is not taken.
         taken = await self.deliveries.take(incident.id, [field for _, _, field, *_ in sends])
         results = [
             (person_id, channel.name, TAKEN_ELSEWHERE)
-            for (person_id, channel, *_), mine in zip(sends, taken, strict=True)
-            if not mine
+            for (person_id, channel, *_), taking in zip(sends, taken, strict=True)
+            if taking is Taking.HELD
         ]
-        ours = [send for send, mine in zip(sends, taken, strict=True) if mine]
+        ours = [send for send, taking in zip(sends, taken, strict=True) if taking is Taking.MINE]
+        fields = [field for _, _, field, *_ in ours]
         try:
-            delivered = await self.deliveries.done(incident.id)
-            sends = [send for send in ours if send[2] not in delivered]
-            results += await self._send_taken(incident, kind, step, sends)
-        finally:
-            # Also when a store outage or a deadline cut this run short: a later run must
-            # be free to make what this one did not record.
-            await self.deliveries.release(incident.id, [field for _, _, field, *_ in ours])
-        return results
+            outcomes = await asyncio.gather(
+                *(self._timed(channel, person, note) for _, channel, _, person, note in ours)
+            )
+        except BaseException:
+            # A deadline cut this run short: a later run must be free to make what this one
+            # did not record.
+            await self.deliveries.release(incident.id, fields)
+            raise
+        delivered = [send[2] for send, result in zip(ours, outcomes, strict=True) if result.ok]
+        await self.deliveries.settle(incident.id, delivered, fields)
+        return results + self._recorded(incident, kind, step, ours, outcomes)
 
-    async def _send_taken(
+    def _recorded(
         self,
         incident: Incident,
         kind: Kind,
         step: Step | None,
         sends: Sequence[tuple[str, Channel, str, Person, Notification]],
+        outcomes: Sequence[DeliveryResult],
     ) -> Delivered:
-        """Make the deliveries this run took, each recorded once made."""
-        outcomes = await asyncio.gather(
-            *(self._timed(channel, person, note) for _, channel, _, person, note in sends)
-        )
+        """Count and log the deliveries this run made, once recorded."""
         results = []
-        for (person_id, channel, field, *_), result in zip(sends, outcomes, strict=True):
+        for (person_id, channel, *_), result in zip(sends, outcomes, strict=True):
             self._sent.labels(channel.name, kind, "ok" if result.ok else "failed").inc()
             facts = {"incident": incident.id, "person": person_id, "channel": channel.name}
             where = f"incident {incident.id}: {person_id} by {channel.name}"
@@ -163,7 +164,6 @@ class Sender:
                 facts["level"] = str(step.level + 1)
                 where += f", {step}"
             if result.ok:
-                await self.deliveries.mark(incident.id, field)
                 event = "paged" if kind == "page" else f"{kind}_notice"
                 log.info("%s %s", event.replace("_", " "), where, extra={"event": event, **facts})
             else:

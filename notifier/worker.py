@@ -10,11 +10,14 @@ from typing import Any, Literal, TypedDict
 
 from arq import Retry, Worker
 from arq.connections import ArqRedis
+from arq.constants import job_key_prefix, result_key_prefix
+from arq.jobs import serialize_job
+from arq.utils import timestamp_ms
 from prometheus_client import CollectorRegistry
 from pydantic import BaseModel, ConfigDict
 from redis.asyncio import Redis
 
-from ingest.consuming import RETRY_AFTER, StreamConsumer, one_by_one, store_outage
+from ingest.consuming import RETRY_AFTER, StreamConsumer, by_key, store_outage
 from ingest.deadletters import DeadLetter, DeadLetters
 from ingest.stream import Entry
 from notifier import keys
@@ -41,8 +44,25 @@ it before the lease runs out."""
 JOB_TIMEOUT = JOB_DEADLINE + STORE_WAIT + timedelta(seconds=5)
 """arq's own limit, never reached (arq would drop the job). arq leases a running job for this
 long plus 10 s: how late a job whose worker was killed runs again (arq's default: 5 min)."""
+EVENTS_AT_ONCE = 32
+"""Incidents whose events are acted on at once: a page mostly waits (on the store, on a
+channel's server), so one waiting must not hold back the next incident's first page; an
+incident's own events still go in turn. Bounded, as each holds a store connection."""
 JOBS = "jobs"
 """The ``group`` of dead letters that are timer jobs, not stream entries."""
+
+
+_ENQUEUE = """
+if redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 then
+  return 0
+end
+redis.call('PSETEX', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
+return 1
+"""
+"""arq's enqueue, in one round trip where arq's own takes three (WATCH, EXISTS, MULTI/EXEC):
+every page schedules its acknowledgement timer. KEYS: the job, its result, the queue. ARGV:
+the job's lifetime in ms, the job as arq serializes it, when it is due (unix ms), its id."""
 
 
 class ArqScheduler:
@@ -50,6 +70,7 @@ class ArqScheduler:
 
     def __init__(self, pool: ArqRedis) -> None:
         self.pool = pool
+        self._enqueue = pool.register_script(_ENQUEUE)
 
     async def schedule(
         self,
@@ -64,17 +85,16 @@ class ArqScheduler:
     ) -> None:
         # The person only where there is one, so each job takes the arguments it always did.
         asked = () if person is None else (person,)
-        await self.pool.enqueue_job(
-            job,
-            incident_id,
-            step.round,
-            step.level,
-            attempt,
-            step.epoch,
-            *asked,
-            _job_id=job_id,
-            _queue_name=keys.ARQ_QUEUE,
-            _defer_by=delay,
+        args = (incident_id, step.round, step.level, attempt, step.epoch, *asked)
+        # As arq's enqueue_job: the enqueuing host's clock, a lifetime of the delay and a day.
+        enqueued = timestamp_ms()
+        delay_ms = round(delay.total_seconds() * 1000)
+        serialized = serialize_job(
+            job, args, {}, None, enqueued, serializer=self.pool.job_serializer
+        )
+        await self._enqueue(
+            keys=[job_key_prefix + job_id, result_key_prefix + job_id, keys.ARQ_QUEUE],
+            args=[delay_ms + self.pool.expires_extra_ms, serialized, enqueued + delay_ms, job_id],
         )
 
 
@@ -319,7 +339,7 @@ class EventConsumer:
             store.events,
             keys.EVENTS_GROUP,
             consumer,
-            one_by_one(self._handle),
+            by_key(self._handle, _incident, limit=EVENTS_AT_ONCE),
             dead_letters(store.redis),
             pager.clock,
             registry,
@@ -363,6 +383,10 @@ class EventConsumer:
     async def _buried(self, entry: Entry[IncidentEvent], reason: str) -> None:
         incident_id = entry.model.incident_id if entry.model is not None else None
         await self.pager.could_not_process(incident_id, reason, f"event:{entry.id}")
+
+
+def _incident(event: IncidentEvent) -> str:
+    return event.incident_id
 
 
 def dead_letters(redis: Redis) -> DeadLetters:

@@ -79,6 +79,16 @@ if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
 return 1
 """
 
+_ALERTS_PAGE = """
+local order = redis.call('ZREVRANGE', KEYS[1], ARGV[1], ARGV[2])
+local shown = math.min(#order, tonumber(ARGV[3]))
+if shown == 0 then return {#order, {}} end
+return {#order, redis.call('HMGET', KEYS[2], unpack(order, 1, shown))}
+"""
+"""KEYS: the incident's alert order and its alerts. ARGV: the first and last rank to read (one
+past the page, to tell whether another follows), the page's size. Returns how many ranks were
+read and the page's alerts: one round trip, where reading the order then the alerts took two
+(every page sent lists the incident's alerts)."""
 _TAKE_REPORT = """
 local raw = redis.call('GET', KEYS[1])
 if not raw then return false end
@@ -121,6 +131,7 @@ class IncidentStore:
         self._args: ScriptArgs | None = None
         self._push_timeline = redis.register_script(_PUSH_TIMELINE)
         self._take_report = redis.register_script(_TAKE_REPORT)
+        self._alerts_page = redis.register_script(_ALERTS_PAGE)
         self._resolve = redis.register_script(_RESOLVE)
         self._retrigger = redis.register_script(_RETRIGGER)
 
@@ -152,18 +163,12 @@ class IncidentStore:
         cursor of the next page (``None`` after the last)."""
         if not 1 <= limit <= MAX_ALERTS_PAGE or cursor < 0:
             raise ValueError(f"limit must be 1..{MAX_ALERTS_PAGE} and cursor 0 or more")
-        order = await self.redis.zrevrange(keys.incident_order(incident_id), cursor, cursor + limit)
-        shown = order[:limit]
-        raws = (
-            await cast(
-                Awaitable[Sequence[bytes | None]],
-                self.redis.hmget(keys.incident_alerts(incident_id), shown),
-            )
-            if shown
-            else []
+        ranked, raws = await self._alerts_page(
+            keys=[keys.incident_order(incident_id), keys.incident_alerts(incident_id)],
+            args=[cursor, cursor + limit, limit],
         )
         records = [AlertRecord.model_validate_json(raw) for raw in raws if raw is not None]
-        return records, cursor + limit if len(order) > limit else None
+        return records, cursor + limit if ranked > limit else None
 
     async def timeline(self, incident_id: str) -> Timeline:
         raws = await cast(

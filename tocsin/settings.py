@@ -41,8 +41,9 @@ class Settings:
     data_dir: Path = Path(".tocsin")
     secret_key: str | None = None
     public_url: str | None = None
-    escalation_poll: timedelta = timedelta(milliseconds=200)
-    """How often the worker looks for due escalation timers (their precision)."""
+    escalation_poll: timedelta = timedelta(milliseconds=100)
+    """How often the worker looks for due escalation timers (their precision): a timer runs
+    up to this late, and an idle worker asks ten times a second, one cheap query each."""
     durability: Durability = Durability.PRIMARY
     log_format: str = "text"
     shutdown_grace: timedelta = timedelta(seconds=20)

@@ -47,7 +47,9 @@ from tests.integration.test_paging import (
     DIRECTORY,
     LEVEL_1_TIMEOUT,
     LEVEL_2_TIMEOUT,
+    PUBLIC_URL,
     ROUTING,
+    SECRET,
     RecordingChannel,
     alert,
     pager_with,
@@ -277,6 +279,49 @@ async def test_an_event_that_fails_is_read_again_and_the_batch_goes_on(
     assert [e.kind for e in await notifier.store.timeline(incident.id)].count(
         TimelineKind.PAGED
     ) == 2
+
+
+class WaitsForDave:
+    """Mail whose server answers Alice only once Dave was paged: her incident's page waits
+    on its channel while his goes out."""
+
+    name = "mail"
+
+    def __init__(self) -> None:
+        self.dave_paged = asyncio.Event()
+        self.delivered: list[str] = []
+
+    def reaches(self, person: Person) -> bool:
+        return person.email is not None
+
+    async def send(self, person: Person, note: Notification) -> DeliveryResult:
+        if note.person == "dave":
+            self.dave_paged.set()
+        else:
+            await self.dave_paged.wait()
+        self.delivered.append(note.person)
+        return DeliveryResult.delivered("250 OK")
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def test_a_page_waiting_on_its_channel_does_not_hold_back_another_incidents(
+    redis: Redis, pool: ArqRedis, clock: ManualClock
+) -> None:
+    store, mail = IncidentStore(redis), WaitsForDave()
+    links = Links(PUBLIC_URL, SECRET)
+    pager = Pager(store, DIRECTORY, [mail], links, ArqScheduler(pool), clock, CollectorRegistry())
+    consumer = EventConsumer(store, pager, "w1", CollectorRegistry())
+    await store.events.ensure_group(keys.EVENTS_GROUP)
+    for service in ("payments", "db"):  # alice's incident first in the stream
+        await store.apply_alert(alert(clock(), service), ROUTING)
+
+    async with asyncio.timeout(5):  # handled one at a time, alice's page would wait forever
+        assert await consumer.step() == 2
+
+    assert mail.delivered == ["dave", "alice"]
+    assert (await redis.xpending(store.events.key, keys.EVENTS_GROUP))["pending"] == 0
 
 
 async def test_an_event_that_always_fails_is_a_dead_letter_and_a_page_to_the_last_level(
