@@ -4,13 +4,14 @@
 and ``/incidents/{id}/postmortem.md``, the API's review of one incident behind a session
 instead of a token."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import aiohttp_jinja2
 from aiohttp import web
 
 from notifier.channels.render import format_time
 from router.reports import Noisy, Report
+from schedules.durations import format_duration
 from tocsin.console.auth import Gate
 from tocsin.console.incidents import spelled
 from tocsin.reports_api import ReportsApi, chart_response, postmortem_response
@@ -40,7 +41,7 @@ class ReportPages:
             targets=[
                 {
                     "severity": severity.value,
-                    "target": spelled_seconds(share.target_seconds),
+                    "target": format_duration(timedelta(seconds=share.target_seconds)),
                     "share": _percent(share.share),
                     "met": share.met,
                     "decided": share.decided,
@@ -77,7 +78,7 @@ class ReportPages:
         return answer
 
 
-def spelled_seconds(seconds: float) -> str:
+def _spelled_seconds(seconds: float) -> str:
     """Seconds stay seconds under a minute: a 40-second MTTA is not ``0m``."""
     whole = round(seconds)
     return f"{whole}s" if whole < 60 else spelled(whole)
@@ -89,8 +90,8 @@ def _numbers(made: Report) -> list[tuple[str, str]]:
         ("Open", str(made.open)),
         ("Acknowledged", str(made.acknowledged)),
         ("Resolved", str(made.resolved)),
-        ("MTTA", "—" if made.mtta_seconds is None else spelled_seconds(made.mtta_seconds)),
-        ("MTTR", "—" if made.mttr_seconds is None else spelled_seconds(made.mttr_seconds)),
+        ("MTTA", "—" if made.mtta_seconds is None else _spelled_seconds(made.mtta_seconds)),
+        ("MTTR", "—" if made.mttr_seconds is None else _spelled_seconds(made.mttr_seconds)),
         ("Escalated", _percent(made.escalation_rate)),
     ]
 
