@@ -95,7 +95,8 @@ def make_app(runtime: Runtime) -> web.Application:
     runtime.config.subscribe(act_by)
     pages = AckPages(actions, runtime.secret, runtime.clock, grace=config.ack_link_grace)
     add_ack_routes(app, pages)
-    add_console(app, runtime, actions)
+    reports = ReportsApi(runtime.redis, runtime.config, runtime.clock)
+    add_console(app, runtime, actions, reports)
     if config.twilio is not None:
         auth_token = config.twilio.auth_token.get_secret_value()
         gathers = GatherCallbacks(
@@ -106,7 +107,7 @@ def make_app(runtime: Runtime) -> web.Application:
     add_changes_routes(app, ChangesApi(changes, config.integrations))
     add_silence_routes(app, SilencesApi(SilenceStore(runtime.redis), runtime.clock))
     add_explain_routes(app, ExplainApi(runtime.config, runtime.redis, runtime.clock))
-    add_report_routes(app, ReportsApi(runtime.redis, runtime.config, runtime.clock))
+    add_report_routes(app, reports)
     overrides = OverrideStore(runtime.redis)
     add_override_routes(app, OverridesApi(overrides, runtime.config, runtime.clock))
     feeds = CalendarFeeds(runtime.config, overrides, runtime.secret, runtime.clock)

@@ -1,5 +1,5 @@
 """``tocsin up|web|router|worker|check|diff|oncall|shifts|override|calendar-url|explain|
-ingest-test|test|silence|incident|token|user|dead-letters``."""
+ingest-test|test|silence|incident|incidents|token|user|dead-letters``."""
 
 import argparse
 import asyncio
@@ -30,6 +30,8 @@ from tocsin.explain_cli import add_parser as add_explain_parser
 from tocsin.explain_cli import explain_command
 from tocsin.incident_cli import add_parser as add_incident_parser
 from tocsin.incident_cli import incident_command
+from tocsin.incidents_cli import add_parser as add_incidents_parser
+from tocsin.incidents_cli import incidents_command
 from tocsin.ingest_test_cli import add_parser as add_ingest_test_parser
 from tocsin.ingest_test_cli import ingest_test_command
 from tocsin.lint import DEFAULT_WEEKS, lint
@@ -84,6 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return silence_command(settings, args)
     if args.command == "token":
         return token_command(settings, args)
+    if args.command == "incidents":
+        return incidents_command(settings, args)
     if args.command == "diff":  # OLD and NEW need no configuration here
         return diff_command(settings.config_path, args, system_clock)
     if not settings.config_path.exists() and settings.config_path.parent.is_dir():
@@ -348,6 +352,7 @@ def _parser() -> argparse.ArgumentParser:
     add_ingest_test_parser(commands, common)
     add_test_parser(commands, common)
     add_incident_parser(commands, common)
+    add_incidents_parser(commands, common)
     add_token_parser(commands, common)
     add_user_parser(commands, common)
     return parser

@@ -67,7 +67,7 @@ class ReportsApi:
 
     async def report(self, request: web.Request) -> web.Response:
         try:
-            made, truncated, notes = await self._report(request)
+            made, truncated, notes = await self.made(request)
         except ValueError as error:
             return json_error(400, str(error))
         answer = ReportAnswer(**dict(made), truncated=truncated, notes=notes)
@@ -75,22 +75,19 @@ class ReportsApi:
 
     async def chart(self, request: web.Request) -> web.Response:
         try:
-            made, _, _ = await self._report(request)
+            made, _, _ = await self.made(request)
         except ValueError as error:
             return json_error(400, str(error))
-        return web.Response(text=incidents_chart(made), content_type="image/svg+xml")
+        return chart_response(made)
 
     async def postmortem(self, request: web.Request) -> web.Response:
-        incident_id = request.match_info["id"]
-        incident = await self.store.get(incident_id)
-        if incident is None:
-            return json_error(404, "no such incident")
-        alerts, _ = await self.store.alerts(incident_id, limit=MAX_ALERTS_PAGE)
-        timeline = await self.store.timeline(incident_id)
-        text = postmortem(incident, timeline, alerts)
-        return web.Response(text=text, content_type="text/markdown")
+        answer = await postmortem_response(self.store, request.match_info["id"])
+        return json_error(404, "no such incident") if answer is None else answer
 
-    async def _report(self, request: web.Request) -> tuple[Report, bool, list[str]]:
+    async def made(self, request: web.Request) -> tuple[Report, bool, list[str]]:
+        """The report of the request's ``?from=&to=``, whether it was truncated, and how the
+        range was read; ``ValueError`` names the parameter written wrong. The console's
+        reports page asks here too, so both show the same numbers."""
         now = self.clock()
         start, end, notes = report_range(request.query.get("from"), request.query.get("to"), now)
         gathered = await reviewed_between(self.redis, start, end)
@@ -99,6 +96,22 @@ class ReportsApi:
             gathered.truncated,
             notes,
         )
+
+
+def chart_response(made: Report) -> web.Response:
+    return web.Response(text=incidents_chart(made), content_type="image/svg+xml")
+
+
+async def postmortem_response(store: IncidentStore, incident_id: str) -> web.Response | None:
+    """The incident's review in Markdown, ``None`` if there is no such incident; for the API
+    (a token) and the console (a session) alike."""
+    incident = await store.get(incident_id)
+    if incident is None:
+        return None
+    alerts, _ = await store.alerts(incident_id, limit=MAX_ALERTS_PAGE)
+    timeline = await store.timeline(incident_id)
+    text = postmortem(incident, timeline, alerts)
+    return web.Response(text=text, content_type="text/markdown")
 
 
 def add_routes(app: web.Application, api: ReportsApi) -> None:

@@ -6,6 +6,7 @@ Screenshots of each step go to the test's own directory."""
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -143,3 +144,27 @@ async def test_the_same_on_a_phone_from_the_incident_list(
     assert incident is not None
     assert incident.resolved_by == "alice"
     await context.close()
+
+
+async def test_the_reports_chart_loads_under_the_consoles_csp(
+    served: Served, browser: Browser, clock: ManualClock, tmp_path: Path
+) -> None:
+    """The chart is an ``<img>`` of a console route: the browser loads it with the session
+    and the CSP (``img-src 'self'``) lets it through, with nothing refused."""
+    await served.alert("HighLatency")
+    clock.advance(timedelta(minutes=1))
+    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+    said: list[str] = []
+    page.on("console", lambda message: said.append(message.text))
+    failed: list[str] = []
+    page.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
+    await sign_in(page, served.url)
+    await page.get_by_role("link", name="Reports").click()
+    await page.get_by_role("heading", name="Reports").wait_for()
+    chart = page.get_by_role("img", name="Incidents per day by severity")
+    await chart.wait_for()
+    await page.wait_for_load_state("load")
+    assert await chart.evaluate("image => image.complete && image.naturalWidth") == 930
+    await page.screenshot(path=str(tmp_path / "reports.png"), full_page=True)
+    assert failed == []
+    assert [text for text in said if "Content Security Policy" in text] == []

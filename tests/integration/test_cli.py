@@ -2,6 +2,7 @@
 that say what to fix (never a stack trace). In-process, except one real ``python -m tocsin``."""
 
 import asyncio
+import json
 import logging
 import os
 import subprocess
@@ -513,31 +514,34 @@ def test_a_bad_silence_command_says_why(
     assert message in line
 
 
+async def open_incident(valkey_url: str, dedup_key: str, summary: str) -> str:
+    """An incident opened by one firing alert, as the router opens it; its id."""
+    store = IncidentStore(connect(valkey_url))
+    try:
+        routing = RoutingConfig(routes=[Route(policy="p")])
+        alert = Alert(
+            dedup_key=dedup_key,
+            status=AlertStatus.FIRING,
+            summary=summary,
+            labels={"host": "db-1"},
+            integration="prom",
+            source="alertmanager",
+            received_at=datetime.now(UTC),
+        )
+        change = await store.apply_alert(alert, routing)
+        assert change.incident_id is not None
+        return change.incident_id
+    finally:
+        await store.redis.aclose()
+
+
 def test_incident_resolve_from_the_command_line(
     valkey_url: str,
     redis: Redis,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    async def open_incident() -> str:
-        store = IncidentStore(connect(valkey_url))
-        try:
-            routing = RoutingConfig(routes=[Route(policy="p")])
-            alert = Alert(
-                dedup_key="disk",
-                status=AlertStatus.FIRING,
-                summary="disk full",
-                integration="prom",
-                source="alertmanager",
-                received_at=datetime.now(UTC),
-            )
-            change = await store.apply_alert(alert, routing)
-            assert change.incident_id is not None
-            return change.incident_id
-        finally:
-            await store.redis.aclose()
-
-    incident_id = asyncio.run(open_incident())
+    incident_id = asyncio.run(open_incident(valkey_url, "disk", "disk full"))
     monkeypatch.setenv("TOCSIN_REDIS_URL", valkey_url)
     resolve = ["incident", "resolve", "--config", str(DEPLOY), incident_id]
 
@@ -552,3 +556,58 @@ def test_incident_resolve_from_the_command_line(
     assert main([*resolve, "--by", " "]) == 2
     (line,) = refused(capsys)
     assert line == "tocsin: --by: say who resolves the incident"
+
+
+def test_incidents_from_the_command_line(
+    valkey_url: str,
+    redis: Redis,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    disk = asyncio.run(open_incident(valkey_url, "disk", "disk full"))
+    cpu = asyncio.run(open_incident(valkey_url, "cpu", "cpu hot\x1b[2J"))
+    monkeypatch.setenv("TOCSIN_REDIS_URL", valkey_url)
+    assert main(["incident", "resolve", "--config", str(DEPLOY), disk, "--by", "al"]) == 0
+    capsys.readouterr()
+
+    assert main(["incidents"]) == 0
+    header, row = capsys.readouterr().out.splitlines()
+    assert header.split() == ["ID", "SEVERITY", "STATUS", "AGE", "TITLE", "OWNER"]
+    assert row.split() == [cpu, "SEV2", "triggered", "0m", "cpu", "hot?[2J"]
+
+    assert main(["incidents", "--status", "all", "--limit", "5"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines[1:]] == [cpu, disk]  # newest first
+    assert lines[2].split()[2:] == ["resolved", "0m", "disk", "full"]
+
+    assert main(["incidents", "--status", "all", "--limit", "1", "--json"]) == 0
+    [listed] = json.loads(capsys.readouterr().out)["incidents"]
+    assert (listed["id"], listed["title"]) == (cpu, "cpu hot\x1b[2J")
+
+    assert main(["incidents", "show", disk]) == 0
+    shown = capsys.readouterr().out.splitlines()
+    assert shown[0] == f"#{disk} SEV2 disk full"
+    assert shown[1].startswith("resolved · opened ")
+    assert "Alerts (1 firing of 1):" in shown  # resolved by hand, not by its alert
+    assert "           host=db-1" in shown
+    assert shown[-1].endswith(" UTC  resolved · al · resolved by al")
+    assert main(["incidents", "show", disk, "--json"]) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert [e["kind"] for e in body["timeline"]][-1] == "resolved"
+    assert body["alerts"][0]["labels"] == {"host": "db-1"}
+
+    assert main(["incidents", "show", "99"]) == 2
+    (line,) = refused(capsys)
+    assert line == "tocsin: no incident '99' (or it was resolved and has expired)"
+    with pytest.raises(SystemExit) as exited:
+        main(["incidents", "--limit", "0"])
+    assert exited.value.code == 2
+    assert "--limit: a number from 1 to 1000, not '0'" in capsys.readouterr().err
+
+
+def test_incidents_without_a_store_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["incidents", "--data-dir", str(tmp_path)]) == 2
+    (line,) = refused(capsys)
+    assert line.startswith("tocsin: TOCSIN_REDIS_URL is not set, and no running `tocsin up`")

@@ -32,7 +32,15 @@ from tocsin.settings import Settings
 
 Client = TestClient[web.Request, web.Application]
 PASSWORD = "correct horse battery"
-PAGES = ["/", "/incidents/1", "/oncall", "/silences"]
+PAGES = [
+    "/",
+    "/incidents/1",
+    "/incidents/1/postmortem.md",
+    "/oncall",
+    "/silences",
+    "/reports",
+    "/reports/incidents.svg",
+]
 
 
 @pytest.fixture(scope="module")

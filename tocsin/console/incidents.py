@@ -213,7 +213,11 @@ def _web_link(url: str) -> bool:
 
 
 def _age(now: datetime, then: datetime) -> str:
-    seconds = max(0, int((now - then).total_seconds()))
+    return spelled(max(0, int((now - then).total_seconds())))
+
+
+def spelled(seconds: int) -> str:
+    """A span to the minute or hour, as a person reads it at a glance: ``1h 35m``."""
     if seconds < 3600:
         return f"{seconds // 60}m"
     if seconds < 86400:

@@ -14,11 +14,21 @@ from tocsin.console.incidents import IncidentPages
 from tocsin.console.login import Login
 from tocsin.console.oncall import OnCallPage
 from tocsin.console.passwords import Passwords
+from tocsin.console.reports import ReportPages
 from tocsin.console.silences import SilencePages
+from tocsin.reports_api import ReportsApi
 from tocsin.runtime import Runtime
 
 STATIC = Path(__file__).parent / "static"
-_PAGE_PREFIXES = ("/incidents/", "/oncall", "/silences", "/login", "/logout", "/console/")
+_PAGE_PREFIXES = (
+    "/incidents/",
+    "/oncall",
+    "/silences",
+    "/reports",
+    "/login",
+    "/logout",
+    "/console/",
+)
 
 _HEADERS = {
     "Cache-Control": "no-store",
@@ -31,7 +41,9 @@ _HEADERS = {
 }
 
 
-def add_console(app: web.Application, runtime: Runtime, actions: PageActions) -> None:
+def add_console(
+    app: web.Application, runtime: Runtime, actions: PageActions, reports: ReportsApi
+) -> None:
     config = runtime.config.current.config
     gate = Gate(config.console, config.people, runtime.secret, runtime.clock)
     aiohttp_jinja2.setup(
@@ -45,11 +57,15 @@ def add_console(app: web.Application, runtime: Runtime, actions: PageActions) ->
     login = Login(gate, Passwords(runtime.redis))
     oncall = OnCallPage(gate, runtime.config)
     silences = SilencePages(gate, SilenceStore(runtime.redis))
+    report_pages = ReportPages(gate, reports)
     app.router.add_get("/", incidents.listing)
     app.router.add_get("/incidents/{id}", incidents.show)
     app.router.add_post("/incidents/{id}/act", incidents.act)
     app.router.add_post("/incidents/{id}/note", incidents.note)
+    app.router.add_get("/incidents/{id}/postmortem.md", report_pages.postmortem)
     app.router.add_get("/oncall", oncall.show)
+    app.router.add_get("/reports", report_pages.show)
+    app.router.add_get("/reports/incidents.svg", report_pages.chart)
     app.router.add_get("/silences", silences.listing)
     app.router.add_post("/silences", silences.create)
     app.router.add_post("/silences/{id}/expire", silences.expire)
