@@ -1,17 +1,24 @@
 """``/api/v1``: incidents as JSON, for scripts and dashboards, and acting on them
-(acknowledge, resolve) for chat bots and tools. Who may do what is checked before a handler
+(acknowledge, resolve, and the incident page's other actions and notes) for chat bots and
+tools. Who may do what is checked before a handler
 runs (``tocsin.api_auth``); acting records the token, or a person its body names."""
 
 import logging
+from collections.abc import Sequence
+from typing import Annotated, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from ingest.clock import Clock
+from notifier.page_actions import BadRequest, PageActions
+from notifier.signing import Action
 from router.incidents import Resolution
-from router.models import Incident
+from router.models import Incident, TimelineEvent, TimelineKind
 from router.store import MAX_ALERTS_PAGE, IllegalTransition, IncidentNotFound, IncidentStore
 from tocsin.api_auth import TOKEN
+from tocsin.console.incidents import MAX_NOTE
+from tocsin.incident_filter import BadFilter, IncidentFilter, parse_filter
 from tocsin.json_body import BadBody, read_model
 from tocsin.reloading import ConfigHolder
 
@@ -22,6 +29,11 @@ DEFAULT_ALERTS = 100
 MAX_OFFSET = 1_000_000_000
 """Far past any real history, and small enough for Redis's 64-bit ranges."""
 MAX_ACTION_BYTES = 4096
+MAX_NOTE_BYTES = 4 * MAX_NOTE + MAX_ACTION_BYTES
+"""Room for a note of ``MAX_NOTE`` characters of any script, escaped or not."""
+MAX_SCANNED = 10_000
+"""Incidents read, newest first, to answer a filtered list: a bound on one request's work."""
+SCAN_PAGE = 500
 
 
 class Acting(BaseModel):
@@ -33,9 +45,28 @@ class Acting(BaseModel):
     by: str | None = None
 
 
+class Snoozing(Acting):
+    minutes: Literal[15, 30, 60]
+
+
+class Reassigning(Acting):
+    to: str
+    """A person of the incident's escalation policy."""
+
+
+class Noting(Acting):
+    text: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NOTE)
+    ]
+
+
 class IncidentsApi:
-    def __init__(self, store: IncidentStore, config: ConfigHolder, clock: Clock) -> None:
+    def __init__(
+        self, store: IncidentStore, actions: PageActions, config: ConfigHolder, clock: Clock
+    ) -> None:
         self.store = store
+        self.actions = actions
+        """The incident page's own actions, so the API answers as the page does."""
         self.config = config
         """Read per request: an edit of people or retention applies to the next one."""
         self.clock = clock
@@ -47,7 +78,15 @@ class IncidentsApi:
             return _error(400, "limit and offset must be whole numbers")
         if not (1 <= limit <= MAX_LIMIT and offset <= MAX_OFFSET):
             return _error(400, f"limit must be 1..{MAX_LIMIT} and offset 0..{MAX_OFFSET}")
-        incidents = await self.store.list(limit=limit, offset=offset)
+        try:
+            chosen = parse_filter(request.query)
+        except BadFilter as error:
+            return _error(400, str(error))
+        incidents: Sequence[Incident]
+        if chosen.everything:
+            incidents = await self.store.list(limit=limit, offset=offset)
+        else:
+            incidents = await self._filtered(chosen, limit, offset)
         return web.json_response({"incidents": [i.model_dump(mode="json") for i in incidents]})
 
     async def get(self, request: web.Request) -> web.Response:
@@ -111,9 +150,87 @@ class IncidentsApi:
             _log("resolved", incident_id, person)
         return _acted(incident, outcome.value.replace("_", " "))
 
+    async def escalate(self, request: web.Request) -> web.Response:
+        return await self._page_action(request, Action.ESCALATE, {})
+
+    async def snooze(self, request: web.Request) -> web.Response:
+        """For 15, 30 or 60 minutes, as the incident page offers."""
+        try:
+            body = await read_model(request, Snoozing, limit=MAX_ACTION_BYTES)
+        except BadBody as error:
+            return _error(error.status, str(error))
+        return await self._page_action(request, Action.SNOOZE, {"minutes": str(body.minutes)}, body)
+
+    async def reassign(self, request: web.Request) -> web.Response:
+        try:
+            body = await read_model(request, Reassigning, limit=MAX_ACTION_BYTES)
+        except BadBody as error:
+            return _error(error.status, str(error))
+        return await self._page_action(request, Action.REASSIGN, {"to": body.to}, body)
+
+    async def note(self, request: web.Request) -> web.Response:
+        incident_id = request.match_info["id"]
+        try:
+            body = await read_model(request, Noting, limit=MAX_NOTE_BYTES)
+            person = self._person(request, body)
+        except BadBody as error:
+            return _error(error.status, str(error))
+        event = TimelineEvent(
+            at=self.clock(), kind=TimelineKind.NOTE, person=person, detail=body.text
+        )
+        try:
+            await self.store.add_timeline(incident_id, [event])
+        except IncidentNotFound:
+            return _error(404, "no such incident")
+        incident = await self.store.get(incident_id)
+        if incident is None:  # expired just now
+            return _error(404, "no such incident")
+        _log("note", incident_id, person)
+        return _acted(incident, "noted")
+
+    async def _page_action(
+        self, request: web.Request, action: Action, form: dict[str, str], body: Acting | None = None
+    ) -> web.Response:
+        """An action of the incident page, answered in its words; ``body`` when the handler
+        has read one already (else it is read for ``by``)."""
+        incident_id = request.match_info["id"]
+        try:
+            person = await self._who(request) if body is None else self._person(request, body)
+        except BadBody as error:
+            return _error(error.status, str(error))
+        incident = await self.store.get(incident_id)
+        if incident is None:
+            return _error(404, "no such incident")
+        try:
+            answer = await self.actions.act(incident, action, person, form, self.clock())
+        except BadRequest as error:
+            return _error(400, str(error))
+        except IncidentNotFound:
+            return _error(404, "no such incident")
+        if answer.status != 200:
+            return _error(answer.status, answer.message)
+        if answer.changed:
+            _log(action.value, incident_id, person)
+        return _acted(answer.incident, answer.message)
+
+    async def _filtered(
+        self, chosen: IncidentFilter, limit: int, offset: int
+    ) -> Sequence[Incident]:
+        """The matching ones among the newest ``MAX_SCANNED``, ``offset`` of them skipped."""
+        found: list[Incident] = []
+        for start in range(0, MAX_SCANNED, SCAN_PAGE):
+            page = await self.store.list(limit=SCAN_PAGE, offset=start)
+            found += [i for i in page if chosen.matches(i)]
+            if len(found) >= offset + limit or len(page) < SCAN_PAGE:
+                break
+        return found[offset : offset + limit]
+
     async def _who(self, request: web.Request) -> str:
         """The person the body names, else the token (``token:NAME``)."""
         acting = await read_model(request, Acting, limit=MAX_ACTION_BYTES, empty=Acting())
+        return self._person(request, acting)
+
+    def _person(self, request: web.Request, acting: Acting) -> str:
         if acting.by is None:
             return request[TOKEN].person
         if acting.by not in self.config.current.config.people:
@@ -154,3 +271,7 @@ def add_routes(app: web.Application, api: IncidentsApi) -> None:
     app.router.add_get("/api/v1/incidents/{id}", api.get)
     app.router.add_post("/api/v1/incidents/{id}/acknowledge", api.acknowledge)
     app.router.add_post("/api/v1/incidents/{id}/resolve", api.resolve)
+    app.router.add_post("/api/v1/incidents/{id}/escalate", api.escalate)
+    app.router.add_post("/api/v1/incidents/{id}/snooze", api.snooze)
+    app.router.add_post("/api/v1/incidents/{id}/reassign", api.reassign)
+    app.router.add_post("/api/v1/incidents/{id}/notes", api.note)

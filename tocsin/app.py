@@ -103,7 +103,7 @@ def make_app(runtime: Runtime) -> web.Application:
             store, runtime.secret, runtime.clock, auth_token, runtime.settings.base_url
         )
         add_voice_routes(app, gathers)
-    add_api_routes(app, IncidentsApi(store, runtime.config, runtime.clock))
+    add_api_routes(app, IncidentsApi(store, actions, runtime.config, runtime.clock))
     add_changes_routes(app, ChangesApi(changes, config.integrations))
     add_silence_routes(app, SilencesApi(SilenceStore(runtime.redis), runtime.clock))
     add_explain_routes(app, ExplainApi(runtime.config, runtime.redis, runtime.clock))

@@ -19,11 +19,13 @@ from ingest.sources import Source
 from ingest.sources.pagerduty import ChangeEvent, PagerDutySource
 from ingest.web import WEBHOOK_PATH
 from notifier.explain import Explanation
+from router.config import Severity
 from router.models import Incident
 from router.silences import Silence
 from schedules.stored import StoredOverride
-from tocsin.api import Acting
+from tocsin.api import MAX_SCANNED, Acting, Noting, Reassigning, Snoozing
 from tocsin.explain_api import ExplainRequest
+from tocsin.incident_filter import STATUSES
 from tocsin.overrides_api import OverrideRequest
 from tocsin.reports_api import ReportAnswer
 
@@ -80,6 +82,9 @@ def document(sources: Mapping[str, Source]) -> dict[str, Any]:
             ("PagerDutyEvent", "validation", PagerDutySource.payload),
             ("PagerDutyChangeEvent", "validation", PagerDutySource.change_payload),
             ("Acting", "validation", _model(Acting)),
+            ("Snoozing", "validation", _model(Snoozing)),
+            ("Reassigning", "validation", _model(Reassigning)),
+            ("Noting", "validation", _model(Noting)),
             ("ExplainRequest", "validation", _model(ExplainRequest)),
             ("PostableSilence", "validation", _model(Silence)),
             ("OverrideRequest", "validation", _model(OverrideRequest)),
@@ -212,8 +217,19 @@ def _incidents(schemas: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "/api/v1/incidents": {
             "get": {
-                "summary": "Open incidents",
+                "summary": "Incidents, newest first",
+                "description": (
+                    "status, severity and route choose among the newest"
+                    f" {MAX_SCANNED} incidents; offset counts the chosen ones"
+                ),
                 "security": _BEARER,
+                "parameters": [
+                    _query("limit", {"type": "integer", "minimum": 1}),
+                    _query("offset", {"type": "integer", "minimum": 0}),
+                    _query("status", {"enum": list(STATUSES)}),
+                    _query("severity", {"enum": [s.value for s in Severity]}),
+                    _query("route", {"type": "string"}),
+                ],
                 "responses": {
                     "200": _json(
                         _object({"incidents": {"type": "array", "items": incident}}), "Incidents"
@@ -239,6 +255,27 @@ def _incidents(schemas: Mapping[str, Any]) -> dict[str, Any]:
         },
         "/api/v1/incidents/{id}/acknowledge": {"post": {"summary": "Acknowledge", **action}},
         "/api/v1/incidents/{id}/resolve": {"post": {"summary": "Resolve", **action}},
+        "/api/v1/incidents/{id}/escalate": {
+            "post": {"summary": "Page the next level of the policy now", **action}
+        },
+        "/api/v1/incidents/{id}/snooze": {
+            "post": {"summary": "Snooze", **action, "requestBody": _body(schemas["Snoozing"])}
+        },
+        "/api/v1/incidents/{id}/reassign": {
+            "post": {
+                "summary": "Hand to a person of the policy",
+                **action,
+                "requestBody": _body(schemas["Reassigning"]),
+            }
+        },
+        "/api/v1/incidents/{id}/notes": {
+            "post": {
+                "summary": "Add a note to the timeline",
+                **action,
+                "requestBody": _body(schemas["Noting"]),
+                "responses": {"200": acted, **_errors("400", "401", "403", "404", "413")},
+            }
+        },
     }
 
 

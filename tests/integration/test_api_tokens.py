@@ -33,6 +33,9 @@ ENDPOINTS = {
     "explain": ("POST", "/api/v1/explain", EXPLAIN, Scope.READ),
     "acknowledge": ("POST", "/api/v1/incidents/1/acknowledge", None, Scope.WRITE),
     "resolve": ("POST", "/api/v1/incidents/1/resolve", None, Scope.WRITE),
+    "snooze": ("POST", "/api/v1/incidents/1/snooze", {"minutes": 15}, Scope.WRITE),
+    "reassign": ("POST", "/api/v1/incidents/1/reassign", {"to": "bob"}, Scope.WRITE),
+    "notes": ("POST", "/api/v1/incidents/1/notes", {"text": "looking"}, Scope.WRITE),
 }
 
 
