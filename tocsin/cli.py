@@ -1,5 +1,5 @@
 """``tocsin up|web|router|worker|check|diff|oncall|shifts|override|calendar-url|explain|
-ingest-test|test|silence|incident|incidents|token|user|dead-letters``."""
+ingest-test|test|silence|incident|incidents|ack|resolve|token|user|dead-letters``."""
 
 import argparse
 import asyncio
@@ -17,6 +17,8 @@ from redis.exceptions import RedisError
 from router.config import walk
 from schedules.oncall import who_is_on_call
 from schedules.yamlfile import ConfigFileError
+from tocsin.api_cli import add_parsers as add_api_parsers
+from tocsin.api_cli import api_command
 from tocsin.calendar_cli import add_parser as add_calendar_url_parser
 from tocsin.calendar_cli import calendar_url_command
 from tocsin.config import LoadedConfig, load_config, read_config
@@ -88,6 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return token_command(settings, args)
     if args.command == "incidents":
         return incidents_command(settings, args)
+    if args.command in ("ack", "resolve"):  # through a running server's API
+        return api_command(args)
     if args.command == "diff":  # OLD and NEW need no configuration here
         return diff_command(settings.config_path, args, system_clock)
     if not settings.config_path.exists() and settings.config_path.parent.is_dir():
@@ -353,6 +357,7 @@ def _parser() -> argparse.ArgumentParser:
     add_test_parser(commands, common)
     add_incident_parser(commands, common)
     add_incidents_parser(commands, common)
+    add_api_parsers(commands, common)
     add_token_parser(commands, common)
     add_user_parser(commands, common)
     return parser
