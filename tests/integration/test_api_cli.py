@@ -19,10 +19,11 @@ from tocsin.tokens import Scope, TokenStore
 __all__ = ["client", "loaded", "router", "runtime"]  # the fixtures of the incidents API's tests
 
 Captured = pytest.CaptureFixture[str]
+Patch = pytest.MonkeyPatch
 
 
 @pytest.fixture
-async def served(client: Client, router: Router, monkeypatch: pytest.MonkeyPatch) -> Client:
+async def served(client: Client, router: Router, monkeypatch: Patch) -> Client:
     """The server, with incident 1, where the commands look for it (and no token yet)."""
     await send(client, router)
     monkeypatch.setenv("TOCSIN_API_URL", str(client.make_url("/")))
@@ -41,11 +42,7 @@ async def token_for(redis: Redis, clock: ManualClock, scope: Scope) -> str:
 
 
 async def test_ack_and_resolve_through_the_api(
-    served: Client,
-    redis: Redis,
-    clock: ManualClock,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: Captured,
+    served: Client, redis: Redis, clock: ManualClock, monkeypatch: Patch, capsys: Captured
 ) -> None:
     monkeypatch.setenv("TOCSIN_API_TOKEN", await token_for(redis, clock, Scope.WRITE))
 
@@ -64,11 +61,7 @@ async def test_ack_and_resolve_through_the_api(
 
 
 async def test_each_refusal_is_one_line_and_exit_2(
-    served: Client,
-    redis: Redis,
-    clock: ManualClock,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: Captured,
+    served: Client, redis: Redis, clock: ManualClock, monkeypatch: Patch, capsys: Captured
 ) -> None:
     await act(served, "1", "resolve")
     writer = await token_for(redis, clock, Scope.WRITE)
