@@ -19,11 +19,13 @@ import pytest
 from aiohttp import web
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from playwright.async_api import Browser
 from redis.asyncio import Redis
 
 from ingest.keys import ALERT_STREAM
 from notifier import keys as notifier_keys
 from router import keys as router_keys
+from tests.e2e.browsers import chromium
 from tocsin.config import load_config
 from tocsin.runtime import Runtime
 from tocsin.service import Role, Running, running
@@ -354,3 +356,9 @@ async def every_role(config: Path, redis: Redis, valkey_url: str) -> AsyncIterat
     runtime = Runtime(settings, load_config(config), redis, b"k" * 32)
     async with running(runtime, list(Role)) as svc:
         yield svc
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with chromium() as launched:
+        yield launched

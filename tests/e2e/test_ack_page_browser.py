@@ -1,36 +1,18 @@
 """The acknowledge page in a real browser (Debian's Chromium driven by Playwright): opening
 the link changes nothing, the button acknowledges."""
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
-import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser
 from redis.asyncio import Redis
 
 from router.store import IncidentStore
+from tests.e2e.browsers import needs_chromium
 from tests.e2e.conftest import WEBHOOK, Sink, alertmanager_payload, eventually
 from tocsin.service import Running
 
-CHROMIUM = Path("/usr/bin/chromium")
-
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="needs Debian's Chromium: apt-get install chromium"
-)
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
-        )
-        try:
-            yield browser
-        finally:
-            await browser.close()
+pytestmark = needs_chromium
 
 
 async def test_the_link_shows_the_incident_and_the_button_acknowledges(

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
@@ -22,6 +22,7 @@ from router.consumer import Router
 from router.silence_store import SilenceStore
 from router.store import IncidentStore
 from tests.conftest import ManualClock
+from tests.e2e.browsers import needs_chromium
 from tests.e2e.conftest import alertmanager_payload
 from tests.integration.test_api import DEPLOY, WEBHOOK
 from tocsin.app import make_app
@@ -30,13 +31,10 @@ from tocsin.console.passwords import Passwords
 from tocsin.runtime import Runtime
 from tocsin.settings import Settings
 
-CHROMIUM = Path("/usr/bin/chromium")
 PASSWORD = "correct horse battery"
 PHONE = {"width": 390, "height": 844}
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="needs Debian's Chromium: apt-get install chromium"
-)
+pytestmark = needs_chromium
 
 
 @dataclass
@@ -51,19 +49,6 @@ class Served:
             response = await http.post(self.url + WEBHOOK, json=payload)
             assert response.status == 202
         assert await self.router.step() == 1
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
-        )
-        try:
-            yield browser
-        finally:
-            await browser.close()
 
 
 @pytest.fixture

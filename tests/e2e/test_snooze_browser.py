@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
@@ -29,16 +29,14 @@ from router.config import Route, RoutingConfig, by_name
 from router.models import IncidentStatus
 from router.store import IncidentStore
 from tests.conftest import ManualClock
+from tests.e2e.browsers import needs_chromium
 from tests.e2e.conftest import Mailbox
 from tests.integration.timers import Timers, Worker
 
-CHROMIUM = Path("/usr/bin/chromium")
 SECRET = b"browser-snooze-test-secret-0123"
 ALICE = "alice@example.com"
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="needs Debian's Chromium: apt-get install chromium"
-)
+pytestmark = needs_chromium
 
 ROUTING = RoutingConfig(routes=[Route(name="payments", policy="payments")])
 DIRECTORY = Directory(
@@ -57,19 +55,6 @@ DIRECTORY = Directory(
     },
     routes=by_name(ROUTING.tree),
 )
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
-        )
-        try:
-            yield browser
-        finally:
-            await browser.close()
 
 
 @pytest.fixture
