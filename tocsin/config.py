@@ -302,18 +302,13 @@ class _References:
                     message = unknown("person", member, self.config.people, "not in people")
                     self._problem(("groups", group, i), message)
         for person_id, person in self.config.people.items():
-            if person.email and self.config.smtp is None:
-                self._problem(
-                    ("people", person_id, "email"), "an email address needs an smtp section"
-                )
+            if person.email:
+                message = "an email address needs an smtp section"
+                self._needs(("people", person_id, "email"), "smtp", message)
             for key in ("slack_user", "slack_channel"):
-                if (
-                    getattr(person, key)
-                    and self.config.slack is None
-                    and not self._failed("slack", "")
-                ):
+                if getattr(person, key):
                     message = f"{key} needs a slack section (bot_token)"
-                    self._problem(("people", person_id, key), message)
+                    self._needs(("people", person_id, key), "slack", message)
             self._phone(person_id, person)
             for where, message in rule_problems(person):
                 self._problem(("people", person_id, *where), message)
@@ -323,13 +318,18 @@ class _References:
                     "cannot be paged: give them a contact method (email, webhook, chat, console)",
                 )
 
+    def _needs(self, loc: Loc, section: str, message: str) -> None:
+        """A way to page that needs a section the file lacks; a section that is there but
+        had mistakes was reported already, at its own line."""
+        if getattr(self.config, section) is None and (section,) not in self.dropped:
+            self._problem(loc, message)
+
     def _phone(self, person_id: str, person: Person) -> None:
         twilio = self.config.twilio
-        if person.phone and twilio is None:
-            if not self._failed("twilio", ""):
-                message = "a phone number needs a twilio section"
-                self._problem(("people", person_id, "phone"), message)
-        elif person.by_phone("voice") and twilio is not None and twilio.sender is None:
+        if person.phone:
+            message = "a phone number needs a twilio section"
+            self._needs(("people", person_id, "phone"), "twilio", message)
+        if person.by_phone("voice") and twilio is not None and twilio.sender is None:
             self._problem(
                 ("people", person_id, "phone_methods"),
                 "voice calls need twilio.from (a messaging service cannot call)",
