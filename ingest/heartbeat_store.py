@@ -8,11 +8,12 @@ alert (or the other way round).
 
 from collections.abc import Awaitable, Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import cast
 
 from redis.asyncio import Redis
 
+from ingest.clock import epoch_ms, from_epoch_ms
 from ingest.heartbeats import Heartbeat, missed_alert, resumed_alert
 from ingest.keys import ALERT_STREAM, HEARTBEAT_MISSED, HEARTBEAT_PINGS
 from ingest.stream import as_text
@@ -70,7 +71,7 @@ class HeartbeatStore:
         """Record a ping of each; the names of those that were missed and now resolve."""
         if not heartbeats:
             return []
-        args = [str(_ms(now))]
+        args = [str(epoch_ms(now))]
         for heartbeat in heartbeats:
             args += [heartbeat.name, resumed_alert(heartbeat, now).model_dump_json()]
         return await self._run(_PING, args)
@@ -89,17 +90,17 @@ class HeartbeatStore:
         """Start the clocks of heartbeats never seen before (a process that got there first
         keeps its time)."""
         if names:
-            await self.redis.zadd(HEARTBEAT_PINGS, dict.fromkeys(names, _ms(now)), nx=True)
+            await self.redis.zadd(HEARTBEAT_PINGS, dict.fromkeys(names, epoch_ms(now)), nx=True)
 
     async def miss(self, overdue: Sequence[tuple[Heartbeat, datetime]], now: datetime) -> list[str]:
         """Mark each (heartbeat, its last ping as read) missed and append its alert, unless a
         ping came since or another process did it first; the names this call marked."""
         missed: list[str] = []
         for start in range(0, len(overdue), MISS_BATCH):
-            args = [str(_ms(now))]
+            args = [str(epoch_ms(now))]
             for heartbeat, last_ping in overdue[start : start + MISS_BATCH]:
                 alert = missed_alert(heartbeat, last_ping, now)
-                args += [heartbeat.name, str(_ms(last_ping)), alert.model_dump_json()]
+                args += [heartbeat.name, str(epoch_ms(last_ping)), alert.model_dump_json()]
             missed += await self._run(_MISS, args)
         return missed
 
@@ -109,14 +110,5 @@ class HeartbeatStore:
         return [as_text(name) for name in names]
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MS = timedelta(milliseconds=1)
-
-
-def _ms(moment: datetime) -> int:
-    # In whole numbers: a time read back must compare equal to the score it came from.
-    return (moment - _EPOCH) // _MS
-
-
 def _time(ms: float) -> datetime:
-    return _EPOCH + int(ms) * _MS
+    return from_epoch_ms(int(ms))

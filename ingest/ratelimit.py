@@ -11,6 +11,7 @@ from datetime import datetime
 
 from redis.asyncio import Redis
 
+from ingest.clock import epoch_ms
 from ingest.config import RateLimit
 from ingest.keys import rate_bucket
 
@@ -50,7 +51,7 @@ class RateLimiter:
 
     async def take(self, integration: str, limit: RateLimit, now: datetime) -> Limited | None:
         """Take one request from the integration's bucket; ``Limited`` when it is empty."""
-        now_ms = int(now.timestamp() * 1000)
+        now_ms = epoch_ms(now)
         wait_ms = int(
             await self._take(
                 keys=[rate_bucket(integration)],

@@ -7,9 +7,10 @@ what it sent, so a job run late or twice changes nothing more.
 """
 
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from ingest.clock import epoch_ms
 from notifier import keys
 from notifier.escalation import Step, epoch_tag, first, is_current, next_step, timeline_event
 from notifier.sending import TAKEN_ELSEWHERE
@@ -77,7 +78,7 @@ class Followups:
         )
         by = incident.acknowledged_by
         others = await self.pager.paged(incident, [by or ""])
-        tag = f"{epoch_tag(epoch)}snoozed:{_ms(until)}"
+        tag = f"{epoch_tag(epoch)}snoozed:{epoch_ms(until)}"
         await self.pager.tell(
             incident, others, "snoozed", TimelineKind.SNOOZED_NOTICE, tag=tag, by=by
         )
@@ -156,7 +157,7 @@ class Followups:
         to, by = incident.assigned_to, incident.assigned_by
         if to is None or to not in self.pager.directory.people:
             return
-        tag = f"assigned:{_ms(incident.assigned_at)}"
+        tag = f"assigned:{epoch_ms(incident.assigned_at)}"
         results = await self.pager.sender.deliver(incident, [to], "assigned", None, tag, by=by)
         now, detail = self.pager.clock(), f"handed over by {self.pager.sender.name(by)}"
         events = [
@@ -178,11 +179,7 @@ class Followups:
             others,
             "reassigned",
             TimelineKind.REASSIGNED_NOTICE,
-            tag=f"reassigned:{_ms(incident.assigned_at)}",
+            tag=f"reassigned:{epoch_ms(incident.assigned_at)}",
             by=by,
             assigned_to=to,
         )
-
-
-def _ms(at: datetime) -> int:
-    return int(at.timestamp() * 1000)

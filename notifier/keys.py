@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from ingest.clock import epoch_ms
 from notifier.escalation import Step
 
 PREFIX = "tocsin:notifier:"
@@ -39,17 +40,17 @@ def group_wait_job_id(incident_id: str) -> str:
 
 def support_hours_job_id(incident_id: str, step: Step, due: datetime) -> str:
     """A page put off until support hours start, once per start it waits for."""
-    return f"tocsin:page-in-hours:{incident_id}:{step.key}:{_ms(due)}"
+    return f"tocsin:page-in-hours:{incident_id}:{step.key}:{epoch_ms(due)}"
 
 
 def report_job_id(incident_id: str, due: datetime) -> str:
     """A report of the alerts that joined an incident, once per moment it is due."""
-    return f"tocsin:report:{incident_id}:{_ms(due)}"
+    return f"tocsin:report:{incident_id}:{epoch_ms(due)}"
 
 
 def held_job_id(incident_id: str, step: Step, due: datetime) -> str:
     """A look at the silences again, once per moment it is due."""
-    return f"tocsin:page-held:{incident_id}:{step.key}:{_ms(due)}"
+    return f"tocsin:page-held:{incident_id}:{step.key}:{epoch_ms(due)}"
 
 
 def escalate_now_job_id(incident_id: str, step: Step) -> str:
@@ -60,12 +61,12 @@ def escalate_now_job_id(incident_id: str, step: Step) -> str:
 
 def snooze_job_id(incident_id: str, until: datetime) -> str:
     """The end of a snooze, once per time it ends."""
-    return f"tocsin:snooze:{incident_id}:{_ms(until)}"
+    return f"tocsin:snooze:{incident_id}:{epoch_ms(until)}"
 
 
 def ack_expiry_job_id(incident_id: str, acknowledged_at: datetime) -> str:
     """The end of an acknowledgement (the route's ``ack_expiry``), once per acknowledgement."""
-    return f"tocsin:ack-expiry:{incident_id}:{_ms(acknowledged_at)}"
+    return f"tocsin:ack-expiry:{incident_id}:{epoch_ms(acknowledged_at)}"
 
 
 def retry_job_id(incident_id: str, step: Step, attempt: int) -> str:
@@ -81,8 +82,4 @@ def rule_job_id(incident_id: str, step: Step, person: str, index: int, attempt: 
 
 def held_rule_job_id(incident_id: str, step: Step, person: str, index: int, due: datetime) -> str:
     """A held rule step's look at the silences again, once per moment it is due."""
-    return f"tocsin:rule-held:{incident_id}:{step.key}:{person}:{index}:{_ms(due)}"
-
-
-def _ms(at: datetime) -> int:
-    return int(at.timestamp() * 1000)
+    return f"tocsin:rule-held:{incident_id}:{step.key}:{person}:{index}:{epoch_ms(due)}"

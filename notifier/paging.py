@@ -13,7 +13,7 @@ from typing import Literal, Protocol
 
 from prometheus_client import CollectorRegistry, Histogram
 
-from ingest.clock import Clock
+from ingest.clock import Clock, epoch_ms
 from notifier import keys
 from notifier.backoff import MAX_TRIES, retry_delay
 from notifier.channels import Channel, Kind, Notification
@@ -432,7 +432,7 @@ class Pager:
         if incident.status is IncidentStatus.RESOLVED:
             return
         owners = await self._owners(incident)
-        tag = f"update:{int(now.timestamp() * 1000)}"
+        tag = f"update:{epoch_ms(now)}"
         results = await self.sender.deliver(incident, owners, "update", None, tag, joined)
         detail = f"{alerts_count(joined)} joined"
         events = [

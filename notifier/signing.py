@@ -29,8 +29,10 @@ import hmac
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from enum import StrEnum
+
+from ingest.clock import epoch_ms, from_epoch_ms
 
 __all__ = [
     "EVERY_ACTION",
@@ -142,7 +144,7 @@ def sign_link(secret: bytes, claims: LinkClaims) -> str:
         raise ValueError("a link names its incident's created_at")
     letters = "".join(_LETTERS[action] for action in Action if action in claims.actions)
     payload = json.dumps(
-        [claims.incident_id, claims.person, _ms(claims.created_at), letters],
+        [claims.incident_id, claims.person, epoch_ms(claims.created_at), letters],
         separators=(",", ":"),
         ensure_ascii=False,
     )
@@ -229,20 +231,8 @@ def link_token(url: str) -> str:
 _ACK_PATH = "/ack/"
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MS = timedelta(milliseconds=1)
-
-
-def _ms(at: datetime) -> int:
-    return (at - _EPOCH) // _MS
-
-
 def _whole_ms(at: datetime) -> datetime:
-    return _from_ms(_ms(at))
-
-
-def _from_ms(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms // 1000, UTC).replace(microsecond=ms % 1000 * 1000)
+    return from_epoch_ms(epoch_ms(at))
 
 
 def _tag(secret: bytes, signed: str) -> bytes:
@@ -293,6 +283,6 @@ def _parse_link(payload: bytes) -> LinkClaims:
         actions = frozenset(_ACTIONS[letter] for letter in letters)
         if len(actions) != len(letters):
             raise ValueError("an action named twice")
-        return LinkClaims(incident_id, person, actions, created_at=_from_ms(created_ms))
+        return LinkClaims(incident_id, person, actions, created_at=from_epoch_ms(created_ms))
     except (ValueError, TypeError, KeyError, OverflowError, OSError) as exc:
         raise InvalidLink("malformed link") from exc

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from redis.asyncio import Redis
 
+from ingest.clock import epoch_ms
 from router import keys
 from router.models import Incident, TimelineEvent
 from router.reports import Reviewed, review
@@ -42,7 +43,7 @@ async def reviewed_between(
     Each page starts at the score the last one ended on, skipping the members of that score
     already read (incidents opened in the same millisecond), so a page costs the same at
     the end of a year as at its start, as an offset into the range would not."""
-    low, high, skip = float(_ms(start)), f"({_ms(end)}", 0
+    low, high, skip = float(epoch_ms(start)), f"({epoch_ms(end)}", 0
     found: list[Reviewed] = []
     while len(found) < most:
         rows = await _members(redis, low, high, skip, min(page, most - len(found)))
@@ -78,7 +79,3 @@ async def _read(redis: Redis, ids: Sequence[str]) -> list[Reviewed]:
         for head, timeline in zip(answers[::2], answers[1::2], strict=True)
         if head is not None
     ]
-
-
-def _ms(at: datetime) -> int:
-    return int(at.timestamp() * 1000)

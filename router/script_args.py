@@ -8,8 +8,9 @@ The script itself stamps the time into a new record and a new incident.
 """
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 
+from ingest.clock import epoch_ms
 from ingest.models import Alert
 from router.config import RoutingConfig, Severity
 from router.grouping import group_key, group_labels, group_name, storm_group_key
@@ -55,9 +56,8 @@ class ScriptArgs:
                 del self._known[next(iter(self._known))]
             self._known[said] = prepared
         now = alert.received_at
-        timed = (
-            f'{{"now":"{now.isoformat()}","now_ms":{_ms(now)},"entry":{json.dumps(entry_id or "")},'
-        )
+        entry = json.dumps(entry_id or "")
+        timed = f'{{"now":"{now.isoformat()}","now_ms":{epoch_ms(now)},"entry":{entry},'
         return [[timed + fields, record, head] for fields, record, head in prepared]
 
     def _prepare(self, alert: Alert) -> _Prepared:
@@ -138,7 +138,3 @@ def _episode(alert: Alert) -> str | None:
     """One firing episode of an alert: its identity and when it started, where the source
     says (a re-fire after a resolution starts a new episode)."""
     return None if alert.starts_at is None else alert.starts_at.astimezone(UTC).isoformat()
-
-
-def _ms(at: datetime) -> int:
-    return int(at.timestamp() * 1000)

@@ -9,6 +9,7 @@ from uuid import uuid4
 
 from redis.asyncio import Redis
 
+from ingest.clock import epoch_ms
 from schedules import keys
 from schedules.oncall import Cover
 from schedules.stored import StoredOverride, covers
@@ -26,13 +27,9 @@ class OverrideNotFound(LookupError):
     pass
 
 
-def _ms(instant: datetime) -> int:
-    return int(instant.timestamp() * 1000)
-
-
 def _after(now: datetime) -> str:
     """Ends strictly after ``now``: an override ending at ``now`` is over."""
-    return f"({_ms(now)}"
+    return f"({epoch_ms(now)}"
 
 
 class OverrideStore:
@@ -45,7 +42,7 @@ class OverrideStore:
         saved = override.model_copy(update={"id": uuid4().hex[:12]})
         await self._add(
             keys=[keys.overrides(saved.schedule)],
-            args=[_ms(now), _ms(saved.end), saved.model_dump_json()],
+            args=[epoch_ms(now), epoch_ms(saved.end), saved.model_dump_json()],
         )
         return saved
 
