@@ -1,13 +1,16 @@
-"""``tocsin incident resolve ID``: end an incident by hand, from the command line of a machine
-that reaches the store, when its alerts will not say it is over (the check was removed, the
-sender is gone)."""
+"""``tocsin incident resolve ID`` and ``tocsin incident severity ID SEV1``: act on an incident
+by hand, from the command line of a machine that reaches the store: end it when its alerts
+will not say it is over (the check was removed, the sender is gone), or say how urgent it is
+when its alerts got that wrong."""
 
 import argparse
 import getpass
 
 from arq.connections import ArqRedis
 
-from router.incidents import Resolution
+from router.config import Severity
+from router.incidents import Resolution, SeverityChange
+from router.models import IncidentStatus
 from router.store import IncidentStore
 from schedules.durations import format_duration
 from tocsin.config import LoadedConfig
@@ -30,10 +33,29 @@ def add_parser(
     resolve.add_argument("id", help="the incident's number")
     resolve.add_argument("--by", default=None, help="who resolves it (default: your user name)")
     add_data_dir(resolve)
+    severity = actions.add_parser(
+        "severity",
+        parents=[common],
+        help="set an open incident's severity; a raise pages level 1 again",
+    )
+    severity.add_argument("id", help="the incident's number")
+    severity.add_argument("severity", type=_severity, help="SEV1 (the most severe) to SEV4")
+    severity.add_argument("--by", default=None, help="who sets it (default: your user name)")
+    add_data_dir(severity)
+
+
+def _severity(text: str) -> Severity:
+    try:
+        return Severity(text)
+    except ValueError:
+        choices = ", ".join(s.value for s in Severity)
+        raise argparse.ArgumentTypeError(f"{text!r} is not one of {choices}") from None
 
 
 def incident_command(settings: Settings, loaded: LoadedConfig, args: argparse.Namespace) -> int:
     by = args.by if args.by is not None else getpass.getuser()
+    if args.action == "severity":
+        return on_store(settings, lambda redis: _set_severity(redis, args.id, args.severity, by))
     return on_store(settings, lambda redis: _resolve(redis, loaded, args.id, by))
 
 
@@ -51,4 +73,28 @@ async def _resolve(redis: ArqRedis, loaded: LoadedConfig, incident_id: str, by: 
         print(f"incident {incident_id} was already resolved")
     else:
         print(f"incident {incident_id} resolved by {by}")
+    return 0
+
+
+async def _set_severity(redis: ArqRedis, incident_id: str, severity: Severity, by: str) -> int:
+    store = IncidentStore(redis)
+    try:
+        outcome, incident = await store.set_severity(incident_id, severity, by, system_clock())
+    except ValueError as error:  # nobody named
+        return fail(f"--by: {error}")
+    if outcome is SeverityChange.NOT_FOUND or incident is None:
+        return fail(f"no incident {incident_id!r} (or it was resolved and has expired)")
+    if outcome is SeverityChange.RESOLVED:
+        return fail(f"incident {incident_id} is resolved: its severity stays {incident.severity}")
+    if outcome is SeverityChange.UNCHANGED:
+        print(f"incident {incident_id} is already {severity}")
+    elif outcome is SeverityChange.RAISED:
+        then = (
+            "whoever acknowledged it is told"
+            if incident.status is IncidentStatus.ACKNOWLEDGED
+            else "paged again from level 1"
+        )
+        print(f"incident {incident_id} raised to {severity} by {by}: {then}")
+    else:
+        print(f"incident {incident_id} lowered to {severity} by {by}")
     return 0
