@@ -25,23 +25,37 @@ def add_parser(
     incident = commands.add_parser("incident", help="act on an incident")
     actions = incident.add_subparsers(dest="action", required=True)
     # The configuration says how long a resolved incident is kept.
-    resolve = actions.add_parser(
+    _action(
+        actions,
+        common,
         "resolve",
-        parents=[common],
-        help="resolve an incident, whatever its alerts say; firing ones open a new one",
+        "resolve an incident, whatever its alerts say; firing ones open a new one",
+        by="who resolves it",
     )
-    resolve.add_argument("id", help="the incident's number")
-    resolve.add_argument("--by", default=None, help="who resolves it (default: your user name)")
-    add_data_dir(resolve)
-    severity = actions.add_parser(
+    severity = _action(
+        actions,
+        common,
         "severity",
-        parents=[common],
-        help="set an open incident's severity; a raise pages level 1 again",
+        "set an open incident's severity; a raise pages level 1 again",
+        by="who sets it",
     )
-    severity.add_argument("id", help="the incident's number")
     severity.add_argument("severity", type=_severity, help="SEV1 (the most severe) to SEV4")
-    severity.add_argument("--by", default=None, help="who sets it (default: your user name)")
-    add_data_dir(severity)
+
+
+def _action(
+    actions: "argparse._SubParsersAction[argparse.ArgumentParser]",
+    common: argparse.ArgumentParser,
+    name: str,
+    text: str,
+    *,
+    by: str,
+) -> argparse.ArgumentParser:
+    """A command acting on one incident: its number, who acts, and where the store is."""
+    parser = actions.add_parser(name, parents=[common], help=text)
+    parser.add_argument("id", help="the incident's number")
+    parser.add_argument("--by", default=None, help=f"{by} (default: your user name)")
+    add_data_dir(parser)
+    return parser
 
 
 def _severity(text: str) -> Severity:
