@@ -39,7 +39,7 @@ def add_parser(
         "set an open incident's severity; a raise pages level 1 again",
         by="who sets it",
     )
-    severity.add_argument("severity", type=_severity, help="SEV1 (the most severe) to SEV4")
+    severity.add_argument("severity", type=severity_argument, help="SEV1 (the most severe) to SEV4")
 
 
 def _action(
@@ -58,7 +58,8 @@ def _action(
     return parser
 
 
-def _severity(text: str) -> Severity:
+def severity_argument(text: str) -> Severity:
+    """A severity named on the command line, or argparse's one-line refusal."""
     try:
         return Severity(text)
     except ValueError:
