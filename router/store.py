@@ -3,9 +3,8 @@
 Applying an alert is one call of ``apply_alert.lua`` touching only the head, that alert's
 record and short lists, so it costs the same whatever the incident holds; a batch of alerts
 is one round trip. Resolving by hand is one call of ``resolve_incident.lua``, setting the
-severity by hand one of ``set_severity.lua``; acknowledging is
-an optimistic MULTI/EXEC over the head. The event that announces a change is written
-atomically with the change.
+severity by hand one of ``set_severity.lua``; acknowledging is an optimistic MULTI/EXEC over
+the head. The event that announces a change is written atomically with the change.
 """
 
 import json

@@ -25,7 +25,7 @@ LISTED = 500
 MAX_NOTE = 2000
 _OPEN_FIRST = {IncidentStatus.TRIGGERED: 0, IncidentStatus.ACKNOWLEDGED: 1}
 SEVERITY = "severity"
-"""The form's action that sets the severity: the console's and the API's, not a link's."""
+"""The form's action that sets the severity: the console's own, as no signed link offers it."""
 
 DONE = {
     Action.ACKNOWLEDGE.value: "Acknowledged: paging has stopped.",
