@@ -27,10 +27,15 @@ class BadBody(Exception):
 
 
 async def read_model(
-    request: web.Request, model: type[M], *, limit: int = MAX_BODY_BYTES, empty: M | None = None
+    request: web.Request,
+    model: type[M],
+    *,
+    limit: int = MAX_BODY_BYTES,
+    empty: M | None = None,
+    invalid: int = 400,
 ) -> M:
     """The body as ``model``, or ``empty`` when there is no body and that is allowed;
-    ``BadBody`` otherwise."""
+    ``BadBody`` otherwise, with status ``invalid`` for JSON that is not the model."""
     try:
         raw = await read_limited(request, limit, BODY_DEADLINE)
         if empty is not None and not raw.strip():
@@ -43,7 +48,7 @@ async def read_model(
     except (ClientDisconnected, MalformedJson) as error:
         raise BadBody(400, str(error) or "the connection closed before the whole body") from None
     except ValidationError as error:
-        raise BadBody(400, _say(error)) from None
+        raise BadBody(invalid, _say(error)) from None
 
 
 def _say(error: ValidationError) -> str:
