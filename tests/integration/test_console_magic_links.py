@@ -128,10 +128,10 @@ async def ask(client: Client, person: str, *, next_page: str = "/") -> Any:
 async def mailed_link(mailbox: Mailbox, count: int = 1) -> str:
     """The link in the ``count``-th mail to Alice, once it has come."""
     await eventually(lambda: len(mailbox.to(ALICE)) >= count, what="the sign-in mail")
-    return _link(mailbox.to(ALICE)[count - 1])
+    return link_in(mailbox.to(ALICE)[count - 1])
 
 
-def _link(message: Message) -> str:
+def link_in(message: Message) -> str:
     assert message["Subject"] == "Sign in to Tocsin"
     for part in message.walk():
         if part.get_content_type() == "text/plain":

@@ -24,7 +24,8 @@ class Viewer:
     person: str
     csrf: str
     signed_in: bool
-    """Signed in with a password (can sign out), rather than named by the proxy."""
+    """Signed in here, by a password or a sign-in link (can sign out), rather than named by
+    the proxy."""
 
 
 class Gate:
