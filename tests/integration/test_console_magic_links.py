@@ -16,14 +16,13 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from aiosmtpd.controller import Controller
 from redis.asyncio import Redis
 from yarl import URL
 
 from notifier.channels.webhook import signature_headers
 from notifier.config import Person, SlackConfig, SmtpConfig
 from tests.conftest import ManualClock
-from tests.e2e.conftest import Mailbox, eventually, free_port
+from tests.e2e.conftest import Mailbox, eventually, link_after, receiving_mail
 from tests.integration.chat_peers import Hold, SlackPeer, serving
 from tests.integration.test_api import DEPLOY
 from tests.integration.test_console import csrf_of
@@ -57,13 +56,8 @@ class Hooks:
 
 @pytest.fixture
 def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox(port=free_port())
-    controller = Controller(box, hostname="127.0.0.1", port=box.port)
-    controller.start()
-    try:
+    with receiving_mail() as box:
         yield box
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
@@ -105,14 +99,21 @@ def configured(
 
 
 @pytest.fixture
+def magic_links() -> bool:
+    """On, unless a test parametrizes it off."""
+    return True
+
+
+@pytest.fixture
 async def client(
     mailbox: Mailbox,
     slack: tuple[SlackPeer, str],
     hooks: tuple[Hooks, str],
     redis: Redis,
     clock: ManualClock,
+    magic_links: bool,
 ) -> AsyncIterator[Client]:
-    loaded = configured(mailbox, slack[1], hooks[1])
+    loaded = configured(mailbox, slack[1], hooks[1], magic_links=magic_links)
     settings = Settings(public_url=PUBLIC)
     runtime = Runtime(settings, loaded, redis, b"magic-link-signing-key", clock=clock)
     async with TestClient(TestServer(make_app(runtime))) as served:
@@ -133,14 +134,7 @@ async def mailed_link(mailbox: Mailbox, count: int = 1) -> str:
 
 def link_in(message: Message) -> str:
     assert message["Subject"] == "Sign in to Tocsin"
-    for part in message.walk():
-        if part.get_content_type() == "text/plain":
-            payload = part.get_payload(decode=True)
-            assert isinstance(payload, bytes)
-            found = re.search(r"Sign in to Tocsin: (\S+)", payload.decode())
-            assert found is not None
-            return found.group(1)
-    raise AssertionError("no text part")
+    return link_after(message, "Sign in to Tocsin")
 
 
 def path_of(link: str) -> str:
@@ -286,16 +280,8 @@ async def test_asking_without_the_form_token_is_refused(client: Client, mailbox:
     assert len(mailbox.messages) == 1
 
 
-async def test_without_magic_links_there_is_no_form_and_no_route(
-    mailbox: Mailbox,
-    slack: tuple[SlackPeer, str],
-    hooks: tuple[Hooks, str],
-    redis: Redis,
-    clock: ManualClock,
-) -> None:
-    loaded = configured(mailbox, slack[1], hooks[1], magic_links=False)
-    runtime = Runtime(Settings(), loaded, redis, b"magic-link-signing-key", clock=clock)
-    async with TestClient(TestServer(make_app(runtime))) as client:
-        assert "/login/link" not in await (await client.get("/login")).text()
-        assert (await ask(client, "alice")).status == 404
-        assert (await client.get("/login/link/anything")).status == 404
+@pytest.mark.parametrize("magic_links", [False])
+async def test_without_magic_links_there_is_no_form_and_no_route(client: Client) -> None:
+    assert "/login/link" not in await (await client.get("/login")).text()
+    assert (await ask(client, "alice")).status == 404
+    assert (await client.get("/login/link/anything")).status == 404
