@@ -195,6 +195,8 @@ async def test_a_person_can_be_named_by_email_address_and_come_back_to_their_pag
     form = csrf_free_form(await (await client.get(path)).text())
     used = await client.post(path, data=form, allow_redirects=False)
     assert used.headers["Location"] == "/incidents/7"
+    await ask(client, "alice", next_page="//evil.example/")
+    assert URL(path_of(await mailed_link(mailbox, 2))).query == {}
 
 
 def csrf_free_form(html: str) -> dict[str, str]:

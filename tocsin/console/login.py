@@ -79,7 +79,7 @@ def login_page(
 ) -> web.Response:
     context = {
         "csrf": csrf_token(gate.secret, f"login:{nonce}"),
-        "next": _local(target),
+        "next": local_path(target),
         "magic_links": gate.config.magic_links,
         "notice": notice,
         "viewer": None,
@@ -93,7 +93,7 @@ def signed_in(
     """The redirect to ``target`` that carries a new session for ``person``."""
     lifetime = gate.config.session_lifetime
     session = new_session(person, gate.clock(), lifetime)
-    response = web.HTTPSeeOther(_local(target))
+    response = web.HTTPSeeOther(local_path(target))
     response.set_cookie(
         SESSION_COOKIE,
         sign(gate.secret, session),
@@ -113,7 +113,7 @@ def signed_in(
     return response
 
 
-def _local(target: str) -> str:
+def local_path(target: str) -> str:
     """Only a path of this site: ``next`` must not send someone signing in elsewhere."""
     if target.startswith("/") and not target.startswith(("//", "/\\")):
         return target

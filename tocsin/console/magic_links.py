@@ -24,7 +24,7 @@ from tocsin.console import keys
 from tocsin.console.attempts import Attempts
 from tocsin.console.auth import Gate
 from tocsin.console.link_sender import LinkSender, SignInLink
-from tocsin.console.login import MAX_PERSON, checked_form, login_page, signed_in
+from tocsin.console.login import MAX_PERSON, checked_form, local_path, login_page, signed_in
 from tocsin.console.passwords import FAILURE_WINDOW
 from tocsin.console.sessions import BadSession, Expired, Session, new_session, sign_link
 from tocsin.console.sessions import verify_link as verify_token
@@ -57,7 +57,7 @@ class MagicLinks:
         self._offered()
         nonce, form = await checked_form(request, self.gate)
         asked = form.get("person", "").strip()[:MAX_PERSON]
-        target = form.get("next", "/")
+        target = local_path(form.get("next", "/"))
         person_id = person_named(self.gate.people, asked)
         address = request.remote or "unknown"
         counted = person_id or asked.casefold()
