@@ -205,7 +205,7 @@ async def test_sign_out_ends_the_session(client: Client) -> None:
 # --- CSRF --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("token", [None, "", "forged"])
+@pytest.mark.parametrize("token", [None, "", "forged", "forgé"])
 async def test_a_form_without_its_csrf_token_is_refused(
     client: Client, router: Router, redis: Redis, token: str | None
 ) -> None:
