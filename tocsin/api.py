@@ -177,7 +177,7 @@ class IncidentsApi:
     async def severity(self, request: web.Request) -> web.Response:
         """As the console's form: a raise pages level 1 again (or tells whoever has it)."""
         try:
-            body = await read_model(request, SettingSeverity, limit=MAX_ACTION_BYTES, invalid=422)
+            body = await read_model(request, SettingSeverity, limit=MAX_ACTION_BYTES)
         except BadBody as error:
             return _error(error.status, str(error))
 

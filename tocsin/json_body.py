@@ -32,10 +32,10 @@ async def read_model(
     *,
     limit: int = MAX_BODY_BYTES,
     empty: M | None = None,
-    invalid: int = 400,
 ) -> M:
     """The body as ``model``, or ``empty`` when there is no body and that is allowed;
-    ``BadBody`` otherwise, with status ``invalid`` for JSON that is not the model."""
+    ``BadBody`` otherwise, naming what is wrong (a 400 for JSON that is not the model, as
+    for a value the model allows that names nothing known: one status, one kind of error)."""
     try:
         raw = await read_limited(request, limit, BODY_DEADLINE)
         if empty is not None and not raw.strip():
@@ -48,7 +48,7 @@ async def read_model(
     except (ClientDisconnected, MalformedJson) as error:
         raise BadBody(400, str(error) or "the connection closed before the whole body") from None
     except ValidationError as error:
-        raise BadBody(invalid, _say(error)) from None
+        raise BadBody(400, _say(error)) from None
 
 
 def _say(error: ValidationError) -> str:

@@ -274,7 +274,6 @@ def _incidents(schemas: Mapping[str, Any]) -> dict[str, Any]:
                 "summary": "Set the severity: a raise pages level 1 again",
                 **action,
                 "requestBody": _body(schemas["SettingSeverity"]),
-                "responses": {"200": acted, **_errors("400", "401", "403", "404", "409", "422")},
             }
         },
         "/api/v1/incidents/{id}/notes": {

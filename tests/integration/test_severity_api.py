@@ -1,6 +1,6 @@
 """``POST /api/v1/incidents/{id}/severity`` through the real webhook, router and store: the
 answer in the console's words, who is recorded, the raise announced to the notifier, and the
-refusals a tool can act on (404, 409, 422 naming the field)."""
+refusals a tool can act on (404, 409, 400 naming the field)."""
 
 from typing import Any
 
@@ -69,12 +69,12 @@ async def test_an_unknown_incident_is_404(client: Client) -> None:
 BAD_BODIES = {
     "an unknown severity": (
         {"severity": "SEV9"},
-        422,
+        400,
         "severity: Input should be 'SEV1', 'SEV2', 'SEV3' or 'SEV4'",
     ),
-    "a lower case one": ({"severity": "sev2"}, 422, "severity: Input should be"),
-    "none": ({}, 422, "severity: Field required"),
-    "another field": ({"severity": "SEV2", "level": 2}, 422, "level: Extra inputs"),
+    "a lower case one": ({"severity": "sev2"}, 400, "severity: Input should be"),
+    "none": ({}, 400, "severity: Field required"),
+    "another field": ({"severity": "SEV2", "level": 2}, 400, "level: Extra inputs"),
     "by a stranger": ({"severity": "SEV2", "by": "eve"}, 400, "by: 'eve' is not a person"),
     "not JSON": (b"{severity: SEV2", 400, "malformed JSON"),
 }
