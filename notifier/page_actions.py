@@ -159,6 +159,9 @@ class PageActions:
     async def _escalate(self, incident: Incident, person: str, seen: str | None) -> Answer:
         if incident.status is not IncidentStatus.TRIGGERED:
             return self._not_waiting(incident, "Not escalated")
+        if incident.severity is Severity.SEV4:
+            text = "Not escalated: SEV4 pages nobody; raise the severity to page."
+            return Answer(text, False, incident, 409)
         step, after = await self._escalation(incident)
         if step is None:
             return Answer("Nobody has been paged yet: nothing to escalate.", False, incident, 409)

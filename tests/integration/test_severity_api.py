@@ -51,6 +51,15 @@ async def test_a_raise_once_acknowledged_says_who_is_told(client: Client, router
     assert raised["incident"]["status"] == "acknowledged"
 
 
+async def test_lowered_to_sev4_escalating_says_to_raise_it(client: Client, router: Router) -> None:
+    await send(client, router)
+    await act(client, "1", "severity", json={"severity": "SEV4"})
+
+    refused = await act(client, "1", "escalate", status=409, json={"by": "alice"})
+
+    assert refused["error"] == "Not escalated: SEV4 pages nobody; raise the severity to page."
+
+
 async def test_a_resolved_incident_keeps_its_severity(client: Client, router: Router) -> None:
     await send(client, router)
     await act(client, "1", "resolve", json={"by": "bob"})
