@@ -34,7 +34,6 @@ class HeartbeatChecker:
         every: timedelta = CHECK_EVERY,
     ) -> None:
         self.store = store
-        self.heartbeats = heartbeats
         self.clock = clock
         self.every = every
         self._missed = Counter(
@@ -43,20 +42,27 @@ class HeartbeatChecker:
             ["heartbeat"],
             registry=registry,
         )
+        self.configure(heartbeats)
+
+    def configure(self, heartbeats: Sequence[Heartbeat]) -> None:
+        """Check exactly these heartbeats from the next check on: a new one's clock starts
+        then, as at a first start; one no longer configured is no longer checked."""
         for heartbeat in heartbeats:
             self._missed.labels(heartbeat.name)
+        self.heartbeats = tuple(heartbeats)
 
     async def check(self, now: datetime) -> list[str]:
         """Start the clocks of heartbeats seen for the first time, and mark those overdue
         missed; the names this check marked (another checker may have been first)."""
-        if not self.heartbeats:
+        heartbeats = self.heartbeats  # one configuration for the whole check
+        if not heartbeats:
             return []
         state = await self.store.state()
-        unseen = [h.name for h in self.heartbeats if h.name not in state.last_pings]
+        unseen = [h.name for h in heartbeats if h.name not in state.last_pings]
         await self.store.start(unseen, now)
         overdue = [
             (heartbeat, last_ping)
-            for heartbeat in self.heartbeats
+            for heartbeat in heartbeats
             if heartbeat.name not in state.missed
             and (last_ping := state.last_pings.get(heartbeat.name)) is not None
             and is_missed(heartbeat, last_ping, now)

@@ -39,12 +39,6 @@ class HeartbeatPings:
         clock: Clock,
         registry: CollectorRegistry,
     ) -> None:
-        by_name = {heartbeat.name: heartbeat for heartbeat in heartbeats_of(integrations)}
-        self._tokens = [
-            (by_name[integration.name], _secret(integration.token))
-            for integration in integrations
-            if integration.type == HEARTBEAT
-        ]
         self._store = store
         self._clock = clock
         self._pings = Counter(
@@ -53,8 +47,19 @@ class HeartbeatPings:
             ["heartbeat"],
             registry=registry,
         )
+        self.configure(integrations)
+
+    def configure(self, integrations: Sequence[Integration]) -> None:
+        """Take the pings of exactly these heartbeats from the next request on."""
+        by_name = {heartbeat.name: heartbeat for heartbeat in heartbeats_of(integrations)}
         for heartbeat in by_name.values():
             self._pings.labels(heartbeat.name)
+        # One assignment: a ping finds its token in the old list or the new, whole.
+        self._tokens = [
+            (by_name[integration.name], _secret(integration.token))
+            for integration in integrations
+            if integration.type == HEARTBEAT
+        ]
 
     async def ping(self, request: web.Request) -> web.Response:
         return await self._ping(request.match_info["token"])

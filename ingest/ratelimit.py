@@ -1,6 +1,10 @@
 """Per-integration rate limits: a token bucket in the store, so every web process draws on
 the same one, taken from in one atomic script.
 
+The limit is the caller's too, read from the integration per request: an edited limit
+applies from the next request, to the bucket the integration already has (same name, same
+bucket), so a reload does not refill it (a lower burst caps it).
+
 The time is the caller's (``now``), so tests drive it; web processes' clocks differ by a
 little, and the bucket never runs backwards when a process behind the others takes from it.
 """
@@ -18,7 +22,8 @@ from ingest.keys import rate_bucket
 _TAKE = """
 local per_ms, burst, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-local tokens, at = tonumber(state[1]) or burst, tonumber(state[2]) or now
+-- A burst lowered by an edit applies at once to a bucket filled under the old one.
+local tokens, at = math.min(burst, tonumber(state[1]) or burst), tonumber(state[2]) or now
 if now > at then
   tokens, at = math.min(burst, tokens + (now - at) * per_ms), now
 end

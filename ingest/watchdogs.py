@@ -20,7 +20,8 @@ class WatchdogFeed:
         clock: Clock,
     ) -> None:
         self._stream = stream
-        self._heartbeats = heartbeats
+        self.heartbeats = heartbeats
+        """Replaced whole when an edited configuration is taken up."""
         self._store = store
         self._clock = clock
 
@@ -28,6 +29,6 @@ class WatchdogFeed:
         """Ping the heartbeats the watchdog alerts among ``items`` feed, then append the
         rest. A store error refuses the whole request, so the sender sends it again (a ping
         twice is a ping)."""
-        pinged, others = take_watchdogs(self._heartbeats, items)
+        pinged, others = take_watchdogs(self.heartbeats, items)
         await self._store.ping(pinged, self._clock())
         return await self._stream.append(others) if others else []

@@ -106,8 +106,6 @@ class Webhooks:
     ) -> None:
         """``limiter``: where integrations with a ``rate_limit`` keep their buckets; without
         one, no limit applies."""
-        check_integrations(integrations)
-        self._tokens = [(integration, _secret(integration.token)) for integration in integrations]
         self._stream = stream
         self.clock = clock
         self._limiter = limiter
@@ -125,11 +123,20 @@ class Webhooks:
             ["reason"],
             registry=registry,
         )
+        for reason in RejectReason:
+            self._rejected.labels(reason)
+        self.configure(integrations)
+
+    def configure(self, integrations: Sequence[Integration]) -> None:
+        """Accept exactly these integrations from the next request on (an edited
+        configuration taken up). A request already past its token check finishes with the
+        integration it found: each is immutable, and holds all its request needs."""
+        check_integrations(integrations)
         # Export zeros from the start, so rate() and alerts on these series work at once.
         for integration in integrations:
             self._received.labels(integration.name, integration.type)
-        for reason in RejectReason:
-            self._rejected.labels(reason)
+        # One assignment: a request looks its token up in the old list or the new, whole.
+        self._tokens = [(integration, _secret(integration.token)) for integration in integrations]
 
     async def receive(self, request: web.Request) -> web.Response:
         try:

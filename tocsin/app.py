@@ -55,30 +55,40 @@ def make_app(runtime: Runtime) -> web.Application:
     middlewares = [counting(runtime.registry), no_tracebacks, api_auth(runtime).middleware]
     app = web.Application(middlewares=middlewares)
     # What is read once here needs a restart to change (tocsin.reloading.RESTART_KEYS);
-    # the handlers below that take runtime.config read the current one per request.
+    # the rest follows an edit, either read per request through runtime.config or handed
+    # whole to its handler by a subscriber, so each request sees one configuration.
     config = runtime.config.current.config
     store = IncidentStore(runtime.redis)
     beats = HeartbeatStore(runtime.redis)
     # One writer for the process: concurrent webhooks share their writes to the store.
     alerts = GroupCommit(alert_stream(runtime.redis, runtime.settings.durability))
+    watchdogs = WatchdogFeed(alerts, heartbeats_of(config.integrations), beats, runtime.clock)
     webhooks = Webhooks(
         integrations=webhook_integrations(config.integrations),
-        stream=WatchdogFeed(alerts, heartbeats_of(config.integrations), beats, runtime.clock),
+        stream=watchdogs,
         registry=runtime.registry,
         clock=runtime.clock,
         limiter=RateLimiter(runtime.redis),
     )
-    changes = ChangeLog(runtime.redis)
-    add_webhook_routes(app, webhooks)
-    add_heartbeat_routes(
-        app,
-        HeartbeatPings(
-            integrations=config.integrations,
-            store=beats,
-            clock=runtime.clock,
-            registry=runtime.registry,
-        ),
+    pings = HeartbeatPings(
+        integrations=config.integrations,
+        store=beats,
+        clock=runtime.clock,
+        registry=runtime.registry,
     )
+    changes = ChangeLog(runtime.redis)
+    changes_api = ChangesApi(changes, config.integrations)
+
+    def ingest_by(new: LoadedConfig) -> None:
+        integrations = new.config.integrations
+        webhooks.configure(webhook_integrations(integrations))
+        watchdogs.heartbeats = heartbeats_of(integrations)
+        pings.configure(integrations)
+        changes_api.configure(integrations)
+
+    runtime.config.subscribe(ingest_by)
+    add_webhook_routes(app, webhooks)
+    add_heartbeat_routes(app, pings)
     add_events_v2_routes(app, EventsV2(webhooks, Triggers(runtime.redis), changes))
     loaded = runtime.config.current
     actions = PageActions(
@@ -87,13 +97,13 @@ def make_app(runtime: Runtime) -> web.Application:
         ArqScheduler(runtime.redis),
         retention=config.incident_retention,
     )
+    pages = AckPages(actions, runtime.secret, runtime.clock, grace=config.ack_link_grace)
 
     def act_by(new: LoadedConfig) -> None:
         actions.directory = new.directory
         actions.retention = new.config.incident_retention
 
     runtime.config.subscribe(act_by)
-    pages = AckPages(actions, runtime.secret, runtime.clock, grace=config.ack_link_grace)
     add_ack_routes(app, pages)
     reports = ReportsApi(runtime.redis, runtime.config, runtime.clock)
     add_console(app, runtime, actions, reports)
@@ -104,7 +114,7 @@ def make_app(runtime: Runtime) -> web.Application:
         )
         add_voice_routes(app, gathers)
     add_api_routes(app, IncidentsApi(store, actions, runtime.config, runtime.clock))
-    add_changes_routes(app, ChangesApi(changes, config.integrations))
+    add_changes_routes(app, changes_api)
     add_silence_routes(app, SilencesApi(SilenceStore(runtime.redis), runtime.clock))
     add_explain_routes(app, ExplainApi(runtime.config, runtime.redis, runtime.clock))
     add_report_routes(app, reports)

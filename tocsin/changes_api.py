@@ -12,6 +12,10 @@ from ingest.config import Integration
 class ChangesApi:
     def __init__(self, changes: ChangeLog, integrations: Sequence[Integration]) -> None:
         self.changes = changes
+        self.configure(integrations)
+
+    def configure(self, integrations: Sequence[Integration]) -> None:
+        """From the next request on, list the changes these integrations recorded."""
         self.names = [i.name for i in integrations if i.type == "pagerduty"]
 
     async def list(self, request: web.Request) -> web.Response:

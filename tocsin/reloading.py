@@ -7,7 +7,10 @@ problems are logged as ``file:line: message``, kept for ``/readyz`` and counted 
 ``tocsin_config_valid``; the process stays ready, still paging with what it had.
 
 What each role built once from the configuration follows through subscribers (the router's
-routing, the pager's directory); web handlers read ``ConfigHolder.current`` per request.
+routing, the pager's directory, the webhooks' integrations); web handlers read
+``ConfigHolder.current`` per request. A subscriber hands its handler a whole new immutable
+value in one assignment, and a reload runs between requests, so a request is served by one
+configuration, never by parts of two; one in flight finishes with what it started with.
 What is bound into long-lived connections and listeners (``RESTART_KEYS``) is kept until the
 process restarts, with a warning when an edit changes it.
 """
@@ -26,7 +29,6 @@ from tocsin.config import LoadedConfig, read_config
 log = logging.getLogger(__name__)
 
 RESTART_KEYS = (
-    "integrations",
     "smtp",
     "slack",
     "twilio",
@@ -35,8 +37,8 @@ RESTART_KEYS = (
     "api_auth",
     "console",
 )
-"""Read once when a process starts: webhooks' tokens and rate limits, heartbeats, channels'
-servers and credentials, the ack pages' grace, API authentication, the console's sign-in."""
+"""Read once when a process starts: channels' servers and credentials, the ack pages'
+grace, API authentication, the console's sign-in."""
 
 WATCH_DEBOUNCE_MS = 300
 """An editor's save is several events (write, rename, chmod): one reload for all of them."""

@@ -112,10 +112,16 @@ async def running(runtime: Runtime, roles: Collection[Role]) -> AsyncIterator[Ru
                 "choose another --port"
             ) from None
         loaded = runtime.config.current
-        heartbeats = heartbeats_of(loaded.config.integrations)
-        if Role.WEB in roles and heartbeats:
+        if Role.WEB in roles:
+            # Even with no heartbeat configured: an edit may add one.
+            heartbeats = heartbeats_of(loaded.config.integrations)
             store = HeartbeatStore(runtime.redis)
             checker = HeartbeatChecker(store, heartbeats, runtime.clock, runtime.registry)
+
+            def check_by(new: LoadedConfig) -> None:
+                checker.configure(heartbeats_of(new.config.integrations))
+
+            runtime.config.subscribe(check_by)
             spawn("heartbeats", checker.run(stop))
         worker: Worker | None = None
         if Role.WORKER in roles:
