@@ -102,6 +102,7 @@ def make_app(runtime: Runtime) -> web.Application:
     def act_by(new: LoadedConfig) -> None:
         actions.directory = new.directory
         actions.retention = new.config.incident_retention
+        pages.grace = new.config.ack_link_grace
 
     runtime.config.subscribe(act_by)
     add_ack_routes(app, pages)

@@ -10,6 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.exceptions import RedisError
 
 from tocsin.api_auth import ApiAuth
+from tocsin.config import LoadedConfig
 from tocsin.http_errors import no_tracebacks
 from tocsin.runtime import Runtime
 from tocsin.tokens import TokenStore
@@ -68,8 +69,16 @@ def _unready(body: dict[str, str]) -> web.Response:
 
 
 def api_auth(runtime: Runtime) -> ApiAuth:
-    """The same token check on every role: ``/metrics`` may need one everywhere."""
-    return ApiAuth(TokenStore(runtime.redis), runtime.config.current.config.api_auth, runtime.clock)
+    """The same token check on every role: ``/metrics`` may need one everywhere. An edit of
+    ``api_auth`` applies from the next request: the reload that takes it up runs between
+    requests, so no request is checked by half of one and half of the other."""
+    auth = ApiAuth(TokenStore(runtime.redis), runtime.config.current.config.api_auth, runtime.clock)
+
+    def check_by(new: LoadedConfig) -> None:
+        auth.config = new.config.api_auth
+
+    runtime.config.subscribe(check_by)
+    return auth
 
 
 def health_app(runtime: Runtime) -> web.Application:

@@ -7,12 +7,12 @@ problems are logged as ``file:line: message``, kept for ``/readyz`` and counted 
 ``tocsin_config_valid``; the process stays ready, still paging with what it had.
 
 What each role built once from the configuration follows through subscribers (the router's
-routing, the pager's directory, the webhooks' integrations); web handlers read
-``ConfigHolder.current`` per request. A subscriber hands its handler a whole new immutable
-value in one assignment, and a reload runs between requests, so a request is served by one
-configuration, never by parts of two; one in flight finishes with what it started with.
-What is bound into long-lived connections and listeners (``RESTART_KEYS``) is kept until the
-process restarts, with a warning when an edit changes it.
+routing, the pager's directory, the webhooks' integrations, the API's and the console's
+sign-in rules); web handlers read ``ConfigHolder.current`` per request. A subscriber hands
+its handler a whole new immutable value in one assignment, and a reload runs between
+requests, so a request is served by one configuration, never by parts of two; one in flight
+finishes with what it started with. What is bound into long-lived connections
+(``RESTART_KEYS``) is kept until the process restarts, with a warning when an edit changes it.
 """
 
 import asyncio
@@ -28,17 +28,10 @@ from tocsin.config import LoadedConfig, read_config
 
 log = logging.getLogger(__name__)
 
-RESTART_KEYS = (
-    "smtp",
-    "slack",
-    "twilio",
-    "webhook_secret",
-    "ack_link_grace",
-    "api_auth",
-    "console",
-)
-"""Read once when a process starts: channels' servers and credentials, the ack pages'
-grace, API authentication, the console's sign-in."""
+RESTART_KEYS = ("smtp", "slack", "twilio")
+"""Read once when a process starts: the channels' servers and credentials, bound into the
+mail, chat and phone clients (and their connections) the pager and the console's sign-in
+links send through, and into the phone callbacks' routes."""
 
 WATCH_DEBOUNCE_MS = 300
 """An editor's save is several events (write, rename, chmod): one reload for all of them."""

@@ -205,9 +205,15 @@ async def _finish(tasks: list[asyncio.Task[None]], worker: Worker | None, grace:
 
 def _channels(runtime: Runtime, links: Links) -> list[Channel]:
     config = runtime.config.current.config
+    webhook = WebhookChannel(runtime.clock, default_secret=config.webhook_secret)
+
+    def sign_by(new: LoadedConfig) -> None:
+        webhook.default_secret = new.config.webhook_secret
+
+    runtime.config.subscribe(sign_by)
     channels: list[Channel] = [
         ConsoleChannel(),
-        WebhookChannel(runtime.clock, default_secret=config.webhook_secret),
+        webhook,
         SlackChannel(config.slack),
         TeamsChannel(),
         mattermost(),

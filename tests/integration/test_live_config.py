@@ -1,15 +1,16 @@
-"""Webhooks and heartbeats follow an edited
+"""Webhooks, heartbeats, the API's and the console's sign-in rules follow an edited
 ``tocsin.yaml`` in a running web process, as ``tocsin web`` serves it: against the real
 Valkey, over real HTTP, the edit taken up as SIGHUP takes it up (``ConfigHolder.reload``)
 or as the file watch does. Nothing waits for a timer the test could drive."""
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
@@ -17,8 +18,13 @@ from redis.asyncio import Redis
 
 from ingest.heartbeat_store import HeartbeatStore
 from ingest.keys import rate_bucket
+from ingest.models import Alert, AlertStatus
+from notifier.channels.webhook import signature_headers
+from notifier.signing import action_url
+from router.store import IncidentStore
 from tests.conftest import ManualClock
 from tests.e2e.conftest import alertmanager_payload, eventually, free_port
+from tests.integration.test_console import csrf_of
 from tocsin.app import make_app
 from tocsin.config import load_config
 from tocsin.reloading import watch
@@ -153,6 +159,33 @@ async def test_pings_follow_the_heartbeats_an_edit_adds_and_removes(live: Live) 
     assert (await live.client.get("/v1/heartbeats/hb-nightly")).status == 404
 
 
+async def test_api_auth_switched_on_refuses_the_next_request_without_a_token(
+    live: Live,
+) -> None:
+    assert (await live.client.get("/metrics")).status == 200
+    assert (await live.client.get("/api/v2/silences")).status == 200
+
+    assert live.edit(extra="api_auth: {metrics: token, silences: token}\n")
+
+    assert (await live.client.get("/metrics")).status == 401
+    assert (await live.client.get("/api/v2/silences")).status == 401
+    # An edit that would open them again, refused for a typo elsewhere, opens nothing.
+    assert not live.edit("  - {name: am, type: alertmanagr, token: old-token}")
+    assert (await live.client.get("/metrics")).status == 401
+
+
+async def test_a_trusted_proxy_added_by_an_edit_signs_people_in(live: Live) -> None:
+    named = {"X-Forwarded-User": "alice"}
+    before = await live.client.get("/oncall", headers=named, allow_redirects=False)
+    assert before.status == 303  # to /login
+
+    proxy = "console: {trusted_proxy_header: X-Forwarded-User, trusted_proxies: [127.0.0.0/8]}\n"
+    assert live.edit(extra=proxy)
+
+    after = await live.client.get("/oncall", headers=named, allow_redirects=False)
+    assert after.status == 200
+
+
 async def test_an_invalid_edit_keeps_every_token_as_it_was(live: Live) -> None:
     rotated = "  - {name: am, type: alertmanager, token: new-token}"
     broken = "api_auth: {metrics: tokn}\n"  # a typo: all of the edit is refused
@@ -258,3 +291,98 @@ async def test_the_checker_follows_the_heartbeats_an_edit_adds_and_removes(
         await eventually(lambda: missed("nightly"), what="nightly missed")
     # The check that found nightly missed did not check backup any more.
     assert await missed("nightly")
+
+
+async def test_an_edited_ack_link_grace_applies_to_links_already_sent(
+    live: Live, redis: Redis, clock: ManualClock
+) -> None:
+    store = IncidentStore(redis)
+    alert = Alert(
+        dedup_key="disk",
+        status=AlertStatus.FIRING,
+        summary="Disk full",
+        integration="am",
+        source="alertmanager",
+        received_at=clock(),
+    )
+    change = await store.apply_alert(alert, live.runtime.config.current.routing)
+    assert change.incident_id is not None
+    _, incident = await store.resolve(change.incident_id, "alice", clock(), retention=DAY)
+    assert incident is not None
+    link = action_url("", live.runtime.secret, incident.id, incident.created_at, "alice")
+    clock.advance(timedelta(minutes=90))
+    assert (await live.client.get(link)).status == 403  # past the default grace, 1h
+
+    assert live.edit(extra="ack_link_grace: 2h\n")
+
+    assert (await live.client.get(link)).status == 200
+
+
+Received = list[tuple[bytes, Mapping[str, str]]]
+
+
+@pytest.fixture
+async def hook() -> AsyncIterator[tuple[str, Received]]:
+    """Alice's webhook: its URL, and every request it got."""
+    received: Received = []
+
+    async def receive(request: web.Request) -> web.Response:
+        received.append((await request.read(), request.headers))
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/alice", receive)
+    async with TestServer(app, host="127.0.0.1") as server:
+        yield str(server.make_url("/alice")), received
+
+
+def signed_with(secret: bytes, request: tuple[bytes, Mapping[str, str]]) -> bool:
+    body, headers = request
+    expected = signature_headers(secret, int(headers["X-Tocsin-Timestamp"]), body)
+    return headers["X-Tocsin-Signature"] == expected["X-Tocsin-Signature"]
+
+
+async def test_sign_in_links_and_their_webhook_secret_follow_an_edit(
+    tmp_path: Path, redis: Redis, clock: ManualClock, hook: tuple[str, Received]
+) -> None:
+    url, received = hook
+    path = write(tmp_path / "tocsin.yaml", hook=url)
+    runtime = Runtime(Settings(), load_config(path), redis, b"k" * 32, clock=clock)
+    async with TestClient(TestServer(make_app(runtime))) as client:
+        live = Live(path, runtime, client, url)
+        assert await ask_link(client) == 404  # no sign-in links yet
+        rotated = "console: {magic_links: true}\nwebhook_secret: rotated-secret\n"
+        assert live.edit(extra=rotated)
+
+        assert await ask_link(client) == 200
+        await eventually(lambda: len(received) == 1, what="the sign-in link")
+    assert json.loads(received[0][0])["kind"] == "sign_in_link"
+    assert signed_with(b"rotated-secret", received[0])
+
+
+async def test_pages_are_signed_with_the_webhook_secret_an_edit_sets(
+    tmp_path: Path, redis: Redis, valkey_url: str, hook: tuple[str, Received]
+) -> None:
+    url, received = hook
+    path = write(tmp_path / "tocsin.yaml", extra="webhook_secret: first-secret\n", hook=url)
+    settings = Settings(config_path=path, port=free_port(), redis_url=valkey_url)
+    runtime = Runtime(settings, load_config(path), redis, b"k" * 32)
+    async with running(runtime, list(Role)) as state, aiohttp.ClientSession() as http:
+        webhook = f"{state.url}/v1/webhooks/alertmanager/old-token"
+        first = await http.post(webhook, json=alertmanager_payload("firing", alertname="A"))
+        assert first.status == 202
+        await eventually(lambda: len(received) == 1, what="the first page")
+        write(path, extra="webhook_secret: second-secret\n", hook=url)
+        assert runtime.config.reload()
+
+        second = alertmanager_payload("firing", alertname="B", fingerprint="f2")
+        assert (await http.post(webhook, json=second)).status == 202
+        await eventually(lambda: len(received) == 2, what="the second page")
+    assert signed_with(b"first-secret", received[0])
+    assert signed_with(b"second-secret", received[1])
+
+
+async def ask_link(client: Client) -> int:
+    token = csrf_of(await (await client.get("/login")).text())
+    data = {"person": "alice", "csrf": token, "next": "/"}
+    return (await client.post("/login/link", data=data, allow_redirects=False)).status

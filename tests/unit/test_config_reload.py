@@ -152,10 +152,27 @@ def test_a_root_file_that_is_not_yaml_is_refused_at_its_line(
 def test_keys_read_at_start_warn_that_they_need_a_restart(
     tmp_path: Path, holder: ConfigHolder, caplog: pytest.LogCaptureFixture
 ) -> None:
-    write(tmp_path, root=ROOT + "ack_link_grace: 2h\n")
+    write(tmp_path, root=ROOT + "smtp: {host: 127.0.0.1, from: tocsin@example.com}\n")
     with caplog.at_level(logging.WARNING, "tocsin.reloading"):
         assert holder.reload()
-    assert caplog.messages == ["ack_link_grace changed: it takes effect when the process restarts"]
+    assert caplog.messages == ["smtp changed: it takes effect when the process restarts"]
+
+
+def test_keys_taken_up_live_warn_of_nothing(
+    tmp_path: Path, holder: ConfigHolder, caplog: pytest.LogCaptureFixture
+) -> None:
+    live = (
+        "ack_link_grace: 2h\n"
+        "webhook_secret: rotated-secret\n"
+        "api_auth: {metrics: token}\n"
+        "console: {session_lifetime: 1h}\n"
+        "integrations: [{name: am, type: alertmanager, token: new-token}]\n"
+    )
+    write(tmp_path, root=ROOT + live)
+    with caplog.at_level(logging.WARNING, "tocsin.reloading"):
+        assert holder.reload()
+    assert caplog.messages == []
+    assert holder.current.config.integrations[0].name == "am"
 
 
 def test_routing_and_paging_carry_the_version(holder: ConfigHolder) -> None:

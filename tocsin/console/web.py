@@ -9,6 +9,7 @@ from aiohttp import web
 
 from notifier.page_actions import PageActions
 from router.silence_store import SilenceStore
+from tocsin.config import LoadedConfig
 from tocsin.console.auth import Gate
 from tocsin.console.incidents import IncidentPages
 from tocsin.console.link_sender import LinkSender
@@ -59,6 +60,13 @@ def add_console(
     login = Login(gate, Passwords(runtime.redis))
     sender = LinkSender(config.smtp, config.slack, config.webhook_secret, runtime.clock)
     links = MagicLinks(gate, runtime.redis, sender, runtime.settings.base_url)
+
+    def sign_in_by(new: LoadedConfig) -> None:
+        # Together: a person removed from people is signed out on their next request.
+        gate.config, gate.people = new.config.console, new.config.people
+        sender.webhook.default_secret = new.config.webhook_secret
+
+    runtime.config.subscribe(sign_in_by)
     app.on_cleanup.append(links.close)
     oncall = OnCallPage(gate, runtime.config)
     silences = SilencePages(gate, SilenceStore(runtime.redis))
