@@ -122,3 +122,44 @@ async def test_web_router_and_worker_processes_run_the_same_version(
 
         await eventually(all_moved_on, within=TAKEN_UP_WITHIN, what="one new version")
     assert not any(p.tracebacks() for p in processes)
+
+
+async def status_of(url: str, token: str) -> int:
+    payload = alertmanager_payload("firing", alertname="Rotated")
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{url}/v1/webhooks/alertmanager/{token}", json=payload) as response,
+    ):
+        return response.status
+
+
+@pytest.mark.slow
+async def test_a_rotated_token_and_api_auth_are_taken_up_without_a_restart(
+    tmp_path: Path,
+) -> None:
+    config = write_config(tmp_path, smtp_port=None, sink_url="http://127.0.0.1:1", ack_timeout="5m")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    args = ["up", "--config", str(config), "--port", str(port), "--data-dir", str(tmp_path / "d")]
+    process = start_tocsin(args, cwd=tmp_path)
+    try:
+        await eventually(lambda: version(url), what="tocsin up to start")
+        assert await status_of(url, "s3cret") == 202
+        assert (await get(url + "/metrics"))[0] == 200
+
+        draft = config.with_suffix(".draft")
+        edited = config.read_text().replace("token: s3cret", "token: r0tated")
+        draft.write_text(edited + "api_auth: {metrics: token}\n")
+        os.replace(draft, config)
+
+        async def rotated() -> bool:
+            return await status_of(url, "r0tated") == 202
+
+        await eventually(rotated, within=TAKEN_UP_WITHIN, what="the rotated token")
+        assert await status_of(url, "s3cret") == 404
+        assert (await get(url + "/metrics"))[0] == 401
+    finally:
+        kill_group(process)
+    log = (tmp_path / "tocsin-up.log").read_text()
+    assert "Traceback" not in log
+    assert "restarts" not in log  # nothing of this edit waits for one
