@@ -40,6 +40,8 @@ from tocsin.explain_api import ExplainApi
 from tocsin.explain_api import add_routes as add_explain_routes
 from tocsin.health import add_health_routes, api_auth
 from tocsin.http_errors import no_tracebacks
+from tocsin.oncall_api import OnCallApi
+from tocsin.oncall_api import add_routes as add_oncall_routes
 from tocsin.openapi import add_routes as add_openapi_routes
 from tocsin.overrides_api import OverridesApi
 from tocsin.overrides_api import add_routes as add_override_routes
@@ -96,7 +98,18 @@ def make_app(runtime: Runtime) -> web.Application:
     pages = AckPages(actions, runtime.secret, runtime.clock, grace=config.ack_link_grace)
     add_ack_routes(app, pages)
     reports = ReportsApi(runtime.redis, runtime.config, runtime.clock)
-    add_console(app, runtime, actions, reports)
+    overrides = OverrideStore(runtime.redis)
+    oncall = OnCallApi(
+        runtime.config,
+        overrides,
+        runtime.clock,
+        base_url=runtime.settings.base_url,
+        secret=runtime.secret,
+    )
+    # Before the console: its /people/{id} would take /people/{name}.ics for itself.
+    feeds = CalendarFeeds(runtime.config, overrides, runtime.secret, runtime.clock)
+    add_calendar_routes(app, feeds)
+    add_console(app, runtime, actions, reports, oncall)
     if config.twilio is not None:
         auth_token = config.twilio.auth_token.get_secret_value()
         gathers = GatherCallbacks(
@@ -108,10 +121,8 @@ def make_app(runtime: Runtime) -> web.Application:
     add_silence_routes(app, SilencesApi(SilenceStore(runtime.redis), runtime.clock))
     add_explain_routes(app, ExplainApi(runtime.config, runtime.redis, runtime.clock))
     add_report_routes(app, reports)
-    overrides = OverrideStore(runtime.redis)
     add_override_routes(app, OverridesApi(overrides, runtime.config, runtime.clock))
-    feeds = CalendarFeeds(runtime.config, overrides, runtime.secret, runtime.clock)
-    add_calendar_routes(app, feeds)
+    add_oncall_routes(app, oncall)
 
     add_openapi_routes(app, SOURCES)
     add_health_routes(app, runtime)
