@@ -9,6 +9,8 @@ from redis.asyncio import Redis
 
 from notifier.config import Person
 from router.consumer import Router
+from router.models import TimelineEvent, TimelineKind
+from router.store import IncidentStore
 from schedules.override_store import OverrideStore
 from tests.conftest import ManualClock
 from tests.integration.test_api import send
@@ -81,6 +83,35 @@ async def test_my_page_has_my_shifts_incidents_methods_and_calendar(
     assert "payments-primary: 2026-03-09 08:00:00 UTC to 2026-03-16 08:00:00 UTC" in bobs
     assert "#1 p99" not in bobs
     assert mine == await page(client, "/people/alice")
+
+
+async def test_incidents_paging_me_that_nobody_has_yet(
+    client: Client, router: Router, redis: Redis, clock: ManualClock
+) -> None:
+    await send(client, router, alertname="HighLatency", fingerprint="f1")
+    await send(client, router, alertname="ErrorRate", fingerprint="f2")
+    store = IncidentStore(redis)
+
+    def paged(person: str, epoch: int) -> TimelineEvent:
+        return TimelineEvent(at=clock(), kind=TimelineKind.PAGED, person=person, epoch=epoch)
+
+    await store.add_timeline("1", [paged("alice", 0)])
+    # Incident 2 paged Bob now, and Alice only in a paging run that is over.
+    await store.add_timeline("2", [paged("alice", 7), paged("bob", 0)])
+    await sign_in(client)
+
+    def paging(html: str) -> str:
+        return html.split("nobody has them yet</h2>")[1].split("<h2>")[0]
+
+    mine = await page(client, "/people/me")
+    assert "#1 p99" in paging(mine)
+    assert "#2 " not in paging(mine)
+    assert "#2 p99" in paging(await page(client, "/people/bob"))
+    # Once someone has it, it pages nobody: it is theirs.
+    await post_form(client, "/incidents/1/act", {"action": "acknowledge"}, "/incidents/1")
+    mine = await page(client, "/people/me")
+    assert "<p>None.</p>" in paging(mine)
+    assert "#1 p99" in mine.split("you have</h2>")[1].split("<h2>")[0]
 
 
 async def test_an_unknown_person_is_a_404(client: Client) -> None:
