@@ -11,6 +11,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from ingest.clock import Clock
+from notifier.directory import Directory
 from schedules.override_store import OverrideStore
 from tocsin.calendar_feeds import feed_url
 from tocsin.explaining import parse_at
@@ -103,22 +104,24 @@ class OnCallApi:
         return _answer(await self.now())
 
     async def schedules(self, request: web.Request) -> web.Response:
+        directory = self.config.current.directory
         try:
             since, until = self._range(request)
         except BadRange as error:
             return json_error(400, str(error))
-        found = await self._shifts(sorted(self.config.current.schedules), since, until)
+        found = await self._shifts(directory, sorted(directory.schedules), since, until)
         return _answer(ScheduleList(schedules=found))
 
     async def schedule(self, request: web.Request) -> web.Response:
+        directory = self.config.current.directory  # one reading: a reload may drop the name
         name = request.match_info["name"]
-        if name not in self.config.current.schedules:
+        if name not in directory.schedules:
             return json_error(404, f"no schedule {name!r}")
         try:
             since, until = self._range(request)
         except BadRange as error:
             return json_error(400, str(error))
-        (found,) = await self._shifts([name], since, until)
+        (found,) = await self._shifts(directory, [name], since, until)
         return _answer(found)
 
     async def person(self, request: web.Request) -> web.Response:
@@ -132,9 +135,8 @@ class OnCallApi:
         return _answer(await self.shifts_of(person, since, until))
 
     async def _shifts(
-        self, names: list[str], since: datetime, until: datetime
+        self, directory: Directory, names: list[str], since: datetime, until: datetime
     ) -> list[ScheduleShifts]:
-        directory = self.config.current.directory
         covers = await self.overrides.covers_of(names, since)
         return [
             schedule_range(directory, directory.schedules[name], since, until, covers)
