@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry, Histogram
 
 from ingest.clock import Clock, epoch_ms
 from notifier import keys
-from notifier.backoff import MAX_TRIES, retry_delay
+from notifier.backoff import MAX_TRIES, retry_delay, wait_for
 from notifier.channels import Channel, Kind, Notification
 from notifier.channels.render import alerts_count, format_time
 from notifier.config import Level
@@ -227,7 +227,8 @@ class Pager:
             # A delivery another run took is made by that run; if it died, by this retry,
             # once the run's hold on the delivery is over.
             return SENDING_LEASE
-        waits = [r.retry_after for r in retry if r.retry_after is not None]
+        now = self.clock()
+        waits = [wait_for(r.retry_after, now) for r in retry if r.retry_after is not None]
         return retry_delay(
             attempt + 1, seed, retry_after=max(waits, default=None), budget=ack_timeout
         )

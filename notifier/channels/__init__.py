@@ -6,12 +6,12 @@ not, whether trying again could help. Retries and fallbacks are the paging job's
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Literal, Protocol, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from ingest.models import AlertStatus
+from notifier.backoff import RetryAfter
 from notifier.config import Person
 from router.config import Severity
 from router.models import AlertRecord, Incident, IncidentStatus
@@ -193,15 +193,16 @@ class DeliveryResult:
     """Meaningful when not ok: a transient failure (timeout, refused connection, 5xx, SMTP 4xx)
     that the same call might get past later."""
     detail: str
-    retry_after: timedelta | None = None
-    """When the service said how long to wait first (an HTTP ``Retry-After``)."""
+    retry_after: RetryAfter | None = None
+    """When the service said how long to wait first, or until when (an HTTP
+    ``Retry-After``)."""
 
     @classmethod
     def delivered(cls, detail: str) -> Self:
         return cls(ok=True, retryable=False, detail=detail)
 
     @classmethod
-    def failed(cls, detail: str, *, retryable: bool, retry_after: timedelta | None = None) -> Self:
+    def failed(cls, detail: str, *, retryable: bool, retry_after: RetryAfter | None = None) -> Self:
         return cls(ok=False, retryable=retryable, detail=detail, retry_after=retry_after)
 
 
