@@ -434,7 +434,10 @@ class Pager:
             return
         owners = await self._owners(incident)
         tag = f"update:{epoch_ms(now)}"
-        results = await self.sender.deliver(incident, owners, "update", None, tag, joined)
+        only = self.rule_steps.at_once(incident, owners)
+        results = await self.sender.deliver(
+            incident, owners, "update", None, tag, joined, only=only
+        )
         detail = f"{alerts_count(joined)} joined"
         events = [
             timeline_event(TimelineKind.UPDATE_NOTICE, now, person, channel, None, detail)
@@ -541,10 +544,17 @@ class Pager:
         by: str | None = None,
         assigned_to: str | None = None,
     ) -> None:
-        """Send a notice (not a page), once per paging run (or ``step``, or ``tag``), and
-        record who got it."""
+        """Send a notice (not a page), once per paging run (or ``step``, or ``tag``), by the
+        channels people's rules use at once, and record who got it."""
         results = await self.sender.deliver(
-            incident, people, kind, step, tag, by=by, assigned_to=assigned_to
+            incident,
+            people,
+            kind,
+            step,
+            tag,
+            by=by,
+            assigned_to=assigned_to,
+            only=self.rule_steps.at_once(incident, people),
         )
         now = self.clock()
         events = [

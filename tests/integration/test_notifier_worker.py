@@ -663,3 +663,39 @@ async def test_a_rule_step_is_a_timer_the_worker_runs(
     await run(burst(pool, pager, jobs=1))
 
     assert [(n.person, n.kind, n.level) for n in email.delivered] == [("alice", "page", 1)]
+
+
+async def test_a_rule_step_of_a_handover_is_a_timer_the_worker_runs(
+    redis: Redis, pool: ArqRedis, clock: ManualClock
+) -> None:
+    email = RecordingChannel("email", lambda p: p.email is not None)
+    later = NotificationRules(high=[RuleStep(after=timedelta(minutes=3), notify=["email"])])
+    alice = DIRECTORY.people["alice"].model_copy(update={"rules": later})
+    directory = replace(DIRECTORY, people={**DIRECTORY.people, "alice": alice})
+    scheduler = ArqScheduler(pool)
+    store = IncidentStore(redis)
+    links = Links("https://tocsin.test", b"s" * 32)
+    pager = Pager(store, directory, [email], links, scheduler, clock, CollectorRegistry())
+    change = await store.apply_alert(alert(clock(), "payments"), ROUTING)
+    assert change.incident_id is not None
+    incident_id = change.incident_id
+    handed = await store.reassign(incident_id, "alice", "bob", clock())
+    assert handed.assigned_at is not None
+
+    await pager.followups.reassigned(incident_id, 0)
+
+    assert email.delivered == []  # her only step is for later
+    rule = keys.assigned_rule_job_id(incident_id, handed.assigned_at, "alice", 0)
+    assert list(await queued(pool)) == [rule]
+    info = await job(pool, rule).info()
+    assert info is not None
+    assert (info.function, info.args) == ("assigned_rule", (incident_id, 0, 0, 0, 0, "alice"))
+
+    # The same job, due now, once its three minutes are over.
+    clock.advance(timedelta(minutes=3))
+    await scheduler.schedule(
+        "assigned_rule", FIRST, incident_id, job_id="now", delay=timedelta(0), person="alice"
+    )
+    await run(burst(pool, pager, jobs=1))
+
+    assert [(n.person, n.kind, n.by) for n in email.delivered] == [("alice", "assigned", "Bob")]
