@@ -89,3 +89,9 @@ def assigned_rule_job_id(incident_id: str, assigned_at: datetime, person: str, i
     """A step of the notification rules of the person an incident was handed to, once per
     handover and rule step."""
     return f"tocsin:assigned-rule:{incident_id}:{epoch_ms(assigned_at)}:{person}:{index}"
+
+
+def bounce_job_id(incident_id: str, step: Step, person: str, channel: str) -> str:
+    """A look at whether a person was reached after a delivery failed late, once per
+    delivery."""
+    return f"tocsin:bounced:{incident_id}:{step.key}:{person}:{channel}"

@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry, Histogram
 from ingest.clock import Clock, epoch_ms
 from notifier import keys
 from notifier.backoff import MAX_TRIES, retry_delay, wait_for
+from notifier.bounces import Bounces
 from notifier.channels import Channel, Kind, Notification
 from notifier.channels.render import alerts_count, format_time
 from notifier.config import Level
@@ -97,6 +98,8 @@ class Pager:
         """What follows someone acting from the incident page."""
         self.rule_steps = RuleSteps(self)
         """The later steps of people's notification rules."""
+        self.bounces = Bounces(self)
+        """Deliveries that failed after they were sent."""
         self._first_page = Histogram(
             "tocsin_alert_to_first_page_seconds",
             "From receiving the alert that opened an incident to its first delivered page.",

@@ -86,7 +86,7 @@ class RuleSteps:
                 person=person,
             )
             return
-        tried = f"tries:{step.key}:{person}:{index}"
+        tried = tries_field(step, person, index)
         attempt = await pager.deliveries.count(incident_id, tried) - 1
         only = {person: steps[index].notify}
         results = await pager.sender.deliver(incident, [person], "page", step, only=only)
@@ -106,3 +106,8 @@ class RuleSteps:
         elif index == len(steps) - 1:
             everyone = pager.directory.resolve(level, now, incident_id)
             await pager.unreachable(incident_id, step, [person], results, now, everyone)
+
+
+def tries_field(step: Step, person: str, index: int) -> str:
+    """Where the tries of a rule step are counted: there once it ran."""
+    return f"tries:{step.key}:{person}:{index}"

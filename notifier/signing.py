@@ -16,6 +16,11 @@ its incident is open and for a grace period after it resolved, which only the st
 Version 1 (``[incident_id, person, expires_at_unix_seconds]``, acknowledge only) is no longer
 signed but still accepted until each link's own expiry.
 
+Status tokens (``s1.<payload>.<tag>``) are not links a person opens: they name one delivery,
+``[incident_id, created_at_unix_ms, person, channel, delivery_tag]``, for a provider to
+report on once it knows whether the delivery reached the phone (``notifier.twilio_status``).
+Their own version keeps one from being taken for a link, or a link for one.
+
 ``tag`` is base64url of the first 16 bytes of HMAC-SHA256(secret, ``"<version>." +
 payload``). The tag covers the version too, so a token cannot be replayed under another
 format. Each token has exactly one accepted spelling: a non-canonical base64 variant of a
@@ -41,17 +46,21 @@ __all__ = [
     "ExpiredLink",
     "InvalidLink",
     "LinkClaims",
+    "StatusClaims",
     "ack_url",
     "action_url",
     "link_token",
     "sign_ack",
     "sign_link",
+    "sign_status",
     "verify_ack",
     "verify_link",
+    "verify_status",
 ]
 
 VERSION = "v1"
 VERSION_2 = "v2"
+STATUS_VERSION = "s1"
 _TAG_BYTES = 16
 """A 128-bit tag is unforgeable in practice and keeps links short enough for SMS and chat."""
 MIN_SECRET_BYTES = 16
@@ -184,6 +193,58 @@ def action_url(
     nothing; the button on the page does)."""
     claims = LinkClaims(incident_id, person, actions, created_at=created_at)
     return ack_url(base_url, sign_link(secret, claims))
+
+
+@dataclass(frozen=True)
+class StatusClaims:
+    """One delivery, as a status token names it."""
+
+    incident_id: str
+    created_at: datetime
+    """The incident's, at whole milliseconds, UTC."""
+    person: str
+    channel: str
+    tag: str
+    """What the delivery is recorded under (``notifier.sending``)."""
+
+    def __post_init__(self) -> None:
+        if self.created_at.utcoffset() is None:
+            raise ValueError("created_at must be timezone-aware")
+        object.__setattr__(self, "created_at", _whole_ms(self.created_at))
+
+
+def sign_status(secret: bytes, claims: StatusClaims) -> str:
+    fields = [
+        claims.incident_id,
+        epoch_ms(claims.created_at),
+        claims.person,
+        claims.channel,
+        claims.tag,
+    ]
+    payload = json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
+    signed = f"{STATUS_VERSION}.{_encode(payload.encode())}"
+    return f"{signed}.{_encode(_tag(secret, signed))}"
+
+
+def verify_status(secret: bytes, token: str) -> StatusClaims:
+    """The claims of a genuine status token; raises ``InvalidLink`` for anything else. It
+    has no expiry: what it reports on is recorded once, and only while its incident is."""
+    version, _, rest = token.partition(".")
+    if version != STATUS_VERSION:
+        raise InvalidLink("unknown token format")
+    payload_b64, _, tag_b64 = rest.partition(".")
+    tag = _decode(tag_b64)
+    if not hmac.compare_digest(tag, _tag(secret, f"{STATUS_VERSION}.{payload_b64}")):
+        raise InvalidLink("bad signature")
+    try:
+        incident_id, created_ms, person, channel, delivery = json.loads(_decode(payload_b64))
+        if not all(isinstance(t, str) for t in (incident_id, person, channel, delivery)):
+            raise TypeError("names must be strings")
+        if type(created_ms) is not int:
+            raise TypeError("created_at must be an integer")
+        return StatusClaims(incident_id, from_epoch_ms(created_ms), person, channel, delivery)
+    except (ValueError, TypeError, OverflowError, OSError) as exc:
+        raise InvalidLink("malformed token") from exc
 
 
 def sign_ack(secret: bytes, claims: AckClaims) -> str:

@@ -120,6 +120,7 @@ class JobArgs(BaseModel):
         "ack_expired",
         "notify_rule",
         "assigned_rule",
+        "delivery_failed",
     ]
     incident_id: str
     round: int
@@ -210,6 +211,22 @@ async def assigned_rule(
     args = JobArgs(job="assigned_rule", person=person, **fields)
     work = pager.followups.assigned_rule(incident_id, epoch, person, attempt)
     await _retry_on_error(ctx, args, work)
+
+
+async def delivery_failed(
+    ctx: dict[str, Any],
+    incident_id: str,
+    round_: int,
+    level: int,
+    attempt: int,
+    epoch: int,
+    person: str,
+) -> None:
+    """A page of the step to ``person`` failed after it was sent (``attempt`` is unused)."""
+    pager: Pager = ctx["pager"]
+    fields = _fields(incident_id, round_, level, attempt, epoch)
+    args = JobArgs(job="delivery_failed", person=person, **fields)
+    await _retry_on_error(ctx, args, pager.bounces.check(incident_id, args.step, person))
 
 
 async def snooze_over(
@@ -326,6 +343,7 @@ def arq_worker(
             ack_expired,
             notify_rule,
             assigned_rule,
+            delivery_failed,
         ],
         queue_name=keys.ARQ_QUEUE,
         redis_pool=pool,

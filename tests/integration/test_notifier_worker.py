@@ -23,6 +23,7 @@ from ingest.deadletters import DeadLetter
 from ingest.models import AlertStatus
 from notifier import keys
 from notifier import worker as worker_module
+from notifier.bounces import record
 from notifier.channels import DeliveryResult, Notification
 from notifier.config import Person
 from notifier.directory import Directory
@@ -30,6 +31,7 @@ from notifier.escalation import FIRST, Step, first
 from notifier.paging import Pager
 from notifier.rules import NotificationRules, RuleStep
 from notifier.sending import Links
+from notifier.signing import StatusClaims
 from notifier.worker import (
     ArqScheduler,
     EventConsumer,
@@ -699,3 +701,35 @@ async def test_a_rule_step_of_a_handover_is_a_timer_the_worker_runs(
     await run(burst(pool, pager, jobs=1))
 
     assert [(n.person, n.kind, n.by) for n in email.delivered] == [("alice", "assigned", "Bob")]
+
+
+async def test_a_delivery_that_failed_later_is_a_job_the_worker_runs(
+    redis: Redis, pool: ArqRedis, clock: ManualClock
+) -> None:
+    sms = RecordingChannel("sms", lambda p: p.email is not None)
+    scheduler = ArqScheduler(pool)
+    store = IncidentStore(redis)
+    links = Links("https://tocsin.test", b"s" * 32)
+    pager = Pager(store, DIRECTORY, [sms], links, scheduler, clock, CollectorRegistry())
+    change = await store.apply_alert(alert(clock(), "payments"), ROUTING)
+    assert change.incident is not None
+    incident = change.incident
+    await pager.open(incident.id)
+    assert [n.person for n in sms.delivered] == ["alice"]
+
+    delivery = StatusClaims(incident.id, incident.created_at, "alice", "sms", "page:0:0")
+    await record(store, scheduler, delivery, "Twilio: undelivered", clock())
+    bounce = keys.bounce_job_id(incident.id, FIRST, "alice", "sms")
+    info = await job(pool, bounce).info()
+    assert info is not None
+    assert (info.function, info.args) == ("delivery_failed", (incident.id, 0, 0, 0, 0, "alice"))
+    await run(burst(pool, pager, jobs=1))
+
+    story = await store.timeline(incident.id)
+    unreachable = [e for e in story if e.kind is TimelineKind.UNREACHABLE]
+    # Then carol, whom no channel of this test reaches, at level 2.
+    assert [(e.person, e.level, e.detail) for e in unreachable] == [
+        ("alice", 1, "every way failed: sms"),
+        ("carol", 2, "no way to page"),
+    ]
+    assert [n.level for n in sms.delivered if n.person == "bob"] == [2]  # escalated at once
