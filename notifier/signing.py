@@ -152,13 +152,8 @@ def sign_link(secret: bytes, claims: LinkClaims) -> str:
     if claims.created_at is None:
         raise ValueError("a link names its incident's created_at")
     letters = "".join(_LETTERS[action] for action in Action if action in claims.actions)
-    payload = json.dumps(
-        [claims.incident_id, claims.person, epoch_ms(claims.created_at), letters],
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-    signed = f"{VERSION_2}.{_encode(payload.encode())}"
-    return f"{signed}.{_encode(_tag(secret, signed))}"
+    fields = [claims.incident_id, claims.person, epoch_ms(claims.created_at), letters]
+    return _sign(secret, VERSION_2, fields)
 
 
 def verify_link(secret: bytes, token: str, now: datetime) -> LinkClaims:
@@ -173,11 +168,7 @@ def verify_link(secret: bytes, token: str, now: datetime) -> LinkClaims:
         )
     if version != VERSION_2:
         raise InvalidLink("unknown link format")
-    payload_b64, _, tag_b64 = rest.partition(".")
-    tag = _decode(tag_b64)
-    if not hmac.compare_digest(tag, _tag(secret, f"{VERSION_2}.{payload_b64}")):
-        raise InvalidLink("bad signature")
-    return _parse_link(_decode(payload_b64))
+    return _parse_link(_signed_payload(secret, VERSION_2, rest))
 
 
 def action_url(
@@ -214,16 +205,9 @@ class StatusClaims:
 
 
 def sign_status(secret: bytes, claims: StatusClaims) -> str:
-    fields = [
-        claims.incident_id,
-        epoch_ms(claims.created_at),
-        claims.person,
-        claims.channel,
-        claims.tag,
-    ]
-    payload = json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
-    signed = f"{STATUS_VERSION}.{_encode(payload.encode())}"
-    return f"{signed}.{_encode(_tag(secret, signed))}"
+    created_ms = epoch_ms(claims.created_at)
+    fields = [claims.incident_id, created_ms, claims.person, claims.channel, claims.tag]
+    return _sign(secret, STATUS_VERSION, fields)
 
 
 def verify_status(secret: bytes, token: str) -> StatusClaims:
@@ -232,12 +216,9 @@ def verify_status(secret: bytes, token: str) -> StatusClaims:
     version, _, rest = token.partition(".")
     if version != STATUS_VERSION:
         raise InvalidLink("unknown token format")
-    payload_b64, _, tag_b64 = rest.partition(".")
-    tag = _decode(tag_b64)
-    if not hmac.compare_digest(tag, _tag(secret, f"{STATUS_VERSION}.{payload_b64}")):
-        raise InvalidLink("bad signature")
+    payload = _signed_payload(secret, STATUS_VERSION, rest)
     try:
-        incident_id, created_ms, person, channel, delivery = json.loads(_decode(payload_b64))
+        incident_id, created_ms, person, channel, delivery = json.loads(payload)
         if not all(isinstance(t, str) for t in (incident_id, person, channel, delivery)):
             raise TypeError("names must be strings")
         if type(created_ms) is not int:
@@ -249,13 +230,8 @@ def verify_status(secret: bytes, token: str) -> StatusClaims:
 
 def sign_ack(secret: bytes, claims: AckClaims) -> str:
     """A v1 token, as pages carried before v2."""
-    payload = json.dumps(
-        [claims.incident_id, claims.person, int(claims.expires_at.timestamp())],
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-    signed = f"{VERSION}.{_encode(payload.encode())}"
-    return f"{signed}.{_encode(_tag(secret, signed))}"
+    fields = [claims.incident_id, claims.person, int(claims.expires_at.timestamp())]
+    return _sign(secret, VERSION, fields)
 
 
 def verify_ack(secret: bytes, token: str, now: datetime) -> AckClaims:
@@ -268,11 +244,7 @@ def verify_ack(secret: bytes, token: str, now: datetime) -> AckClaims:
     version, _, rest = token.partition(".")
     if version != VERSION:
         raise InvalidLink("unknown link format")
-    payload_b64, _, tag_b64 = rest.partition(".")
-    tag = _decode(tag_b64)
-    if not hmac.compare_digest(tag, _tag(secret, f"{VERSION}.{payload_b64}")):
-        raise InvalidLink("bad signature")
-    claims = _parse_claims(_decode(payload_b64))
+    claims = _parse_claims(_signed_payload(secret, VERSION, rest))
     if now >= claims.expires_at:
         raise ExpiredLink(claims)
     return claims
@@ -294,6 +266,22 @@ _ACK_PATH = "/ack/"
 
 def _whole_ms(at: datetime) -> datetime:
     return from_epoch_ms(epoch_ms(at))
+
+
+def _sign(secret: bytes, version: str, fields: list[object]) -> str:
+    payload = json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
+    signed = f"{version}.{_encode(payload.encode())}"
+    return f"{signed}.{_encode(_tag(secret, signed))}"
+
+
+def _signed_payload(secret: bytes, version: str, rest: str) -> bytes:
+    """The payload of a token of ``version`` (``rest`` follows its ``<version>.``), once
+    its tag is found right: before the payload is even parsed."""
+    payload_b64, _, tag_b64 = rest.partition(".")
+    tag = _decode(tag_b64)
+    if not hmac.compare_digest(tag, _tag(secret, f"{version}.{payload_b64}")):
+        raise InvalidLink("bad signature")
+    return _decode(payload_b64)
 
 
 def _tag(secret: bytes, signed: str) -> bytes:
