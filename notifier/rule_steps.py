@@ -6,6 +6,10 @@ or paged again from the start, so acknowledging stops every step still to come; 
 silence holds the incident, the step waits as a held page does. Its
 deliveries are the step's page deliveries (what went out by a channel with the page is not
 sent again by a rule step naming it), tried again with the page's backoff.
+
+Handing an incident to someone is a page to them, so it goes by their rules too (the jobs of
+its later steps are ``Followups``'); a notice only tells of what happened, so it goes by the
+channels their rules use with a page, not by those they keep for when nobody answers.
 """
 
 from collections.abc import Sequence
@@ -14,7 +18,7 @@ from typing import TYPE_CHECKING
 from notifier import keys
 from notifier.escalation import Step, is_current
 from notifier.holds import HOLD_RECHECK
-from notifier.rules import RuleStep, later
+from notifier.rules import RuleStep, due_now, later
 from router.models import Incident
 
 if TYPE_CHECKING:
@@ -34,6 +38,11 @@ class RuleSteps:
             if steps:
                 found[person_id] = steps
         return found
+
+    def at_once(self, incident: Incident, people: Sequence[str]) -> dict[str, frozenset[str]]:
+        """The channels (by name) by which each of ``people`` with rules for the incident's
+        urgency hears of it at once: a notice's; the others get notices by every method."""
+        return {person: due_now(steps) for person, steps in self.of(incident, people).items()}
 
     async def schedule(
         self, incident_id: str, step: Step, rules: dict[str, Sequence[RuleStep]]
@@ -77,7 +86,7 @@ class RuleSteps:
                 person=person,
             )
             return
-        tried = f"tries:{step.key}:{person}:{index}"
+        tried = tries_field(step, person, index)
         attempt = await pager.deliveries.count(incident_id, tried) - 1
         only = {person: steps[index].notify}
         results = await pager.sender.deliver(incident, [person], "page", step, only=only)
@@ -97,3 +106,8 @@ class RuleSteps:
         elif index == len(steps) - 1:
             everyone = pager.directory.resolve(level, now, incident_id)
             await pager.unreachable(incident_id, step, [person], results, now, everyone)
+
+
+def tries_field(step: Step, person: str, index: int) -> str:
+    """Where the tries of a rule step are counted: there once it ran."""
+    return f"tries:{step.key}:{person}:{index}"

@@ -124,3 +124,19 @@ def due_now(steps: Sequence[RuleStep]) -> frozenset[str]:
 def later(steps: Sequence[RuleStep]) -> list[tuple[int, RuleStep]]:
     """The steps to run after the page, by index."""
     return [(i, step) for i, step in enumerate(steps) if step.after]
+
+
+def methods(person: "Person") -> list[ChannelName]:
+    """The channels the person has a contact method for: what a page without rules uses."""
+    return [channel for channel, has in METHODS.items() if has(person)]
+
+
+def plan(person: "Person", severity: Severity) -> list[tuple[timedelta, list[ChannelName]]] | None:
+    """When after a page of ``severity`` and by which channels the person hears of it, as
+    paging does it: what is due now, then each later step; ``None``: every method at once."""
+    steps = person.rules.steps(severity) if person.rules else None
+    if not steps:
+        return None
+    now = due_now(steps)
+    first = [(timedelta(0), [c for c in METHODS if c in now])] if now else []
+    return first + [(step.after, list(step.notify)) for _, step in later(steps)]
