@@ -437,7 +437,7 @@ class Pager:
             return
         owners = await self._owners(incident)
         tag = f"update:{epoch_ms(now)}"
-        only = self.rule_steps.at_once(incident, owners)
+        only = self.rule_steps.for_notice(incident, owners, "update")
         results = await self.sender.deliver(
             incident, owners, "update", None, tag, joined, only=only
         )
@@ -548,7 +548,7 @@ class Pager:
         assigned_to: str | None = None,
     ) -> None:
         """Send a notice (not a page), once per paging run (or ``step``, or ``tag``), by the
-        channels people's rules use at once, and record who got it."""
+        channels of people's first rule step, and record who got it."""
         results = await self.sender.deliver(
             incident,
             people,
@@ -557,7 +557,7 @@ class Pager:
             tag,
             by=by,
             assigned_to=assigned_to,
-            only=self.rule_steps.at_once(incident, people),
+            only=self.rule_steps.for_notice(incident, people, kind),
         )
         now = self.clock()
         events = [

@@ -9,16 +9,17 @@ sent again by a rule step naming it), tried again with the page's backoff.
 
 Handing an incident to someone is a page to them, so it goes by their rules too (the jobs of
 its later steps are ``Followups``'); a notice only tells of what happened, so it goes by the
-channels their rules use with a page, not by those they keep for when nobody answers.
+channels of their first step, not by those they keep for when nobody answers.
 """
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from notifier import keys
+from notifier.channels import Kind, carries
 from notifier.escalation import Step, is_current
 from notifier.holds import HOLD_RECHECK
-from notifier.rules import RuleStep, due_now, later
+from notifier.rules import RuleStep, for_notices, later
 from router.models import Incident
 
 if TYPE_CHECKING:
@@ -39,10 +40,19 @@ class RuleSteps:
                 found[person_id] = steps
         return found
 
-    def at_once(self, incident: Incident, people: Sequence[str]) -> dict[str, frozenset[str]]:
+    def for_notice(
+        self, incident: Incident, people: Sequence[str], kind: Kind
+    ) -> dict[str, frozenset[str]]:
         """The channels (by name) by which each of ``people`` with rules for the incident's
-        urgency hears of it at once: a notice's; the others get notices by every method."""
-        return {person: due_now(steps) for person, steps in self.of(incident, people).items()}
+        urgency hears a notice of ``kind`` (``rules.for_notices``); the others, and those
+        whose rules name no channel that carries it, get it by every method."""
+        carrying = {c.name for c in self.pager.sender.channels if carries(c, kind)}
+        found = {}
+        for person, steps in self.of(incident, people).items():
+            chosen = for_notices(steps, carrying)
+            if chosen is not None:
+                found[person] = chosen
+        return found
 
     async def schedule(
         self, incident_id: str, step: Step, rules: dict[str, Sequence[RuleStep]]

@@ -8,7 +8,7 @@ person can say "Slack and mail at once, SMS after 3 minutes, a call after 6".
 """
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -119,6 +119,17 @@ def _text(delay: timedelta) -> str:
 def due_now(steps: Sequence[RuleStep]) -> frozenset[str]:
     """The channels of the steps that go out with the page itself."""
     return frozenset(c for step in steps if not step.after for c in step.notify)
+
+
+def for_notices(steps: Sequence[RuleStep], carrying: Collection[str]) -> frozenset[str] | None:
+    """The channels a notice goes by: those of the person's first step (in time) that names
+    a channel ``carrying`` it, so someone whose rules start with a call, or a minute after
+    the page, still hears that it is over; ``None`` when no step names one."""
+    for step in steps:
+        chosen = frozenset(c for c in step.notify if c in carrying)
+        if chosen:
+            return chosen
+    return None
 
 
 def later(steps: Sequence[RuleStep]) -> list[tuple[int, RuleStep]]:
