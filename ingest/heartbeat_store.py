@@ -4,6 +4,12 @@ Each transition is one script that checks and changes the state and appends its 
 alert stream together: a heartbeat goes missed once and comes back once, however many
 processes check or receive pings at the same moment, and no transition is stored without its
 alert (or the other way round).
+
+No ``TOCSIN_DURABILITY`` wait here, unlike a webhook's append: a transition lost with a
+primary that failed before a replica had it is lost together with its state (a script's
+writes replicate as one), so the replica that takes over still sees the heartbeat as it was
+and makes the transition again at its next check or ping. A webhook's alert has no such
+second chance, which is why its sender must hear "not stored" instead.
 """
 
 from collections.abc import Awaitable, Collection, Sequence

@@ -1,5 +1,6 @@
-"""What the buttons of an incident page do: acknowledge, resolve, escalate now, snooze and
-reassign, each idempotent and answering in words what it did or why it did nothing.
+"""What the buttons of an incident page do: acknowledge, resolve, escalate now, snooze,
+reassign and set the severity, each idempotent and answering in words what it did or why it
+did nothing.
 
 Changes of the incident itself go through the router's store (which announces them to the
 notifier on its event stream); escalating changes no incident, so it is a notifier job of its
@@ -17,7 +18,8 @@ from notifier.directory import Directory, schedule_targets
 from notifier.escalation import Step, current_step, next_step
 from notifier.paging import Scheduler
 from notifier.signing import Action
-from router.incidents import Resolution
+from router.config import Severity
+from router.incidents import Resolution, SeverityChange
 from router.models import Incident, IncidentStatus
 from router.store import IllegalTransition, IncidentNotFound, IncidentStore
 from schedules.override_store import OverrideStore
@@ -47,6 +49,8 @@ class Offer:
     escalate_to: Step | None = None
     reassign_to: Sequence[str] = field(default_factory=tuple)
     """Person ids of the incident's policy, in level order."""
+    severities: Sequence[Severity] = field(default_factory=tuple)
+    """The severities it can be set to (not links': only the console and the API set it)."""
 
 
 class PageActions:
@@ -86,7 +90,10 @@ class PageActions:
                 actions.add(Action.REASSIGN)
         elif incident.snoozed_until is not None:
             actions.add(Action.ACKNOWLEDGE)  # for good: no page when the snooze ends
-        return Offer(frozenset(actions) & allowed, escalate_from, escalate_to, tuple(people))
+        severities = tuple(s for s in Severity if s is not incident.severity)
+        return Offer(
+            frozenset(actions) & allowed, escalate_from, escalate_to, tuple(people), severities
+        )
 
     async def act(
         self, incident: Incident, action: Action, person: str, form: dict[str, str], now: datetime
@@ -104,6 +111,31 @@ class PageActions:
                 return await self._snooze(incident, person, form.get("minutes"), now)
             case Action.REASSIGN:
                 return await self._reassign(incident, person, form.get("to"), now)
+
+    async def set_severity(
+        self, incident: Incident, severity: Severity, person: str, now: datetime
+    ) -> Answer:
+        """Raises ``IncidentNotFound`` when the incident is gone."""
+        outcome, after = await self.store.set_severity(incident.id, severity, person, now)
+        if outcome is SeverityChange.NOT_FOUND or after is None:
+            raise IncidentNotFound(incident.id)
+        if outcome is SeverityChange.RESOLVED:
+            return self._resolved_already(after)
+        if outcome is SeverityChange.UNCHANGED:
+            return Answer(f"Already {severity.value}.", False, after)
+        if outcome is SeverityChange.LOWERED:
+            stops = " Nobody is paged for it any more." if severity is Severity.SEV4 else ""
+            return Answer(f"Lowered to {severity.value}.{stops}", True, after)
+        if after.status is IncidentStatus.ACKNOWLEDGED:
+            owner = after.acknowledged_by or ""
+            # A tool that acknowledged is nobody to tell: those paged last hear instead.
+            told = (
+                f"{self.name_of(owner)} is"
+                if owner in self.directory.people
+                else "those paged last are"
+            )
+            return Answer(f"Raised to {severity.value}: {told} told.", True, after)
+        return Answer(f"Raised to {severity.value}: paged again from level 1.", True, after)
 
     async def _acknowledge(self, incident: Incident, person: str, now: datetime) -> Answer:
         try:
@@ -127,6 +159,9 @@ class PageActions:
     async def _escalate(self, incident: Incident, person: str, seen: str | None) -> Answer:
         if incident.status is not IncidentStatus.TRIGGERED:
             return self._not_waiting(incident, "Not escalated")
+        if incident.severity is Severity.SEV4:
+            text = "Not escalated: SEV4 pages nobody; raise the severity to page."
+            return Answer(text, False, incident, 409)
         step, after = await self._escalation(incident)
         if step is None:
             return Answer("Nobody has been paged yet: nothing to escalate.", False, incident, 409)
@@ -224,6 +259,15 @@ class PageActions:
 def _taken(incident: Incident) -> tuple[object, ...]:
     """What acknowledging or snoozing changes; the page's copy is from before the click."""
     return (incident.status, incident.acknowledged_by, incident.snoozed_until)
+
+
+def parse_severity(text: str | None) -> Severity:
+    """The severity a form asks for."""
+    try:
+        return Severity(text or "")
+    except ValueError:
+        choices = ", ".join(s.value for s in Severity)
+        raise BadRequest(f"severity: one of {choices}, not {text!r}") from None
 
 
 def parse_action(text: str | None) -> Action:

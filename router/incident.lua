@@ -1,5 +1,6 @@
 -- What the incident scripts share, written once: router/store.py puts it in front of each
--- script (apply_alert.lua, resolve_incident.lua, retrigger.lua) before loading it.
+-- script (apply_alert.lua, resolve_incident.lua, retrigger.lua, set_severity.lua) before
+-- loading it.
 --
 -- ARGV[1] is the prefix, ARGV[2] one JSON object (one argument packs and parses faster than
 -- many) holding at least now: ISO 8601, and retention: seconds a resolved incident is kept.

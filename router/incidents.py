@@ -1,5 +1,6 @@
-"""What happens to incidents: the outcomes of applying an alert and of resolving by hand (the
-changes themselves are made atomically by Lua scripts, see ``router.store``) and
+"""What happens to incidents: the outcomes of applying an alert, of resolving by hand and of
+setting the severity by hand (the changes themselves are made atomically by Lua scripts, see
+``router.store``) and
 acknowledging, a pure change of an incident's head by the lifecycle table."""
 
 from dataclasses import dataclass
@@ -36,6 +37,18 @@ class Resolution(StrEnum):
 
     RESOLVED = "resolved"
     ALREADY_RESOLVED = "already_resolved"
+    NOT_FOUND = "not_found"
+
+
+class SeverityChange(StrEnum):
+    """What setting an incident's severity by hand did."""
+
+    RAISED = "raised"
+    """Paging starts again from level 1, or whoever acknowledged it is told."""
+    LOWERED = "lowered"
+    UNCHANGED = "unchanged"
+    RESOLVED = "resolved"
+    """Nothing: a resolved incident keeps the severity it ended with."""
     NOT_FOUND = "not_found"
 
 

@@ -35,6 +35,8 @@ class TimelineKind(StrEnum):
     REOPENED = "reopened"
     """The group fired again soon after the incident resolved: paged again from level 1."""
     SEVERITY_RAISED = "severity_raised"
+    SEVERITY_CHANGED = "severity_changed"
+    """Someone set the severity by hand: "SEV3 → SEV1 by alice"."""
     RESOLVED_NOTICE = "resolved_notice"
     ACKNOWLEDGED_NOTICE = "acknowledged_notice"
     UPDATE_NOTICE = "update_notice"
@@ -172,6 +174,8 @@ class IncidentEventKind(StrEnum):
     """Alerts joined an incident whose route reports them, and no report was due yet."""
     REOPENED = "reopened"
     SEVERITY_RAISED = "severity_raised"
+    """By a more severe alert or by hand: paging starts again from level 1 (new epoch), or
+    whoever acknowledged it is told."""
     SNOOZED = "snoozed"
     REASSIGNED = "reassigned"
     RETRIGGERED = "retriggered"

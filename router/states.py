@@ -21,6 +21,8 @@ class IncidentAction(StrEnum):
     """Page another person now and make them the owner."""
     RETRIGGER = "retrigger"
     """A snooze or an acknowledgement ran out while the incident is open."""
+    SET_SEVERITY = "set_severity"
+    """Someone sets the severity by hand (``set_severity.lua``)."""
 
 
 class IllegalTransition(ValueError):
@@ -59,6 +61,11 @@ TRANSITIONS: dict[tuple[IncidentStatus, IncidentAction], IncidentStatus | None] 
     (_T, IncidentAction.RETRIGGER): None,
     (_A, IncidentAction.RETRIGGER): _T,
     (_R, IncidentAction.RETRIGGER): None,
+    # Severity says how urgently an open incident pages; what is over keeps the severity it
+    # ended with, which the reports count.
+    (_T, IncidentAction.SET_SEVERITY): _T,
+    (_A, IncidentAction.SET_SEVERITY): _A,
+    (_R, IncidentAction.SET_SEVERITY): None,
 }
 
 

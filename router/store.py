@@ -2,9 +2,9 @@
 
 Applying an alert is one call of ``apply_alert.lua`` touching only the head, that alert's
 record and short lists, so it costs the same whatever the incident holds; a batch of alerts
-is one round trip. Resolving by hand is one call of ``resolve_incident.lua``; acknowledging is
-an optimistic MULTI/EXEC over the head. The event that announces a change is written
-atomically with the change.
+is one round trip. Resolving by hand is one call of ``resolve_incident.lua``, setting the
+severity by hand one of ``set_severity.lua``; acknowledging is an optimistic MULTI/EXEC over
+the head. The event that announces a change is written atomically with the change.
 """
 
 import json
@@ -22,8 +22,16 @@ from redis.exceptions import NoScriptError, ResponseError, WatchError
 from ingest.models import Alert, AlertStatus
 from ingest.stream import TypedStream
 from router import keys
-from router.config import RoutingConfig
-from router.incidents import Change, Outcome, Resolution, acknowledge, reassign, snooze
+from router.config import RoutingConfig, Severity
+from router.incidents import (
+    Change,
+    Outcome,
+    Resolution,
+    SeverityChange,
+    acknowledge,
+    reassign,
+    snooze,
+)
 from router.inhibition import InhibitRule, target_groups
 from router.models import (
     AlertRecord,
@@ -71,6 +79,7 @@ ALERTS_PER_CALL = 100
 during a script, answers other clients within a few milliseconds."""
 _RESOLVE = _script("resolve_incident.lua")
 _RETRIGGER = _script("retrigger.lua")
+_SET_SEVERITY = _script("set_severity.lua")
 _PUSH_TIMELINE = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('NOINCIDENT') end
 redis.call('RPUSH', KEYS[2], unpack(ARGV))
@@ -134,6 +143,7 @@ class IncidentStore:
         self._alerts_page = redis.register_script(_ALERTS_PAGE)
         self._resolve = redis.register_script(_RESOLVE)
         self._retrigger = redis.register_script(_RETRIGGER)
+        self._set_severity = redis.register_script(_SET_SEVERITY)
 
     async def get(self, incident_id: str) -> Incident | None:
         raw = await self.redis.get(keys.incident(incident_id))
@@ -383,6 +393,25 @@ class IncidentStore:
         )
         head = Incident.model_validate_json(answer[1]) if len(answer) > 1 else None
         return Resolution(answer[0].decode()), head
+
+    async def set_severity(
+        self, incident_id: str, severity: Severity, by: str, at: datetime
+    ) -> tuple[SeverityChange, Incident | None]:
+        """Set an open incident's severity by hand (``set_severity.lua``): a raise pages from
+        level 1 again as a raise by an alert does, a lower is recorded and later pages go by
+        it. Alerts joining later may raise it again but never lower it. Idempotent; returns
+        the incident as it now is."""
+        if not by.strip():
+            raise ValueError("say who sets the severity")
+        fields = {"now": at.isoformat(), "retention": 0}
+        answer = await self._set_severity(
+            args=[
+                keys.PREFIX,
+                json.dumps({**fields, "id": incident_id, "severity": severity.value, "by": by}),
+            ]
+        )
+        head = Incident.model_validate_json(answer[1]) if len(answer) > 1 else None
+        return SeverityChange(answer[0].decode()), head
 
     async def acknowledge_alert(
         self, dedup_key: str, group_keys: Sequence[str], person: str, at: datetime

@@ -1,18 +1,20 @@
 """``/api/v1``: incidents as JSON, for scripts and dashboards, and acting on them
-(acknowledge, resolve, and the incident page's other actions and notes) for chat bots and
-tools. Who may do what is checked before a handler
+(acknowledge, resolve, and the incident page's other actions, severity and notes) for chat
+bots and tools. Who may do what is checked before a handler
 runs (``tocsin.api_auth``); acting records the token, or a person its body names."""
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import Annotated, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from ingest.clock import Clock
-from notifier.page_actions import BadRequest, PageActions
+from notifier.page_actions import Answer, BadRequest, PageActions
 from notifier.signing import Action
+from router.config import Severity
 from router.incidents import Resolution
 from router.models import Incident, TimelineEvent, TimelineKind
 from router.store import MAX_ALERTS_PAGE, IllegalTransition, IncidentNotFound, IncidentStore
@@ -52,6 +54,10 @@ class Snoozing(Acting):
 class Reassigning(Acting):
     to: str
     """A person of the incident's escalation policy."""
+
+
+class SettingSeverity(Acting):
+    severity: Severity
 
 
 class Noting(Acting):
@@ -168,6 +174,18 @@ class IncidentsApi:
             return _error(error.status, str(error))
         return await self._page_action(request, Action.REASSIGN, {"to": body.to}, body)
 
+    async def severity(self, request: web.Request) -> web.Response:
+        """As the console's form: a raise pages level 1 again (or tells whoever has it)."""
+        try:
+            body = await read_model(request, SettingSeverity, limit=MAX_ACTION_BYTES)
+        except BadBody as error:
+            return _error(error.status, str(error))
+
+        async def set_it(incident: Incident, person: str, now: datetime) -> Answer:
+            return await self.actions.set_severity(incident, body.severity, person, now)
+
+        return await self._answer(request, "severity", set_it, body)
+
     async def note(self, request: web.Request) -> web.Response:
         incident_id = request.match_info["id"]
         try:
@@ -193,6 +211,19 @@ class IncidentsApi:
     ) -> web.Response:
         """An action of the incident page, answered in its words; ``body`` when the handler
         has read one already (else it is read for ``by``)."""
+
+        async def act(incident: Incident, person: str, now: datetime) -> Answer:
+            return await self.actions.act(incident, action, person, form, now)
+
+        return await self._answer(request, action.value, act, body)
+
+    async def _answer(
+        self,
+        request: web.Request,
+        event: str,
+        act: Callable[[Incident, str, datetime], Awaitable[Answer]],
+        body: Acting | None,
+    ) -> web.Response:
         incident_id = request.match_info["id"]
         try:
             person = await self._who(request) if body is None else self._person(request, body)
@@ -202,7 +233,7 @@ class IncidentsApi:
         if incident is None:
             return _error(404, "no such incident")
         try:
-            answer = await self.actions.act(incident, action, person, form, self.clock())
+            answer = await act(incident, person, self.clock())
         except BadRequest as error:
             return _error(400, str(error))
         except IncidentNotFound:
@@ -210,7 +241,7 @@ class IncidentsApi:
         if answer.status != 200:
             return _error(answer.status, answer.message)
         if answer.changed:
-            _log(action.value, incident_id, person)
+            _log(event, incident_id, person)
         return _acted(answer.incident, answer.message)
 
     async def _filtered(
@@ -274,4 +305,5 @@ def add_routes(app: web.Application, api: IncidentsApi) -> None:
     app.router.add_post("/api/v1/incidents/{id}/escalate", api.escalate)
     app.router.add_post("/api/v1/incidents/{id}/snooze", api.snooze)
     app.router.add_post("/api/v1/incidents/{id}/reassign", api.reassign)
+    app.router.add_post("/api/v1/incidents/{id}/severity", api.severity)
     app.router.add_post("/api/v1/incidents/{id}/notes", api.note)

@@ -1,6 +1,7 @@
-"""``tocsin ack ID`` and ``tocsin resolve ID``: act on an incident through the HTTP API of a
-running Tocsin, from any machine that reaches it, with an API token; no store access needed,
-and the token is recorded as who acted (or the person ``--by`` names)."""
+"""``tocsin ack ID``, ``tocsin resolve ID`` and ``tocsin severity ID SEV1``: act on an
+incident through the HTTP API of a running Tocsin, from any machine that reaches it, with an
+API token; no store access needed, and the token is recorded as who acted (or the person
+``--by`` names)."""
 
 import argparse
 import asyncio
@@ -10,12 +11,13 @@ from urllib.parse import quote
 
 import aiohttp
 
+from tocsin.incident_cli import severity_argument
 from tocsin.storecmd import fail
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 TIMEOUT_SECONDS = 10
 """A server that accepts and never answers is an error, not a hang."""
-ACTIONS = {"ack": "acknowledge", "resolve": "resolve"}
+ACTIONS = {"ack": "acknowledge", "resolve": "resolve", "severity": "severity"}
 
 
 def add_parsers(
@@ -24,10 +26,15 @@ def add_parsers(
     helps = {
         "ack": "acknowledge an incident through the API (token in TOCSIN_API_TOKEN)",
         "resolve": "resolve an incident through the API (token in TOCSIN_API_TOKEN)",
+        "severity": "set an incident's severity through the API (token in TOCSIN_API_TOKEN)",
     }
     for command, text in helps.items():
         sub = commands.add_parser(command, parents=[common], help=text)
         sub.add_argument("id", help="the incident's number")
+        if command == "severity":
+            sub.add_argument(
+                "severity", type=severity_argument, help="SEV1 (the most severe) to SEV4"
+            )
         sub.add_argument(
             "--url", help=f"where Tocsin's API is (TOCSIN_API_URL, default {DEFAULT_URL})"
         )
@@ -45,12 +52,14 @@ def api_command(args: argparse.Namespace) -> int:
     url = (args.url or os.environ.get("TOCSIN_API_URL") or DEFAULT_URL).rstrip("/")
     if not url.startswith(("http://", "https://")):
         return fail(f"--url: {url!r} is not an http(s) URL")
-    return asyncio.run(_act(url, token, ACTIONS[args.command], args.id, args.by))
+    body = {} if args.by is None else {"by": args.by}
+    if args.command == "severity":
+        body["severity"] = args.severity.value
+    return asyncio.run(_act(url, token, ACTIONS[args.command], args.id, body))
 
 
-async def _act(url: str, token: str, action: str, incident_id: str, by: str | None) -> int:
+async def _act(url: str, token: str, action: str, incident_id: str, body: dict[str, str]) -> int:
     endpoint = f"{url}/api/v1/incidents/{_quoted(incident_id)}/{action}"
-    body = {} if by is None else {"by": by}
     timeout = aiohttp.ClientTimeout(total=TIMEOUT_SECONDS)
     try:
         async with (

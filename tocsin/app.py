@@ -21,6 +21,8 @@ from ingest.web import add_routes as add_webhook_routes
 from notifier.ack_web import AckPages
 from notifier.ack_web import add_routes as add_ack_routes
 from notifier.page_actions import PageActions
+from notifier.twilio_status import StatusCallbacks
+from notifier.twilio_status import add_routes as add_status_routes
 from notifier.voice_web import GatherCallbacks
 from notifier.voice_web import add_routes as add_voice_routes
 from notifier.worker import ArqScheduler
@@ -83,12 +85,8 @@ def make_app(runtime: Runtime) -> web.Application:
     )
     add_events_v2_routes(app, EventsV2(webhooks, Triggers(runtime.redis), changes))
     loaded = runtime.config.current
-    actions = PageActions(
-        store,
-        loaded.directory,
-        ArqScheduler(runtime.redis),
-        retention=config.incident_retention,
-    )
+    scheduler = ArqScheduler(runtime.redis)
+    actions = PageActions(store, loaded.directory, scheduler, retention=config.incident_retention)
 
     def act_by(new: LoadedConfig) -> None:
         actions.directory = new.directory
@@ -116,6 +114,15 @@ def make_app(runtime: Runtime) -> web.Application:
             store, runtime.secret, runtime.clock, auth_token, runtime.settings.base_url
         )
         add_voice_routes(app, gathers)
+        statuses = StatusCallbacks(
+            store,
+            scheduler,
+            runtime.secret,
+            runtime.clock,
+            auth_token,
+            runtime.settings.base_url,
+        )
+        add_status_routes(app, statuses)
     add_api_routes(app, IncidentsApi(store, actions, runtime.config, runtime.clock))
     add_changes_routes(app, ChangesApi(changes, config.integrations))
     add_silence_routes(app, SilencesApi(SilenceStore(runtime.redis), runtime.clock))

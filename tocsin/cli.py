@@ -1,5 +1,5 @@
 """``tocsin up|web|router|worker|check|diff|oncall|shifts|override|calendar-url|explain|
-ingest-test|test|silence|incident|incidents|ack|resolve|token|user|dead-letters``."""
+ingest-test|test|silence|incident|incidents|ack|resolve|severity|token|user|dead-letters``."""
 
 import argparse
 import asyncio
@@ -90,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return token_command(settings, args)
     if args.command == "incidents":
         return incidents_command(settings, args)
-    if args.command in ("ack", "resolve"):  # through a running server's API
+    if args.command in ("ack", "resolve", "severity"):  # through a running server's API
         return api_command(args)
     if args.command == "diff":  # OLD and NEW need no configuration here
         return diff_command(settings.config_path, args, system_clock)

@@ -41,6 +41,7 @@ from schedules.yamlfile import Loc as YamlLoc
 from tocsin.api_auth import ApiAuthConfig
 from tocsin.config_version import config_version
 from tocsin.console.config import ConsoleConfig
+from tocsin.console.link_sender import way_to
 
 
 class TocsinConfig(BaseModel):
@@ -214,6 +215,7 @@ class _References:
         self._policies()
         self._people()
         self._schedules()
+        self._sign_in_links()
 
     def _problem(self, loc: Loc, message: str) -> None:
         line = line_of(self.path, loc)
@@ -351,6 +353,18 @@ class _References:
                 self.problems.append(
                     Problem(file, line_of(file, where), f"{format_loc(where)}: {message}")
                 )
+
+    def _sign_in_links(self) -> None:
+        config = self.config
+        if not config.console.magic_links or any(loc[0] == "people" for loc in self.dropped):
+            return
+        if not any(way_to(p, config.smtp, config.slack) for p in config.people.values()):
+            self._problem(
+                ("console", "magic_links"),
+                "nobody can get a sign-in link: it goes to a person's email (with an smtp "
+                "section), a Slack direct message (slack_user, with a slack section) or "
+                "their webhook",
+            )
 
 
 def warning(file: Path, loc: YamlLoc, message: str) -> Problem:

@@ -27,10 +27,15 @@ class BadBody(Exception):
 
 
 async def read_model(
-    request: web.Request, model: type[M], *, limit: int = MAX_BODY_BYTES, empty: M | None = None
+    request: web.Request,
+    model: type[M],
+    *,
+    limit: int = MAX_BODY_BYTES,
+    empty: M | None = None,
 ) -> M:
     """The body as ``model``, or ``empty`` when there is no body and that is allowed;
-    ``BadBody`` otherwise."""
+    ``BadBody`` otherwise, naming what is wrong (a 400 for JSON that is not the model, as
+    for a value the model allows that names nothing known: one status, one kind of error)."""
     try:
         raw = await read_limited(request, limit, BODY_DEADLINE)
         if empty is not None and not raw.strip():

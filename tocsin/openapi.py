@@ -23,7 +23,7 @@ from router.config import Severity
 from router.models import Incident
 from router.silences import Silence
 from schedules.stored import StoredOverride
-from tocsin.api import MAX_SCANNED, Acting, Noting, Reassigning, Snoozing
+from tocsin.api import MAX_SCANNED, Acting, Noting, Reassigning, SettingSeverity, Snoozing
 from tocsin.explain_api import ExplainRequest
 from tocsin.incident_filter import STATUSES
 from tocsin.oncall_view import OnCallNow, PersonShifts, ScheduleList, ScheduleShifts
@@ -85,6 +85,7 @@ def document(sources: Mapping[str, Source]) -> dict[str, Any]:
             ("Acting", "validation", _model(Acting)),
             ("Snoozing", "validation", _model(Snoozing)),
             ("Reassigning", "validation", _model(Reassigning)),
+            ("SettingSeverity", "validation", _model(SettingSeverity)),
             ("Noting", "validation", _model(Noting)),
             ("ExplainRequest", "validation", _model(ExplainRequest)),
             ("PostableSilence", "validation", _model(Silence)),
@@ -271,6 +272,13 @@ def _incidents(schemas: Mapping[str, Any]) -> dict[str, Any]:
                 "summary": "Hand to a person of the policy",
                 **action,
                 "requestBody": _body(schemas["Reassigning"]),
+            }
+        },
+        "/api/v1/incidents/{id}/severity": {
+            "post": {
+                "summary": "Set the severity: a raise pages level 1 again",
+                **action,
+                "requestBody": _body(schemas["SettingSeverity"]),
             }
         },
         "/api/v1/incidents/{id}/notes": {

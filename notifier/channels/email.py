@@ -38,7 +38,26 @@ class EmailChannel:
     async def send(self, person: Person, note: Notification) -> DeliveryResult:
         if person.email is None:
             return DeliveryResult.failed("no email address", retryable=False)
-        message = self.compose(person.email, note)
+        return await self.deliver(self.compose(person.email, note))
+
+    def compose(self, recipient: str, note: Notification) -> EmailMessage:
+        message = self.addressed(recipient, headline(note))
+        message.set_content(text_body(note))
+        message.add_alternative(html_body(note), subtype="html")
+        return message
+
+    def addressed(self, recipient: str, subject: str) -> EmailMessage:
+        """A message with its headers and no body yet: a page's, or another of Tocsin's
+        (a console sign-in link)."""
+        message = EmailMessage(policy=_POLICY)
+        message["From"] = self.config.sender
+        message["To"] = recipient
+        message["Subject"] = subject
+        message["Date"] = format_datetime(self.clock())
+        message["Message-ID"] = make_msgid("tocsin", domain=self._msgid_domain)
+        return message
+
+    async def deliver(self, message: EmailMessage) -> DeliveryResult:
         config = self.config
         try:
             # One connection per message: pages are rare, and a held connection would only
@@ -54,18 +73,7 @@ class EmailChannel:
             )
         except (aiosmtplib.SMTPException, OSError) as exc:
             return _failure(exc)
-        return DeliveryResult.delivered(f"accepted for {person.email}: {response}")
-
-    def compose(self, recipient: str, note: Notification) -> EmailMessage:
-        message = EmailMessage(policy=_POLICY)
-        message["From"] = self.config.sender
-        message["To"] = recipient
-        message["Subject"] = headline(note)
-        message["Date"] = format_datetime(self.clock())
-        message["Message-ID"] = make_msgid("tocsin", domain=self._msgid_domain)
-        message.set_content(text_body(note))
-        message.add_alternative(html_body(note), subtype="html")
-        return message
+        return DeliveryResult.delivered(f"accepted for {message['To']}: {response}")
 
     async def aclose(self) -> None:
         """Nothing held between messages."""

@@ -7,6 +7,7 @@ Only errors that are about Slack's state rather than ours are worth another try.
 
 import json
 from dataclasses import replace
+from typing import Any
 
 from notifier.channels import DeliveryResult, Notification
 from notifier.channels.blockkit import message
@@ -39,13 +40,19 @@ class SlackChannel:
         if person.slack_webhook is not None:
             reply = await self.poster.post(person.slack_webhook, encode(body))
             return reply if isinstance(reply, DeliveryResult) else webhook_result(reply)
-        if self.bot is None or person.slack_target is None:
+        if person.slack_target is None:
             return DeliveryResult.failed("no Slack destination", retryable=False)
-        body["channel"] = person.slack_target
+        return await self.post_as_bot(person.slack_target, body)
+
+    async def post_as_bot(self, target: str, body: dict[str, Any]) -> DeliveryResult:
+        """``chat.postMessage`` of ``body`` to a member or a channel id: a page's message, or
+        another of Tocsin's (a console sign-in link, to a member only)."""
+        if self.bot is None:
+            return DeliveryResult.failed("no Slack destination", retryable=False)
         token = self.bot.bot_token.get_secret_value()
         reply = await self.poster.post(
             f"{self.bot.api_url.rstrip('/')}/chat.postMessage",
-            encode(body),
+            encode({**body, "channel": target}),
             {"Authorization": f"Bearer {token}"},
         )
         return reply if isinstance(reply, DeliveryResult) else api_result(reply)

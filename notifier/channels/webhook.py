@@ -37,15 +37,20 @@ class WebhookChannel:
         return person.webhook is not None
 
     async def send(self, person: Person, note: Notification) -> DeliveryResult:
+        return await self.post(person, payload(note))
+
+    async def post(self, person: Person, body: dict[str, Any]) -> DeliveryResult:
+        """``body`` to the person's webhook, signed: a page's, or another of Tocsin's (a
+        console sign-in link)."""
         if person.webhook is None:
             return DeliveryResult.failed("no webhook URL", retryable=False)
-        body = encode(payload(note))
+        encoded = encode(body)
         secret = person.webhook_secret or self.default_secret
         headers = {}
         if secret is not None:
             timestamp = int(self.clock().timestamp())
-            headers = signature_headers(secret.get_secret_value().encode(), timestamp, body)
-        reply = await self.poster.post(person.webhook, body, headers)
+            headers = signature_headers(secret.get_secret_value().encode(), timestamp, encoded)
+        reply = await self.poster.post(person.webhook, encoded, headers)
         return reply if isinstance(reply, DeliveryResult) else reply.result()
 
     async def aclose(self) -> None:

@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import json
+import re
 import secrets
 import socket
 import time
@@ -133,6 +134,18 @@ class Mailbox:
         return [m for m in self.messages if address in m["X-Rcpt"]]
 
 
+def link_after(message: Message, label: str) -> str:
+    """The URL written after ``label: `` in a mail's plain-text part."""
+    for part in message.walk():
+        if part.get_content_type() == "text/plain":
+            payload = part.get_payload(decode=True)
+            assert isinstance(payload, bytes)
+            found = re.search(rf"{re.escape(label)}: (\S+)", payload.decode())
+            assert found is not None, payload
+            return found.group(1)
+    raise AssertionError("no text part")
+
+
 class Received(NamedTuple):
     path: str
     body: dict[str, Any]
@@ -221,8 +234,9 @@ async def alert_keys(url: str, headers: dict[str, str], incident_ids: Iterable[s
     return found
 
 
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
+@contextlib.contextmanager
+def receiving_mail() -> Iterator[Mailbox]:
+    """An SMTP server on 127.0.0.1 that keeps what it is sent, until the block ends."""
     box = Mailbox(port=free_port())
     controller = Controller(box, hostname="127.0.0.1", port=box.port)
     controller.start()
@@ -230,6 +244,12 @@ def mailbox() -> Iterator[Mailbox]:
         yield box
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    with receiving_mail() as box:
+        yield box
 
 
 @pytest.fixture

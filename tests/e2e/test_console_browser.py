@@ -1,8 +1,8 @@
 """The console in a real browser (Debian's Chromium driven by Playwright), as ``tocsin web``
 serves it in this process on the real Valkey: an alert comes in by webhook and the router
-makes its incident; someone signs in, acknowledges it, writes a note, resolves it and
-silences its alerts; then the same on a phone's screen, starting from the incident list.
-Screenshots of each step go to the test's own directory."""
+makes its incident; someone signs in, lowers its severity, acknowledges it, writes a note,
+resolves it and silences its alerts; then the same on a phone's screen, starting from the
+incident list. Screenshots of each step go to the test's own directory."""
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 
 from ingest.stream import alert_stream
 from router import keys
+from router.config import Severity
 from router.consumer import Router
 from router.silence_store import SilenceStore
 from router.store import IncidentStore
@@ -76,7 +77,12 @@ async def sign_in(page: Page, url: str) -> None:
 
 
 async def work_the_incident(page: Page, shots: Path, prefix: str) -> None:
-    """From an incident's page: acknowledge, note, resolve, silence its alerts."""
+    """From an incident's page: lower its severity, acknowledge, note, resolve, silence its
+    alerts."""
+    await page.get_by_label("Severity").select_option("SEV3")
+    await page.get_by_role("button", name="Change severity").click()
+    await page.get_by_text("Severity lowered: pages from now on go by it.").wait_for()
+    await page.get_by_text("SEV1 → SEV3 by alice").wait_for()
     await page.get_by_role("button", name="Acknowledge").click()
     await page.get_by_text("Acknowledged: paging has stopped.").wait_for()
     await page.get_by_label("Note").fill("Rolled back the 14:02 deploy")
@@ -108,6 +114,7 @@ async def test_sign_in_acknowledge_note_resolve_and_silence(
     incident = await IncidentStore(redis).get("1")
     assert incident is not None
     assert (incident.acknowledged_by, incident.resolved_by) == ("alice", "alice")
+    assert incident.severity is Severity.SEV3
     [silence] = await SilenceStore(redis).all(clock())
     assert silence.created_by == "alice"
 

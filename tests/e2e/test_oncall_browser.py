@@ -100,7 +100,7 @@ async def read_the_rota(page: Page) -> None:
     assert "follow-the-sun: 2026-03-02 18:00:00 UTC to 2026-03-03 06:00:00 UTC" in (
         await page.inner_text("main")
     )
-    await page.get_by_role("link", name="alice").click()
+    await page.get_by_role("link", name="My page").click()
     await page.get_by_role("heading", name="Alice Martin (you)").wait_for()
     assert "payments-primary: 2026-03-02 14:00:00 UTC to 2026-03-09 08:00:00 UTC" in (
         await page.inner_text("main")

@@ -3,10 +3,8 @@ comes from a real mail, the button snoozes, and the page comes again when the sn
 not before. The web handler, the notifier and its timers run in this process on a clock the
 test moves, so fifteen minutes pass at once."""
 
-import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from email.message import Message
 from pathlib import Path
 
 import pytest
@@ -30,7 +28,7 @@ from router.models import IncidentStatus
 from router.store import IncidentStore
 from tests.conftest import ManualClock
 from tests.e2e.browsers import needs_chromium
-from tests.e2e.conftest import Mailbox
+from tests.e2e.conftest import Mailbox, link_after
 from tests.integration.timers import Timers, Worker
 
 SECRET = b"browser-snooze-test-secret-0123"
@@ -88,18 +86,9 @@ async def served(
 
 def pages_to_alice(mailbox: Mailbox) -> list[str]:
     """The incident page link of every page mailed to alice, in order."""
-    return [_link(m) for m in mailbox.to(ALICE) if m["Subject"].startswith("[SEV2]")]
-
-
-def _link(message: Message) -> str:
-    for part in message.walk():
-        if part.get_content_type() == "text/plain":
-            payload = part.get_payload(decode=True)
-            assert isinstance(payload, bytes)
-            found = re.search(r"Acknowledge: (\S+)", payload.decode())
-            assert found is not None
-            return found.group(1)
-    raise AssertionError("no text part")
+    return [
+        link_after(m, "Acknowledge") for m in mailbox.to(ALICE) if m["Subject"].startswith("[SEV2]")
+    ]
 
 
 async def test_snooze_from_the_mailed_link_pages_again_when_it_ends(

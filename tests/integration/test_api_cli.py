@@ -1,4 +1,5 @@
-"""``tocsin ack`` and ``tocsin resolve`` against a running server's API on 127.0.0.1 (the
+"""``tocsin ack``, ``tocsin resolve`` and ``tocsin severity`` against a running server's API
+on 127.0.0.1 (the
 real app, webhook, router and Valkey): what they print and their exit codes, for success and
 for each way the API or the network says no."""
 
@@ -60,6 +61,23 @@ async def test_ack_and_resolve_through_the_api(
     assert (incident["acknowledged_by"], incident["resolved_by"]) == ("token:write-cli", "bob")
 
 
+async def test_severity_through_the_api(
+    served: Client, redis: Redis, clock: ManualClock, monkeypatch: Patch, capsys: Captured
+) -> None:
+    monkeypatch.setenv("TOCSIN_API_TOKEN", await token_for(redis, clock, Scope.WRITE))
+
+    assert await run("severity", "1", "SEV3", "--by", "bob") == 0
+    assert await run("severity", "1", "SEV3") == 0
+    assert await run("severity", "1", "SEV2") == 0
+
+    assert capsys.readouterr().out.splitlines() == [
+        "incident 1: Lowered to SEV3.",
+        "incident 1: Already SEV3.",
+        "incident 1: Raised to SEV2: paged again from level 1.",
+    ]
+    assert (await get_json(served, "/api/v1/incidents/1"))["severity"] == "SEV2"
+
+
 async def test_each_refusal_is_one_line_and_exit_2(
     served: Client, redis: Redis, clock: ManualClock, monkeypatch: Patch, capsys: Captured
 ) -> None:
@@ -74,6 +92,7 @@ async def test_each_refusal_is_one_line_and_exit_2(
         (writer, ["ack", "7"], "tocsin: no incident '7' (or it was resolved and has expired)"),
         (writer, ["ack", "1"], "tocsin: incident 1: the incident is resolved"),
         (writer, ["resolve", "1", "--by", "eve"], "tocsin: incident 1: by: 'eve' is not a person"),
+        (writer, ["severity", "1", "SEV4"], "tocsin: incident 1: Already resolved by token:"),
         (
             writer,
             ["ack", "1", "--url", f"http://127.0.0.1:{free_port()}"],

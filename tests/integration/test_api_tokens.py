@@ -39,6 +39,7 @@ ENDPOINTS = {
     "resolve": ("POST", "/api/v1/incidents/1/resolve", None, Scope.WRITE),
     "snooze": ("POST", "/api/v1/incidents/1/snooze", {"minutes": 15}, Scope.WRITE),
     "reassign": ("POST", "/api/v1/incidents/1/reassign", {"to": "bob"}, Scope.WRITE),
+    "severity": ("POST", "/api/v1/incidents/1/severity", {"severity": "SEV2"}, Scope.WRITE),
     "notes": ("POST", "/api/v1/incidents/1/notes", {"text": "looking"}, Scope.WRITE),
 }
 

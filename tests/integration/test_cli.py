@@ -558,6 +558,41 @@ def test_incident_resolve_from_the_command_line(
     assert line == "tocsin: --by: say who resolves the incident"
 
 
+def test_incident_severity_from_the_command_line(
+    valkey_url: str,
+    redis: Redis,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    incident_id = asyncio.run(open_incident(valkey_url, "disk", "disk full"))  # SEV2
+    monkeypatch.setenv("TOCSIN_REDIS_URL", valkey_url)
+    severity = ["incident", "severity", "--config", str(DEPLOY), incident_id]
+
+    assert main([*severity, "SEV1", "--by", "al"]) == 0
+    said = f"incident {incident_id} raised to SEV1 by al: paged again from level 1\n"
+    assert capsys.readouterr().out == said
+    assert main([*severity, "SEV1"]) == 0
+    assert capsys.readouterr().out == f"incident {incident_id} is already SEV1\n"
+    assert main([*severity, "SEV4", "--by", "al"]) == 0
+    assert capsys.readouterr().out == f"incident {incident_id} lowered to SEV4 by al\n"
+
+    assert main([*severity, "SEV3", "--by", " "]) == 2
+    (line,) = refused(capsys)
+    assert line == "tocsin: --by: say who sets the severity"
+    assert main(["incident", "severity", "--config", str(DEPLOY), "99", "SEV1"]) == 2
+    (line,) = refused(capsys)
+    assert line == "tocsin: no incident '99' (or it was resolved and has expired)"
+    assert main(["incident", "resolve", "--config", str(DEPLOY), incident_id, "--by", "al"]) == 0
+    capsys.readouterr()
+    assert main([*severity, "SEV1"]) == 2
+    (line,) = refused(capsys)
+    assert line == f"tocsin: incident {incident_id} is resolved: its severity stays SEV4"
+    with pytest.raises(SystemExit) as exited:
+        main([*severity, "SEV9"])
+    assert exited.value.code == 2
+    assert "'SEV9' is not one of SEV1, SEV2, SEV3, SEV4" in capsys.readouterr().err
+
+
 def test_incidents_from_the_command_line(
     valkey_url: str,
     redis: Redis,

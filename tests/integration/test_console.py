@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 
 from ingest.stream import alert_stream
 from router import keys
+from router.config import Severity
 from router.consumer import Router
 from router.models import IncidentStatus, TimelineKind
 from router.silence_store import SilenceStore
@@ -206,7 +207,7 @@ async def test_sign_out_ends_the_session(client: Client) -> None:
 # --- CSRF --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("token", [None, "", "forged"])
+@pytest.mark.parametrize("token", [None, "", "forged", "forgé"])
 async def test_a_form_without_its_csrf_token_is_refused(
     client: Client, router: Router, redis: Redis, token: str | None
 ) -> None:
@@ -215,13 +216,14 @@ async def test_a_form_without_its_csrf_token_is_refused(
     data = {"action": "acknowledge"} | ({} if token is None else {"csrf": token})
     for path, body in [
         ("/incidents/1/act", data),
+        ("/incidents/1/act", {**data, "action": "severity", "severity": "SEV4"}),
         ("/incidents/1/note", {**data, "note": "x"}),
         ("/silences", {**data, "matchers": "service=payments", "duration": "1h"}),
     ]:
         assert (await client.post(path, data=body, allow_redirects=False)).status == 403
     incident = await IncidentStore(redis).get("1")
     assert incident is not None
-    assert incident.status is IncidentStatus.TRIGGERED
+    assert (incident.status, incident.severity) == (IncidentStatus.TRIGGERED, Severity.SEV1)
     assert await SilenceStore(redis).all(incident.created_at) == []
 
 

@@ -12,6 +12,7 @@ ACK, RESOLVE = IncidentAction.ACKNOWLEDGE, IncidentAction.RESOLVE
 REOPEN = IncidentAction.REOPEN
 SNOOZE, REASSIGN = IncidentAction.SNOOZE, IncidentAction.REASSIGN
 RETRIGGER = IncidentAction.RETRIGGER
+SET_SEVERITY = IncidentAction.SET_SEVERITY
 
 EXPECTED: dict[tuple[IncidentStatus, IncidentAction], IncidentStatus | None] = {
     (T, ACK): A,
@@ -32,6 +33,9 @@ EXPECTED: dict[tuple[IncidentStatus, IncidentAction], IncidentStatus | None] = {
     (T, RETRIGGER): None,
     (A, RETRIGGER): T,
     (R, RETRIGGER): None,
+    (T, SET_SEVERITY): T,
+    (A, SET_SEVERITY): A,
+    (R, SET_SEVERITY): None,
 }
 """Written out independently of the table under test; ``None`` means illegal."""
 
@@ -71,12 +75,15 @@ def test_repeating_a_transition_is_a_no_op(status: IncidentStatus, action: Incid
 
 def test_the_pairs_that_keep_the_status_are_known() -> None:
     """Acknowledging or resolving twice; snoozing what is acknowledged; reassigning what
-    waits for someone (who has it changes, not the status)."""
+    waits for someone (who has it changes, not the status); setting the severity of an open
+    incident."""
     assert {pair for pair in ALL_PAIRS if EXPECTED[pair] == pair[0]} == {
         (A, ACK),
         (R, RESOLVE),
         (A, SNOOZE),
         (T, REASSIGN),
+        (T, SET_SEVERITY),
+        (A, SET_SEVERITY),
     }
 
 

@@ -24,7 +24,8 @@ class Viewer:
     person: str
     csrf: str
     signed_in: bool
-    """Signed in with a password (can sign out), rather than named by the proxy."""
+    """Signed in here, by a password or a sign-in link (can sign out), rather than named by
+    the proxy."""
 
 
 class Gate:
@@ -68,7 +69,7 @@ class Gate:
         """The viewer of a form's POST and the form, once its CSRF token is checked."""
         viewer = self.page_viewer(request)
         form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
-        if not hmac.compare_digest(form.get("csrf", ""), viewer.csrf):
+        if not hmac.compare_digest(form.get("csrf", "").encode(), viewer.csrf.encode()):
             raise web.HTTPForbidden(
                 text="this form has expired or came from elsewhere: reload the page and retry"
             )

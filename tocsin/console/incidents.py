@@ -1,6 +1,6 @@
 """The incident list (``/``) and one incident (``/incidents/{id}``) with its buttons. The
-buttons are ``notifier.page_actions``, the same the signed ack pages offer; the console only
-adds notes and who is signed in."""
+buttons are ``notifier.page_actions``, the same the signed ack pages offer; the console adds
+notes, setting the severity and who is signed in."""
 
 import logging
 from datetime import datetime
@@ -10,7 +10,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from notifier.channels.render import format_time
-from notifier.page_actions import Answer, BadRequest, PageActions, parse_action
+from notifier.page_actions import Answer, BadRequest, PageActions, parse_action, parse_severity
 from notifier.signing import Action
 from router.matchers import Matcher, Op
 from router.models import AlertRecord, Incident, IncidentStatus, TimelineEvent, TimelineKind
@@ -24,6 +24,8 @@ LISTED = 500
 """Incidents the list reads, newest first; the filters choose among them."""
 MAX_NOTE = 2000
 _OPEN_FIRST = {IncidentStatus.TRIGGERED: 0, IncidentStatus.ACKNOWLEDGED: 1}
+SEVERITY = "severity"
+"""The form's action that sets the severity: the console's own, as no signed link offers it."""
 
 DONE = {
     Action.ACKNOWLEDGE.value: "Acknowledged: paging has stopped.",
@@ -31,6 +33,8 @@ DONE = {
     Action.ESCALATE.value: "Escalated: the next level is paged now.",
     Action.SNOOZE.value: "Snoozed: it pages again when the snooze ends unless resolved.",
     Action.REASSIGN.value: "Handed over: they are paged now.",
+    "severity_raised": "Severity raised: paged again from level 1, or whoever has it is told.",
+    "severity_lowered": "Severity lowered: pages from now on go by it.",
     "note": "Note added.",
 }
 """What a redirect after an action says; fixed texts, so a link cannot make the page say
@@ -75,13 +79,19 @@ class IncidentPages:
         incident = await self._incident(request)
         now = self.gate.clock()
         try:
-            action = parse_action(form.get("action"))
-            answer = await self.actions.act(incident, action, viewer.person, form, now)
+            if form.get("action") == SEVERITY:
+                severity = parse_severity(form.get("severity"))
+                answer = await self.actions.set_severity(incident, severity, viewer.person, now)
+                done = f"severity_{'raised' if severity < incident.severity else 'lowered'}"
+            else:
+                action = parse_action(form.get("action"))
+                answer = await self.actions.act(incident, action, viewer.person, form, now)
+                done = action.value
         except BadRequest as problem:
             return await self._page(request, viewer, incident, ("bad", str(problem)), 400)
         except IncidentNotFound:
             raise web.HTTPNotFound(text="no such incident") from None
-        return await self._answered(request, viewer, answer, action.value)
+        return await self._answered(request, viewer, answer, done)
 
     async def note(self, request: web.Request) -> web.Response:
         viewer, form = await self.gate.acting_viewer(request)

@@ -1,10 +1,11 @@
 """``/login`` and ``/logout``: a password checked against its argon2 hash, then a signed,
-HttpOnly, SameSite=Lax session cookie. The sign-in form carries a CSRF token too (bound to a
-cookie of its own), so another site cannot sign someone in as the attacker."""
+HttpOnly, SameSite=Lax session cookie. The sign-in forms carry a CSRF token too (bound to a
+cookie of their own), so another site cannot sign someone in as the attacker."""
 
 import hmac
 import logging
 import secrets
+from typing import Literal
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -18,6 +19,9 @@ log = logging.getLogger(__name__)
 LOGIN_COOKIE = "tocsin_login"
 MAX_PERSON = 200
 """Longer names are no person's: cut, so a failure counter's key stays small."""
+TOO_MANY = "Too many failed sign-ins: wait fifteen minutes and try again."
+
+How = Literal["password", "magic link"]
 
 
 class Login:
@@ -27,42 +31,26 @@ class Login:
 
     async def show(self, request: web.Request) -> web.Response:
         nonce = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(16)
-        response = self._form(request, nonce, request.query.get("next", "/"), None, 200)
+        response = login_page(request, self.gate, nonce, request.query.get("next", "/"))
         response.set_cookie(LOGIN_COOKIE, nonce, httponly=True, samesite="Lax", path="/login")
         return response
 
     async def submit(self, request: web.Request) -> web.Response:
-        form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
-        nonce = request.cookies.get(LOGIN_COOKIE, "")
-        expected = csrf_token(self.gate.secret, f"login:{nonce}")
-        if not nonce or not hmac.compare_digest(form.get("csrf", ""), expected):
-            raise web.HTTPForbidden(text="this form has expired: reload the page and retry")
+        nonce, form = await checked_form(request, self.gate)
         person = form.get("person", "").strip()[:MAX_PERSON]
-        target = _local(form.get("next", "/"))
+        target = form.get("next", "/")
         address = request.remote or "unknown"
-        if await self.passwords.blocked(person, address):
-            message = "Too many failed sign-ins: wait fifteen minutes and try again."
-            return self._form(request, nonce, target, message, 429)
+        failures = self.passwords.failures
+        if await failures.blocked(person, address):
+            return login_page(request, self.gate, nonce, target, ("bad", TOO_MANY), 429)
         if person not in self.gate.people or not await self.passwords.check(
             person, form.get("password", "")
         ):
-            await self.passwords.failed(person, address)
+            await failures.count(person, address)
             log.info("console sign-in refused for %r", person, extra={"event": "login_failed"})
-            return self._form(request, nonce, target, "Wrong name or password.", 401)
-        lifetime = self.gate.config.session_lifetime
-        session = new_session(person, self.gate.clock(), lifetime)
-        response = web.HTTPSeeOther(target)
-        response.set_cookie(
-            SESSION_COOKIE,
-            sign(self.gate.secret, session),
-            max_age=int(lifetime.total_seconds()),
-            httponly=True,
-            samesite="Lax",
-            secure=request.secure,
-            path="/",
-        )
-        response.del_cookie(LOGIN_COOKIE, path="/login")
-        raise response
+            wrong = ("bad", "Wrong name or password.")
+            return login_page(request, self.gate, nonce, target, wrong, 401)
+        raise signed_in(request, self.gate, person, target, "password")
 
     async def logout(self, request: web.Request) -> web.Response:
         await self.gate.acting_viewer(request)
@@ -70,19 +58,62 @@ class Login:
         response.del_cookie(SESSION_COOKIE, path="/")
         raise response
 
-    def _form(
-        self, request: web.Request, nonce: str, target: str, problem: str | None, status: int
-    ) -> web.Response:
-        context = {
-            "csrf": csrf_token(self.gate.secret, f"login:{nonce}"),
-            "next": _local(target),
-            "problem": problem,
-            "viewer": None,
-        }
-        return aiohttp_jinja2.render_template("login.html", request, context, status=status)
+
+async def checked_form(request: web.Request, gate: Gate) -> tuple[str, dict[str, str]]:
+    """The sign-in page's nonce and a form posted from it, once its CSRF token is checked."""
+    form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+    nonce = request.cookies.get(LOGIN_COOKIE, "")
+    expected = csrf_token(gate.secret, f"login:{nonce}")
+    if not nonce or not hmac.compare_digest(form.get("csrf", "").encode(), expected.encode()):
+        raise web.HTTPForbidden(text="this form has expired: reload the page and retry")
+    return nonce, form
 
 
-def _local(target: str) -> str:
+def login_page(
+    request: web.Request,
+    gate: Gate,
+    nonce: str,
+    target: str,
+    notice: tuple[str, str] | None = None,
+    status: int = 200,
+) -> web.Response:
+    context = {
+        "csrf": csrf_token(gate.secret, f"login:{nonce}"),
+        "next": local_path(target),
+        "magic_links": gate.config.magic_links,
+        "notice": notice,
+        "viewer": None,
+    }
+    return aiohttp_jinja2.render_template("login.html", request, context, status=status)
+
+
+def signed_in(
+    request: web.Request, gate: Gate, person: str, target: str, how: How
+) -> web.HTTPSeeOther:
+    """The redirect to ``target`` that carries a new session for ``person``."""
+    lifetime = gate.config.session_lifetime
+    session = new_session(person, gate.clock(), lifetime)
+    response = web.HTTPSeeOther(local_path(target))
+    response.set_cookie(
+        SESSION_COOKIE,
+        sign(gate.secret, session),
+        max_age=int(lifetime.total_seconds()),
+        httponly=True,
+        samesite="Lax",
+        secure=request.secure,
+        path="/",
+    )
+    response.del_cookie(LOGIN_COOKIE, path="/login")
+    log.info(
+        "console sign-in of %s by %s",
+        person,
+        how,
+        extra={"event": "login", "person": person, "method": how},
+    )
+    return response
+
+
+def local_path(target: str) -> str:
     """Only a path of this site: ``next`` must not send someone signing in elsewhere."""
     if target.startswith("/") and not target.startswith(("//", "/\\")):
         return target

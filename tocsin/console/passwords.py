@@ -11,6 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from redis.asyncio import Redis
 
 from tocsin.console import keys
+from tocsin.console.attempts import Attempts
 
 MIN_LENGTH = 10
 MAX_FAILURES = 5
@@ -27,6 +28,7 @@ class WeakPassword(ValueError):
 class Passwords:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
+        self.failures = Attempts(redis, keys.failed_logins, MAX_FAILURES, FAILURE_WINDOW)
 
     async def set(self, person: str, password: str) -> None:
         if len(password) < MIN_LENGTH:
@@ -42,15 +44,3 @@ class Passwords:
             return await asyncio.to_thread(_HASHER.verify, stored.decode(), password)
         except (VerificationError, InvalidHashError):
             return False
-
-    async def blocked(self, person: str, address: str) -> bool:
-        failures = await self.redis.get(keys.failed_logins(person, address))
-        return failures is not None and int(failures) >= MAX_FAILURES
-
-    async def failed(self, person: str, address: str) -> None:
-        """Count a failed sign-in; the window starts at the first failure."""
-        key = keys.failed_logins(person, address)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.incr(key)
-            pipe.expire(key, FAILURE_WINDOW, nx=True)
-            await pipe.execute()

@@ -11,7 +11,9 @@ from notifier.page_actions import PageActions
 from router.silence_store import SilenceStore
 from tocsin.console.auth import Gate
 from tocsin.console.incidents import IncidentPages
+from tocsin.console.link_sender import LinkSender
 from tocsin.console.login import Login
+from tocsin.console.magic_links import MagicLinks
 from tocsin.console.oncall import OnCallPage
 from tocsin.console.passwords import Passwords
 from tocsin.console.people import PersonPages
@@ -62,6 +64,9 @@ def add_console(
     app.on_response_prepare.append(_headers)
     incidents = IncidentPages(gate, actions.store, actions)
     login = Login(gate, Passwords(runtime.redis))
+    sender = LinkSender(config.smtp, config.slack, config.webhook_secret, runtime.clock)
+    links = MagicLinks(gate, runtime.redis, sender, runtime.settings.base_url)
+    app.on_cleanup.append(links.close)
     oncall = OnCallPage(gate, oncall_api)
     people = PersonPages(gate, oncall_api, actions.store)
     silences = SilencePages(gate, SilenceStore(runtime.redis))
@@ -81,6 +86,9 @@ def add_console(
     app.router.add_get("/login", login.show)
     app.router.add_post("/login", login.submit)
     app.router.add_post("/logout", login.logout)
+    app.router.add_post("/login/link", links.ask)
+    app.router.add_get("/login/link/{token}", links.show)
+    app.router.add_post("/login/link/{token}", links.use)
     app.router.add_static("/console/static", STATIC)
 
 
