@@ -12,10 +12,15 @@ at the same time, and tests know when.
 A server's ``Retry-After`` is honoured as a floor, capped by ``MAX_RETRY_AFTER``: a server
 asking for an hour does not get to put off a page by an hour. No retry is due later than
 the level's ack timeout: by then the page escalates anyway.
+
+``Retry-After`` comes as seconds or, as RFC 9110 also allows, as an HTTP-date. A date is kept
+as the instant it names and turned into a wait only against the clock of whoever schedules
+the retry, so a test's clock (or a worker's) decides what "now" is, not the channel's.
 """
 
 import hashlib
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 
 MAX_TRIES = 4
 """Sends of one page in all: the first and three retries."""
@@ -23,6 +28,7 @@ BASE = timedelta(seconds=15)
 """The first retry's longest delay; each later one's doubles (15 s, 30 s, 60 s)."""
 MAX_RETRY_AFTER = timedelta(minutes=2)
 """The longest a ``Retry-After`` can put off a retry."""
+_MAX_SECONDS = int(MAX_RETRY_AFTER.total_seconds())
 
 
 def nominal(attempt: int) -> timedelta:
@@ -60,9 +66,29 @@ def retry_delay(
     return delay
 
 
-def parse_retry_after(value: str | None) -> timedelta | None:
-    """A ``Retry-After`` header in seconds; the HTTP-date form (rare on APIs that limit
-    rates) and anything unreadable leave the backoff to decide."""
-    if value is None or not value.strip().isdigit():
+RetryAfter = timedelta | datetime
+"""What a ``Retry-After`` says: wait this long, or until this instant (an HTTP-date)."""
+
+
+def parse_retry_after(value: str | None) -> RetryAfter | None:
+    """A ``Retry-After`` header: seconds (beyond ``MAX_RETRY_AFTER`` read as it, which is
+    all they can get), or an HTTP-date; anything unreadable leaves the backoff to decide."""
+    if value is None:
         return None
-    return timedelta(seconds=int(value.strip()))
+    text = value.strip()
+    if text.isascii() and text.isdigit():
+        return timedelta(seconds=min(int(text), _MAX_SECONDS))
+    try:
+        at = parsedate_to_datetime(text)
+    except (ValueError, TypeError, IndexError, OverflowError):
+        return None
+    # An HTTP-date is always GMT; one written with "-0000" parses as a naive time.
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def wait_for(retry_after: RetryAfter, now: datetime) -> timedelta:
+    """How long ``retry_after`` asks to wait at ``now``: a date gone by asks for nothing, one
+    far off for no more than ``MAX_RETRY_AFTER``."""
+    if isinstance(retry_after, timedelta):
+        return retry_after
+    return max(min(retry_after - now, MAX_RETRY_AFTER), timedelta(0))

@@ -33,6 +33,26 @@ class Step:
 FIRST = Step(0, 0)
 
 
+def step_of(key: str) -> Step:
+    """The step named ``key`` (``Step.key``): for a name that comes back to us, as a signed
+    callback's. Raises ``ValueError`` for anything else."""
+    parts = key.split(":")
+    epoch = 0
+    if len(parts) == 3 and parts[0].startswith("e"):
+        epoch = _count(parts.pop(0)[1:])
+        if not epoch:
+            raise ValueError(f"not a step: {key!r}")
+    if len(parts) != 2:
+        raise ValueError(f"not a step: {key!r}")
+    return Step(_count(parts[0]), _count(parts[1]), epoch=epoch)
+
+
+def _count(text: str) -> int:
+    if not (text.isascii() and text.isdigit()):
+        raise ValueError(f"not a count: {text!r}")
+    return int(text)
+
+
 def first(epoch: int) -> Step:
     """Where a paging run starts."""
     return Step(0, 0, epoch=epoch)

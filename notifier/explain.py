@@ -9,7 +9,7 @@ that joins an open incident pages nobody.
 """
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
 
@@ -17,8 +17,9 @@ from ingest.config import Integration
 from ingest.models import Alert, AlertStatus
 from ingest.sources import SOURCES, PayloadError
 from notifier.directory import Directory
+from notifier.rules import ChannelName, methods, plan
 from notifier.urgency import page_time
-from router.config import RoutingConfig
+from router.config import RoutingConfig, Severity
 from router.explain import AlertRouting, Facts, Landing, explain_routing, inhibition_sources
 from schedules.durations import format_duration
 from schedules.oncall import Cover
@@ -28,9 +29,20 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class NotifyStep(_Model):
+    """When, after being paged, and by which channels the person hears of a page."""
+
+    after_seconds: int
+    channels: list[ChannelName]
+
+
 class PagedPerson(_Model):
     id: str
     name: str
+    by_rules: bool = False
+    """Whether the person's notification rules say how; if not, every method at once."""
+    notify: list[NotifyStep] = []
+    """By rules: each step for the incident's urgency; else one step of every method."""
 
 
 class Page(_Model):
@@ -174,7 +186,7 @@ def _page(
         route=landing.route,
         policy=landing.policy,
         targets=[str(target) for target in level.targets],
-        people=[PagedPerson(id=p, name=_name(directory, p)) for p in people],
+        people=[_paged(directory, p, routed.severity) for p in people],
         now=when == at,
         at=when,
         why_not=why_not,
@@ -219,6 +231,18 @@ def _first_page(
     return at, None
 
 
-def _name(directory: Directory, person: str) -> str:
-    found = directory.people.get(person)
-    return person if found is None else found.name
+def _paged(directory: Directory, person_id: str, severity: Severity) -> PagedPerson:
+    person = directory.people.get(person_id)
+    if person is None:
+        return PagedPerson(id=person_id, name=person_id)
+    steps = plan(person, severity)
+    ways = steps if steps is not None else [(timedelta(0), methods(person))]
+    return PagedPerson(
+        id=person_id,
+        name=person.name,
+        by_rules=steps is not None,
+        notify=[
+            NotifyStep(after_seconds=int(after.total_seconds()), channels=channels)
+            for after, channels in ways
+        ],
+    )

@@ -1,18 +1,21 @@
 """What the notifier does after someone acted from the incident page, or when what they
 did runs out: escalating at once, snoozes that end, acknowledgements that expire (the
-route's ``ack_expiry``), and handing an incident to someone.
+route's ``ack_expiry``), and handing an incident to someone (a page to them, by their
+notification rules, whose later steps are jobs of their own).
 
 Like paging, each step re-reads the incident and does nothing once it moved on, and remembers
 what it sent, so a job run late or twice changes nothing more.
 """
 
 import logging
-from datetime import timedelta
+from collections.abc import Collection
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from ingest.clock import epoch_ms
 from notifier import keys
 from notifier.escalation import Step, epoch_tag, first, is_current, next_step, timeline_event
+from notifier.rules import due_now, later
 from notifier.sending import TAKEN_ELSEWHERE
 from router.models import Incident, IncidentStatus, TimelineEvent, TimelineKind
 from schedules.durations import format_duration
@@ -144,7 +147,8 @@ class Followups:
         return route.ack_expiry if route is not None else None
 
     async def reassigned(self, incident_id: str, epoch: int) -> None:
-        """Someone handed the incident to a person: page them now with their own link, and
+        """Someone handed the incident to a person: page them now with their own link, by
+        their rules as a page goes (the later steps follow unless someone acknowledges), and
         tell the others paged."""
         incident = await self.pager.store.get(incident_id)
         if (
@@ -157,8 +161,57 @@ class Followups:
         to, by = incident.assigned_to, incident.assigned_by
         if to is None or to not in self.pager.directory.people:
             return
-        tag = f"assigned:{epoch_ms(incident.assigned_at)}"
-        results = await self.pager.sender.deliver(incident, [to], "assigned", None, tag, by=by)
+        steps = self.pager.rule_steps.of(incident, [to]).get(to, ())
+        await self._hand_over(incident, to, incident.assigned_at, due_now(steps) if steps else None)
+        for index, rule in later(steps):
+            await self.pager.scheduler.schedule(
+                "assigned_rule",
+                first(epoch),
+                incident_id,
+                job_id=keys.assigned_rule_job_id(incident_id, incident.assigned_at, to, index),
+                delay=max(incident.assigned_at + rule.after - self.pager.clock(), ZERO),
+                attempt=index,
+                person=to,
+            )
+        others = await self.pager.paged(incident, [to, by or ""])
+        await self.pager.tell(
+            incident,
+            others,
+            "reassigned",
+            TimelineKind.REASSIGNED_NOTICE,
+            tag=f"reassigned:{epoch_ms(incident.assigned_at)}",
+            by=by,
+            assigned_to=to,
+        )
+
+    async def assigned_rule(self, incident_id: str, epoch: int, person: str, index: int) -> None:
+        """Rule step ``index`` of the person the incident was handed to is due: unless they
+        or someone acknowledged or resolved it, or it was handed on since."""
+        incident = await self.pager.store.get(incident_id)
+        if (
+            not is_current(incident, first(epoch))
+            or incident.assigned_to != person
+            or incident.assigned_at is None
+        ):
+            return
+        steps = self.pager.rule_steps.of(incident, [person]).get(person)
+        if steps is None or index >= len(steps):
+            return  # the rules changed since: the handover went by the new ones
+        if incident.assigned_at + steps[index].after > self.pager.clock():
+            return  # a job of an earlier handover to them: this one's own comes later
+        await self._hand_over(incident, person, incident.assigned_at, steps[index].notify)
+
+    async def _hand_over(
+        self, incident: Incident, to: str, at: datetime, channels: Collection[str] | None
+    ) -> None:
+        """Page ``to`` about the incident handed to them at ``at``, by ``channels``
+        (``None``: every method), each once per handover, and put it on the timeline."""
+        by = incident.assigned_by
+        tag = f"assigned:{epoch_ms(at)}"
+        only = None if channels is None else {to: channels}
+        results = await self.pager.sender.deliver(
+            incident, [to], "assigned", None, tag, by=by, only=only
+        )
         now, detail = self.pager.clock(), f"handed over by {self.pager.sender.name(by)}"
         events = [
             timeline_event(
@@ -172,14 +225,4 @@ class Followups:
             for person, channel, r in results
             if r is not TAKEN_ELSEWHERE
         ]
-        await self.pager.store.add_timeline(incident_id, events)
-        others = await self.pager.paged(incident, [to, by or ""])
-        await self.pager.tell(
-            incident,
-            others,
-            "reassigned",
-            TimelineKind.REASSIGNED_NOTICE,
-            tag=f"reassigned:{epoch_ms(incident.assigned_at)}",
-            by=by,
-            assigned_to=to,
-        )
+        await self.pager.store.add_timeline(incident.id, events)

@@ -83,3 +83,15 @@ def rule_job_id(incident_id: str, step: Step, person: str, index: int, attempt: 
 def held_rule_job_id(incident_id: str, step: Step, person: str, index: int, due: datetime) -> str:
     """A held rule step's look at the silences again, once per moment it is due."""
     return f"tocsin:rule-held:{incident_id}:{step.key}:{person}:{index}:{epoch_ms(due)}"
+
+
+def assigned_rule_job_id(incident_id: str, assigned_at: datetime, person: str, index: int) -> str:
+    """A step of the notification rules of the person an incident was handed to, once per
+    handover and rule step."""
+    return f"tocsin:assigned-rule:{incident_id}:{epoch_ms(assigned_at)}:{person}:{index}"
+
+
+def bounce_job_id(incident_id: str, step: Step, person: str, channel: str) -> str:
+    """A look at whether a person was reached after a delivery failed late, once per
+    delivery."""
+    return f"tocsin:bounced:{incident_id}:{step.key}:{person}:{channel}"

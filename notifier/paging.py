@@ -15,7 +15,8 @@ from prometheus_client import CollectorRegistry, Histogram
 
 from ingest.clock import Clock, epoch_ms
 from notifier import keys
-from notifier.backoff import MAX_TRIES, retry_delay
+from notifier.backoff import MAX_TRIES, retry_delay, wait_for
+from notifier.bounces import Bounces
 from notifier.channels import Channel, Kind, Notification
 from notifier.channels.render import alerts_count, format_time
 from notifier.config import Level
@@ -97,6 +98,8 @@ class Pager:
         """What follows someone acting from the incident page."""
         self.rule_steps = RuleSteps(self)
         """The later steps of people's notification rules."""
+        self.bounces = Bounces(self)
+        """Deliveries that failed after they were sent."""
         self._first_page = Histogram(
             "tocsin_alert_to_first_page_seconds",
             "From receiving the alert that opened an incident to its first delivered page.",
@@ -227,7 +230,8 @@ class Pager:
             # A delivery another run took is made by that run; if it died, by this retry,
             # once the run's hold on the delivery is over.
             return SENDING_LEASE
-        waits = [r.retry_after for r in retry if r.retry_after is not None]
+        now = self.clock()
+        waits = [wait_for(r.retry_after, now) for r in retry if r.retry_after is not None]
         return retry_delay(
             attempt + 1, seed, retry_after=max(waits, default=None), budget=ack_timeout
         )
@@ -433,7 +437,10 @@ class Pager:
             return
         owners = await self._owners(incident)
         tag = f"update:{epoch_ms(now)}"
-        results = await self.sender.deliver(incident, owners, "update", None, tag, joined)
+        only = self.rule_steps.for_notice(incident, owners, "update")
+        results = await self.sender.deliver(
+            incident, owners, "update", None, tag, joined, only=only
+        )
         detail = f"{alerts_count(joined)} joined"
         events = [
             timeline_event(TimelineKind.UPDATE_NOTICE, now, person, channel, None, detail)
@@ -540,10 +547,17 @@ class Pager:
         by: str | None = None,
         assigned_to: str | None = None,
     ) -> None:
-        """Send a notice (not a page), once per paging run (or ``step``, or ``tag``), and
-        record who got it."""
+        """Send a notice (not a page), once per paging run (or ``step``, or ``tag``), by the
+        channels of people's first rule step, and record who got it."""
         results = await self.sender.deliver(
-            incident, people, kind, step, tag, by=by, assigned_to=assigned_to
+            incident,
+            people,
+            kind,
+            step,
+            tag,
+            by=by,
+            assigned_to=assigned_to,
+            only=self.rule_steps.for_notice(incident, people, kind),
         )
         now = self.clock()
         events = [

@@ -6,15 +6,20 @@ or paged again from the start, so acknowledging stops every step still to come; 
 silence holds the incident, the step waits as a held page does. Its
 deliveries are the step's page deliveries (what went out by a channel with the page is not
 sent again by a rule step naming it), tried again with the page's backoff.
+
+Handing an incident to someone is a page to them, so it goes by their rules too (the jobs of
+its later steps are ``Followups``'); a notice only tells of what happened, so it goes by the
+channels of their first step, not by those they keep for when nobody answers.
 """
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from notifier import keys
+from notifier.channels import Kind, carries
 from notifier.escalation import Step, is_current
 from notifier.holds import HOLD_RECHECK
-from notifier.rules import RuleStep, later
+from notifier.rules import RuleStep, for_notices, later
 from router.models import Incident
 
 if TYPE_CHECKING:
@@ -33,6 +38,20 @@ class RuleSteps:
             steps = person.rules.steps(incident.severity) if person and person.rules else None
             if steps:
                 found[person_id] = steps
+        return found
+
+    def for_notice(
+        self, incident: Incident, people: Sequence[str], kind: Kind
+    ) -> dict[str, frozenset[str]]:
+        """The channels (by name) by which each of ``people`` with rules for the incident's
+        urgency hears a notice of ``kind`` (``rules.for_notices``); the others, and those
+        whose rules name no channel that carries it, get it by every method."""
+        carrying = {c.name for c in self.pager.sender.channels if carries(c, kind)}
+        found = {}
+        for person, steps in self.of(incident, people).items():
+            chosen = for_notices(steps, carrying)
+            if chosen is not None:
+                found[person] = chosen
         return found
 
     async def schedule(
@@ -77,7 +96,7 @@ class RuleSteps:
                 person=person,
             )
             return
-        tried = f"tries:{step.key}:{person}:{index}"
+        tried = tries_field(step, person, index)
         attempt = await pager.deliveries.count(incident_id, tried) - 1
         only = {person: steps[index].notify}
         results = await pager.sender.deliver(incident, [person], "page", step, only=only)
@@ -97,3 +116,8 @@ class RuleSteps:
         elif index == len(steps) - 1:
             everyone = pager.directory.resolve(level, now, incident_id)
             await pager.unreachable(incident_id, step, [person], results, now, everyone)
+
+
+def tries_field(step: Step, person: str, index: int) -> str:
+    """Where the tries of a rule step are counted: there once it ran."""
+    return f"tries:{step.key}:{person}:{index}"

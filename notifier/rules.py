@@ -8,7 +8,7 @@ person can say "Slack and mail at once, SMS after 3 minutes, a call after 6".
 """
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -121,6 +121,33 @@ def due_now(steps: Sequence[RuleStep]) -> frozenset[str]:
     return frozenset(c for step in steps if not step.after for c in step.notify)
 
 
+def for_notices(steps: Sequence[RuleStep], carrying: Collection[str]) -> frozenset[str] | None:
+    """The channels a notice goes by: those of the person's first step (in time) that names
+    a channel ``carrying`` it, so someone whose rules start with a call, or a minute after
+    the page, still hears that it is over; ``None`` when no step names one."""
+    for step in steps:
+        chosen = frozenset(c for c in step.notify if c in carrying)
+        if chosen:
+            return chosen
+    return None
+
+
 def later(steps: Sequence[RuleStep]) -> list[tuple[int, RuleStep]]:
     """The steps to run after the page, by index."""
     return [(i, step) for i, step in enumerate(steps) if step.after]
+
+
+def methods(person: "Person") -> list[ChannelName]:
+    """The channels the person has a contact method for: what a page without rules uses."""
+    return [channel for channel, has in METHODS.items() if has(person)]
+
+
+def plan(person: "Person", severity: Severity) -> list[tuple[timedelta, list[ChannelName]]] | None:
+    """When after a page of ``severity`` and by which channels the person hears of it, as
+    paging does it: what is due now, then each later step; ``None``: every method at once."""
+    steps = person.rules.steps(severity) if person.rules else None
+    if not steps:
+        return None
+    now = due_now(steps)
+    first = [(timedelta(0), [c for c in METHODS if c in now])] if now else []
+    return first + [(step.after, list(step.notify)) for _, step in later(steps)]

@@ -114,6 +114,7 @@ class Sender:
                 alerts_added=alerts_added,
                 by=self.name(by),
                 assigned_to=self.name(assigned_to),
+                delivery_tag=tag,
             )
             wanted = only.get(person_id) if only is not None else None
             for channel in self.channels:
@@ -179,10 +180,12 @@ class Sender:
         return results
 
     async def reached(self, incident_id: str, step: Step, people: Sequence[str]) -> set[str]:
-        """Who of ``people`` a page of ``step`` got to, by any channel, in any run."""
+        """Who of ``people`` a page of ``step`` got to, by any channel, in any run (one its
+        provider reported failed after taking it did not)."""
         done = await self.deliveries.done(incident_id)
         tag = f"page:{step.key}"
-        return {p for p in people if any(f"{tag}:{p}:{c.name}" in done for c in self.channels)}
+        fields = [(p, f"{tag}:{p}:{c.name}") for p in people for c in self.channels]
+        return {p for p, field in fields if field in done and bounced(field) not in done}
 
     async def _timed(self, channel: Channel, person: Person, note: Notification) -> DeliveryResult:
         # Wall time, not the injected clock: this measures the channel, not the incident.
@@ -224,3 +227,9 @@ async def _send(channel: Channel, person: Person, note: Notification) -> Deliver
     except Exception as exc:
         log.exception("%s channel raised instead of reporting a failure", channel.name)
         return DeliveryResult.failed(f"{channel.name} channel error: {exc!r}", retryable=False)
+
+
+def bounced(field: str) -> str:
+    """The marker of a delivery its provider took, then reported failed (a text that never
+    reached the phone, a call nobody answered)."""
+    return f"bounced:{field}"

@@ -16,6 +16,11 @@ its incident is open and for a grace period after it resolved, which only the st
 Version 1 (``[incident_id, person, expires_at_unix_seconds]``, acknowledge only) is no longer
 signed but still accepted until each link's own expiry.
 
+Status tokens (``s1.<payload>.<tag>``) are not links a person opens: they name one delivery,
+``[incident_id, created_at_unix_ms, person, channel, delivery_tag]``, for a provider to
+report on once it knows whether the delivery reached the phone (``notifier.twilio_status``).
+Their own version keeps one from being taken for a link, or a link for one.
+
 ``tag`` is base64url of the first 16 bytes of HMAC-SHA256(secret, ``"<version>." +
 payload``). The tag covers the version too, so a token cannot be replayed under another
 format. Each token has exactly one accepted spelling: a non-canonical base64 variant of a
@@ -41,17 +46,21 @@ __all__ = [
     "ExpiredLink",
     "InvalidLink",
     "LinkClaims",
+    "StatusClaims",
     "ack_url",
     "action_url",
     "link_token",
     "sign_ack",
     "sign_link",
+    "sign_status",
     "verify_ack",
     "verify_link",
+    "verify_status",
 ]
 
 VERSION = "v1"
 VERSION_2 = "v2"
+STATUS_VERSION = "s1"
 _TAG_BYTES = 16
 """A 128-bit tag is unforgeable in practice and keeps links short enough for SMS and chat."""
 MIN_SECRET_BYTES = 16
@@ -143,13 +152,8 @@ def sign_link(secret: bytes, claims: LinkClaims) -> str:
     if claims.created_at is None:
         raise ValueError("a link names its incident's created_at")
     letters = "".join(_LETTERS[action] for action in Action if action in claims.actions)
-    payload = json.dumps(
-        [claims.incident_id, claims.person, epoch_ms(claims.created_at), letters],
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-    signed = f"{VERSION_2}.{_encode(payload.encode())}"
-    return f"{signed}.{_encode(_tag(secret, signed))}"
+    fields = [claims.incident_id, claims.person, epoch_ms(claims.created_at), letters]
+    return _sign(secret, VERSION_2, fields)
 
 
 def verify_link(secret: bytes, token: str, now: datetime) -> LinkClaims:
@@ -164,11 +168,7 @@ def verify_link(secret: bytes, token: str, now: datetime) -> LinkClaims:
         )
     if version != VERSION_2:
         raise InvalidLink("unknown link format")
-    payload_b64, _, tag_b64 = rest.partition(".")
-    tag = _decode(tag_b64)
-    if not hmac.compare_digest(tag, _tag(secret, f"{VERSION_2}.{payload_b64}")):
-        raise InvalidLink("bad signature")
-    return _parse_link(_decode(payload_b64))
+    return _parse_link(_signed_payload(secret, VERSION_2, rest))
 
 
 def action_url(
@@ -186,15 +186,52 @@ def action_url(
     return ack_url(base_url, sign_link(secret, claims))
 
 
+@dataclass(frozen=True)
+class StatusClaims:
+    """One delivery, as a status token names it."""
+
+    incident_id: str
+    created_at: datetime
+    """The incident's, at whole milliseconds, UTC."""
+    person: str
+    channel: str
+    tag: str
+    """What the delivery is recorded under (``notifier.sending``)."""
+
+    def __post_init__(self) -> None:
+        if self.created_at.utcoffset() is None:
+            raise ValueError("created_at must be timezone-aware")
+        object.__setattr__(self, "created_at", _whole_ms(self.created_at))
+
+
+def sign_status(secret: bytes, claims: StatusClaims) -> str:
+    created_ms = epoch_ms(claims.created_at)
+    fields = [claims.incident_id, created_ms, claims.person, claims.channel, claims.tag]
+    return _sign(secret, STATUS_VERSION, fields)
+
+
+def verify_status(secret: bytes, token: str) -> StatusClaims:
+    """The claims of a genuine status token; raises ``InvalidLink`` for anything else. It
+    has no expiry: what it reports on is recorded once, and only while its incident is."""
+    version, _, rest = token.partition(".")
+    if version != STATUS_VERSION:
+        raise InvalidLink("unknown token format")
+    payload = _signed_payload(secret, STATUS_VERSION, rest)
+    try:
+        incident_id, created_ms, person, channel, delivery = json.loads(payload)
+        if not all(isinstance(t, str) for t in (incident_id, person, channel, delivery)):
+            raise TypeError("names must be strings")
+        if type(created_ms) is not int:
+            raise TypeError("created_at must be an integer")
+        return StatusClaims(incident_id, from_epoch_ms(created_ms), person, channel, delivery)
+    except (ValueError, TypeError, OverflowError, OSError) as exc:
+        raise InvalidLink("malformed token") from exc
+
+
 def sign_ack(secret: bytes, claims: AckClaims) -> str:
     """A v1 token, as pages carried before v2."""
-    payload = json.dumps(
-        [claims.incident_id, claims.person, int(claims.expires_at.timestamp())],
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-    signed = f"{VERSION}.{_encode(payload.encode())}"
-    return f"{signed}.{_encode(_tag(secret, signed))}"
+    fields = [claims.incident_id, claims.person, int(claims.expires_at.timestamp())]
+    return _sign(secret, VERSION, fields)
 
 
 def verify_ack(secret: bytes, token: str, now: datetime) -> AckClaims:
@@ -207,11 +244,7 @@ def verify_ack(secret: bytes, token: str, now: datetime) -> AckClaims:
     version, _, rest = token.partition(".")
     if version != VERSION:
         raise InvalidLink("unknown link format")
-    payload_b64, _, tag_b64 = rest.partition(".")
-    tag = _decode(tag_b64)
-    if not hmac.compare_digest(tag, _tag(secret, f"{VERSION}.{payload_b64}")):
-        raise InvalidLink("bad signature")
-    claims = _parse_claims(_decode(payload_b64))
+    claims = _parse_claims(_signed_payload(secret, VERSION, rest))
     if now >= claims.expires_at:
         raise ExpiredLink(claims)
     return claims
@@ -233,6 +266,22 @@ _ACK_PATH = "/ack/"
 
 def _whole_ms(at: datetime) -> datetime:
     return from_epoch_ms(epoch_ms(at))
+
+
+def _sign(secret: bytes, version: str, fields: list[object]) -> str:
+    payload = json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
+    signed = f"{version}.{_encode(payload.encode())}"
+    return f"{signed}.{_encode(_tag(secret, signed))}"
+
+
+def _signed_payload(secret: bytes, version: str, rest: str) -> bytes:
+    """The payload of a token of ``version`` (``rest`` follows its ``<version>.``), once
+    its tag is found right: before the payload is even parsed."""
+    payload_b64, _, tag_b64 = rest.partition(".")
+    tag = _decode(tag_b64)
+    if not hmac.compare_digest(tag, _tag(secret, f"{version}.{payload_b64}")):
+        raise InvalidLink("bad signature")
+    return _decode(payload_b64)
 
 
 def _tag(secret: bytes, signed: str) -> bytes:

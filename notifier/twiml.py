@@ -12,6 +12,8 @@ from notifier.channels import Notification
 from notifier.channels.render import cut, lead
 
 GATHER_ROUTE = "/twilio/gather/{token}"
+STATUS_ROUTE = "/twilio/status/{token}"
+"""Where Twilio reports what became of a text or a call (``notifier.twilio_status``)."""
 RETRY = "retry"
 
 SPOKEN_TITLE_LIMIT = 200
@@ -24,6 +26,10 @@ _NOT_XML = re.compile(r"[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]
 def gather_url(public_url: str, token: str, *, retry: bool = False) -> str:
     url = public_url.rstrip("/") + GATHER_ROUTE.format(token=token)
     return f"{url}?{RETRY}=1" if retry else url
+
+
+def status_url(public_url: str, token: str) -> str:
+    return public_url.rstrip("/") + STATUS_ROUTE.format(token=token)
 
 
 def call_twiml(note: Notification, public_url: str, token: str | None) -> str:

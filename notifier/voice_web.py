@@ -8,6 +8,7 @@ acknowledges as that person; another key is asked about once more, and then the 
 """
 
 import logging
+from collections.abc import Mapping
 
 from aiohttp import web
 
@@ -38,14 +39,7 @@ class GatherCallbacks:
         self.public_url = public_url.rstrip("/")
 
     async def gather(self, request: web.Request) -> web.Response:
-        form = await request.post()
-        params = [(name, value) for name, value in form.items() if isinstance(value, str)]
-        # The URL as Twilio was given it: our public URL (a proxy may have changed scheme,
-        # host and prefix on the way), then the path and query as sent.
-        url = self.public_url + request.raw_path
-        signature = request.headers.get("X-Twilio-Signature", "")
-        if not signed_by_twilio(self.auth_token, url, params, signature):
-            raise web.HTTPForbidden(text="not signed by Twilio")
+        form = await twilio_form(request, self.auth_token, self.public_url)
         now = self.clock()
         token = request.match_info["token"]
         try:
@@ -81,6 +75,19 @@ class GatherCallbacks:
                 extra={"event": "acknowledged", "incident": incident.id, "person": claims.person},
             )
         return _twiml(spoken_twiml("Acknowledged. Thank you."))
+
+
+async def twilio_form(request: web.Request, auth_token: str, public_url: str) -> Mapping[str, str]:
+    """The POST parameters of a request Twilio signed; 403 for any other request."""
+    form = await request.post()
+    params = [(name, value) for name, value in form.items() if isinstance(value, str)]
+    # The URL as Twilio was given it: our public URL (a proxy may have changed scheme,
+    # host and prefix on the way), then the path and query as sent.
+    url = public_url + request.raw_path
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not signed_by_twilio(auth_token, url, params, signature):
+        raise web.HTTPForbidden(text="not signed by Twilio")
+    return dict(params)
 
 
 def add_routes(app: web.Application, callbacks: GatherCallbacks) -> None:

@@ -119,6 +119,8 @@ class JobArgs(BaseModel):
         "snooze_over",
         "ack_expired",
         "notify_rule",
+        "assigned_rule",
+        "delivery_failed",
     ]
     incident_id: str
     round: int
@@ -191,6 +193,40 @@ async def notify_rule(
     fields = _fields(incident_id, round_, level, attempt, epoch)
     args = JobArgs(job="notify_rule", person=person, **fields)
     await _retry_on_error(ctx, args, pager.rule_steps.run(incident_id, args.step, person, attempt))
+
+
+async def assigned_rule(
+    ctx: dict[str, Any],
+    incident_id: str,
+    round_: int,
+    level: int,
+    attempt: int,
+    epoch: int,
+    person: str,
+) -> None:
+    """``attempt``: the index of the rule step of the person the incident was handed to;
+    round and level are unused (a handover belongs to no escalation step)."""
+    pager: Pager = ctx["pager"]
+    fields = _fields(incident_id, round_, level, attempt, epoch)
+    args = JobArgs(job="assigned_rule", person=person, **fields)
+    work = pager.followups.assigned_rule(incident_id, epoch, person, attempt)
+    await _retry_on_error(ctx, args, work)
+
+
+async def delivery_failed(
+    ctx: dict[str, Any],
+    incident_id: str,
+    round_: int,
+    level: int,
+    attempt: int,
+    epoch: int,
+    person: str,
+) -> None:
+    """A page of the step to ``person`` failed after it was sent (``attempt`` is unused)."""
+    pager: Pager = ctx["pager"]
+    fields = _fields(incident_id, round_, level, attempt, epoch)
+    args = JobArgs(job="delivery_failed", person=person, **fields)
+    await _retry_on_error(ctx, args, pager.bounces.check(incident_id, args.step, person))
 
 
 async def snooze_over(
@@ -306,6 +342,8 @@ def arq_worker(
             snooze_over,
             ack_expired,
             notify_rule,
+            assigned_rule,
+            delivery_failed,
         ],
         queue_name=keys.ARQ_QUEUE,
         redis_pool=pool,

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from schedules.oncall import Cover
+from schedules.oncall import Cover, Shift
 
 MAX_LENGTH = timedelta(days=90)
 """Longer than any holiday swap; a longer change belongs in the schedule's file, reviewed."""
@@ -73,3 +73,12 @@ def checked(override: StoredOverride, people: Collection[str], now: datetime) ->
 def covers(stored: Sequence[StoredOverride]) -> list[Cover]:
     """As covers for ``schedules.oncall``, the latest created last, so it wins."""
     return [o.cover() for o in sorted(stored, key=lambda o: (o.created_at, o.id))]
+
+
+def from_store(shift: Shift, stored: Sequence[Cover]) -> bool:
+    """Whether an override kept in the store (not the schedule's file) made ``shift``."""
+    # Stored overrides lie above the file's, so one of the shift's person covering its
+    # start is the one that made the shift.
+    return shift.override and any(
+        c.person == shift.person and c.start <= shift.start < c.end for c in stored
+    )

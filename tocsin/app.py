@@ -21,6 +21,8 @@ from ingest.web import add_routes as add_webhook_routes
 from notifier.ack_web import AckPages
 from notifier.ack_web import add_routes as add_ack_routes
 from notifier.page_actions import PageActions
+from notifier.twilio_status import StatusCallbacks
+from notifier.twilio_status import add_routes as add_status_routes
 from notifier.voice_web import GatherCallbacks
 from notifier.voice_web import add_routes as add_voice_routes
 from notifier.worker import ArqScheduler
@@ -40,6 +42,8 @@ from tocsin.explain_api import ExplainApi
 from tocsin.explain_api import add_routes as add_explain_routes
 from tocsin.health import add_health_routes, api_auth
 from tocsin.http_errors import no_tracebacks
+from tocsin.oncall_api import OnCallApi
+from tocsin.oncall_api import add_routes as add_oncall_routes
 from tocsin.openapi import add_routes as add_openapi_routes
 from tocsin.overrides_api import OverridesApi
 from tocsin.overrides_api import add_routes as add_override_routes
@@ -91,12 +95,8 @@ def make_app(runtime: Runtime) -> web.Application:
     add_heartbeat_routes(app, pings)
     add_events_v2_routes(app, EventsV2(webhooks, Triggers(runtime.redis), changes))
     loaded = runtime.config.current
-    actions = PageActions(
-        store,
-        loaded.directory,
-        ArqScheduler(runtime.redis),
-        retention=config.incident_retention,
-    )
+    scheduler = ArqScheduler(runtime.redis)
+    actions = PageActions(store, loaded.directory, scheduler, retention=config.incident_retention)
     pages = AckPages(actions, runtime.secret, runtime.clock, grace=config.ack_link_grace)
 
     def act_by(new: LoadedConfig) -> None:
@@ -107,22 +107,40 @@ def make_app(runtime: Runtime) -> web.Application:
     runtime.config.subscribe(act_by)
     add_ack_routes(app, pages)
     reports = ReportsApi(runtime.redis, runtime.config, runtime.clock)
-    add_console(app, runtime, actions, reports)
+    overrides = OverrideStore(runtime.redis)
+    oncall = OnCallApi(
+        runtime.config,
+        overrides,
+        runtime.clock,
+        base_url=runtime.settings.base_url,
+        secret=runtime.secret,
+    )
+    # Before the console: its /people/{id} would take /people/{name}.ics for itself.
+    feeds = CalendarFeeds(runtime.config, overrides, runtime.secret, runtime.clock)
+    add_calendar_routes(app, feeds)
+    add_console(app, runtime, actions, reports, oncall)
     if config.twilio is not None:
         auth_token = config.twilio.auth_token.get_secret_value()
         gathers = GatherCallbacks(
             store, runtime.secret, runtime.clock, auth_token, runtime.settings.base_url
         )
         add_voice_routes(app, gathers)
+        statuses = StatusCallbacks(
+            store,
+            scheduler,
+            runtime.secret,
+            runtime.clock,
+            auth_token,
+            runtime.settings.base_url,
+        )
+        add_status_routes(app, statuses)
     add_api_routes(app, IncidentsApi(store, actions, runtime.config, runtime.clock))
     add_changes_routes(app, changes_api)
     add_silence_routes(app, SilencesApi(SilenceStore(runtime.redis), runtime.clock))
     add_explain_routes(app, ExplainApi(runtime.config, runtime.redis, runtime.clock))
     add_report_routes(app, reports)
-    overrides = OverrideStore(runtime.redis)
     add_override_routes(app, OverridesApi(overrides, runtime.config, runtime.clock))
-    feeds = CalendarFeeds(runtime.config, overrides, runtime.secret, runtime.clock)
-    add_calendar_routes(app, feeds)
+    add_oncall_routes(app, oncall)
 
     add_openapi_routes(app, SOURCES)
     add_health_routes(app, runtime)

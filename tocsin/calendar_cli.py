@@ -3,7 +3,7 @@ to paste into a calendar app's "subscribe to calendar"."""
 
 import argparse
 
-from tocsin.calendar_feeds import feed_path
+from tocsin.calendar_feeds import feed_url
 from tocsin.config import LoadedConfig
 from tocsin.settings import Settings, SettingsError
 from tocsin.storecmd import add_data_dir, fail
@@ -30,5 +30,5 @@ def calendar_url_command(settings: Settings, loaded: LoadedConfig, args: argpars
         secret = settings.secret(may_create=(settings.data_dir / "secret.key").exists())
     except SettingsError as error:
         return fail(str(error))
-    print(settings.base_url.rstrip("/") + feed_path(args.kind, args.name, secret))
+    print(feed_url(settings.base_url, args.kind, args.name, secret))
     return 0

@@ -37,6 +37,11 @@ def feed_path(kind: str, name: str, secret: bytes) -> str:
     return f"{template.replace('{name}', name)}?token={feed_token(secret, kind, name)}"
 
 
+def feed_url(base_url: str, kind: str, name: str, secret: bytes) -> str:
+    """The whole URL a calendar app subscribes to, below the public URL ``base_url``."""
+    return base_url.rstrip("/") + feed_path(kind, name, secret)
+
+
 class CalendarFeeds:
     def __init__(
         self, config: ConfigHolder, overrides: OverrideStore, secret: bytes, clock: Clock

@@ -2,10 +2,11 @@
 alert, the routes tried indented as the tree is, short lines."""
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from notifier.explain import AlertExplanation, Explanation, Page
+from notifier.explain import AlertExplanation, Explanation, Page, PagedPerson
 from router.explain import Hold, Landing
+from schedules.durations import format_duration
 
 _NAME_WIDTH = 24
 
@@ -73,7 +74,24 @@ def _landing(landing: Landing, page: Page) -> list[str]:
     return [
         f"  -> {landing.route}: policy {landing.policy}{service}, {group}",
         f"     level 1 ({', '.join(page.targets)}): {people}, {paged}",
+        *(f"       {person.id}: {notify_text(person)}" for person in page.people),
     ]
+
+
+def notify_text(person: PagedPerson) -> str:
+    """``now slack, email; at 3m sms``: by which channels, and when after the page."""
+    if not person.by_rules:
+        channels = person.notify[0].channels if person.notify else []
+        return "every method at once: " + (", ".join(channels) or "none (no contact method)")
+    return "; ".join(
+        ("now" if not step.after_seconds else f"at {_after(step.after_seconds)}")
+        + f" {', '.join(step.channels)}"
+        for step in person.notify
+    )
+
+
+def _after(seconds: int) -> str:
+    return format_duration(timedelta(seconds=seconds))
 
 
 def _hold(hold: Hold) -> str:

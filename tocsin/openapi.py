@@ -26,6 +26,7 @@ from schedules.stored import StoredOverride
 from tocsin.api import MAX_SCANNED, Acting, Noting, Reassigning, SettingSeverity, Snoozing
 from tocsin.explain_api import ExplainRequest
 from tocsin.incident_filter import STATUSES
+from tocsin.oncall_view import OnCallNow, PersonShifts, ScheduleList, ScheduleShifts
 from tocsin.overrides_api import OverrideRequest
 from tocsin.reports_api import ReportAnswer
 
@@ -95,6 +96,10 @@ def document(sources: Mapping[str, Source]) -> dict[str, Any]:
             ("ChangeEvent", "serialization", _model(ChangeEvent)),
             ("Report", "serialization", _model(ReportAnswer)),
             ("StoredOverride", "serialization", _model(StoredOverride)),
+            ("OnCall", "serialization", _model(OnCallNow)),
+            ("Schedules", "serialization", _model(ScheduleList)),
+            ("ScheduleShifts", "serialization", _model(ScheduleShifts)),
+            ("PersonShifts", "serialization", _model(PersonShifts)),
         ]
     )
     paths: dict[str, Any] = {}
@@ -102,7 +107,7 @@ def document(sources: Mapping[str, Source]) -> dict[str, Any]:
         body = schemas.get(f"{name}_webhook", {})
         paths[WEBHOOK_PATH.replace("{source}", name)] = {"post": _webhook(name, body)}
     paths |= _pagerduty(schemas) | _incidents(schemas) | _silences(schemas) | _reports(schemas)
-    paths |= _overrides(schemas)
+    paths |= _overrides(schemas) | _oncall(schemas)
     ping = {
         "summary": "A heartbeat's ping: its timer starts again",
         "parameters": [_path("token", "The heartbeat integration's token")],
@@ -324,6 +329,59 @@ def _overrides(schemas: Mapping[str, Any]) -> dict[str, Any]:
                 },
             }
         },
+    }
+
+
+def _oncall(schemas: Mapping[str, Any]) -> dict[str, Any]:
+    span = [
+        _query("since", {"type": "string", "format": "date-time"}),
+        _query("until", {"type": "string", "format": "date-time"}),
+    ]
+
+    def get(summary: str, parameters: list[Any], schema: str, *errors: str) -> dict[str, Any]:
+        return {
+            "get": {
+                "summary": summary,
+                "security": _BEARER,
+                "parameters": parameters,
+                "responses": {"200": _json(schemas[schema], summary), **_errors(*errors)},
+            }
+        }
+
+    return {
+        "/api/v1/oncall": get(
+            "Who is on call now per schedule, and whom each policy's levels page now",
+            [],
+            "OnCall",
+            "401",
+            "403",
+        ),
+        "/api/v1/schedules": get(
+            "Every schedule's shifts over a range (default: two weeks from now)",
+            span,
+            "Schedules",
+            "400",
+            "401",
+            "403",
+        ),
+        "/api/v1/schedules/{name}": get(
+            "A schedule's shifts over a range, gaps and overrides marked",
+            [_path("name", "The schedule's name"), *span],
+            "ScheduleShifts",
+            "400",
+            "401",
+            "403",
+            "404",
+        ),
+        "/api/v1/people/{id}/shifts": get(
+            "A person's shifts across schedules, and their calendar feed",
+            [_path("id", "The person's id"), *span],
+            "PersonShifts",
+            "400",
+            "401",
+            "403",
+            "404",
+        ),
     }
 
 

@@ -223,5 +223,5 @@ def _channels(runtime: Runtime, links: Links) -> list[Channel]:
     if config.smtp is not None:
         channels.append(EmailChannel(config.smtp, runtime.clock))
     if config.twilio is not None:
-        channels += [SmsChannel(config.twilio), VoiceChannel(config.twilio, links)]
+        channels += [SmsChannel(config.twilio, links), VoiceChannel(config.twilio, links)]
     return channels

@@ -6,13 +6,14 @@ schedule's."""
 import argparse
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from schedules.models import Schedule
-from schedules.oncall import Cover, Shift, shifts
+from schedules.oncall import Shift, shifts
+from schedules.stored import from_store
 from tocsin.config import LoadedConfig
 from tocsin.override_cli import stored_covers
 from tocsin.settings import Settings
@@ -62,7 +63,7 @@ def shifts_command(
     end = start + timedelta(days=args.days)
     stored = stored_covers(settings, [schedule.name], clock()).get(schedule.name, [])
     found = [
-        _Row(shift, _is_stored(shift, stored))
+        _Row(shift, from_store(shift, stored))
         for shift in shifts(schedule, start, end, stored)
         if args.person is None or shift.person == args.person
     ]
@@ -88,14 +89,6 @@ class _Row:
     shift: Shift
     stored: bool
     """An override from the store (``tocsin override``), not from the schedule's file."""
-
-
-def _is_stored(shift: Shift, stored: Sequence[Cover]) -> bool:
-    # Stored overrides lie above the file's, so one of the shift's person covering its
-    # start is the one that made the shift.
-    return shift.override and any(
-        c.person == shift.person and c.start <= shift.start < c.end for c in stored
-    )
 
 
 def _who(loaded: LoadedConfig, row: _Row) -> str:

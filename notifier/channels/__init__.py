@@ -6,12 +6,12 @@ not, whether trying again could help. Retries and fallbacks are the paging job's
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Literal, Protocol, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from ingest.models import AlertStatus
+from notifier.backoff import RetryAfter
 from notifier.config import Person
 from router.config import Severity
 from router.models import AlertRecord, Incident, IncidentStatus
@@ -21,6 +21,7 @@ __all__ = [
     "AlertLink",
     "AlertSummary",
     "Channel",
+    "Delivery",
     "DeliveryResult",
     "Notification",
     "carries",
@@ -95,6 +96,18 @@ def alert_links(record: AlertRecord) -> tuple[AlertLink, ...]:
     )
 
 
+class Delivery(BaseModel):
+    """Which delivery a notification is, for a provider that reports on it after accepting
+    it (Twilio's status callback): the incident's record of it is found again by these."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tag: str
+    """What the delivery is recorded under (``page:<step>``, ``assigned:<when>``)."""
+    created_at: AwareDatetime
+    """The incident's, so a late report cannot touch another incident of the same id."""
+
+
 class Notification(BaseModel):
     """What a channel needs to tell one person about one incident; also the webhook body."""
 
@@ -128,6 +141,8 @@ class Notification(BaseModel):
     """For ``reassigned``: to whom (their name)."""
     until: AwareDatetime | None = None
     """For ``snoozed``: when it pages again, if nobody resolved it by then."""
+    delivery: Delivery | None = Field(default=None, exclude=True)
+    """Ours, not the receiver's (left out of a webhook's body)."""
 
     @model_validator(mode="after")
     def _page_has_level(self) -> Self:
@@ -151,8 +166,10 @@ class Notification(BaseModel):
         alerts_added: int = 0,
         by: str | None = None,
         assigned_to: str | None = None,
+        delivery_tag: str | None = None,
     ) -> Self:
-        """``records``: the incident's first alerts in reading order (firing first)."""
+        """``records``: the incident's first alerts in reading order (firing first);
+        ``delivery_tag``: what the delivery is recorded under."""
         return cls(
             kind=kind,
             incident_id=incident.id,
@@ -172,6 +189,11 @@ class Notification(BaseModel):
             by=by,
             assigned_to=assigned_to,
             until=incident.snoozed_until if kind == "snoozed" else None,
+            delivery=(
+                Delivery(tag=delivery_tag, created_at=incident.created_at)
+                if delivery_tag is not None
+                else None
+            ),
         )
 
 
@@ -193,15 +215,16 @@ class DeliveryResult:
     """Meaningful when not ok: a transient failure (timeout, refused connection, 5xx, SMTP 4xx)
     that the same call might get past later."""
     detail: str
-    retry_after: timedelta | None = None
-    """When the service said how long to wait first (an HTTP ``Retry-After``)."""
+    retry_after: RetryAfter | None = None
+    """When the service said how long to wait first, or until when (an HTTP
+    ``Retry-After``)."""
 
     @classmethod
     def delivered(cls, detail: str) -> Self:
         return cls(ok=True, retryable=False, detail=detail)
 
     @classmethod
-    def failed(cls, detail: str, *, retryable: bool, retry_after: timedelta | None = None) -> Self:
+    def failed(cls, detail: str, *, retryable: bool, retry_after: RetryAfter | None = None) -> Self:
         return cls(ok=False, retryable=retryable, detail=detail, retry_after=retry_after)
 
 

@@ -37,7 +37,8 @@ class Reply:
     def detail(self) -> str:
         detail = f"HTTP {self.status} {self.reason}".rstrip()
         if self.retry_after is not None:
-            detail += f", retry after {self.retry_after}s"
+            seconds = "s" if self.retry_after.strip().isdigit() else ""
+            detail += f", retry after {self.retry_after.strip()}{seconds}"
         return detail
 
     def result(self) -> DeliveryResult:

@@ -5,6 +5,10 @@ and auth token): ``Messages.json`` (To, From or MessagingServiceSid, Body) and `
 (To, From, Twiml). Twilio answers 201 with the resource, or an error ``{code, message,
 status}``: a 429 or a 5xx may pass; any other refusal (400 with 21211, an invalid 'To'; 401,
 bad credentials) needs someone to change the configuration.
+
+A 201 only says Twilio took the text or the call. A page also asks for Twilio's
+``StatusCallback``, signed for its delivery, so a text that was never delivered or a call
+nobody answered counts as the failure it is (``notifier.twilio_status``).
 """
 
 import base64
@@ -13,13 +17,13 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
-from notifier.channels import DeliveryResult, Kind, Notification
+from notifier.channels import ACTION_KINDS, DeliveryResult, Kind, Notification
 from notifier.channels.posting import Poster, Reply
 from notifier.channels.sms_text import sms_text
 from notifier.config import Person, TwilioConfig
 from notifier.sending import Links
-from notifier.signing import link_token
-from notifier.twiml import call_twiml
+from notifier.signing import StatusClaims, link_token, sign_status
+from notifier.twiml import call_twiml, status_url
 
 API_VERSION = "2010-04-01"
 _DETAIL_LIMIT = 200
@@ -66,6 +70,16 @@ def api_result(reply: Reply) -> DeliveryResult:
     return replace(result, detail=f"{result.detail}: {error}")
 
 
+def status_callback(links: Links, note: Notification, channel: str) -> dict[str, str]:
+    """The ``StatusCallback`` field of a page: none for a notice (it asks nothing of
+    anyone) or a page that is no incident's delivery."""
+    delivery = note.delivery
+    if note.kind not in ACTION_KINDS or delivery is None:
+        return {}
+    claims = StatusClaims(note.incident_id, delivery.created_at, note.person, channel, delivery.tag)
+    return {"StatusCallback": status_url(links.public_url, sign_status(links.secret, claims))}
+
+
 def _object(text: str) -> dict[str, Any]:
     try:
         answer = json.loads(text)
@@ -77,8 +91,9 @@ def _object(text: str) -> dict[str, Any]:
 class SmsChannel:
     name = "sms"
 
-    def __init__(self, config: TwilioConfig) -> None:
+    def __init__(self, config: TwilioConfig, links: Links) -> None:
         self.api = TwilioApi(config)
+        self.links = links
 
     def reaches(self, person: Person) -> bool:
         return person.by_phone("sms") is not None
@@ -88,7 +103,7 @@ class SmsChannel:
         if to is None:
             return DeliveryResult.failed("no phone for SMS", retryable=False)
         config = self.api.config
-        fields = {"To": to, "Body": sms_text(note)}
+        fields = {"To": to, "Body": sms_text(note), **status_callback(self.links, note, self.name)}
         if config.messaging_service_sid is not None:
             fields["MessagingServiceSid"] = config.messaging_service_sid
         elif config.sender is not None:
@@ -121,7 +136,8 @@ class VoiceChannel:
         # failure has no incident to acknowledge).
         token = link_token(note.ack_url) if note.ack_url else None
         twiml = call_twiml(note, self.links.public_url, token)
-        return await self.api.create("Calls", {"To": to, "From": caller, "Twiml": twiml})
+        fields = {"To": to, "From": caller, "Twiml": twiml}
+        return await self.api.create("Calls", fields | status_callback(self.links, note, self.name))
 
     async def aclose(self) -> None:
         await self.api.aclose()

@@ -8,11 +8,18 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from notifier.channels import DeliveryResult, Notification, carries
+from notifier.channels import Delivery, DeliveryResult, Notification, carries
 from notifier.channels.twilio import SmsChannel, VoiceChannel
 from notifier.config import Person, TwilioConfig
 from notifier.sending import Links
-from notifier.signing import Action, action_url, link_token, verify_link
+from notifier.signing import (
+    Action,
+    StatusClaims,
+    action_url,
+    link_token,
+    verify_link,
+    verify_status,
+)
 from router.config import Severity
 from router.models import IncidentStatus
 from tests.conftest import ManualClock
@@ -67,6 +74,10 @@ def voice(config: TwilioConfig) -> VoiceChannel:
     return VoiceChannel(config, Links(PUBLIC_URL, SECRET))
 
 
+def sms(config: TwilioConfig) -> SmsChannel:
+    return SmsChannel(config, Links(PUBLIC_URL, SECRET))
+
+
 async def send(
     channel: SmsChannel | VoiceChannel, person: Person = ALICE, note: Notification = PAGE
 ) -> DeliveryResult:
@@ -81,7 +92,7 @@ async def test_an_sms_carries_the_headline_and_the_whole_ack_link(
 ) -> None:
     peer, server = twilio
 
-    result = await send(SmsChannel(account(server)))
+    result = await send(sms(account(server)))
 
     assert result.ok, result.detail
     assert result.detail.startswith("HTTP 201 Created: SM")
@@ -101,7 +112,7 @@ async def test_an_sms_goes_through_the_messaging_service_when_there_is_one(
     peer, server = twilio
     config = account(server, messaging_service_sid=MESSAGING_SERVICE_SID)
 
-    result = await send(SmsChannel(config))
+    result = await send(sms(config))
 
     assert result.ok, result.detail
     [message] = peer.messages
@@ -181,7 +192,7 @@ async def test_what_twilio_refuses(
 ) -> None:
     peer, server = twilio
     config = account(server, **changes)
-    channel = SmsChannel(config) if by == "sms" else voice(config)
+    channel = sms(config) if by == "sms" else voice(config)
     person = Person(name="Alice", phone=to, phone_methods=["sms", "voice"])
 
     result = await send(channel, person)
@@ -198,7 +209,7 @@ async def test_a_twilio_that_does_not_answer_in_time_is_retryable(
     _, server = twilio
     slow = Person(name="Alice", phone=SLOW)
 
-    result = await send(SmsChannel(account(server, timeout=timedelta(milliseconds=50))), slow)
+    result = await send(sms(account(server, timeout=timedelta(milliseconds=50))), slow)
 
     assert (result.ok, result.retryable) == (False, True)
     assert result.detail.startswith("TimeoutError")
@@ -210,7 +221,7 @@ async def test_a_base_url_that_is_not_twilio_is_not_retried(
     _, server = twilio
     elsewhere = account(server, base_url=str(server.make_url("/2010-04-01/Accounts/x")))
 
-    result = await send(SmsChannel(elsewhere))
+    result = await send(sms(elsewhere))
 
     assert (result.ok, result.retryable) == (False, False)
     assert result.detail.startswith("HTTP 404")
@@ -223,7 +234,7 @@ async def test_an_answer_of_something_else_than_twilio_is_not_delivered() -> Non
     app = web.Application()
     app.router.add_post("/{tail:.*}", hello)
     async with serving(app, TwilioPeer().hold) as server:
-        result = await send(SmsChannel(account(server)))
+        result = await send(sms(account(server)))
 
     assert (result.ok, result.retryable) == (False, False)
     assert "not a Twilio API answer" in result.detail
@@ -233,13 +244,44 @@ def test_each_channel_reaches_the_methods_a_person_chose() -> None:
     config = TwilioConfig.model_validate(
         {"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN, "from": FROM}
     )
-    sms, call = SmsChannel(config), voice(config)
+    texts, call = sms(config), voice(config)
     texted = Person(name="A", phone="+4915112345678")
     called = Person(name="B", phone="+4915112345678", phone_methods=["voice"])
-    assert (sms.reaches(texted), call.reaches(texted)) == (True, False)
-    assert (sms.reaches(called), call.reaches(called)) == (False, True)
-    assert not sms.reaches(Person(name="C", email="c@example.com"))
-    assert carries(sms, "resolved")
+    assert (texts.reaches(texted), call.reaches(texted)) == (True, False)
+    assert (texts.reaches(called), call.reaches(called)) == (False, True)
+    assert not texts.reaches(Person(name="C", email="c@example.com"))
+    assert carries(texts, "resolved")
     assert carries(call, "page")
     assert not carries(call, "resolved")
     assert not carries(call, "acknowledged")
+
+
+@pytest.mark.parametrize("by", ["sms", "voice"])
+async def test_a_page_asks_for_twilios_status_signed_for_its_delivery(
+    twilio: tuple[TwilioPeer, TestServer], by: str
+) -> None:
+    peer, server = twilio
+    channel = sms(account(server)) if by == "sms" else voice(account(server))
+    delivery = Delivery(tag="page:e2:1:0", created_at=CREATED)
+
+    result = await send(channel, note=PAGE.model_copy(update={"delivery": delivery}))
+
+    assert result.ok, result.detail
+    [created] = peer.messages if by == "sms" else peer.calls
+    callback = created["StatusCallback"]
+    assert callback.startswith(f"{PUBLIC_URL}/twilio/status/s1.")
+    claims = verify_status(SECRET, callback.rpartition("/")[2])
+    assert claims == StatusClaims("12", CREATED, "alice", by, "page:e2:1:0")
+
+
+async def test_a_notice_or_a_page_of_no_incident_asks_for_no_status(
+    twilio: tuple[TwilioPeer, TestServer],
+) -> None:
+    peer, server = twilio
+    delivery = Delivery(tag="e1:resolved", created_at=CREATED)
+    notice = PAGE.model_copy(update={"kind": "resolved", "delivery": delivery})
+
+    assert (await send(sms(account(server)), note=notice)).ok
+    assert (await send(sms(account(server)))).ok  # "could not process": no delivery
+
+    assert ["StatusCallback" in m for m in peer.messages] == [False, False]

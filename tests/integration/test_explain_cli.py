@@ -29,7 +29,11 @@ integrations:
   - {name: prod-am, type: alertmanager, token: s3cret}
   - {name: custom, type: generic, token: t0ken}
 people:
-  alice: {name: Alice, console: true}
+  alice:
+    name: Alice
+    console: true
+    webhook: https://ops.example/alice
+    rules: {high: [{after: 0m, notify: [console]}, {after: 3m, notify: [webhook]}]}
   bob: {name: Bob, console: true}
 escalation_policies:
   payments: {levels: [{targets: [person:alice], ack_timeout: 5m}]}
@@ -114,9 +118,11 @@ def test_explain_tells_routes_holds_and_pages(
         "03:00-05:00 Europe/Berlin)\n"
         "  -> audit: policy audit, each distinct alert its own incident\n"
         "     level 1 (person:bob): Bob (bob), not paged now: held by maintenance db-upgrade\n"
+        "       bob: every method at once: console\n"
         '  -> payments-db: policy payments, grouped by {cluster=""}\n'
         "     level 1 (person:alice): Alice (alice), not paged now: held by maintenance "
         "db-upgrade\n"
+        "       alice: now console; at 3m webhook\n"
     )
 
 
@@ -147,7 +153,18 @@ def test_explain_as_json(config: Path, tmp_path: Path, capsys: pytest.CaptureFix
     (alert,) = told["alerts"]
     assert [landing["route"] for landing in alert["routing"]["landings"]] == ["payments"]
     assert alert["routing"]["landings"][0]["group_labels"] == {"cluster": "eu1"}
-    assert alert["pages"][0]["people"] == [{"id": "alice", "name": "Alice"}]
+    # SEV2, high urgency: Alice's rules say how.
+    assert alert["pages"][0]["people"] == [
+        {
+            "id": "alice",
+            "name": "Alice",
+            "by_rules": True,
+            "notify": [
+                {"after_seconds": 0, "channels": ["console"]},
+                {"after_seconds": 180, "channels": ["webhook"]},
+            ],
+        }
+    ]
     assert alert["pages"][0]["now"] is True
 
 

@@ -23,6 +23,7 @@ from ingest.deadletters import DeadLetter
 from ingest.models import AlertStatus
 from notifier import keys
 from notifier import worker as worker_module
+from notifier.bounces import record
 from notifier.channels import DeliveryResult, Notification
 from notifier.config import Person
 from notifier.directory import Directory
@@ -30,6 +31,7 @@ from notifier.escalation import FIRST, Step, first
 from notifier.paging import Pager
 from notifier.rules import NotificationRules, RuleStep
 from notifier.sending import Links
+from notifier.signing import StatusClaims
 from notifier.worker import (
     ArqScheduler,
     EventConsumer,
@@ -40,7 +42,7 @@ from notifier.worker import (
 )
 from router.config import Route, RoutingConfig, by_name
 from router.incidents import Outcome
-from router.models import IncidentStatus, TimelineKind
+from router.models import Incident, IncidentStatus, TimelineKind
 from router.store import IncidentStore
 from tests.conftest import ManualClock
 from tests.integration.test_paging import (
@@ -631,35 +633,112 @@ async def test_a_timer_of_a_later_paging_run_runs_in_the_worker(
     assert list(await queued(pool)) == [keys.escalate_job_id(incident_id, Step(0, 1, epoch=1))]
 
 
-async def test_a_rule_step_is_a_timer_the_worker_runs(
-    redis: Redis, pool: ArqRedis, clock: ManualClock
-) -> None:
-    email = RecordingChannel("email", lambda p: p.email is not None)
-    later = NotificationRules(high=[RuleStep(after=timedelta(minutes=3), notify=["email"])])
-    alice = DIRECTORY.people["alice"].model_copy(update={"rules": later})
-    directory = replace(DIRECTORY, people={**DIRECTORY.people, "alice": alice})
+@dataclass
+class OneWay:
+    """A pager with one channel and its timers on arq, and an incident it has not paged."""
+
+    pager: Pager
+    store: IncidentStore
+    scheduler: ArqScheduler
+    channel: RecordingChannel
+    incident: Incident
+
+
+async def one_way(
+    redis: Redis, pool: ArqRedis, clock: ManualClock, name: str, directory: Directory = DIRECTORY
+) -> OneWay:
+    """The channel ``name`` reaches whoever has an email address."""
+    channel = RecordingChannel(name, lambda p: p.email is not None)
     scheduler = ArqScheduler(pool)
     store = IncidentStore(redis)
     links = Links("https://tocsin.test", b"s" * 32)
-    pager = Pager(store, directory, [email], links, scheduler, clock, CollectorRegistry())
+    pager = Pager(store, directory, [channel], links, scheduler, clock, CollectorRegistry())
     change = await store.apply_alert(alert(clock(), "payments"), ROUTING)
-    assert change.incident_id is not None
-    incident_id = change.incident_id
+    assert change.incident is not None
+    return OneWay(pager, store, scheduler, channel, change.incident)
 
-    await pager.open(incident_id)
 
-    assert email.delivered == []  # her only step is for later
-    rule = keys.rule_job_id(incident_id, FIRST, "alice", 0)
-    assert rule == f"tocsin:rule:{incident_id}:0:0:alice:0"
-    assert sorted(await queued(pool)) == sorted([rule, keys.escalate_job_id(incident_id, FIRST)])
+async def later_by_email(redis: Redis, pool: ArqRedis, clock: ManualClock) -> OneWay:
+    """Alice's rules page her by email 3 minutes after a page, and only then."""
+    later = NotificationRules(high=[RuleStep(after=timedelta(minutes=3), notify=["email"])])
+    alice = DIRECTORY.people["alice"].model_copy(update={"rules": later})
+    directory = replace(DIRECTORY, people={**DIRECTORY.people, "alice": alice})
+    return await one_way(redis, pool, clock, "email", directory)
+
+
+async def test_a_rule_step_is_a_timer_the_worker_runs(
+    redis: Redis, pool: ArqRedis, clock: ManualClock
+) -> None:
+    rig = await later_by_email(redis, pool, clock)
+
+    await rig.pager.open(rig.incident.id)
+
+    assert rig.channel.delivered == []  # her only step is for later
+    rule = keys.rule_job_id(rig.incident.id, FIRST, "alice", 0)
+    assert rule == f"tocsin:rule:{rig.incident.id}:0:0:alice:0"
+    timer = keys.escalate_job_id(rig.incident.id, FIRST)
+    assert sorted(await queued(pool)) == sorted([rule, timer])
     info = await job(pool, rule).info()
     assert info is not None
-    assert (info.function, info.args) == ("notify_rule", (incident_id, 0, 0, 0, 0, "alice"))
+    assert (info.function, info.args) == ("notify_rule", (rig.incident.id, 0, 0, 0, 0, "alice"))
 
     # The same job, due now.
-    await scheduler.schedule(
-        "notify_rule", FIRST, incident_id, job_id="now", delay=timedelta(0), person="alice"
+    await rig.scheduler.schedule(
+        "notify_rule", FIRST, rig.incident.id, job_id="now", delay=timedelta(0), person="alice"
     )
+    await run(burst(pool, rig.pager, jobs=1))
+
+    assert [(n.person, n.kind, n.level) for n in rig.channel.delivered] == [("alice", "page", 1)]
+
+
+async def test_a_rule_step_of_a_handover_is_a_timer_the_worker_runs(
+    redis: Redis, pool: ArqRedis, clock: ManualClock
+) -> None:
+    rig = await later_by_email(redis, pool, clock)
+    handed = await rig.store.reassign(rig.incident.id, "alice", "bob", clock())
+    assert handed.assigned_at is not None
+
+    await rig.pager.followups.reassigned(rig.incident.id, 0)
+
+    assert rig.channel.delivered == []  # her only step is for later
+    rule = keys.assigned_rule_job_id(rig.incident.id, handed.assigned_at, "alice", 0)
+    assert list(await queued(pool)) == [rule]
+    info = await job(pool, rule).info()
+    assert info is not None
+    assert (info.function, info.args) == ("assigned_rule", (rig.incident.id, 0, 0, 0, 0, "alice"))
+
+    # The same job, due now, once its three minutes are over.
+    clock.advance(timedelta(minutes=3))
+    await rig.scheduler.schedule(
+        "assigned_rule", FIRST, rig.incident.id, job_id="now", delay=timedelta(0), person="alice"
+    )
+    await run(burst(pool, rig.pager, jobs=1))
+
+    delivered = [(n.person, n.kind, n.by) for n in rig.channel.delivered]
+    assert delivered == [("alice", "assigned", "Bob")]
+
+
+async def test_a_delivery_that_failed_later_is_a_job_the_worker_runs(
+    redis: Redis, pool: ArqRedis, clock: ManualClock
+) -> None:
+    rig = await one_way(redis, pool, clock, "sms")
+    pager, store, sms, incident = rig.pager, rig.store, rig.channel, rig.incident
+    await pager.open(incident.id)
+    assert [n.person for n in sms.delivered] == ["alice"]
+
+    delivery = StatusClaims(incident.id, incident.created_at, "alice", "sms", "page:0:0")
+    await record(store, rig.scheduler, delivery, "Twilio: undelivered", clock())
+    bounce = keys.bounce_job_id(incident.id, FIRST, "alice", "sms")
+    info = await job(pool, bounce).info()
+    assert info is not None
+    assert (info.function, info.args) == ("delivery_failed", (incident.id, 0, 0, 0, 0, "alice"))
     await run(burst(pool, pager, jobs=1))
 
-    assert [(n.person, n.kind, n.level) for n in email.delivered] == [("alice", "page", 1)]
+    story = await store.timeline(incident.id)
+    unreachable = [e for e in story if e.kind is TimelineKind.UNREACHABLE]
+    # Then carol, whom no channel of this test reaches, at level 2.
+    assert [(e.person, e.level, e.detail) for e in unreachable] == [
+        ("alice", 1, "every way failed: sms"),
+        ("carol", 2, "no way to page"),
+    ]
+    assert [n.level for n in sms.delivered if n.person == "bob"] == [2]  # escalated at once

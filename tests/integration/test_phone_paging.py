@@ -9,11 +9,19 @@ import pytest
 from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
-from router.models import IncidentStatus
+from router.models import IncidentStatus, TimelineKind
 from router.store import IncidentStore
 from tests.e2e.conftest import alertmanager_payload, eventually, every_role
 from tests.integration.chat_peers import serving
-from tests.integration.twilio_peer import ACCOUNT_SID, AUTH_TOKEN, FROM, TwilioPeer, gathers, press
+from tests.integration.twilio_peer import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    FROM,
+    TwilioPeer,
+    gathers,
+    press,
+    report,
+)
 from tocsin.service import Running
 
 ALICE, BOB = "+4915112345678", "+4915187654321"
@@ -92,3 +100,26 @@ async def test_a_call_acknowledges_and_notices_go_by_sms_only(
         await eventually(lambda: len(peer.messages) == 5, what="resolved notices")
         assert texts_to(ALICE)[-1].startswith(f"[RESOLVED] Tocsin #{incident.id}")
         assert len(peer.calls) == 1
+
+
+async def test_a_text_twilio_could_not_deliver_is_a_failed_page(
+    service: Running, redis: Redis, twilio: tuple[TwilioPeer, TestServer]
+) -> None:
+    peer, _ = twilio
+    store = IncidentStore(redis)
+    async with aiohttp.ClientSession() as http:
+        hook = f"{service.url}/v1/webhooks/alertmanager/s3cret"
+        async with http.post(hook, json=alertmanager_payload("firing")) as response:
+            assert response.status == 202
+        await eventually(lambda: len(peer.messages) == 2, what="pages")
+        [to_bob] = [m for m in peer.messages if m["To"] == BOB]
+        assert to_bob["StatusCallback"].startswith(f"{service.url}/twilio/status/s1.")
+
+        assert await report(http, to_bob, "undelivered", error_code="30006") == 204
+
+        [incident] = await store.list()
+        story = await store.timeline(incident.id)
+        failed = [e for e in story if e.kind is TimelineKind.PAGE_FAILED]
+        assert [(e.person, e.channel, e.detail) for e in failed] == [
+            ("bob", "sms", "Twilio: undelivered (error 30006)")
+        ]

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from email.utils import format_datetime
 
 import pytest
 from aiohttp import web
@@ -273,21 +274,21 @@ async def test_a_level_nobody_could_reach_escalates_before_its_ack_timeout(
 class Limited:
     """An HTTP sink that answers the first request 429 with ``Retry-After``."""
 
-    def __init__(self, retry_after: int) -> None:
+    def __init__(self, retry_after: str) -> None:
         self.retry_after = retry_after
         self.requests = 0
 
     async def receive(self, request: web.Request) -> web.Response:
         self.requests += 1
         if self.requests == 1:
-            headers = {"Retry-After": str(self.retry_after)}
+            headers = {"Retry-After": self.retry_after}
             return web.Response(status=429, text="slow down", headers=headers)
         return web.Response(text="ok")
 
 
 @pytest.fixture
 async def limited() -> AsyncIterator[tuple[Limited, TestServer]]:
-    sink = Limited(retry_after=50)
+    sink = Limited(retry_after="50")
     app = web.Application()
     app.router.add_post("/hook", sink.receive)
     server = TestServer(app, host="127.0.0.1")
@@ -298,10 +299,14 @@ async def limited() -> AsyncIterator[tuple[Limited, TestServer]]:
         await server.close()
 
 
+@pytest.mark.parametrize("as_date", [False, True], ids=["seconds", "http-date"])
 async def test_a_429_is_retried_after_its_retry_after(
-    redis: Redis, clock: ManualClock, limited: tuple[Limited, TestServer]
+    redis: Redis, clock: ManualClock, limited: tuple[Limited, TestServer], as_date: bool
 ) -> None:
     sink, server = limited
+    if as_date:
+        # The same wait as a date, read against the worker's clock, not the wall's.
+        sink.retry_after = format_datetime(clock() + timedelta(seconds=50), usegmt=True)
     hook = WebhookChannel(clock)
     store = IncidentStore(redis)
     timers = Timers(clock)
@@ -330,7 +335,8 @@ async def test_a_429_is_retried_after_its_retry_after(
             (
                 TimelineKind.PAGE_FAILED,
                 "carol",
-                "HTTP 429 Too Many Requests, retry after 50s",
+                f"HTTP 429 Too Many Requests, retry after {sink.retry_after}"
+                + ("" if as_date else "s"),
                 timedelta(0),
             ),
             (TimelineKind.PAGED, "carol", "HTTP 200 OK", timedelta(seconds=50)),

@@ -76,6 +76,14 @@ async def run(pager: Pager, timer: Timer) -> None:
     elif timer.job == "notify_rule":
         assert timer.person is not None
         await pager.rule_steps.run(timer.incident_id, timer.step, timer.person, timer.attempt)
+    elif timer.job == "assigned_rule":
+        assert timer.person is not None
+        await pager.followups.assigned_rule(
+            timer.incident_id, timer.step.epoch, timer.person, timer.attempt
+        )
+    elif timer.job == "delivery_failed":
+        assert timer.person is not None
+        await pager.bounces.check(timer.incident_id, timer.step, timer.person)
     elif timer.job == "snooze_over":
         await pager.followups.snooze_over(timer.incident_id)
     elif timer.job == "ack_expired":

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from notifier.rules import RuleStep, due_now, later, urgency
+from notifier.rules import RuleStep, due_now, for_notices, later, urgency
 from router.config import Severity
 from schedules.yamlfile import ConfigFileError
 from tests.unit.test_config import Broken, assert_reported, marked_line, write
@@ -42,6 +42,21 @@ def test_the_readme_rules_example_loads(tmp_path: Path) -> None:
     assert alice.rules.steps(Severity.SEV3) == alice.rules.low
     assert due_now(high) == {"slack", "email"}
     assert [i for i, _ in later(high)] == [1, 2]
+
+
+def test_a_notice_goes_by_the_first_step_naming_a_channel_that_carries_it() -> None:
+    def step(minutes: int, *notify: str) -> RuleStep:
+        return RuleStep.model_validate({"after": timedelta(minutes=minutes), "notify": notify})
+
+    chat_then_sms = [step(0, "slack", "email"), step(3, "sms")]
+    call_then_sms = [step(0, "voice"), step(2, "sms", "voice")]
+    a_minute_late = [step(1, "sms"), step(5, "voice")]
+    every = {"slack", "email", "sms"}  # a call carries no notices
+
+    assert for_notices(chat_then_sms, every) == {"slack", "email"}
+    assert for_notices(call_then_sms, every) == {"sms"}
+    assert for_notices(a_minute_late, every) == {"sms"}
+    assert for_notices([step(0, "voice")], every) is None
 
 
 def test_urgency_by_severity() -> None:

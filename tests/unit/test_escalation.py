@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from notifier.config import EscalationPolicy, Level, Target
-from notifier.escalation import FIRST, Step, current_step, next_step
+from notifier.escalation import FIRST, Step, current_step, next_step, step_of
 from router.models import TimelineEvent, TimelineKind
 
 
@@ -106,3 +106,21 @@ def test_the_current_step_is_the_latest_paged_in_the_current_run() -> None:
     assert current_step(1, story) == Step(0, 0, epoch=1)
     assert current_step(2, story) is None
     assert current_step(0, []) is None
+
+
+@given(
+    st.integers(min_value=0, max_value=10**6),
+    st.integers(min_value=0, max_value=100),
+    st.integers(min_value=0, max_value=100),
+)
+def test_a_step_is_found_again_by_its_key(epoch: int, round_: int, level: int) -> None:
+    step = Step(round_, level, epoch=epoch)
+    assert step_of(step.key) == step
+
+
+@pytest.mark.parametrize(
+    "key", ["", "0", "0:0:0", "e0:0:0", "e:0:0", "x1:0:0", "-1:0", "0:+1", "0:²", "e1:0:0:0"]
+)
+def test_anything_but_a_steps_key_is_refused(key: str) -> None:
+    with pytest.raises(ValueError, match="not a"):
+        step_of(key)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from ingest.config import Integration, pick_integration
 from ingest.models import Alert, AlertStatus
-from notifier.explain import Explanation, explain
+from notifier.explain import Explanation, PagedPerson, explain
 from router.config import RoutingConfig, Severity, walk
 from router.explain import Facts, RouteCheck, explain_routing, first_miss
 from router.grouping import group_key
@@ -21,6 +21,7 @@ from router.models import Incident, IncidentStatus
 from router.silences import Silence, SilenceMatcher
 from schedules.models import Schedule
 from tocsin.config import LoadedConfig, TocsinConfig
+from tocsin.explain_text import notify_text
 
 AT = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)  # a Monday, 04:00 in Berlin
 AM = Integration(name="prod-am", type="alertmanager", token="s3cret")
@@ -476,3 +477,53 @@ def test_urgency_says_when_sev3_and_sev4_page() -> None:
     assert why_not({"team": "batch"}) == (
         "pages after group_wait 30s, with the alerts collected by then"
     )
+
+
+def test_each_person_paged_comes_with_the_channels_of_their_rules_for_its_urgency() -> None:
+    """As paging goes by them: the steps due with the page, then each later one; without
+    rules for the urgency, every method the person has at once."""
+    people = {
+        "alice": {
+            "name": "Alice",
+            "console": True,
+            "webhook": "https://ops.example/alice",
+            "teams_webhook": "https://teams.example/alice",
+            "rules": {
+                "high": [
+                    {"after": "0m", "notify": ["webhook", "console"]},
+                    {"after": "3m", "notify": ["teams"]},
+                    {"after": "90m", "notify": ["console"]},
+                ]
+            },
+        },
+        "bob": {"name": "Bob", "webhook": "https://ops.example/bob"},
+    }
+    loaded = LoadedConfig(
+        path=Path("tocsin.yaml"),
+        config=TocsinConfig.model_validate({**CONFIG, "people": people}),
+        schedules={"primary": PRIMARY},
+    )
+
+    def paged(labels: dict[str, str], at: datetime = AT) -> list[PagedPerson]:
+        (alert,) = explain(loaded.routing, loaded.directory, AM, am(labels), at, Facts()).alerts
+        return alert.pages[0].people
+
+    monday = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)  # alice's week
+    (high,) = paged({"team": "web", "severity": "critical"}, monday)
+    assert high.by_rules
+    assert [(s.after_seconds, s.channels) for s in high.notify] == [
+        (0, ["webhook", "console"]),
+        (180, ["teams"]),
+        (5400, ["console"]),
+    ]
+    assert notify_text(high) == "now webhook, console; at 3m teams; at 90m console"
+
+    (low,) = paged({"team": "web", "severity": "warning"}, monday)  # no low rules
+    assert not low.by_rules
+    assert [(s.after_seconds, s.channels) for s in low.notify] == [
+        (0, ["webhook", "console", "teams"])
+    ]
+    assert notify_text(low) == "every method at once: webhook, console, teams"
+
+    (bob,) = paged({"team": "web", "severity": "critical"})
+    assert (bob.by_rules, [s.channels for s in bob.notify]) == (False, [["webhook"]])

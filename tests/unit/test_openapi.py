@@ -46,3 +46,12 @@ def test_model_names_are_published_plain() -> None:
     schemas = document(SOURCES)["components"]["schemas"]
     # Not private, and not qualified by module (what two models of one name would get).
     assert not [name for name in schemas if name.startswith("_") or "__" in name]
+
+
+def test_an_explanation_publishes_how_each_person_is_paged() -> None:
+    schemas = document(SOURCES)["components"]["schemas"]
+    person = schemas["PagedPerson"]  # type: ignore[index]
+    assert {"id", "name", "by_rules", "notify"} <= set(person["properties"])
+    step = schemas["NotifyStep"]  # type: ignore[index]
+    assert set(step["properties"]) == {"after_seconds", "channels"}
+    assert "voice" in step["properties"]["channels"]["items"]["enum"]

@@ -14,12 +14,15 @@ from notifier.signing import (
     ExpiredLink,
     InvalidLink,
     LinkClaims,
+    StatusClaims,
     ack_url,
     action_url,
     sign_ack,
     sign_link,
+    sign_status,
     verify_ack,
     verify_link,
+    verify_status,
 )
 
 SECRET = b"k" * 32
@@ -286,11 +289,15 @@ def test_a_v1_payload_under_a_v2_tag_does_not_verify() -> None:
     ],
 )
 def test_signed_but_malformed_v2_payload(payload: bytes) -> None:
-    encoded = base64.urlsafe_b64encode(payload).rstrip(b"=").decode()
-    tag = hmac.new(SECRET, f"v2.{encoded}".encode(), hashlib.sha256).digest()[:16]
-    token = f"v2.{encoded}.{base64.urlsafe_b64encode(tag).rstrip(b'=').decode()}"
     with pytest.raises(InvalidLink, match="malformed"):
-        verify_link(SECRET, token, NOW)
+        verify_link(SECRET, signed("v2", payload), NOW)
+
+
+def signed(version: str, payload: bytes) -> str:
+    """A token of ``payload`` under a right tag, whatever the payload holds."""
+    encoded = base64.urlsafe_b64encode(payload).rstrip(b"=").decode()
+    tag = hmac.new(SECRET, f"{version}.{encoded}".encode(), hashlib.sha256).digest()[:16]
+    return f"{version}.{encoded}.{base64.urlsafe_b64encode(tag).rstrip(b'=').decode()}"
 
 
 def test_action_url_offers_only_the_actions_asked() -> None:
@@ -300,3 +307,59 @@ def test_action_url_offers_only_the_actions_asked() -> None:
     assert url.startswith("https://t.example/x/ack/v2.")
     claims = verify_link(SECRET, url.rsplit("/", 1)[1], NOW)
     assert (claims.person, claims.actions) == ("bob", frozenset({Action.SNOOZE}))
+
+
+status_claims = st.builds(
+    StatusClaims,
+    incident_id=ids,
+    created_at=st.datetimes(
+        min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+    ),
+    person=ids,
+    channel=st.sampled_from(["sms", "voice"]),
+    tag=ids,
+)
+
+
+@given(status_claims)
+def test_a_status_token_round_trips_at_whole_milliseconds(claims: StatusClaims) -> None:
+    token = sign_status(SECRET, claims)
+    assert token.startswith("s1.")
+    assert verify_status(SECRET, token) == claims
+    assert claims.created_at.microsecond % 1000 == 0
+
+
+@given(status_claims, st.data())
+def test_changing_any_character_of_a_status_token_invalidates_it(
+    claims: StatusClaims, data: st.DataObject
+) -> None:
+    token = sign_status(SECRET, claims)
+    i = data.draw(st.integers(min_value=0, max_value=len(token) - 1))
+    other = data.draw(token_chars.filter(lambda c: c != token[i]))
+    with pytest.raises(InvalidLink):
+        verify_status(SECRET, token[:i] + other + token[i + 1 :])
+
+
+def test_a_status_token_is_no_link_and_a_link_no_status_token() -> None:
+    status = sign_status(SECRET, StatusClaims("12", CREATED, "alice", "sms", "page:0:0"))
+    link = sign_link(SECRET, LinkClaims("12", "alice", EVERY_ACTION, created_at=CREATED))
+    with pytest.raises(InvalidLink, match="unknown"):
+        verify_link(SECRET, status, NOW)
+    with pytest.raises(InvalidLink, match="unknown"):
+        verify_status(SECRET, link)
+    with pytest.raises(InvalidLink, match="bad signature"):
+        verify_status(b"another key, just as long", status)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b'["12",1772452687123,"alice","sms"]',
+        b'["12","1772452687123","alice","sms","page:0:0"]',
+        b'["12",1772452687123,"alice",1,"page:0:0"]',
+        b'{"incident": "12"}',
+    ],
+)
+def test_signed_but_malformed_status_payload(payload: bytes) -> None:
+    with pytest.raises(InvalidLink, match="malformed"):
+        verify_status(SECRET, signed("s1", payload))

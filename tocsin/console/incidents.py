@@ -166,11 +166,8 @@ class IncidentPages:
         return aiohttp_jinja2.render_template("incident.html", request, context, status=status)
 
     def _owner(self, incident: Incident) -> str:
-        if incident.acknowledged_by:
-            return self.actions.name_of(incident.acknowledged_by)
-        if incident.assigned_to:
-            return self.actions.name_of(incident.assigned_to)
-        return ""
+        owner = owner_of(incident)
+        return "" if owner is None else self.actions.name_of(owner)
 
     def _event_row(self, event: TimelineEvent) -> dict[str, str]:
         return {
@@ -180,6 +177,11 @@ class IncidentPages:
             "channel": event.channel or "",
             "detail": event.detail or "",
         }
+
+
+def owner_of(incident: Incident) -> str | None:
+    """Who has the incident: whoever acknowledged it, else whom it was handed to."""
+    return incident.acknowledged_by or incident.assigned_to or None
 
 
 def _log(action: str, incident_id: str, person: str) -> None:

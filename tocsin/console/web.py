@@ -17,8 +17,10 @@ from tocsin.console.login import Login
 from tocsin.console.magic_links import MagicLinks
 from tocsin.console.oncall import OnCallPage
 from tocsin.console.passwords import Passwords
+from tocsin.console.people import PersonPages
 from tocsin.console.reports import ReportPages
 from tocsin.console.silences import SilencePages
+from tocsin.oncall_api import OnCallApi
 from tocsin.reports_api import ReportsApi
 from tocsin.runtime import Runtime
 
@@ -26,6 +28,7 @@ STATIC = Path(__file__).parent / "static"
 _PAGE_PREFIXES = (
     "/incidents/",
     "/oncall",
+    "/people/",
     "/silences",
     "/reports",
     "/login",
@@ -45,7 +48,11 @@ _HEADERS = {
 
 
 def add_console(
-    app: web.Application, runtime: Runtime, actions: PageActions, reports: ReportsApi
+    app: web.Application,
+    runtime: Runtime,
+    actions: PageActions,
+    reports: ReportsApi,
+    oncall_api: OnCallApi,
 ) -> None:
     config = runtime.config.current.config
     gate = Gate(config.console, config.people, runtime.secret, runtime.clock)
@@ -68,7 +75,8 @@ def add_console(
 
     runtime.config.subscribe(sign_in_by)
     app.on_cleanup.append(links.close)
-    oncall = OnCallPage(gate, runtime.config)
+    oncall = OnCallPage(gate, oncall_api)
+    people = PersonPages(gate, oncall_api, actions.store)
     silences = SilencePages(gate, SilenceStore(runtime.redis))
     report_pages = ReportPages(gate, reports)
     app.router.add_get("/", incidents.listing)
@@ -77,6 +85,7 @@ def add_console(
     app.router.add_post("/incidents/{id}/note", incidents.note)
     app.router.add_get("/incidents/{id}/postmortem.md", report_pages.postmortem)
     app.router.add_get("/oncall", oncall.show)
+    app.router.add_get("/people/{id}", people.show)
     app.router.add_get("/reports", report_pages.show)
     app.router.add_get("/reports/incidents.svg", report_pages.chart)
     app.router.add_get("/silences", silences.listing)
