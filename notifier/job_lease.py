@@ -12,7 +12,8 @@ jobs however long they take, a dead one's are free within ``LEASE`` and a poll.
 arq 0.28 offers no hook for this; the subclass uses three of its parts and replaces none:
 the lease it sets in ``start_jobs`` (``in_progress_timeout_s``), the jobs it runs (``tasks``:
 by job id, each task from the job's start until its end is recorded, when arq deletes the
-key) and ``run_job``, wrapped to start the renewal with the first job running.
+key) and ``run_job``, wrapped to start the renewal with the first job running; ``start_jobs`` is
+wrapped too, so that a worker never starts a job it is still running.
 
 The key names no owner (arq writes ``1``), and renewing never creates it (``PEXPIRE`` of a
 missing key does nothing). A worker cut off from the store for longer than ``LEASE`` loses
@@ -58,6 +59,13 @@ class LeasedWorker(Worker):
         if self._renewing is None or self._renewing.done():
             self._renewing = asyncio.create_task(self._renew(), name="job leases")
         await super().run_job(job_id, score)
+
+    async def start_jobs(self, job_ids: list[bytes]) -> None:
+        # A job whose lease ran out while this worker still runs it (the store was away
+        # longer) is free to every worker but this one: arq tracks a job by its id, and two
+        # runs of one id in one worker would confuse its bookkeeping.
+        running = self._running()
+        await super().start_jobs([job for job in job_ids if job.decode() not in running])
 
     def _running(self) -> dict[str, "asyncio.Task[Any]"]:
         return {job_id: task for job_id, task in self.tasks.items() if not task.done()}

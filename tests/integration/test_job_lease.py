@@ -124,6 +124,23 @@ async def test_a_live_worker_keeps_its_job_past_the_lease(pool: ArqRedis) -> Non
             assert runs.by == ["first"]
 
 
+async def test_a_worker_never_starts_again_a_job_it_still_runs(pool: ArqRedis) -> None:
+    runs = Runs()
+    worker = holding_worker(pool, "worker", runs)
+    await pool.enqueue_job("hold", _job_id="held", _queue_name=QUEUE)
+
+    async with polling(worker):
+        await eventually(lambda: runs.by == ["worker"], within=5, what="the run")
+        # As if the lease ran out while the store was away: the job is free.
+        await pool.delete(in_progress_key_prefix + "held")
+        await asyncio.sleep(10 * POLL.total_seconds())
+        assert runs.by == ["worker"]
+
+        runs.over.set()
+        await eventually(lambda: worker.jobs_complete == 1, within=5, what="the run's end")
+    assert worker.jobs_failed == 0
+
+
 async def test_a_killed_workers_job_runs_on_another_within_the_lease(
     pool: ArqRedis, valkey_url: str
 ) -> None:
