@@ -1,25 +1,28 @@
 """A short lease on the timer jobs a worker runs, renewed while they run, so that the jobs of
 a worker that died run again on another within seconds.
 
-arq marks a running job with its in-progress key, which no other worker starts a job past.
-It sets the key when the job starts, for the longest the job may run plus 10 s, and deletes
-it when the job ends. A worker killed mid-job (SIGKILL, out of memory, its host lost) deletes
+arq marks a running job with its in-progress key, and no worker starts a job while its key
+exists. arq sets the key when the job starts, for the longest the job may run plus 10 s,
+and deletes it when the job ends. A worker killed mid-job (SIGKILL, out of memory, its host lost) deletes
 nothing, so the job waited for the key to run out: with our ``JOB_TIMEOUT``, an escalation
 45 s late. Here the key is set for ``LEASE`` only, and the worker renews the keys of the jobs
 it is running every third of it, one round trip for all of them: a live worker keeps its
 jobs however long they take, a dead one's are free within ``LEASE`` and a poll.
 
-arq 0.28 offers no hook for this; the subclass uses three of its parts and replaces none:
-the lease it sets in ``start_jobs`` (``in_progress_timeout_s``), the jobs it runs (``tasks``:
-by job id, each task from the job's start until its end is recorded, when arq deletes the
-key) and ``run_job``, wrapped to start the renewal with the first job running; ``start_jobs`` is
-wrapped too, so that a worker never starts a job it is still running.
+arq 0.28 offers no hook for this, so the subclass leans on as little of it as it can, and
+replaces nothing: the lease it sets in ``start_jobs`` (the ``in_progress_timeout_s``
+attribute), the jobs it runs (``tasks``: by job id, each task from the job's start until
+arq has recorded its end and deleted the key), ``run_job``, wrapped to start the renewal
+with the first job, and ``start_jobs``, wrapped so that a worker never starts a job it
+is still running.
 
-The key names no owner (arq writes ``1``), and renewing never creates it (``PEXPIRE`` of a
+The key names no owner (arq writes ``1``), and renewing never creates one (``PEXPIRE`` of a
 missing key does nothing). A worker cut off from the store for longer than ``LEASE`` loses
-its jobs, and another worker may run one while the first still does. Two runs of a job are
-safe: each delivery is taken before it is sent and recorded once made (``deliveries``),
-every other effect is claimed once, so the later run sends only what the first did not.
+its jobs, and another worker may run one while the first still does (the first then renews
+the other's key until its own run ends). Two runs of a job are safe: each delivery is taken
+before it is sent and recorded once made (``deliveries``), every other effect is claimed
+once, so the later run sends only what the first did not. A delivery the dead worker was
+sending stays taken for its own hold, ``deliveries.SENDING_LEASE``: it may still arrive.
 """
 
 import asyncio
