@@ -3,11 +3,12 @@ a worker that died run again on another within seconds.
 
 arq marks a running job with its in-progress key, and no worker starts a job while its key
 exists. arq sets the key when the job starts, for the longest the job may run plus 10 s,
-and deletes it when the job ends. A worker killed mid-job (SIGKILL, out of memory, its host lost) deletes
-nothing, so the job waited for the key to run out: with our ``JOB_TIMEOUT``, an escalation
-45 s late. Here the key is set for ``LEASE`` only, and the worker renews the keys of the jobs
-it is running every third of it, one round trip for all of them: a live worker keeps its
-jobs however long they take, a dead one's are free within ``LEASE`` and a poll.
+and deletes it when the job ends. A worker killed mid-job (SIGKILL, out of memory, its host
+lost) deletes nothing, so the job waited for the key to run out: with our ``JOB_TIMEOUT``,
+an escalation 45 s late. Here the key is set for ``LEASE`` only, and the worker renews the
+keys of the jobs it is running every third of it, one round trip for all of them: a live
+worker keeps its jobs however long they take, a dead one's are free within ``LEASE`` and a
+poll.
 
 arq 0.28 offers no hook for this, so the subclass leans on as little of it as it can, and
 replaces nothing: the lease it sets in ``start_jobs`` (the ``in_progress_timeout_s``

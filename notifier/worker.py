@@ -43,9 +43,9 @@ STORE_WAIT = timedelta(seconds=10)
 back through the store; until it can, the job stays leased to this worker and no worker runs
 it before the lease runs out."""
 JOB_TIMEOUT = JOB_DEADLINE + STORE_WAIT + timedelta(seconds=5)
-"""arq's own limit, never reached (arq would drop the job). It no longer says how late a job
-whose worker was killed runs again: a running job is leased for ``job_lease.LEASE`` at a
-time, renewed while its worker lives."""
+"""arq's own limit, never reached (arq would drop the job). Not how long a killed worker's job
+waits for another: running jobs are leased for ``job_lease.LEASE`` at a time, renewed while
+their worker lives."""
 EVENTS_AT_ONCE = 32
 """Incidents whose events are acted on at once: a page mostly waits (on the store, on a
 channel's server), so one waiting must not hold back the next incident's first page; an
