@@ -8,7 +8,7 @@ from collections.abc import Awaitable
 from datetime import timedelta
 from typing import Any, Literal, TypedDict
 
-from arq import Retry, Worker
+from arq import Retry
 from arq.connections import ArqRedis
 from arq.constants import job_key_prefix, result_key_prefix
 from arq.jobs import serialize_job
@@ -22,6 +22,7 @@ from ingest.deadletters import DeadLetter, DeadLetters
 from ingest.stream import Entry
 from notifier import keys
 from notifier.escalation import Step
+from notifier.job_lease import LEASE, LeasedWorker
 from notifier.paging import Pager
 from router.models import IncidentEvent, IncidentEventKind
 from router.store import IncidentStore
@@ -42,8 +43,9 @@ STORE_WAIT = timedelta(seconds=10)
 back through the store; until it can, the job stays leased to this worker and no worker runs
 it before the lease runs out."""
 JOB_TIMEOUT = JOB_DEADLINE + STORE_WAIT + timedelta(seconds=5)
-"""arq's own limit, never reached (arq would drop the job). arq leases a running job for this
-long plus 10 s: how late a job whose worker was killed runs again (arq's default: 5 min)."""
+"""arq's own limit, never reached (arq would drop the job). Not how long a killed worker's job
+waits for another: running jobs are leased for ``job_lease.LEASE`` at a time, renewed while
+their worker lives."""
 EVENTS_AT_ONCE = 32
 """Incidents whose events are acted on at once: a page mostly waits (on the store, on a
 channel's server), so one waiting must not hold back the next incident's first page; an
@@ -332,8 +334,9 @@ def arq_worker(
     *,
     poll_delay: timedelta,
     retry_delay: timedelta = JOB_RETRY_DELAY,
-) -> Worker:
-    return Worker(
+    lease: timedelta = LEASE,
+) -> LeasedWorker:
+    return LeasedWorker(
         functions=[
             escalate,
             retry_page,
@@ -354,6 +357,7 @@ def arq_worker(
         max_tries=MAX_JOB_TRIES,
         job_timeout=JOB_TIMEOUT.total_seconds(),
         log_results=False,
+        lease=lease,
     )
 
 

