@@ -273,6 +273,9 @@ class Pager:
         """With nothing more to come for the ``tried`` people: record who no page of the
         step got to, each once. When that is ``everyone`` at the level, waiting out its ack
         timeout would only lose time: escalate."""
+        paged_now = {person for person, _, r in results if r.ok}
+        if paged_now.issuperset(tried):
+            return  # the common case: what was delivered before need not be read
         busy = {person for person, _, r in results if r is TAKEN_ELSEWHERE}
         reached = await self.sender.reached(incident_id, step, tried)
         missed = [p for p in tried if p not in reached and p not in busy]
