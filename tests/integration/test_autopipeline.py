@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from arq.connections import ArqRedis
 from redis.exceptions import ConnectionError as StoreConnectionError
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import ReadOnlyError, RedisError, ResponseError
 from redis.exceptions import TimeoutError as StoreTimeoutError
 
 from tests.e2e.conftest import eventually
@@ -97,6 +97,24 @@ async def test_a_dropped_connection_fails_its_callers_and_the_next_command_conne
         await piped.get("anything")
     assert await piped.set("again", "1")
     assert await piped.client_id() != own
+
+
+async def test_a_demoted_primary_is_left_for_a_new_connection(store_processes: Store) -> None:
+    """A write refused as READONLY means the store the connection reaches is a replica now
+    (a failover demoted it): the next commands go on a new connection, which the pool points
+    at the primary of the moment."""
+    store_processes.start_servers()
+    await eventually(lambda: store_processes.answers(store_processes.replica), what="replica")
+    client = connect(store_processes.url(store_processes.replica))
+    piped = AutoPipelined(client)
+    try:
+        first = await piped.client_id()
+        with pytest.raises(ReadOnlyError):
+            await piped.set("written", "1")
+        assert await piped.client_id() != first
+    finally:
+        await piped.aclose()
+        await client.aclose()
 
 
 async def test_a_hung_store_fails_every_caller_within_the_timeout(
