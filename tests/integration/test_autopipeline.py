@@ -120,9 +120,7 @@ async def test_a_demoted_primary_is_left_for_a_new_connection(store_processes: S
 async def test_a_hung_store_fails_every_caller_within_the_timeout(
     store_processes: Store,
 ) -> None:
-    store_processes.start_servers(replica=False)
-    primary = store_processes.servers["primary"]
-    await eventually(lambda: store_processes.answers(store_processes.primary), what="Valkey")
+    primary = await store_processes.start_primary()
     client = connect(store_processes.url(), timeout=TIMEOUT)
     piped = AutoPipelined(client, timeout=TIMEOUT)
     try:
