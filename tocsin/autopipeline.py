@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import hiredis
 from arq.connections import ArqRedis
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import ReadOnlyError, RedisError, ResponseError
@@ -37,6 +38,9 @@ ON_THEIR_OWN = frozenset(
     | {"XREAD", "XREADGROUP"}  # BLOCK is an option of theirs
 )
 """Commands that may wait on the store's side: sent the ordinary way."""
+_AS_IS = frozenset({str, bytes, int})
+"""Argument types hiredis packs as redis-py does (exactly these: not bool, not float)."""
+_UTF8 = frozenset({"utf-8", "utf8"})
 
 
 @dataclass
@@ -119,24 +123,23 @@ class AutoPipelined(ArqRedis):
             self._writer = None
 
     async def _write(self, batch: list[_Command]) -> None:
-        if not batch:
-            return
         line = self._line
         if line is None or line.retired:
             line = self._line = _Line(self._connection())
+        packed, batch = _packed(line.connection, batch)
+        if not batch:
+            return
         seconds = self.timeout.total_seconds()
         try:
             async with asyncio.timeout(seconds):
                 if not line.owed:
                     await self._ready(line)
-                connection = line.connection
-                packed = connection.pack_commands([command.args for command in batch])
                 due = asyncio.get_running_loop().time() + seconds
                 for command in batch:
                     command.due = due
                 # Owed before they are written, so the reader expects them in this order.
                 line.owed.extend(batch)
-                await connection.send_packed_command(packed, check_health=False)
+                await line.connection.send_packed_command(packed, check_health=False)
         except Exception as error:
             failure = _outage(error, self.timeout)
             for command in batch:  # owed already, unless the line could not connect
@@ -204,6 +207,39 @@ class AutoPipelined(ArqRedis):
         for command in owed:
             command.answer(error)
         await line.connection.disconnect(nowait=True)
+
+
+def _packed(connection: AbstractConnection, batch: list[_Command]) -> tuple[bytes, list[_Command]]:
+    """The batch as the store reads it, and the commands in it: a caller whose arguments
+    cannot be sent (a ``None``, a bool) gets that error alone."""
+    pieces = []
+    sendable = []
+    for command in batch:
+        try:
+            pieces.append(_pack(connection, command.args))
+        except Exception as error:
+            command.answer(error)
+        else:
+            sendable.append(command)
+    return b"".join(pieces), sendable
+
+
+def _pack(connection: AbstractConnection, args: tuple[Any, ...]) -> bytes:
+    """One command in the store's protocol. Arguments that are all strings, bytes and
+    integers, as nearly all are, are packed by hiredis, in C, in a sixth of the time redis-py
+    takes; anything else (floats, which redis-py writes its own way, and what it refuses) by
+    redis-py. Either way a command name such as ``CLIENT ID`` goes as its words."""
+    encoder = connection.encoder
+    plain = encoder.encoding.lower() in _UTF8 and encoder.encoding_errors == "strict"
+    if not plain or not all(type(arg) in _AS_IS for arg in args):
+        return b"".join(connection.pack_command(*args))
+    name = args[0]
+    if isinstance(name, str):
+        args = (*name.encode().split(), *args[1:])
+    elif b" " in name:
+        args = (*name.split(), *args[1:])
+    packed: bytes = hiredis.pack_command(args)
+    return packed
 
 
 def _outage(error: Exception, timeout: timedelta) -> Exception:

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from arq.connections import ArqRedis
 from redis.exceptions import ConnectionError as StoreConnectionError
-from redis.exceptions import ReadOnlyError, RedisError, ResponseError
+from redis.exceptions import DataError, ReadOnlyError, RedisError, ResponseError
 from redis.exceptions import TimeoutError as StoreTimeoutError
 
 from tests.e2e.conftest import eventually
@@ -57,6 +57,38 @@ async def test_a_rejected_command_fails_only_its_caller(piped: AutoPipelined) ->
     assert [results[0], results[2], results[3]] == [1, b"1", 2]
     assert isinstance(results[1], ResponseError)
     assert "WRONGTYPE" in str(results[1])
+
+
+async def test_an_argument_that_cannot_be_sent_fails_only_its_caller(
+    piped: AutoPipelined,
+) -> None:
+    results = await asyncio.gather(
+        piped.set("kept", "1"),
+        piped.set("refused", None),  # type: ignore[arg-type]
+        piped.incr("counter"),
+        return_exceptions=True,
+    )
+    assert results[0] is True
+    assert isinstance(results[1], DataError)
+    assert results[2] == 1
+
+
+@pytest.mark.parametrize(
+    ("value", "stored"),
+    [
+        (0.1, b"0.1"),
+        (1e20, b"1e+20"),
+        (-7, b"-7"),
+        ("größe ✓", "größe ✓".encode()),
+        (b"\x00", b"\x00"),
+    ],
+)
+async def test_values_are_stored_as_without_pipelining(
+    piped: AutoPipelined, redis: ArqRedis, value: object, stored: bytes
+) -> None:
+    await redis.set("plain", value)  # type: ignore[arg-type]
+    await piped.set("piped", value)  # type: ignore[arg-type]
+    assert await redis.get("piped") == await redis.get("plain") == stored
 
 
 async def test_scripts_run_again_after_the_store_forgot_them(
