@@ -5,6 +5,7 @@ a later paging run: ``Incident.page_epoch``), and remembers each delivery, so a 
 late, twice, or after a crash sends nothing twice.
 """
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
@@ -34,7 +35,7 @@ from notifier.escalation import (
 from notifier.followups import Followups
 from notifier.holds import HOLD_RECHECK, Hold, Holds
 from notifier.rule_steps import RuleSteps
-from notifier.rules import due_now, later
+from notifier.rules import RuleStep, due_now, later
 from notifier.sending import TAKEN_ELSEWHERE, Delivered, Links, Sender
 from notifier.urgency import page_time
 from router.config import Severity
@@ -192,16 +193,36 @@ class Pager:
         results = await self.sender.deliver(incident, people, "page", step, only=only)
         seed = f"{incident_id}:{step.key}"
         delay = self.retry_delay(seed, attempt, results, level.ack_timeout)
-        await self.record(incident_id, step, attempt, results, delay, now)
-        if step == FIRST and any(r.ok for *_, r in results):
-            await self._first_page_out(incident, attempt)
-        if delay is not None:
+        # What the page leaves behind is written at once, in one round trip when the store
+        # client pipelines: each write is idempotent, and the page is done once all are.
+        await asyncio.gather(
+            self.record(incident_id, step, attempt, results, delay, now),
+            self._first_page_out(incident, step, attempt, results),
+            self._timers(incident_id, step, attempt, level, delay, rules),
+        )
+        if delay is None:
+            # Whoever has rule steps still to come may yet be reached by them.
+            waiting = {person for person, steps in rules.items() if later(steps)}
+            done = [person for person in people if person not in waiting]
+            await self.unreachable(incident_id, step, done, results, now, people)
+
+    async def _timers(
+        self,
+        incident_id: str,
+        step: Step,
+        attempt: int,
+        level: Level,
+        retry: timedelta | None,
+        rules: dict[str, Sequence[RuleStep]],
+    ) -> None:
+        """The page's retry, if any, its acknowledgement timer and its rule steps."""
+        if retry is not None:
             await self.scheduler.schedule(
                 "retry_page",
                 step,
                 incident_id,
                 job_id=keys.retry_job_id(incident_id, step, attempt + 1),
-                delay=delay,
+                delay=retry,
                 attempt=attempt + 1,
             )
         await self.scheduler.schedule(
@@ -212,11 +233,6 @@ class Pager:
             delay=level.ack_timeout,
         )
         await self.rule_steps.schedule(incident_id, step, rules)
-        if delay is None:
-            # Whoever has rule steps still to come may yet be reached by them.
-            waiting = {person for person, steps in rules.items() if later(steps)}
-            done = [person for person in people if person not in waiting]
-            await self.unreachable(incident_id, step, done, results, now, people)
 
     def retry_delay(
         self, seed: str, attempt: int, results: Delivered, ack_timeout: timedelta
@@ -277,6 +293,9 @@ class Pager:
         """With nothing more to come for the ``tried`` people: record who no page of the
         step got to, each once. When that is ``everyone`` at the level, waiting out its ack
         timeout would only lose time: escalate."""
+        paged_now = {person for person, _, r in results if r.ok}
+        if paged_now.issuperset(tried):
+            return  # the common case: what was delivered before need not be read
         busy = {person for person, _, r in results if r is TAKEN_ELSEWHERE}
         reached = await self.sender.reached(incident_id, step, tried)
         missed = [p for p in tried if p not in reached and p not in busy]
@@ -305,10 +324,14 @@ class Pager:
         names = schedule_targets(level)
         return await self.overrides.covers_of(names, now) if names else {}
 
-    async def _first_page_out(self, incident: Incident, attempt: int) -> None:
-        """Time the first page from when it was due, not counting what group_wait and
-        support hours put off on purpose; and as it listed the alerts that joined by then,
-        the next report of joined alerts counts from now."""
+    async def _first_page_out(
+        self, incident: Incident, step: Step, attempt: int, results: Delivered
+    ) -> None:
+        """Once the first step's page got to someone: time it from when it was due, not
+        counting what group_wait and support hours put off on purpose; and as it listed the
+        alerts that joined by then, the next report of joined alerts counts from now."""
+        if step != FIRST or not any(r.ok for *_, r in results):
+            return
         route = self.directory.routes.get(incident.route)
         if attempt == 0:
             due = incident.created_at + (route.group_wait if route and route.group_wait else ZERO)

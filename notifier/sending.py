@@ -134,10 +134,11 @@ class Sender:
         ]
         ours = [send for send, taking in zip(sends, taken, strict=True) if taking is Taking.MINE]
         fields = [field for _, _, field, *_ in ours]
+        sending = [self._timed(channel, person, note) for _, channel, _, person, note in ours]
         try:
-            outcomes = await asyncio.gather(
-                *(self._timed(channel, person, note) for _, channel, _, person, note in ours)
-            )
+            # One send, as most pages are, is awaited as it is: a task of its own would cost
+            # two more turns of the event loop.
+            outcomes = [await sending[0]] if len(sending) == 1 else await asyncio.gather(*sending)
         except BaseException:
             # A deadline cut this run short: a later run must be free to make what this one
             # did not record.

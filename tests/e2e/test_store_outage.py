@@ -54,8 +54,7 @@ def config(tmp_path: Path, mailbox: Mailbox, sink: Sink) -> Path:
 
 
 async def started(store: Store) -> Store:
-    store.start_servers(replica=False)
-    await eventually(lambda: store.answers(store.primary), what="the store to start")
+    await store.start_primary()
     return store
 
 

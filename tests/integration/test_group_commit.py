@@ -122,9 +122,7 @@ async def test_a_write_that_is_not_durable_fails_every_caller_in_it(redis: Redis
 async def test_a_store_outage_fails_every_waiting_caller_and_none_half_way(
     store_processes: Store,
 ) -> None:
-    store_processes.start_servers(replica=False)
-    primary = store_processes.servers["primary"]
-    await eventually(lambda: store_processes.answers(store_processes.primary), what="Valkey")
+    primary = await store_processes.start_primary()
     redis = connect(store_processes.url(), timeout=timedelta(milliseconds=500))
     try:
         writer = GroupCommit(alert_stream(redis))

@@ -505,6 +505,28 @@ async def test_a_retryable_failure_is_retried_until_the_limit(world: World) -> N
     assert world.registry.get_sample_value("tocsin_alert_to_first_page_seconds_count") == 1
 
 
+async def test_a_page_that_reached_everyone_reads_no_earlier_deliveries(
+    world: World, redis: Redis
+) -> None:
+    """Earlier runs matter only for someone this run did not reach: one who was reached now
+    is not unreachable whatever came before, so the page reads nothing more."""
+    incident_id = await world.open()
+    world.mail.fail("alice", retryable=False)  # reached by the webhook all the same
+    await redis.config_resetstat()
+
+    await world.pager.open(incident_id)
+
+    assert sent(world) == [("hook", "page", "alice", 1)]
+    # The one hash read is of the silences, which can change at any time.
+    assert await calls(redis, "hgetall") == 1
+    assert not await world.timeline(incident_id, TimelineKind.UNREACHABLE)
+
+
+async def calls(redis: Redis, command: str) -> int:
+    stats = await redis.info("commandstats")
+    return int(stats.get(f"cmdstat_{command}", {}).get("calls", 0))
+
+
 async def test_a_retry_that_gets_through_stops_retrying(world: World) -> None:
     world.hook.fail("alice", retryable=True, times=1)
     incident_id = await world.open()
