@@ -8,12 +8,18 @@ outage can stop the consumer.
 - A store outage (connection refused, timeout, failover) is not the entry's fault: the step
   stops, its entries stay pending, and the loop waits with a growing pause and resumes when
   the store is back. Nothing exits.
+
+A stage reads a batch and handles it whole (the router: a batch costs few round trips), or,
+with ``Overlapping``, keeps reading while earlier entries are still being handled and
+acknowledges each as soon as it is done: the stage that pages must not let one slow channel
+hold back the next incident's first page.
 """
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Generic, TypeVar
@@ -27,6 +33,7 @@ from redis.exceptions import TimeoutError as StoreTimeoutError
 
 from ingest.clock import Clock
 from ingest.deadletters import DeadLetters
+from ingest.in_flight import InFlight
 from ingest.stream import Entry, TypedStream
 
 M = TypeVar("M", bound=BaseModel)
@@ -70,40 +77,14 @@ BatchHandler = Callable[[Sequence[Entry[M]]], Awaitable[Outcomes]]
 handled, else its error. A store outage may also be raised for the whole batch."""
 
 
-def by_key(handle: Handler[M], key: Callable[[M], str], *, limit: int) -> BatchHandler[M]:
-    """A batch handler that hands the entries of different keys (incidents) to ``handle`` at
-    once, ``limit`` keys at a time, and the entries of one key in turn, in stream order: a
-    slow entry (a channel waiting on its server) holds back only its own key. After a store
-    outage no entry not yet started is tried (it would fail the same way)."""
+@dataclass(frozen=True)
+class Overlapping(Generic[M]):
+    """Hand entries to ``handle`` while more are read: at most ``limit`` in flight, the
+    entries of one key (an incident) in turn and in stream order (see ``in_flight``)."""
 
-    async def batch(entries: Sequence[Entry[M]]) -> Outcomes:
-        lanes: dict[str, list[int]] = {}
-        for index, entry in enumerate(entries):
-            assert entry.model is not None
-            lanes.setdefault(key(entry.model), []).append(index)
-        outcomes: Outcomes = [None] * len(entries)
-        outage: list[BaseException] = []
-        gate = asyncio.Semaphore(limit)
-
-        async def lane(indexes: list[int]) -> None:
-            async with gate:
-                for index in indexes:
-                    if outage:
-                        outcomes[index] = outage[0]
-                        continue
-                    entry = entries[index]
-                    assert entry.model is not None
-                    try:
-                        await handle(entry.model, entry.id)
-                    except Exception as error:
-                        outcomes[index] = error
-                        if store_outage(error):
-                            outage.append(error)
-
-        await asyncio.gather(*(lane(indexes) for indexes in lanes.values()))
-        return outcomes
-
-    return batch
+    handle: Handler[M]
+    key: Callable[[M], str]
+    limit: int
 
 
 Buried = Callable[[Entry[M], str], Awaitable[None]]
@@ -116,7 +97,7 @@ class StreamConsumer(Generic[M]):
         stream: TypedStream[M],
         group: str,
         consumer: str,
-        handle: BatchHandler[M],
+        handle: BatchHandler[M] | Overlapping[M],
         dead_letters: DeadLetters,
         clock: Clock,
         registry: CollectorRegistry,
@@ -144,6 +125,15 @@ class StreamConsumer(Generic[M]):
         self.batch = batch
         self._group_ready = False
         self._next_recovery = datetime.min.replace(tzinfo=UTC)
+        self._in_flight = (
+            InFlight(self._one, handle.key, limit=handle.limit)
+            if isinstance(handle, Overlapping)
+            else None
+        )
+        self._done = 0
+        """Entries done with (handled or buried) since a step last said how many."""
+        self._halted: BaseException | None = None
+        """What stopped the entries in flight (the store went away): raised by the next step."""
         metrics = _metrics(registry)
         self._dead, self._lag = metrics.dead, metrics.lag
         self._dead.labels(stage)
@@ -153,10 +143,89 @@ class StreamConsumer(Generic[M]):
         with contextlib.suppress(*_STORE_OUTAGES):  # else the first step tries again
             await self._ensure_group()
         what = f"{self.stage} ({self.consumer}): reading {self.stream.key}"
-        await consume(stop, self.step, what=what)
+        if self._in_flight is None:
+            await consume(stop, self.step, what=what)
+            return
+        try:
+            await consume(stop, functools.partial(self._overlap, stop), what=what)
+            # No more reading; what is in flight finishes within the stop's grace period.
+            with contextlib.suppress(Exception):  # what failed stays pending
+                await self.drain()
+        finally:
+            await self._in_flight.cancel()
 
     async def step(self) -> int:
-        """Handle one batch; returns how many entries are done with (handled or buried)."""
+        """Handle one batch; returns how many entries are done with (handled or buried).
+        Overlapping: start the entries read (once fewer than the limit are in flight) and
+        return how many were done with since the last step or ``drain``."""
+        if self._in_flight is not None:
+            return await self._overlap(None)
+        ready = await self._read(self.batch)
+        assert not isinstance(self.handle, Overlapping)
+        outcomes = await self.handle(ready) if ready else []
+        handled = [entry.id for entry, error in zip(ready, outcomes, strict=True) if error is None]
+        # Even when the store went away mid-batch: what is done must not be redone.
+        with contextlib.suppress(*_STORE_OUTAGES):
+            await self.stream.ack(self.group, handled)
+        outage = next((e for e in outcomes if e is not None and store_outage(e)), None)
+        if outage is not None:
+            raise outage
+        for entry, failure in zip(ready, outcomes, strict=True):
+            if failure is not None and self._gives_up(entry, failure):
+                await self._bury(entry, f"{type(failure).__name__}: {failure}")
+                self._done += 1
+        return self._said_done(len(handled))
+
+    async def drain(self) -> int:
+        """Wait for the entries in flight; returns how many entries were done with since the
+        last step. Raises what stopped them (a store outage); those entries stay pending."""
+        assert self._in_flight is not None
+        await self._in_flight.wait_all()
+        halted, self._halted = self._halted, None
+        if halted is not None:
+            raise halted
+        return self._said_done(0)
+
+    async def _overlap(self, stop: asyncio.Event | None) -> int:
+        assert self._in_flight is not None
+        await self._in_flight.wait_for_room()
+        if self._halted is None and not (stop is not None and stop.is_set()):
+            busy = self._in_flight.ids
+            ready = await self._read(min(self.batch, self._in_flight.room), busy=busy)
+            self._in_flight.start(ready)
+        if self._halted is not None:
+            # The store went away: take nothing new, let what is in flight end, then let
+            # the loop wait for the store.
+            return await self.drain()
+        return self._said_done(0)
+
+    async def _one(self, entry: Entry[M]) -> None:
+        """Handle one entry in flight and settle it: acknowledged, left pending to be
+        retried, or buried. Keeps its errors: the next step raises what halted it."""
+        assert isinstance(self.handle, Overlapping)
+        assert entry.model is not None
+        if self._halted is not None:
+            return  # it would fail the same way; it stays pending
+        try:
+            await self.handle.handle(entry.model, entry.id)
+        except Exception as error:
+            failure: Exception | None = error
+        else:
+            failure = None
+        try:
+            if failure is None:
+                await self.stream.ack(self.group, [entry.id])
+                self._done += 1
+            elif store_outage(failure):
+                raise failure
+            elif self._gives_up(entry, failure):
+                await self._bury(entry, f"{type(failure).__name__}: {failure}")
+                self._done += 1
+        except Exception as error:
+            self._halted = self._halted or error
+
+    async def _read(self, count: int, *, busy: Collection[str] = frozenset()) -> list[Entry[M]]:
+        """Up to ``count`` entries to handle; buries those not worth trying."""
         await self._ensure_group()
         try:
             now = self.clock()
@@ -164,11 +233,12 @@ class StreamConsumer(Generic[M]):
             entries = await self.stream.read(
                 self.group,
                 self.consumer,
-                count=self.batch,
+                count=count,
                 block=self.block,
                 retry_after=self.retry_after,
                 claim_idle=self.claim_idle,
                 recover=recover,
+                busy=busy,
             )
             if recover:
                 # Failed and abandoned entries wait that long anyway: looking for them on
@@ -181,25 +251,19 @@ class StreamConsumer(Generic[M]):
                 self._group_ready = False
             raise
         self._lag.labels(self.stage).set(_lag(entries, now))
-        doomed = [(entry, self._hopeless(entry)) for entry in entries]
-        for entry, reason in doomed:
-            if reason:
+        ready = []
+        for entry in entries:
+            reason = self._hopeless(entry)
+            if reason is None:
+                ready.append(entry)
+            else:
                 await self._bury(entry, reason)
-        ready = [entry for entry, reason in doomed if reason is None]
-        outcomes = await self.handle(ready) if ready else []
-        handled = [entry.id for entry, error in zip(ready, outcomes, strict=True) if error is None]
-        # Even when the store went away mid-batch: what is done must not be redone.
-        with contextlib.suppress(*_STORE_OUTAGES):
-            await self.stream.ack(self.group, handled)
-        outage = next((e for e in outcomes if e is not None and store_outage(e)), None)
-        if outage is not None:
-            raise outage
-        buried = len(entries) - len(ready)
-        for entry, failure in zip(ready, outcomes, strict=True):
-            if failure is not None and self._gives_up(entry, failure):
-                await self._bury(entry, f"{type(failure).__name__}: {failure}")
-                buried += 1
-        return len(handled) + buried
+                self._done += 1
+        return ready
+
+    def _said_done(self, more: int) -> int:
+        done, self._done = self._done + more, 0
+        return done
 
     async def _ensure_group(self) -> None:
         if not self._group_ready:

@@ -6,7 +6,7 @@ entries pending, and ``read`` claims those of consumers idle longer than ``claim
 """
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -133,16 +133,18 @@ class TypedStream(Generic[M]):
         retry_after: timedelta = timedelta(seconds=2),
         claim_idle: timedelta = timedelta(seconds=60),
         recover: bool = True,
+        busy: Collection[str] = frozenset(),
     ) -> list[Entry[M]]:
         """Up to ``count`` entries for this consumer: its own that failed (or were left by a
         crash under the same name) once they waited ``retry_after``; those abandoned by
         consumers idle longer than ``claim_idle``; then new ones, blocking only when there
         is nothing else. A failing entry is retried after a pause, beside new entries, so it
         never holds back the entries behind it. ``recover=False`` skips the first two (two
-        round trips a caller need not pay on every read)."""
+        round trips a caller need not pay on every read). Entries in ``busy`` are still being
+        handled by this consumer: they are not handed out again, however long they take."""
         entries: list[Entry[M]] = []
         if recover:
-            entries += await self._recover(group, consumer, count, retry_after, claim_idle)
+            entries += await self._recover(group, consumer, count, retry_after, claim_idle, busy)
         if len(entries) < count:
             wait = None if entries or block is None else _ms(block)
             fresh = await self.redis.xreadgroup(
@@ -158,10 +160,20 @@ class TypedStream(Generic[M]):
         count: int,
         retry_after: timedelta,
         claim_idle: timedelta,
+        busy: Collection[str],
     ) -> list[Entry[M]]:
+        # Busy entries are pending too: ask for as many more, then leave them be (a claim
+        # would count one more delivery).
         due = await self.redis.xpending_range(
-            self.key, group, "-", "+", count, consumername=consumer, idle=_ms(retry_after)
+            self.key,
+            group,
+            "-",
+            "+",
+            count + len(busy),
+            consumername=consumer,
+            idle=_ms(retry_after),
         )
+        due = [d for d in due if as_text(d["message_id"]) not in busy][:count]
         entries: list[Entry[M]] = []
         if due:
             claimed = await self.redis.xclaim(
@@ -179,7 +191,9 @@ class TypedStream(Generic[M]):
                 times = {as_text(p["message_id"]): p["times_delivered"] for p in pending}
                 # Minus this claim: times counts it already, and _parse adds this read.
                 entries += self._parse(abandoned, {k: v - 1 for k, v in times.items()})
-        return entries
+        # Claimed as abandoned only when idle that long: one of ours taking longer than
+        # ``claim_idle`` is still ours.
+        return [entry for entry in entries if entry.id not in busy]
 
     async def ack(self, group: str, ids: Sequence[str]) -> None:
         """Acknowledge; now and then also drop what the group is done with, so a stream

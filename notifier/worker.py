@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry
 from pydantic import BaseModel, ConfigDict
 from redis.asyncio import Redis
 
-from ingest.consuming import RETRY_AFTER, StreamConsumer, by_key, store_outage
+from ingest.consuming import RETRY_AFTER, Overlapping, StreamConsumer, store_outage
 from ingest.deadletters import DeadLetter, DeadLetters
 from ingest.stream import Entry
 from notifier import keys
@@ -383,7 +383,7 @@ class EventConsumer:
             store.events,
             keys.EVENTS_GROUP,
             consumer,
-            by_key(self._handle, _incident, limit=EVENTS_AT_ONCE),
+            Overlapping(self._handle, _incident, limit=EVENTS_AT_ONCE),
             dead_letters(store.redis),
             pager.clock,
             registry,
@@ -397,8 +397,9 @@ class EventConsumer:
         await self.consumer.run(stop)
 
     async def step(self) -> int:
-        """Handle one batch; returns how many events it is done with."""
-        return await self.consumer.step()
+        """Handle the events read at once, to the last; returns how many it is done with."""
+        done = await self.consumer.step()
+        return done + await self.consumer.drain()
 
     async def _handle(self, event: IncidentEvent, entry_id: str) -> None:
         incident_id, epoch = event.incident_id, event.epoch
