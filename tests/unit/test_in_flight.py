@@ -74,6 +74,7 @@ async def test_each_key_in_order_never_over_the_limit(
 
 async def test_a_waiting_entry_does_not_hold_back_another_keys() -> None:
     release = asyncio.Event()
+    quick_done = asyncio.Event()
     done: list[str] = []
 
     async def work(entry: Entry[Event]) -> None:
@@ -81,13 +82,13 @@ async def test_a_waiting_entry_does_not_hold_back_another_keys() -> None:
         if entry.model.key == "slow":
             await release.wait()  # a channel waiting on its server
         done.append(entry.id)
+        quick_done.set()
 
     flight = InFlight(work, by_key, limit=3)
     flight.start([Entry("1-0", Event(key="slow", pauses=0))])
     flight.start([Entry("2-0", Event(key="quick", pauses=0))])
     async with asyncio.timeout(5):
-        while not done:
-            await asyncio.sleep(0)
+        await quick_done.wait()
     assert done == ["2-0"]
     assert flight.ids == {"1-0"}
     release.set()
