@@ -130,8 +130,9 @@ async def running(runtime: Runtime, roles: Collection[Role]) -> AsyncIterator[Ru
             channels = _channels(runtime, links)
             for channel in channels:
                 stack.push_async_callback(channel.aclose)
-            # Pages pipeline their commands; the blocking reads of the event stream and of
-            # arq's queue keep the ordinary client.
+            # Pages pipeline their commands, and so do the event consumer's acknowledgements
+            # (one per event); blocking reads (of the event stream, of arq's queue) go on
+            # pooled connections of their own.
             piped = AutoPipelined(runtime.redis)
             stack.push_async_callback(piped.aclose)
             pager = Pager(
@@ -145,7 +146,7 @@ async def running(runtime: Runtime, roles: Collection[Role]) -> AsyncIterator[Ru
                 name=runtime.consumer,
             )
             consumer = EventConsumer(
-                IncidentStore(runtime.redis), pager, runtime.consumer, runtime.registry
+                IncidentStore(piped), pager, runtime.consumer, runtime.registry
             )
 
             def page_by(new: LoadedConfig) -> None:
