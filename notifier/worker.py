@@ -47,11 +47,11 @@ JOB_TIMEOUT = JOB_DEADLINE + STORE_WAIT + timedelta(seconds=5)
 waits for another: running jobs are leased for ``job_lease.LEASE`` at a time, renewed while
 their worker lives."""
 EVENTS_AT_ONCE = 32
-"""Incidents whose events are acted on at once: a page mostly waits (on the store, on a
-channel's server), so one waiting must not hold back the next incident's first page; an
-incident's own events still go in turn. Bounded, as each may hold a connection to a
-channel's server (a mail server takes only so many at once); in the worker process their
-store commands share one pipelined connection."""
+"""Events in flight, those waiting behind their incident's included: a page mostly waits (on
+the store, on a channel's server), so one waiting must not hold back the next incident's
+first page, nor stop new events being read; an incident's own events still go in turn.
+Bounded, as each may hold a connection to a channel's server (a mail server takes only so
+many at once); in the worker process their store commands share one pipelined connection."""
 JOBS = "jobs"
 """The ``group`` of dead letters that are timer jobs, not stream entries."""
 

@@ -194,8 +194,8 @@ async def _run_arq(worker: Worker, stop: asyncio.Event) -> None:
 
 
 async def _finish(tasks: list[asyncio.Task[None]], worker: Worker | None, grace: float) -> None:
-    """Let consumers end their batch and running jobs complete, within ``grace`` seconds;
-    then cancel whatever is left (its entries stay pending and are handled again)."""
+    """Let consumers end what they are handling and running jobs complete, within ``grace``
+    seconds; then cancel whatever is left (its entries stay pending and are handled again)."""
     consumers = [t for t in tasks if t.get_name() != "notifier-timers"]
     jobs = list(worker.tasks.values()) if worker is not None else []
     pending = [*consumers, *jobs]
