@@ -35,15 +35,11 @@ class Event(BaseModel):
 class Handler:
     """Records what it handles; an entry whose name has a gate waits until it is set."""
 
-    def __init__(self, *, failing: str = "") -> None:
-        self.gates: dict[str, asyncio.Event] = {}
+    def __init__(self, *held: str, failing: str = "") -> None:
+        self.gates = {name: asyncio.Event() for name in held}
         self.started: list[str] = []
         self.handled: list[str] = []
         self.failing = failing
-
-    def hold(self, *names: str) -> None:
-        for name in names:
-            self.gates[name] = asyncio.Event()
 
     def release(self, name: str) -> None:
         self.gates[name].set()
@@ -99,6 +95,12 @@ async def pending(redis: Redis) -> dict[str, int]:
     return names
 
 
+def in_background(consumer: StreamConsumer[Event]) -> tuple[asyncio.Event, asyncio.Task[None]]:
+    """The consumer's loop, and what stops it."""
+    stop = asyncio.Event()
+    return stop, asyncio.create_task(consumer.run(stop))
+
+
 async def until(done: Callable[[], bool]) -> None:
     """Turns of the loop until ``done``: nothing here waits on a timer."""
     for _ in range(10_000):
@@ -111,8 +113,7 @@ async def until(done: Callable[[], bool]) -> None:
 async def test_a_slow_entry_does_not_hold_back_another_incidents(
     redis: Redis, clock: ManualClock
 ) -> None:
-    handler = Handler()
-    handler.hold("a1")
+    handler = Handler("a1")
     consumer = make_consumer(redis, clock, handler)
     await add(redis, "a1")
     assert await consumer.step() == 0
@@ -131,8 +132,7 @@ async def test_a_slow_entry_does_not_hold_back_another_incidents(
 
 
 async def test_an_incidents_entries_wait_for_each_other(redis: Redis, clock: ManualClock) -> None:
-    handler = Handler()
-    handler.hold("a1")
+    handler = Handler("a1")
     consumer = make_consumer(redis, clock, handler)
     await add(redis, "a1", "a2", "b1")
     await consumer.step()
@@ -145,8 +145,7 @@ async def test_an_incidents_entries_wait_for_each_other(redis: Redis, clock: Man
 
 
 async def test_no_more_than_the_limit_in_flight(redis: Redis, clock: ManualClock) -> None:
-    handler = Handler()
-    handler.hold("a1", "b1", "c1")
+    handler = Handler("a1", "b1", "c1")
     consumer = make_consumer(redis, clock, handler, limit=2)
     await add(redis, "a1", "b1", "c1", "d1")
     await consumer.step()
@@ -186,8 +185,7 @@ async def test_a_failing_entry_is_retried_then_buried(redis: Redis, clock: Manua
 
 
 async def test_an_entry_in_flight_is_not_handed_out_again(redis: Redis, clock: ManualClock) -> None:
-    handler = Handler()
-    handler.hold("a1")
+    handler = Handler("a1")
     consumer = make_consumer(redis, clock, handler)
     await add(redis, "a1")
     for _ in range(3):  # each step also looks for its own entries due for a retry
@@ -203,10 +201,8 @@ async def test_an_entry_in_flight_is_not_handed_out_again(redis: Redis, clock: M
 async def test_a_crash_leaves_what_was_in_flight_to_the_next_consumer(
     redis: Redis, clock: ManualClock
 ) -> None:
-    handler = Handler()
-    handler.hold("a1")
-    stop = asyncio.Event()
-    running = asyncio.create_task(make_consumer(redis, clock, handler).run(stop))
+    handler = Handler("a1")
+    _, running = in_background(make_consumer(redis, clock, handler))
     await add(redis, "a1", "a2", "b1")
     await until(lambda: handler.handled == ["b1"])
     async with asyncio.timeout(5):
@@ -227,11 +223,8 @@ async def test_a_crash_leaves_what_was_in_flight_to_the_next_consumer(
 async def test_a_stop_reads_nothing_new_and_lets_in_flight_entries_finish(
     redis: Redis, clock: ManualClock
 ) -> None:
-    handler = Handler()
-    handler.hold("a1")
-    stop = asyncio.Event()
-    consumer = make_consumer(redis, clock, handler, limit=1)
-    running = asyncio.create_task(consumer.run(stop))
+    handler = Handler("a1")
+    stop, running = in_background(make_consumer(redis, clock, handler, limit=1))
     await add(redis, "a1")
     await until(lambda: handler.started == ["a1"])
     # One at a time: the loop waits for room, not on a read, when it is told to stop.
@@ -253,8 +246,7 @@ async def test_a_store_outage_mid_flight_loses_nothing(
 ) -> None:
     primary = await store_processes.start_primary()
     redis = connect(store_processes.url(), timeout=TIMEOUT)
-    handler = Handler()
-    handler.hold("a1")
+    handler = Handler("a1")
     consumer = make_consumer(redis, clock, handler)
     try:
         await add(redis, "a1", "a2", "b1")
