@@ -16,6 +16,9 @@ to the sink; the sink notes when each page arrived.
   at a random instant within --window seconds; its level 2 page arriving at the sink, minus
   when it was due, is its lateness: p50/p99/max.
 
+--slow-every N has the receiver answer every Nth page --slow-seconds late (a receiver that
+now and then hangs): how much the pages behind a slow one wait.
+
 --profile FILE samples the worker with py-spy while it pages the backlog and lists its top
 functions. Loopback only; every wait is bounded; every process is killed, group and all, on
 the way out.
@@ -88,7 +91,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         started: list[subprocess.Popen[bytes]] = []
         profiler = None
         try:
-            started.append(_start_sink(sink_port, directory))
+            started.append(_start_sink(sink_port, directory, args))
             async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
                 await eventually(lambda: responds(http, sink + "/count"), what="page sink")
                 router = _start(started, "router", directory, env)
@@ -131,10 +134,11 @@ def _print_logs(directory: Path) -> None:
         print(f"--- {log.name}\n{log.read_text()[-3000:]}")
 
 
-def _start_sink(port: int, directory: Path) -> subprocess.Popen[bytes]:
+def _start_sink(port: int, directory: Path, args: argparse.Namespace) -> subprocess.Popen[bytes]:
+    slow = ["--slow-every", str(args.slow_every), "--slow-seconds", str(args.slow_seconds)]
     with (directory / "sink.log").open("ab") as output:
         return subprocess.Popen(
-            [sys.executable, "-m", "tests.bench.page_sink", "--port", str(port)],
+            [sys.executable, "-m", "tests.bench.page_sink", "--port", str(port), *slow],
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -316,6 +320,8 @@ if __name__ == "__main__":
     parser.add_argument("--escalations", type=int, default=1000)
     parser.add_argument("--window", type=float, default=60, help="seconds the timers are due in")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--slow-every", type=int, default=0, help="a slow page every N (0: none)")
+    parser.add_argument("--slow-seconds", type=float, default=1.0, help="how slow")
     parser.add_argument("--profile", type=Path, help="py-spy the worker into this file")
     parser.add_argument("--out", type=Path, help="write the figures here as JSON")
     args = parser.parse_args()
