@@ -438,43 +438,65 @@ def _reports(schemas: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _silences(schemas: Mapping[str, Any]) -> dict[str, Any]:
-    silence = schemas["Silence"]
+    """Alertmanager's API v2 for ``amtool`` (errors as a JSON string, a token only when
+    ``api_auth`` says so), and the same under ``/api/v1`` (a token, errors as ``/api/v1``)."""
     text = {
         "description": "Why not",
         "content": {"application/json": {"schema": {"type": "string"}}},
     }
-    one = [_path("id", "The silence's id")]
+    v2 = _silence_paths(schemas, "/api/v2/silences", "/api/v2/silence/{id}", {}, text)
+    return v2 | _silence_paths(
+        schemas, "/api/v1/silences", "/api/v1/silences/{id}", {"security": _BEARER}, None
+    )
+
+
+def _silence_paths(
+    schemas: Mapping[str, Any],
+    many: str,
+    one: str,
+    security: Mapping[str, object],
+    text: Mapping[str, object] | None,
+) -> dict[str, Any]:
+    def refused(*statuses: str) -> dict[str, object]:
+        if text is None:
+            return _errors(*statuses, "401", "403")
+        return dict.fromkeys(statuses, text)
+
+    silence = schemas["Silence"]
+    by_id = [_path("id", "The silence's id")]
     return {
-        "/api/v2/silences": {
+        many: {
             "get": {
                 "summary": "Silences, as Alertmanager's API v2 lists them",
+                **security,
                 "parameters": [_query("filter", {"type": "array", "items": {"type": "string"}})],
                 "responses": {
                     "200": _json({"type": "array", "items": silence}, "Silences"),
-                    "400": text,
+                    **refused("400"),
                 },
             },
             "post": {
                 "summary": "Create or update a silence",
+                **security,
                 "requestBody": _body(schemas["PostableSilence"]),
                 "responses": {
                     "200": _json(_object({"silenceID": {"type": "string"}}), "Saved"),
-                    "400": text,
-                    "404": text,
-                    "413": text,
+                    **refused("400", "404", "413"),
                 },
             },
         },
-        "/api/v2/silence/{id}": {
+        one: {
             "get": {
                 "summary": "One silence",
-                "parameters": one,
-                "responses": {"200": _json(silence, "The silence"), "404": text},
+                **security,
+                "parameters": by_id,
+                "responses": {"200": _json(silence, "The silence"), **refused("404")},
             },
             "delete": {
                 "summary": "Expire a silence",
-                "parameters": one,
-                "responses": {"200": _json({"type": "object"}, "Expired"), "404": text},
+                **security,
+                "parameters": by_id,
+                "responses": {"200": _json({"type": "object"}, "Expired"), **refused("404")},
             },
         },
     }
