@@ -41,7 +41,8 @@ class Position:
 
 @dataclass(frozen=True)
 class Window:
-    """Incidents created in ``[since, until)``; ``None`` leaves that side open."""
+    """Incidents created in ``[since, until)``; ``None`` leaves that side open. Read to the
+    millisecond, as the index keeps creation times."""
 
     since: datetime | None = None
     until: datetime | None = None
