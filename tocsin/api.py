@@ -4,7 +4,7 @@ bots and tools. Who may do what is checked before a handler
 runs (``tocsin.api_auth``); acting records the token, or a person its body names."""
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -16,11 +16,13 @@ from notifier.page_actions import Answer, BadRequest, PageActions
 from notifier.signing import Action
 from router.config import Severity
 from router.incidents import Resolution
+from router.index_reader import IndexReader
 from router.models import Incident, TimelineEvent, TimelineKind
 from router.store import MAX_ALERTS_PAGE, IllegalTransition, IncidentNotFound, IncidentStore
 from tocsin.api_auth import TOKEN
 from tocsin.console.incidents import MAX_NOTE
-from tocsin.incident_filter import BadFilter, IncidentFilter, parse_filter
+from tocsin.incident_filter import BadFilter, cursor_text, parse_cursor, parse_filter
+from tocsin.incident_listing import listed
 from tocsin.json_body import BadBody, read_model
 from tocsin.reloading import ConfigHolder
 
@@ -33,9 +35,6 @@ MAX_OFFSET = 1_000_000_000
 MAX_ACTION_BYTES = 4096
 MAX_NOTE_BYTES = 4 * MAX_NOTE + MAX_ACTION_BYTES
 """Room for a note of ``MAX_NOTE`` characters of any script, escaped or not."""
-MAX_SCANNED = 10_000
-"""Incidents read, newest first, to answer a filtered list: a bound on one request's work."""
-SCAN_PAGE = 500
 
 
 class Acting(BaseModel):
@@ -71,6 +70,7 @@ class IncidentsApi:
         self, store: IncidentStore, actions: PageActions, config: ConfigHolder, clock: Clock
     ) -> None:
         self.store = store
+        self.index = IndexReader(store.redis)
         self.actions = actions
         """The incident page's own actions, so the API answers as the page does."""
         self.config = config
@@ -78,22 +78,31 @@ class IncidentsApi:
         self.clock = clock
 
     async def list(self, request: web.Request) -> web.Response:
+        """Newest first. ``cursor`` (a page's ``next_cursor``) is the way to page: it
+        continues after the last incident shown, however many opened since; ``offset``
+        still works, counting from the newest."""
         limit = _whole(request.query.get("limit", "100"))
         offset = _whole(request.query.get("offset", "0"))
         if limit is None or offset is None:
             return _error(400, "limit and offset must be whole numbers")
         if not (1 <= limit <= MAX_LIMIT and offset <= MAX_OFFSET):
             return _error(400, f"limit must be 1..{MAX_LIMIT} and offset 0..{MAX_OFFSET}")
+        cursor = request.query.get("cursor")
+        if cursor is not None and offset:
+            return _error(400, "give cursor or offset, not both")
         try:
             chosen = parse_filter(request.query)
+            after = None if cursor is None else parse_cursor(cursor)
         except BadFilter as error:
             return _error(400, str(error))
-        incidents: Sequence[Incident]
-        if chosen.everything:
-            incidents = await self.store.list(limit=limit, offset=offset)
-        else:
-            incidents = await self._filtered(chosen, limit, offset)
-        return web.json_response({"incidents": [i.model_dump(mode="json") for i in incidents]})
+        page = await listed(self.index, chosen, limit, after=after, offset=offset)
+        return web.json_response(
+            {
+                "incidents": [i.model_dump(mode="json") for i in page.incidents],
+                "next_cursor": None if page.next is None else cursor_text(page.next),
+                "truncated": page.truncated,
+            }
+        )
 
     async def get(self, request: web.Request) -> web.Response:
         """One incident with a page of its alerts (``alerts_limit``, 1..1000, default 100;
@@ -243,18 +252,6 @@ class IncidentsApi:
         if answer.changed:
             _log(event, incident_id, person)
         return _acted(answer.incident, answer.message)
-
-    async def _filtered(
-        self, chosen: IncidentFilter, limit: int, offset: int
-    ) -> Sequence[Incident]:
-        """The matching ones among the newest ``MAX_SCANNED``, ``offset`` of them skipped."""
-        found: list[Incident] = []
-        for start in range(0, MAX_SCANNED, SCAN_PAGE):
-            page = await self.store.list(limit=SCAN_PAGE, offset=start)
-            found += [i for i in page if chosen.matches(i)]
-            if len(found) >= offset + limit or len(page) < SCAN_PAGE:
-                break
-        return found[offset : offset + limit]
 
     async def _who(self, request: web.Request) -> str:
         """The person the body names, else the token (``token:NAME``)."""

@@ -50,7 +50,6 @@ from tocsin.overrides_api import add_routes as add_override_routes
 from tocsin.reports_api import ReportsApi
 from tocsin.reports_api import add_routes as add_report_routes
 from tocsin.runtime import Runtime
-from tocsin.silences_api import SilencesApi
 from tocsin.silences_api import add_routes as add_silence_routes
 
 
@@ -136,7 +135,7 @@ def make_app(runtime: Runtime) -> web.Application:
         add_status_routes(app, statuses)
     add_api_routes(app, IncidentsApi(store, actions, runtime.config, runtime.clock))
     add_changes_routes(app, changes_api)
-    add_silence_routes(app, SilencesApi(SilenceStore(runtime.redis), runtime.clock))
+    add_silence_routes(app, SilenceStore(runtime.redis), runtime.clock)
     add_explain_routes(app, ExplainApi(runtime.config, runtime.redis, runtime.clock))
     add_report_routes(app, reports)
     add_override_routes(app, OverridesApi(overrides, runtime.config, runtime.clock))

@@ -23,9 +23,10 @@ from router.config import Severity
 from router.models import Incident
 from router.silences import Silence
 from schedules.stored import StoredOverride
-from tocsin.api import MAX_SCANNED, Acting, Noting, Reassigning, SettingSeverity, Snoozing
+from tocsin.api import Acting, Noting, Reassigning, SettingSeverity, Snoozing
 from tocsin.explain_api import ExplainRequest
 from tocsin.incident_filter import STATUSES
+from tocsin.incident_listing import MAX_SCANNED
 from tocsin.oncall_view import OnCallNow, PersonShifts, ScheduleList, ScheduleShifts
 from tocsin.overrides_api import OverrideRequest
 from tocsin.reports_api import ReportAnswer
@@ -225,20 +226,36 @@ def _incidents(schemas: Mapping[str, Any]) -> dict[str, Any]:
             "get": {
                 "summary": "Incidents, newest first",
                 "description": (
-                    "status, severity and route choose among the newest"
-                    f" {MAX_SCANNED} incidents; offset counts the chosen ones"
+                    "Page with cursor: each answer's next_cursor continues after its last"
+                    " incident, however many opened since (null: nothing older). since and"
+                    " until (ISO 8601, without offset UTC) choose by creation time,"
+                    " [since, until). status, severity, route and service choose among at"
+                    f" most {MAX_SCANNED} incidents per request; truncated says the page"
+                    " stopped there, and next_cursor goes on. offset (not with cursor)"
+                    " counts the chosen ones from the newest"
                 ),
                 "security": _BEARER,
                 "parameters": [
                     _query("limit", {"type": "integer", "minimum": 1}),
+                    _query("cursor", {"type": "string"}),
                     _query("offset", {"type": "integer", "minimum": 0}),
+                    _query("since", {"type": "string", "format": "date-time"}),
+                    _query("until", {"type": "string", "format": "date-time"}),
                     _query("status", {"enum": list(STATUSES)}),
                     _query("severity", {"enum": [s.value for s in Severity]}),
                     _query("route", {"type": "string"}),
+                    _query("service", {"type": "string"}),
                 ],
                 "responses": {
                     "200": _json(
-                        _object({"incidents": {"type": "array", "items": incident}}), "Incidents"
+                        _object(
+                            {
+                                "incidents": {"type": "array", "items": incident},
+                                "next_cursor": {"type": ["string", "null"]},
+                                "truncated": {"type": "boolean"},
+                            }
+                        ),
+                        "Incidents",
                     ),
                     **_errors("400", "401", "403"),
                 },
@@ -421,43 +438,65 @@ def _reports(schemas: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _silences(schemas: Mapping[str, Any]) -> dict[str, Any]:
-    silence = schemas["Silence"]
+    """Alertmanager's API v2 for ``amtool`` (errors as a JSON string, a token only when
+    ``api_auth`` says so), and the same under ``/api/v1`` (a token, errors as ``/api/v1``)."""
     text = {
         "description": "Why not",
         "content": {"application/json": {"schema": {"type": "string"}}},
     }
-    one = [_path("id", "The silence's id")]
+    v2 = _silence_paths(schemas, "/api/v2/silences", "/api/v2/silence/{id}", {}, text)
+    return v2 | _silence_paths(
+        schemas, "/api/v1/silences", "/api/v1/silences/{id}", {"security": _BEARER}, None
+    )
+
+
+def _silence_paths(
+    schemas: Mapping[str, Any],
+    many: str,
+    one: str,
+    security: Mapping[str, object],
+    text: Mapping[str, object] | None,
+) -> dict[str, Any]:
+    def refused(*statuses: str) -> dict[str, object]:
+        if text is None:
+            return _errors(*statuses, "401", "403")
+        return dict.fromkeys(statuses, text)
+
+    silence = schemas["Silence"]
+    by_id = [_path("id", "The silence's id")]
     return {
-        "/api/v2/silences": {
+        many: {
             "get": {
                 "summary": "Silences, as Alertmanager's API v2 lists them",
+                **security,
                 "parameters": [_query("filter", {"type": "array", "items": {"type": "string"}})],
                 "responses": {
                     "200": _json({"type": "array", "items": silence}, "Silences"),
-                    "400": text,
+                    **refused("400"),
                 },
             },
             "post": {
                 "summary": "Create or update a silence",
+                **security,
                 "requestBody": _body(schemas["PostableSilence"]),
                 "responses": {
                     "200": _json(_object({"silenceID": {"type": "string"}}), "Saved"),
-                    "400": text,
-                    "404": text,
-                    "413": text,
+                    **refused("400", "404", "413"),
                 },
             },
         },
-        "/api/v2/silence/{id}": {
+        one: {
             "get": {
                 "summary": "One silence",
-                "parameters": one,
-                "responses": {"200": _json(silence, "The silence"), "404": text},
+                **security,
+                "parameters": by_id,
+                "responses": {"200": _json(silence, "The silence"), **refused("404")},
             },
             "delete": {
                 "summary": "Expire a silence",
-                "parameters": one,
-                "responses": {"200": _json({"type": "object"}, "Expired"), "404": text},
+                **security,
+                "parameters": by_id,
+                "responses": {"200": _json({"type": "object"}, "Expired"), **refused("404")},
             },
         },
     }

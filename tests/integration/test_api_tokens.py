@@ -26,6 +26,15 @@ from tocsin.tokens import Scope, TokenStore, new_token
 
 __all__ = ["loaded", "router", "runtime"]  # the fixtures of the incidents API's tests
 
+SILENCE = {
+    "matchers": [{"name": "service", "value": "payments", "isRegex": False}],
+    "startsAt": "2026-03-02T12:00:00Z",
+    "endsAt": "2026-03-02T14:00:00Z",
+    "createdBy": "alice",
+    "comment": "deploying payments",
+}
+
+
 EXPLAIN = {"integration": "prod-am", "payload": alertmanager_payload("firing")}
 ENDPOINTS = {
     "list": ("GET", "/api/v1/incidents", None, Scope.READ),
@@ -41,6 +50,8 @@ ENDPOINTS = {
     "reassign": ("POST", "/api/v1/incidents/1/reassign", {"to": "bob"}, Scope.WRITE),
     "severity": ("POST", "/api/v1/incidents/1/severity", {"severity": "SEV2"}, Scope.WRITE),
     "notes": ("POST", "/api/v1/incidents/1/notes", {"text": "looking"}, Scope.WRITE),
+    "silences": ("GET", "/api/v1/silences", None, Scope.READ),
+    "silence": ("POST", "/api/v1/silences", SILENCE, Scope.WRITE),
 }
 
 
@@ -183,15 +194,6 @@ def locked(loaded: LoadedConfig, redis: Redis, clock: ManualClock) -> Runtime:
     return Runtime(Settings(), config, redis, b"k" * 32, clock=clock)
 
 
-SILENCE = {
-    "matchers": [{"name": "service", "value": "payments", "isRegex": False}],
-    "startsAt": "2026-03-02T12:00:00Z",
-    "endsAt": "2026-03-02T14:00:00Z",
-    "createdBy": "alice",
-    "comment": "deploying payments",
-}
-
-
 async def test_silences_and_metrics_are_open_by_default(runtime: Runtime) -> None:
     async with serve(runtime) as client:
         assert (await client.post("/api/v2/silences", json=SILENCE)).status == 200
@@ -218,6 +220,28 @@ async def test_with_api_auth_token_silences_need_a_token(
         # What stops the ringing never needs a token.
         assert (await client.get("/healthz")).status == 200
         assert (await client.get("/readyz")).status == 200
+
+
+async def test_silences_under_api_v1_need_a_token_while_v2_stays_open(
+    runtime: Runtime, redis: Redis, clock: ManualClock
+) -> None:
+    read = {"Authorization": f"Bearer {await made(redis, clock, Scope.READ)}"}
+    write = {"Authorization": f"Bearer {await made(redis, clock, Scope.WRITE)}"}
+    async with serve(runtime) as client:
+        assert (await client.post("/api/v1/silences", json=SILENCE)).status == 401
+        assert (await client.post("/api/v1/silences", json=SILENCE, headers=read)).status == 403
+        created = await client.post("/api/v1/silences", json=SILENCE, headers=write)
+        silence_id = (await created.json())["silenceID"]
+        one = f"/api/v1/silences/{silence_id}"
+        assert (await client.get(one)).status == 401
+        got = await client.get(one, headers=read)
+        # The same silence, as the Alertmanager-shaped API answers it.
+        assert await got.json() == await (await client.get(f"/api/v2/silence/{silence_id}")).json()
+        assert (await client.delete(one, headers=read)).status == 403
+        assert (await client.delete(one)).status == 401
+        assert (await client.delete(one, headers=write)).status == 200
+        listed = await (await client.get("/api/v1/silences", headers=read)).json()
+        assert [(s["id"], s["status"]) for s in listed] == [(silence_id, {"state": "expired"})]
 
 
 async def test_with_api_auth_token_metrics_need_a_read_token_on_every_role(

@@ -21,7 +21,7 @@ from tocsin.app import make_app
 from tocsin.config import LoadedConfig
 from tocsin.runtime import Runtime
 from tocsin.settings import Settings
-from tocsin.silences_api import SilencesApi, add_routes
+from tocsin.silences_api import MAX_BODY_BYTES, add_routes
 from tocsin.tokens import Scope, TokenStore
 
 AMTOOL = shutil.which("amtool")
@@ -32,7 +32,7 @@ Client = TestClient[web.Request, web.Application]
 @pytest.fixture
 async def client(redis: Redis, clock: ManualClock) -> AsyncIterator[Client]:
     app = web.Application()
-    add_routes(app, SilencesApi(SilenceStore(redis), clock))
+    add_routes(app, SilenceStore(redis), clock)
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
         yield client
 
@@ -112,7 +112,7 @@ async def test_amtool_adds_queries_and_expires_a_silence_on_tocsin(
     redis: Redis,
 ) -> None:
     app = web.Application()
-    add_routes(app, SilencesApi(SilenceStore(redis), lambda: datetime.now(UTC)))
+    add_routes(app, SilenceStore(redis), lambda: datetime.now(UTC))
     async with TestServer(app, host="127.0.0.1") as server:
         url = f"--alertmanager.url=http://127.0.0.1:{server.port}"
 
@@ -188,3 +188,18 @@ async def test_amtool_sends_a_token_from_its_http_config_file(
         )
         assert code == 0, err
         assert [s["id"] for s in json.loads(out)] == [silence_id]
+
+
+async def test_under_api_v1_errors_are_said_as_the_rest_of_api_v1_says_them(
+    client: Client,
+) -> None:
+    bad = await client.post("/api/v1/silences", json=body(createdBy=""))
+    unknown = await client.get("/api/v1/silences/nope")
+    gone = await client.delete("/api/v1/silences/nope")
+    big = await client.post("/api/v1/silences", data=b" " * (MAX_BODY_BYTES + 1))
+
+    assert bad.status == 400
+    assert "createdBy" in (await bad.json())["error"]
+    assert (unknown.status, gone.status, big.status) == (404, 404, 413)
+    assert (await unknown.json())["error"] == (await gone.json())["error"]
+    assert (await big.json()) == {"error": f"the body exceeds {MAX_BODY_BYTES} bytes"}

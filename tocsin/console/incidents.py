@@ -3,8 +3,9 @@ buttons are ``notifier.page_actions``, the same the signed ack pages offer; the 
 notes, setting the severity and who is signed in."""
 
 import logging
-from datetime import datetime
-from urllib.parse import urlsplit
+from dataclasses import replace
+from datetime import datetime, timedelta
+from urllib.parse import urlencode, urlsplit
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -12,16 +13,29 @@ from aiohttp import web
 from notifier.channels.render import format_time
 from notifier.page_actions import Answer, BadRequest, PageActions, parse_action, parse_severity
 from notifier.signing import Action
+from router.config import Severity
+from router.index_reader import IndexReader, Position, Window
 from router.matchers import Matcher, Op
 from router.models import AlertRecord, Incident, IncidentStatus, TimelineEvent, TimelineKind
 from router.store import IncidentNotFound, IncidentStore
 from tocsin.console.auth import Gate, Viewer
+from tocsin.incident_filter import (
+    BadFilter,
+    IncidentFilter,
+    cursor_text,
+    parse_cursor,
+    parse_filter,
+)
+from tocsin.incident_listing import MAX_SCANNED, listed
 
 log = logging.getLogger(__name__)
 
 ALERTS_PAGE = 50
-LISTED = 500
-"""Incidents the list reads, newest first; the filters choose among them."""
+LIST_PAGE = 100
+"""Incidents to a page of the list; "Older" goes on from the last one."""
+FILTERS = ("status", "severity", "route", "service", "within")
+WITHIN = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+"""The time filter's choices: opened in the last span before now ("" for any time)."""
 MAX_NOTE = 2000
 _OPEN_FIRST = {IncidentStatus.TRIGGERED: 0, IncidentStatus.ACKNOWLEDGED: 1}
 SEVERITY = "severity"
@@ -45,26 +59,45 @@ class IncidentPages:
     def __init__(self, gate: Gate, store: IncidentStore, actions: PageActions) -> None:
         self.gate = gate
         self.store = store
+        self.index = IndexReader(store.redis)
         self.actions = actions
 
     async def listing(self, request: web.Request) -> web.Response:
         viewer = self.gate.page_viewer(request)
-        wanted = {
-            key: request.query.get(key, "") for key in ("status", "severity", "route", "service")
-        }
-        incidents = [i for i in await self.store.list(limit=LISTED) if _kept(i, wanted)]
-        incidents.sort(key=lambda i: _OPEN_FIRST.get(i.status, 2))  # stable: newest first within
+        wanted = {key: request.query.get(key, "") for key in FILTERS}
         now = self.gate.clock()
-        rows = [
-            {"incident": i, "age": _age(now, i.created_at), "owner": self._owner(i)}
-            for i in incidents
-        ]
         context = {
             "viewer": viewer,
-            "rows": rows,
             "wanted": wanted,
             "statuses": [s.value for s in IncidentStatus],
-            "severities": sorted({i.severity.value for i in incidents} | {wanted["severity"]}),
+            "severities": [s.value for s in Severity],
+            "within": WITHIN,
+            "scanned": MAX_SCANNED,
+            "rows": [],
+            "paged": False,
+            "older": None,
+            "truncated": False,
+        }
+        try:
+            chosen, after = _chosen(wanted, request.query.get("cursor", ""), now)
+        except BadFilter as problem:
+            context["notice"] = ("bad", str(problem))
+            return aiohttp_jinja2.render_template("incidents.html", request, context, status=400)
+        page = await listed(self.index, chosen, LIST_PAGE, after=after)
+        incidents = sorted(page.incidents, key=lambda i: _OPEN_FIRST.get(i.status, 2))
+        shown = {k: v for k, v in wanted.items() if v}
+        context |= {
+            # Sorted stably: newest first within open, acknowledged, resolved.
+            "rows": [
+                {"incident": i, "age": _age(now, i.created_at), "owner": self._owner(i)}
+                for i in incidents
+            ],
+            "paged": after is not None,
+            "newest": urlencode(shown),
+            "older": None
+            if page.next is None
+            else urlencode({**shown, "cursor": cursor_text(page.next)}),
+            "truncated": page.truncated,
         }
         return aiohttp_jinja2.render_template("incidents.html", request, context)
 
@@ -194,13 +227,16 @@ def _log(action: str, incident_id: str, person: str) -> None:
     )
 
 
-def _kept(incident: Incident, wanted: dict[str, str]) -> bool:
-    return (
-        wanted["status"] in ("", incident.status.value)
-        and wanted["severity"] in ("", incident.severity.value)
-        and wanted["route"] in ("", incident.route)
-        and wanted["service"] in ("", incident.service or "")
-    )
+def _chosen(
+    wanted: dict[str, str], cursor: str, now: datetime
+) -> tuple[IncidentFilter, Position | None]:
+    """The form's filters as the API reads them; an empty field is "any"."""
+    if wanted["within"] not in ("", *WITHIN):
+        raise BadFilter(f"within must be one of {', '.join(WITHIN)} or empty")
+    chosen = parse_filter({k: v for k, v in wanted.items() if v and k != "within"})
+    if wanted["within"]:
+        chosen = replace(chosen, window=Window(since=now - WITHIN[wanted["within"]]))
+    return chosen, parse_cursor(cursor) if cursor else None
 
 
 def _alert_row(alert: AlertRecord) -> dict[str, object]:

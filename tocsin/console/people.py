@@ -15,11 +15,13 @@ from notifier.rules import METHODS
 from router.models import Incident, IncidentStatus, TimelineKind
 from router.store import IncidentStore
 from tocsin.console.auth import Gate
-from tocsin.console.incidents import LISTED, owner_of
+from tocsin.console.incidents import owner_of
 from tocsin.oncall_api import OnCallApi
 from tocsin.oncall_view import AHEAD
 
 ME = "me"
+LISTED = 500
+"""Incidents the person page reads, newest first, for the unresolved ones among them."""
 PAGED_CHECKED = 20
 """Open incidents nobody has (the newest first) whose timelines are read for pages to the
 person: a bound on one view's work in a storm."""
