@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 MAX_DELIVERIES = 5
 BATCH = 100
 """Entries read at once; a batch is handled in as few round trips as the stage can."""
+READ_ROOM = 4
+"""Overlapping, a read waits for a ``READ_ROOM``-th of the entries in flight to end, so a
+full consumer reads a few at a time; one that is not full reads at once."""
 RECOVERY_EVERY = timedelta(seconds=1)
 """How often a consumer looks for its own failed entries and for abandoned ones."""
 RETRY_AFTER = timedelta(seconds=2)
@@ -188,7 +191,9 @@ class StreamConsumer(Generic[M]):
 
     async def _overlap(self, stop: asyncio.Event | None) -> int:
         assert self._in_flight is not None
-        await self._in_flight.wait_for_room()
+        # While it is full, reading as each entry ends would read one at a time: a read (and
+        # an acknowledgement) per entry, nearly doubling the cost of an entry in a backlog.
+        await self._in_flight.wait_for_room(max(self._in_flight.limit // READ_ROOM, 1))
         if self._halted is None and not (stop is not None and stop.is_set()):
             busy = self._in_flight.ids
             ready = await self._read(min(self.batch, self._in_flight.room), busy=busy)

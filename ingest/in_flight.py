@@ -56,8 +56,9 @@ class InFlight(Generic[M]):
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def wait_for_room(self) -> None:
-        while not self.room:
+    async def wait_for_room(self, at_least: int = 1) -> None:
+        """Until ``at_least`` more entries (at most ``limit``) may be taken."""
+        while self.room < min(at_least, self.limit):
             self._changed.clear()
             await self._changed.wait()
 

@@ -109,3 +109,27 @@ async def test_cancelled_lanes_let_go_of_their_entries() -> None:
     await flight.cancel()
     assert not flight.ids
     assert flight.room == 3
+
+
+async def test_a_full_flight_is_taken_from_again_once_enough_has_ended() -> None:
+    releases = {key: asyncio.Event() for key in "abcd"}
+
+    async def work(entry: Entry[Event]) -> None:
+        assert entry.model is not None
+        await releases[entry.model.key].wait()
+
+    flight = InFlight(work, by_key, limit=4)
+    flight.start([Entry(f"{n}-0", Event(key=key, pauses=0)) for n, key in enumerate("abcd")])
+    room = asyncio.create_task(flight.wait_for_room(2))
+    releases["a"].set()
+    for _ in range(10):  # turns of the loop for a's lane to end and room to look again
+        await asyncio.sleep(0)
+    assert flight.room == 1
+    assert not room.done()  # one ended: not yet room enough to read
+    releases["b"].set()
+    async with asyncio.timeout(5):
+        await room
+    assert flight.room == 2
+    for release in releases.values():
+        release.set()
+    await flight.wait_all()
