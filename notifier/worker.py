@@ -4,15 +4,16 @@ wakes at once), escalation timers and retries as deferred arq jobs."""
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal
 
 from arq import Retry
 from arq.connections import ArqRedis
 from arq.constants import job_key_prefix, result_key_prefix
 from arq.jobs import serialize_job
 from arq.utils import timestamp_ms
+from arq.worker import Function, func
 from prometheus_client import CollectorRegistry
 from pydantic import BaseModel, ConfigDict
 from redis.asyncio import Redis
@@ -102,12 +103,18 @@ class ArqScheduler:
         )
 
 
-class _JobFields(TypedDict):
-    incident_id: str
-    round: int
-    level: int
-    attempt: int
-    epoch: int
+JobName = Literal[
+    "escalate",
+    "retry_page",
+    "report_alerts",
+    "escalate_now",
+    "snooze_over",
+    "ack_expired",
+    "notify_rule",
+    "assigned_rule",
+    "delivery_failed",
+]
+Action = Callable[[Pager, "JobArgs"], Awaitable[None]]
 
 
 class JobArgs(BaseModel):
@@ -115,17 +122,7 @@ class JobArgs(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    job: Literal[
-        "escalate",
-        "retry_page",
-        "report_alerts",
-        "escalate_now",
-        "snooze_over",
-        "ack_expired",
-        "notify_rule",
-        "assigned_rule",
-        "delivery_failed",
-    ]
+    job: JobName
     incident_id: str
     round: int
     level: int
@@ -140,126 +137,60 @@ class JobArgs(BaseModel):
     def step(self) -> Step:
         return Step(self.round, self.level, epoch=self.epoch)
 
-
-# The epoch comes last and defaults to the first run, so jobs queued before paging runs were
-# counted still run.
-async def escalate(
-    ctx: dict[str, Any], incident_id: str, round_: int, level: int, attempt: int, epoch: int = 0
-) -> None:
-    pager: Pager = ctx["pager"]
-    args = JobArgs(job="escalate", **_fields(incident_id, round_, level, attempt, epoch))
-    await _retry_on_error(ctx, args, pager.escalate(incident_id, args.step))
+    @property
+    def who(self) -> str:
+        """The person of a job that has one."""
+        if self.person is None:
+            raise ValueError(f"a {self.job} job names no person")
+        return self.person
 
 
-async def retry_page(
-    ctx: dict[str, Any], incident_id: str, round_: int, level: int, attempt: int, epoch: int = 0
-) -> None:
-    pager: Pager = ctx["pager"]
-    args = JobArgs(job="retry_page", **_fields(incident_id, round_, level, attempt, epoch))
-    await _retry_on_error(ctx, args, pager.page(incident_id, args.step, attempt))
+ACTIONS: dict[JobName, Action] = {
+    "escalate": lambda pager, a: pager.escalate(a.incident_id, a.step),
+    "retry_page": lambda pager, a: pager.page(a.incident_id, a.step, a.attempt),
+    # A report belongs to no escalation step.
+    "report_alerts": lambda pager, a: pager.report_alerts(a.incident_id),
+    "escalate_now": lambda pager, a: pager.followups.escalate_now(a.incident_id, a.step, a.who),
+    # The attempt of a rule step is its index in the person's rules (its retries are
+    # counted apart).
+    "notify_rule": lambda pager, a: pager.rule_steps.run(a.incident_id, a.step, a.who, a.attempt),
+    # A handover belongs to no escalation step: only its paging run counts.
+    "assigned_rule": lambda pager, a: pager.followups.assigned_rule(
+        a.incident_id, a.epoch, a.who, a.attempt
+    ),
+    # A page of the step to the person failed after it was sent.
+    "delivery_failed": lambda pager, a: pager.bounces.check(a.incident_id, a.step, a.who),
+    # The incident itself says whether its snooze, or its acknowledgement, ran out.
+    "snooze_over": lambda pager, a: pager.followups.snooze_over(a.incident_id),
+    "ack_expired": lambda pager, a: pager.followups.ack_expired(a.incident_id),
+}
+"""What each timer job does: the arq jobs and the tests' timers run the same."""
 
 
-async def report_alerts(
-    ctx: dict[str, Any], incident_id: str, round_: int, level: int, attempt: int, epoch: int = 0
-) -> None:
-    """Step, attempt and epoch are unused: a report belongs to no escalation step."""
-    pager: Pager = ctx["pager"]
-    args = JobArgs(job="report_alerts", **_fields(incident_id, round_, level, attempt, epoch))
-    await _retry_on_error(ctx, args, pager.report_alerts(incident_id))
+def _job(name: JobName) -> Function:
+    # The epoch comes after the attempt and defaults to the first run, so jobs queued before
+    # paging runs were counted still run; the person comes last, where there is one.
+    async def run(
+        ctx: dict[str, Any],
+        incident_id: str,
+        round_: int,
+        level: int,
+        attempt: int,
+        epoch: int = 0,
+        person: str | None = None,
+    ) -> None:
+        args = JobArgs(
+            job=name,
+            incident_id=incident_id,
+            round=round_,
+            level=level,
+            attempt=attempt,
+            epoch=epoch,
+            person=person,
+        )
+        await _retry_on_error(ctx, args, ACTIONS[name](ctx["pager"], args))
 
-
-async def escalate_now(
-    ctx: dict[str, Any],
-    incident_id: str,
-    round_: int,
-    level: int,
-    attempt: int,
-    epoch: int,
-    person: str,
-) -> None:
-    pager: Pager = ctx["pager"]
-    fields = _fields(incident_id, round_, level, attempt, epoch)
-    args = JobArgs(job="escalate_now", person=person, **fields)
-    await _retry_on_error(ctx, args, pager.followups.escalate_now(incident_id, args.step, person))
-
-
-async def notify_rule(
-    ctx: dict[str, Any],
-    incident_id: str,
-    round_: int,
-    level: int,
-    attempt: int,
-    epoch: int,
-    person: str,
-) -> None:
-    """``attempt``: the index of the person's rule step (its retries are counted apart)."""
-    pager: Pager = ctx["pager"]
-    fields = _fields(incident_id, round_, level, attempt, epoch)
-    args = JobArgs(job="notify_rule", person=person, **fields)
-    await _retry_on_error(ctx, args, pager.rule_steps.run(incident_id, args.step, person, attempt))
-
-
-async def assigned_rule(
-    ctx: dict[str, Any],
-    incident_id: str,
-    round_: int,
-    level: int,
-    attempt: int,
-    epoch: int,
-    person: str,
-) -> None:
-    """``attempt``: the index of the rule step of the person the incident was handed to;
-    round and level are unused (a handover belongs to no escalation step)."""
-    pager: Pager = ctx["pager"]
-    fields = _fields(incident_id, round_, level, attempt, epoch)
-    args = JobArgs(job="assigned_rule", person=person, **fields)
-    work = pager.followups.assigned_rule(incident_id, epoch, person, attempt)
-    await _retry_on_error(ctx, args, work)
-
-
-async def delivery_failed(
-    ctx: dict[str, Any],
-    incident_id: str,
-    round_: int,
-    level: int,
-    attempt: int,
-    epoch: int,
-    person: str,
-) -> None:
-    """A page of the step to ``person`` failed after it was sent (``attempt`` is unused)."""
-    pager: Pager = ctx["pager"]
-    fields = _fields(incident_id, round_, level, attempt, epoch)
-    args = JobArgs(job="delivery_failed", person=person, **fields)
-    await _retry_on_error(ctx, args, pager.bounces.check(incident_id, args.step, person))
-
-
-async def snooze_over(
-    ctx: dict[str, Any], incident_id: str, round_: int, level: int, attempt: int, epoch: int = 0
-) -> None:
-    """Step and attempt are unused: the incident itself says whether its snooze is over."""
-    pager: Pager = ctx["pager"]
-    args = JobArgs(job="snooze_over", **_fields(incident_id, round_, level, attempt, epoch))
-    await _retry_on_error(ctx, args, pager.followups.snooze_over(incident_id))
-
-
-async def ack_expired(
-    ctx: dict[str, Any], incident_id: str, round_: int, level: int, attempt: int, epoch: int = 0
-) -> None:
-    """Step and attempt are unused: the incident itself says whether its acknowledgement
-    ran out."""
-    pager: Pager = ctx["pager"]
-    args = JobArgs(job="ack_expired", **_fields(incident_id, round_, level, attempt, epoch))
-    await _retry_on_error(ctx, args, pager.followups.ack_expired(incident_id))
-
-
-def _fields(incident_id: str, round_: int, level: int, attempt: int, epoch: int) -> _JobFields:
-    return {
-        "incident_id": incident_id,
-        "round": round_,
-        "level": level,
-        "attempt": attempt,
-        "epoch": epoch,
-    }
+    return func(run, name=name)
 
 
 async def _retry_on_error(ctx: dict[str, Any], args: JobArgs, work: Awaitable[None]) -> None:
@@ -339,17 +270,7 @@ def arq_worker(
     lease: timedelta = LEASE,
 ) -> LeasedWorker:
     return LeasedWorker(
-        functions=[
-            escalate,
-            retry_page,
-            report_alerts,
-            escalate_now,
-            snooze_over,
-            ack_expired,
-            notify_rule,
-            assigned_rule,
-            delivery_failed,
-        ],
+        functions=[_job(name) for name in ACTIONS],
         queue_name=keys.ARQ_QUEUE,
         redis_pool=pool,
         ctx={"pager": pager, "retry_delay": retry_delay},

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from notifier.escalation import Step
 from notifier.paging import Pager
-from notifier.worker import EventConsumer
+from notifier.worker import ACTIONS, EventConsumer, JobArgs
 from tests.conftest import ManualClock
 
 
@@ -64,32 +64,16 @@ class Timers:
 
 async def run(pager: Pager, timer: Timer) -> None:
     """What the worker's job of that name does."""
-    if timer.job == "escalate":
-        await pager.escalate(timer.incident_id, timer.step)
-    elif timer.job == "retry_page":
-        await pager.page(timer.incident_id, timer.step, timer.attempt)
-    elif timer.job == "report_alerts":
-        await pager.report_alerts(timer.incident_id)
-    elif timer.job == "escalate_now":
-        assert timer.person is not None
-        await pager.followups.escalate_now(timer.incident_id, timer.step, timer.person)
-    elif timer.job == "notify_rule":
-        assert timer.person is not None
-        await pager.rule_steps.run(timer.incident_id, timer.step, timer.person, timer.attempt)
-    elif timer.job == "assigned_rule":
-        assert timer.person is not None
-        await pager.followups.assigned_rule(
-            timer.incident_id, timer.step.epoch, timer.person, timer.attempt
-        )
-    elif timer.job == "delivery_failed":
-        assert timer.person is not None
-        await pager.bounces.check(timer.incident_id, timer.step, timer.person)
-    elif timer.job == "snooze_over":
-        await pager.followups.snooze_over(timer.incident_id)
-    elif timer.job == "ack_expired":
-        await pager.followups.ack_expired(timer.incident_id)
-    else:
-        raise AssertionError(f"unknown job {timer.job!r}")
+    args = JobArgs(
+        job=timer.job,  # type: ignore[arg-type]  # checked as the model is made
+        incident_id=timer.incident_id,
+        round=timer.step.round,
+        level=timer.step.level,
+        attempt=timer.attempt,
+        epoch=timer.step.epoch,
+        person=timer.person,
+    )
+    await ACTIONS[args.job](pager, args)
 
 
 @dataclass
