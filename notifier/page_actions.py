@@ -18,6 +18,7 @@ from notifier.directory import Directory, schedule_targets
 from notifier.escalation import Step, current_step, next_step
 from notifier.paging import Scheduler
 from notifier.signing import Action
+from notifier.urgency import pages_nobody
 from router.config import Severity
 from router.incidents import Resolution, SeverityChange
 from router.models import Incident, IncidentStatus
@@ -124,7 +125,7 @@ class PageActions:
         if outcome is SeverityChange.UNCHANGED:
             return Answer(f"Already {severity.value}.", False, after)
         if outcome is SeverityChange.LOWERED:
-            stops = " Nobody is paged for it any more." if severity is Severity.SEV4 else ""
+            stops = " Nobody is paged for it any more." if pages_nobody(severity) else ""
             return Answer(f"Lowered to {severity.value}.{stops}", True, after)
         if after.status is IncidentStatus.ACKNOWLEDGED:
             owner = after.acknowledged_by or ""
@@ -159,8 +160,9 @@ class PageActions:
     async def _escalate(self, incident: Incident, person: str, seen: str | None) -> Answer:
         if incident.status is not IncidentStatus.TRIGGERED:
             return self._not_waiting(incident, "Not escalated")
-        if incident.severity is Severity.SEV4:
-            text = "Not escalated: SEV4 pages nobody; raise the severity to page."
+        if pages_nobody(incident.severity):
+            severity = incident.severity.value
+            text = f"Not escalated: {severity} pages nobody; raise the severity to page."
             return Answer(text, False, incident, 409)
         step, after = await self._escalation(incident)
         if step is None:

@@ -13,12 +13,16 @@ from router.config import Severity
 from schedules.weekly import WeeklyWindow, inside, next_start
 
 
+def pages_nobody(severity: Severity) -> bool:
+    return severity is Severity.SEV4
+
+
 def page_time(
     severity: Severity, support_hours: Sequence[WeeklyWindow], now: datetime
 ) -> datetime | None:
     """When an incident of ``severity`` may page: ``now`` (at once), a later instant (the
     next start of support hours), or ``None`` (never)."""
-    if severity is Severity.SEV4:
+    if pages_nobody(severity):
         return None
     if severity is Severity.SEV3 and support_hours and not inside(support_hours, now):
         return next_start(support_hours, now)
