@@ -84,6 +84,20 @@ async def escalation_timer_set(store: Store, incident_id: str) -> bool:
         await redis.aclose()
 
 
+async def on_disk(store: Store) -> None:
+    """Everything written so far is in the append-only file: deploy/valkey fsyncs it every
+    second, so a crash loses up to a second of writes, and this test is about a crash after
+    the timer was stored. One write, then the wait for it to be fsynced (the file is written
+    in order, so everything before it is on disk too)."""
+    redis = connect(store.url())
+    try:
+        await redis.set("test:fsync-mark", "1")
+        local, _ = await redis.execute_command("WAITAOF", 1, 0, 5000)
+        assert local == 1, "the store did not fsync within 5 s"
+    finally:
+        await redis.aclose()
+
+
 @asynccontextmanager
 async def tocsin_up(
     directory: Path, store: Store, config: Path
@@ -113,6 +127,7 @@ async def test_a_store_crash_delays_the_escalation_and_loses_nothing(
         # The crash comes once the page is done with, its timer set: a crash before that
         # rightly has the page handled again when the store is back.
         await eventually(lambda: escalation_timer_set(store, "1"), what="the escalation timer")
+        await on_disk(store)
 
         store.servers["primary"].kill()
         assert_refused_for_now(await fire(url, "DiskFull"))
