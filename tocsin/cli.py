@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+import uvloop
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -133,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Only now, with everything checked: a refused start changes nothing in the process.
     configure_logging(settings.log_format)
     try:
-        return asyncio.run(_serve(settings, loaded, roles, secret, tls))
+        return uvloop.run(_serve(settings, loaded, roles, secret, tls))
     except SettingsError as error:
         print(f"tocsin: {error}", file=sys.stderr)
         return 2
