@@ -1,9 +1,11 @@
+import asyncio
+import io
 import json
 import logging
 
 import pytest
 
-from tocsin.logs import JsonFormatter, configure
+from tocsin.logs import JsonFormatter, TurnHandler, configure
 
 
 def record(message: str, *args: object, **extra: object) -> logging.LogRecord:
@@ -63,3 +65,74 @@ def test_apprise_never_logs_what_it_sends(debug: bool) -> None:
         root.setLevel(saved[1])
         for name in ("arq", "aiohttp.access", "apprise"):
             logging.getLogger(name).setLevel(logging.NOTSET)
+
+
+class Writes(io.StringIO):
+    """A stream that keeps each write apart."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.writes.append(text)
+        return super().write(text)
+
+
+def turn_logger(stream: Writes) -> logging.Logger:
+    handler = TurnHandler(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    logger = logging.getLogger(f"tocsin.test.turn.{id(stream)}")
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    return logger
+
+
+async def test_what_one_turn_of_the_loop_logs_is_written_once_at_its_end() -> None:
+    stream = Writes()
+    logger = turn_logger(stream)
+    for n in range(3):
+        logger.info("paged %d", n)
+    assert stream.writes == []
+    await asyncio.sleep(0)
+    assert stream.writes == ["INFO paged 0\nINFO paged 1\nINFO paged 2\n"]
+    logger.info("paged 3")
+    await asyncio.sleep(0)
+    assert stream.writes[1:] == ["INFO paged 3\n"]
+
+
+async def test_a_warning_is_written_at_once_after_the_lines_before_it() -> None:
+    stream = Writes()
+    logger = turn_logger(stream)
+    logger.info("paged")
+    logger.warning("page failed")
+    assert stream.getvalue() == "INFO paged\nWARNING page failed\n"
+
+
+def test_outside_a_loop_each_line_is_written_at_once() -> None:
+    stream = Writes()
+    turn_logger(stream).info("checked")
+    assert stream.writes == ["INFO checked\n"]
+
+
+def test_a_line_whose_loop_stopped_before_its_write_goes_out_with_the_next() -> None:
+    stream = Writes()
+    logger = turn_logger(stream)
+
+    loop = asyncio.new_event_loop()
+    try:  # stops at the end of the turn that logged, with the write still due
+        loop.call_soon(logger.info, "paged")
+        loop.call_soon(loop.stop)
+        loop.run_forever()
+    finally:
+        loop.close()
+    assert stream.writes == []
+    logger.info("stopped")
+    assert stream.writes == ["INFO paged\nINFO stopped\n"]
+
+    async def log() -> None:
+        logger.info("paged")
+
+    asyncio.run(log())  # a new loop: its write is due on it, whatever the old one owed
+    assert stream.writes[1:] == ["INFO paged\n"]
