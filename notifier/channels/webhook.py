@@ -8,6 +8,7 @@ HMAC-SHA256 of ``timestamp + "." + body`` under the secret (the README has a rec
 
 import hashlib
 import hmac
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -39,12 +40,12 @@ class WebhookChannel:
     async def send(self, person: Person, note: Notification) -> DeliveryResult:
         return await self.post(person, payload(note))
 
-    async def post(self, person: Person, body: dict[str, Any]) -> DeliveryResult:
+    async def post(self, person: Person, body: dict[str, Any] | bytes) -> DeliveryResult:
         """``body`` to the person's webhook, signed: a page's, or another of Tocsin's (a
-        console sign-in link)."""
+        console sign-in link) as JSON or as the object to send as JSON."""
         if person.webhook is None:
             return DeliveryResult.failed("no webhook URL", retryable=False)
-        encoded = encode(body)
+        encoded = body if isinstance(body, bytes) else encode(body)
         secret = person.webhook_secret or self.default_secret
         headers = {}
         if secret is not None:
@@ -57,10 +58,12 @@ class WebhookChannel:
         await self.poster.aclose()
 
 
-def payload(note: Notification) -> dict[str, Any]:
-    body = note.model_dump(mode="json")
-    body["text"] = f"{headline(note)}\n{note.ack_url}" if note.ack_url else headline(note)
-    return body
+def payload(note: Notification) -> bytes:
+    """The notification as pydantic writes it, in one pass (through a dict, then JSON, it
+    took a tenth of a page's CPU), with its ``text`` line as the last field."""
+    text = f"{headline(note)}\n{note.ack_url}" if note.ack_url else headline(note)
+    fields = note.model_dump_json()
+    return f'{fields[:-1]},"text":{json.dumps(text, ensure_ascii=False)}}}'.encode()
 
 
 def signature_headers(secret: bytes, timestamp: int, body: bytes) -> dict[str, str]:
