@@ -6,7 +6,9 @@ the pool and checked for stale data (which costs two turns of the loop), a task 
 write, a timeout per reply. A worker paging many incidents at once spent half its time
 there. An ``AutoPipelined`` client queues each command; at the next turn of the loop one
 writer sends the whole queue on the client's own connection, and one reader hands out the
-replies in order as they come. A busy process thus sends bigger writes, not more of them,
+replies in order as they come: every reply one read brought at once, each parsed as redis-py
+parses it but not through its per-reply path (a timeout, an error message made in advance),
+which cost more than the reply. A busy process thus sends bigger writes, not more of them,
 and an idle one adds no timer.
 
 Each caller gets its own reply, or its own error: a command the store rejects (a wrong type,
@@ -19,6 +21,7 @@ do transactions (``pipeline()``).
 """
 
 import asyncio
+import inspect
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -27,7 +30,10 @@ from typing import Any
 
 import hiredis
 from arq.connections import ArqRedis
+from redis._parsers.hiredis import NOT_ENOUGH_DATA, _AsyncHiredisParser
 from redis.asyncio.connection import AbstractConnection
+from redis.client import EMPTY_RESPONSE, NEVER_DECODE
+from redis.exceptions import ConnectionError as StoreConnectionError
 from redis.exceptions import ReadOnlyError, RedisError, ResponseError
 from redis.exceptions import TimeoutError as StoreTimeoutError
 
@@ -41,6 +47,8 @@ ON_THEIR_OWN = frozenset(
 _AS_IS = frozenset({str, bytes, int})
 """Argument types hiredis packs as redis-py does (exactly these: not bool, not float)."""
 _UTF8 = frozenset({"utf-8", "utf8"})
+_NOT_FOR_CALLBACKS = frozenset({EMPTY_RESPONSE, NEVER_DECODE, "keys"})
+"""Options of redis-py's own that it takes out before a reply's callback sees the rest."""
 
 
 @dataclass
@@ -168,26 +176,25 @@ class AutoPipelined(ArqRedis):
             await line.connection.connect()  # type: ignore[no-untyped-call]
 
     async def _read_all(self, line: _Line) -> None:
+        parser = line.connection._parser
+        assert isinstance(parser, _AsyncHiredisParser), "redis[hiredis] is a dependency"
         try:
             async with asyncio.timeout(None) as deadline:
                 while line.owed:
                     command = line.owed[0]
-                    if deadline.when() != command.due:  # a batch shares its due time
-                        deadline.reschedule(command.due)
-                    try:
-                        reply: Any = await self.parse_response(
-                            line.connection,  # type: ignore[arg-type]  # any of the pool's kinds
-                            command.args[0],
-                            **command.options,
-                        )
-                    except ResponseError as error:
-                        reply = error
-                        if isinstance(error, ReadOnlyError):
-                            # A demoted primary: the next commands go on a new connection,
-                            # which the pool points at the current one.
-                            line.retired = True
+                    reply = _buffered(parser, decode=NEVER_DECODE not in command.options)
+                    if reply is NOT_ENOUGH_DATA:
+                        if deadline.when() != command.due:  # a batch shares its due time
+                            deadline.reschedule(command.due)
+                        await _read_more(parser)
+                        continue
                     line.owed.popleft()
-                    command.answer(reply)
+                    if isinstance(reply, ReadOnlyError):
+                        # A demoted primary: the next commands go on a new connection,
+                        # which the pool points at the current one.
+                        line.retired = True
+                    parsed = self._parsed(command, reply)
+                    command.answer(await parsed if inspect.isawaitable(parsed) else parsed)
         except Exception as error:
             line.reader = None
             await self._close(line, _outage(error, self.timeout))
@@ -196,6 +203,17 @@ class AutoPipelined(ArqRedis):
         line.idle_since = time.monotonic()
         if line.retired:
             await line.connection.disconnect()
+
+    def _parsed(self, command: _Command, reply: Any) -> Any:
+        """What ``parse_response`` makes of the reply: the command's own error or answer
+        (or, from a callback of redis-py's that is a coroutine function, one to await)."""
+        options = command.options
+        if isinstance(reply, ResponseError):
+            return options.get(EMPTY_RESPONSE, reply)
+        callback = self.response_callbacks.get(command.args[0])
+        if callback is None:
+            return reply
+        return callback(reply, **{k: v for k, v in options.items() if k not in _NOT_FOR_CALLBACKS})
 
     async def _close(self, line: _Line, error: Exception) -> None:
         """The line's replies can no longer be matched to its callers: each gets ``error``."""
@@ -231,7 +249,7 @@ def _pack(connection: AbstractConnection, args: tuple[Any, ...]) -> bytes:
     redis-py. Either way a command name such as ``CLIENT ID`` goes as its words."""
     encoder = connection.encoder
     plain = encoder.encoding.lower() in _UTF8 and encoder.encoding_errors == "strict"
-    if not plain or not all(type(arg) in _AS_IS for arg in args):
+    if not plain or not _AS_IS.issuperset(map(type, args)):
         return b"".join(connection.pack_command(*args))
     name = args[0]
     if isinstance(name, str):
@@ -240,6 +258,22 @@ def _pack(connection: AbstractConnection, args: tuple[Any, ...]) -> bytes:
         args = (*name.split(), *args[1:])
     packed: bytes = hiredis.pack_command(args)
     return packed
+
+
+def _buffered(parser: _AsyncHiredisParser, *, decode: bool) -> Any:
+    """The next reply read already, or ``NOT_ENOUGH_DATA``."""
+    if parser._reader is None:  # disconnected
+        raise StoreConnectionError("the connection to the store was closed")
+    return parser._reader.gets(decode)
+
+
+async def _read_more(parser: _AsyncHiredisParser) -> None:
+    """Wait for more of the replies owed, as the parser would: a connection lost is the
+    store's ``ConnectionError``."""
+    try:
+        await parser.read_from_socket()  # type: ignore[no-untyped-call]
+    except OSError as error:
+        raise StoreConnectionError(f"Error while reading from the store: {error}") from error
 
 
 def _outage(error: Exception, timeout: timedelta) -> Exception:

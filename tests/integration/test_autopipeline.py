@@ -91,6 +91,56 @@ async def test_values_are_stored_as_without_pipelining(
     assert await redis.get("piped") == await redis.get("plain") == stored
 
 
+async def test_replies_read_as_without_pipelining(piped: AutoPipelined, redis: ArqRedis) -> None:
+    """Replies are taken off the read buffer by the client itself: each must come out as
+    redis-py's own parsing makes it, however many one read brought."""
+    await redis.hset("h", mapping={"a": "1", "b": "2"})
+    await redis.zadd("z", {"x": 1.5, "y": 2})
+    await redis.xadd("s", {"f": "v"}, id="1-1")
+    await redis.set("k", "v", px=60_000)
+    asked = [
+        ("hgetall", ("h",), {}),
+        ("zrange", ("z", 0, -1), {"withscores": True}),
+        ("xrange", ("s",), {}),
+        ("exists", ("h", "z", "nothing"), {}),
+        ("set", ("k2", "w"), {}),
+        ("get", ("nothing",), {}),
+        ("mget", ([],), {}),  # no keys: redis-py's stand-in reply, not the store's error
+        ("dump", ("k",), {}),  # never decoded
+        ("info", ("server",), {}),
+    ]
+    expected = [
+        await getattr(redis, name)(*args, **kwargs)
+        for name, args, kwargs in asked
+        if name not in ("set", "info")
+    ]
+    await redis.delete("k2")
+    replies = await asyncio.gather(*(getattr(piped, n)(*a, **k) for n, a, k in asked))
+    assert [
+        r for (name, *_), r in zip(asked, replies, strict=True) if name not in ("set", "info")
+    ] == expected
+    assert replies[4] is True
+    assert replies[8]["redis_version"] == (await redis.info("server"))["redis_version"]
+
+
+async def test_a_decoding_client_still_gets_bytes_where_redis_py_never_decodes(
+    redis: ArqRedis,
+) -> None:
+    decoding = ArqRedis(
+        connection_pool=type(redis.connection_pool)(
+            **{**redis.connection_pool.connection_kwargs, "decode_responses": True}
+        )
+    )
+    piped = AutoPipelined(decoding)
+    try:
+        await piped.set("k", "größe")
+        assert await piped.get("k") == "größe"
+        assert isinstance(await piped.dump("k"), bytes)
+    finally:
+        await piped.aclose()
+        await decoding.aclose(close_connection_pool=True)
+
+
 async def test_scripts_run_again_after_the_store_forgot_them(
     piped: AutoPipelined, redis: ArqRedis
 ) -> None:
